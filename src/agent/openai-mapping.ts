@@ -1,0 +1,65 @@
+import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
+import type { ChatMessage, ModelEvent, ToolSpec } from "./provider.js";
+
+/** Our history in the OpenAI chat-completions message format. */
+export function toOpenAIMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {
+  return messages.map((m): ChatCompletionMessageParam => {
+    switch (m.role) {
+      case "system":
+      case "user":
+        return { role: m.role, content: m.content };
+      case "assistant":
+        return m.toolCalls?.length
+          ? {
+              role: "assistant",
+              content: m.content || null,
+              tool_calls: m.toolCalls.map((c) => ({
+                id: c.id,
+                type: "function",
+                function: { name: c.name, arguments: c.arguments },
+              })),
+            }
+          : { role: "assistant", content: m.content };
+      case "tool":
+        return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
+    }
+  });
+}
+
+/** Tool specs as OpenAI function tools. */
+export function toOpenAITools(tools: ToolSpec[]): ChatCompletionTool[] {
+  return tools.map((t) => ({
+    type: "function",
+    function: { name: t.name, description: t.description, parameters: t.parameters },
+  }));
+}
+
+/** The events one streamed OpenAI chunk carries, in order. */
+export function fromOpenAIChunk(chunk: ChatCompletionChunk): ModelEvent[] {
+  const events: ModelEvent[] = [];
+  for (const choice of chunk.choices ?? []) {
+    const delta = choice.delta;
+    if (delta?.content) events.push({ type: "text", delta: delta.content });
+    for (const call of delta?.tool_calls ?? []) {
+      events.push({
+        type: "toolCallDelta",
+        index: call.index,
+        id: call.id ?? undefined,
+        name: call.function?.name ?? undefined,
+        arguments: call.function?.arguments ?? undefined,
+      });
+    }
+    if (choice.finish_reason) events.push({ type: "finish", reason: choice.finish_reason });
+  }
+  if (chunk.usage) {
+    events.push({
+      type: "usage",
+      usage: {
+        promptTokens: chunk.usage.prompt_tokens,
+        completionTokens: chunk.usage.completion_tokens,
+        totalTokens: chunk.usage.total_tokens,
+      },
+    });
+  }
+  return events;
+}

@@ -1,0 +1,87 @@
+import OpenAI from "openai";
+import { fromOpenAIChunk, toOpenAIMessages, toOpenAITools } from "./openai-mapping.js";
+import { ModelError, type ModelEvent, type ModelProvider, type ModelRequest } from "./provider.js";
+
+/** Settings of an OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp, …). */
+export interface OpenAIProviderOptions {
+  apiKey?: string;
+  baseURL?: string;
+  model: string;
+  /** Longest wait for the response to start. */
+  timeoutMs: number;
+  /** Longest silence between two chunks once streaming: a stalled stream fails instead of hanging. */
+  idleTimeoutMs: number;
+  /** Retries (with the client's exponential backoff) on 408/409/429/5xx and connection errors, before any token. */
+  maxRetries: number;
+}
+
+/** A model reached through the `openai` package's chat-completions streaming API. */
+export class OpenAIProvider implements ModelProvider {
+  readonly label: string;
+  readonly defaultModel: string;
+  private readonly client: OpenAI;
+  private readonly idleTimeoutMs: number;
+
+  constructor(options: OpenAIProviderOptions) {
+    this.client = new OpenAI({
+      // Local servers (Ollama, llama.cpp) need no key, but the client insists on one.
+      apiKey: options.apiKey ?? "not-needed",
+      baseURL: options.baseURL,
+      timeout: options.timeoutMs,
+      maxRetries: options.maxRetries,
+    });
+    this.defaultModel = options.model;
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.label = `openai-compatible (${options.baseURL ?? "api.openai.com"}, model ${options.model})`;
+  }
+
+  async *stream(request: ModelRequest): AsyncIterable<ModelEvent> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal.reason);
+    request.signal.addEventListener("abort", onAbort, { once: true });
+    let idle: NodeJS.Timeout | undefined;
+    let stalled = false;
+    const armIdleTimer = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        stalled = true;
+        controller.abort();
+      }, this.idleTimeoutMs);
+    };
+    try {
+      const stream = await this.client.chat.completions.create(
+        {
+          model: request.model ?? this.defaultModel,
+          messages: toOpenAIMessages(request.messages),
+          ...(request.tools?.length ? { tools: toOpenAITools(request.tools) } : {}),
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+        { signal: controller.signal },
+      );
+      armIdleTimer();
+      for await (const chunk of stream) {
+        armIdleTimer();
+        yield* fromOpenAIChunk(chunk);
+      }
+    } catch (error) {
+      if (request.signal.aborted) throw request.signal.reason;
+      if (stalled) throw new ModelError(`The model sent nothing for ${this.idleTimeoutMs} ms; the reply was cut off`);
+      throw toModelError(error);
+    } finally {
+      clearTimeout(idle);
+      request.signal.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+function toModelError(error: unknown): ModelError {
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return new ModelError("The model did not answer in time");
+  if (error instanceof OpenAI.APIConnectionError) return new ModelError("Could not reach the model");
+  if (error instanceof OpenAI.APIError) {
+    const status = error.status ? ` (HTTP ${error.status})` : "";
+    return new ModelError(`The model failed${status}: ${error.error?.message ?? error.message}`);
+  }
+  if (error instanceof ModelError) return error;
+  return new ModelError(`The model stream failed: ${error instanceof Error ? error.message : String(error)}`);
+}

@@ -1,0 +1,148 @@
+import type { Db } from "../db/client.js";
+import type { Logger } from "../logger.js";
+import type { AppPubSub } from "../pubsub.js";
+import { RunChannel } from "./channel.js";
+import { loadConversationHistory } from "./conversation-history.js";
+import type { MessageState, RunEvent } from "./events.js";
+import { fitHistory } from "./history.js";
+import { ModelError, type ModelProvider, type Usage } from "./provider.js";
+import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
+
+/** Settings shared by all runs. */
+export interface RunSettings {
+  systemPrompt?: string;
+  historyTokenBudget: number;
+  historyMaxMessages: number;
+  eventBufferSize: number;
+  flush: { intervalMs: number; minGapMs: number; maxPendingChars: number };
+}
+
+/** What a run needs from the process. */
+export interface RunDependencies {
+  prisma: Db;
+  pubsub: AppPubSub;
+  provider: ModelProvider;
+  logger: Logger;
+  settings: RunSettings;
+}
+
+/** Why a run was cancelled; the message stores it when it is not the user's own stop. */
+export class RunCancelled extends Error {
+  override readonly name = "RunCancelled";
+}
+
+/**
+ * One assistant reply being written: it lives independently of the connections watching it. It numbers
+ * and publishes its events, saves the text in batches, and always ends with `MessageCompleted`.
+ */
+export class Run {
+  readonly messageId: string;
+  readonly conversationId: string;
+  readonly channel: RunChannel;
+  /** Resolves with the stored final message once the run has ended (it never rejects). */
+  readonly done: Promise<MessageState>;
+  private readonly writer: ReplyWriter;
+  private readonly controller = new AbortController();
+  private readonly model: string;
+
+  constructor(
+    private readonly deps: RunDependencies,
+    private readonly user: MessageState,
+    private readonly assistant: MessageState,
+    options: { model?: string; holdModelUntil?: Promise<unknown> },
+  ) {
+    this.messageId = assistant.id;
+    this.conversationId = assistant.conversationId;
+    this.model = options.model ?? deps.provider.defaultModel;
+    this.channel = new RunChannel(assistant.id, deps.pubsub, deps.settings.eventBufferSize);
+    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.logger, deps.settings.flush);
+    this.channel.emit({ type: "MessageCreated", message: user });
+    this.channel.emit({ type: "MessageCreated", message: assistant });
+    this.done = this.execute(options.holdModelUntil);
+  }
+
+  /** Database writes made so far for the reply's text and final state. */
+  get writes(): number {
+    return this.writer.writes;
+  }
+
+  /** Stops the reply: the model call is aborted and the message ends `CANCELLED` with its text so far. */
+  cancel(reason: RunCancelled = new RunCancelled("Stopped")): void {
+    this.controller.abort(reason);
+  }
+
+  /** The reply as it stands, for a client whose resume point has left the buffer. */
+  snapshot(): RunEvent {
+    return {
+      type: "MessageSnapshot",
+      seq: this.channel.lastSeq,
+      message: { ...this.assistant, content: this.writer.content, lastSeq: this.channel.lastSeq },
+    };
+  }
+
+  private async execute(holdModelUntil: Promise<unknown> | undefined): Promise<MessageState> {
+    const log = this.deps.logger.child({ messageId: this.messageId, conversationId: this.conversationId });
+    let outcome: ReplyOutcome = { status: "COMPLETE", error: null, usage: null, model: this.model };
+    try {
+      outcome.usage = await this.generate(holdModelUntil);
+    } catch (error) {
+      outcome = this.failure(error, outcome);
+      if (outcome.status === "FAILED") log.warn({ err: error }, "reply failed");
+    }
+    const finalSeq = this.channel.lastSeq + 1;
+    let final: MessageState | null = null;
+    try {
+      final = await this.writer.finish(outcome, finalSeq, this.conversationId);
+    } catch (error) {
+      log.error({ err: error }, "could not save the end of a reply");
+    }
+    final ??= {
+      ...this.assistant,
+      ...outcome,
+      content: this.writer.content,
+      lastSeq: finalSeq,
+      promptTokens: outcome.usage?.promptTokens ?? null,
+      completionTokens: outcome.usage?.completionTokens ?? null,
+      totalTokens: outcome.usage?.totalTokens ?? null,
+      updatedAt: new Date(),
+    };
+    this.channel.emit({ type: "MessageCompleted", message: final });
+    log.info({ status: final.status, writes: this.writer.writes, events: this.channel.lastSeq }, "reply ended");
+    return final;
+  }
+
+  private async generate(holdModelUntil: Promise<unknown> | undefined): Promise<Usage | null> {
+    const { prisma, provider, settings } = this.deps;
+    const signal = this.controller.signal;
+    const stored = await loadConversationHistory(
+      prisma,
+      this.conversationId,
+      this.assistant.position,
+      settings.historyMaxMessages,
+    );
+    const messages = fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
+    if (holdModelUntil) await holdModelUntil;
+    signal.throwIfAborted();
+    let usage: Usage | null = null;
+    for await (const event of provider.stream({ messages, model: this.model, signal })) {
+      if (event.type === "text") {
+        const emitted = this.channel.emit({ type: "TextDelta", messageId: this.messageId, delta: event.delta });
+        this.writer.append(event.delta, emitted.seq);
+      } else if (event.type === "usage") {
+        usage = event.usage;
+      }
+    }
+    signal.throwIfAborted();
+    return usage;
+  }
+
+  private failure(error: unknown, outcome: ReplyOutcome): ReplyOutcome {
+    if (this.controller.signal.aborted) {
+      const reason = this.controller.signal.reason;
+      const why = reason instanceof RunCancelled && reason.message !== "Stopped" ? reason.message : null;
+      return { ...outcome, status: "CANCELLED", error: why };
+    }
+    const message = error instanceof ModelError ? error.message : "The reply failed unexpectedly";
+    return { ...outcome, status: "FAILED", error: message };
+  }
+}

@@ -1,0 +1,85 @@
+import type { Db } from "../db/client.js";
+import type { MessageState } from "./events.js";
+import { Run, RunCancelled, type RunDependencies } from "./run.js";
+
+/** The message a reply left by a crash gets when the server starts again. */
+export const ABANDONED_REPLY_ERROR = "The server stopped while this reply was being written";
+
+/**
+ * The runs of this process: starts them, finds them by assistant message id, stops them, and winds them
+ * down at shutdown.
+ */
+export class RunManager {
+  private readonly runs = new Map<string, Run>();
+  private accepting = true;
+
+  constructor(private readonly deps: RunDependencies) {}
+
+  /** Whether new replies may start (false once shutdown began). */
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  /** How many replies this process is writing now. */
+  get size(): number {
+    return this.runs.size;
+  }
+
+  /** Starts a reply for a freshly saved user message and assistant placeholder. */
+  start(user: MessageState, assistant: MessageState, options: { model?: string; holdModelUntil?: Promise<unknown> }) {
+    const run = new Run(this.deps, user, assistant, options);
+    this.runs.set(run.messageId, run);
+    void run.done.finally(() => this.runs.delete(run.messageId));
+    return run;
+  }
+
+  /** The run writing this assistant message in this process, if any. */
+  get(messageId: string): Run | undefined {
+    return this.runs.get(messageId);
+  }
+
+  /** Stops a run of this process and waits for it to be saved; undefined when none runs here. */
+  async stop(messageId: string): Promise<MessageState | undefined> {
+    const run = this.runs.get(messageId);
+    if (!run) return undefined;
+    run.cancel();
+    return run.done;
+  }
+
+  /** Stops the reply running in a conversation (it is being deleted) and waits for it to end. */
+  async stopConversation(conversationId: string): Promise<void> {
+    const stopping = [...this.runs.values()].filter((r) => r.conversationId === conversationId);
+    for (const run of stopping) run.cancel(new RunCancelled("The conversation was deleted"));
+    await Promise.all(stopping.map((r) => r.done));
+  }
+
+  /**
+   * Refuses new replies, lets running ones finish for up to `graceMs`, then cancels the rest; resolves once
+   * every reply is saved.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.accepting = false;
+    const running = [...this.runs.values()];
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.all(running.map((r) => r.done)), grace]);
+    clearTimeout(timer);
+    for (const run of this.runs.values()) run.cancel(new RunCancelled("The server shut down before the reply ended"));
+    await Promise.all(running.map((r) => r.done));
+  }
+}
+
+/**
+ * Marks replies a crashed process left `STREAMING` as `FAILED`, keeping their saved text, and frees their
+ * conversations. For a single instance, at start, when no reply can be running anywhere yet.
+ */
+export async function failAbandonedReplies(prisma: Db): Promise<number> {
+  const [failed] = await prisma.$transaction([
+    prisma.message.updateMany({ where: { status: "STREAMING" }, data: { status: "FAILED", error: ABANDONED_REPLY_ERROR } }),
+    prisma.conversation.updateMany({ where: { activeReplyId: { not: null } }, data: { activeReplyId: null } }),
+  ]);
+  return failed.count;
+}

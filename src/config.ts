@@ -1,0 +1,127 @@
+import { z } from "zod";
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
+
+const boolFlag = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : ["true", "1", "yes"].includes(v)));
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+        .optional(),
+    ),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+    DATA_DIR: z.string().min(1).default("./.data"),
+    MIGRATE_ON_START: boolFlag,
+    REDIS_URL: optionalString,
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
+    OPENAI_MODEL: optionalString,
+    OPENAI_MODELS: optionalString,
+    OPENAI_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
+    OPENAI_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+    OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    SYSTEM_PROMPT: optionalString,
+    HISTORY_TOKEN_BUDGET: z.coerce.number().int().min(100).default(16_000),
+    HISTORY_MAX_MESSAGES: z.coerce.number().int().min(1).max(10_000).default(200),
+    STREAM_BUFFER_EVENTS: z.coerce.number().int().min(1).default(2_000),
+    FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).default(250),
+    AUTH_JWT_SECRET: optionalString.pipe(
+      z.string().min(32, "must be at least 32 characters for HS256").optional(),
+    ),
+    AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
+    AUTH_ISSUER: optionalString,
+    AUTH_AUDIENCE: optionalString,
+    AUTH_DEV_MODE: boolFlag,
+    MCP_CONFIG: optionalString,
+    GRAPHIQL: boolFlag,
+    INTROSPECTION: boolFlag,
+    MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
+    MAX_TITLE_LENGTH: z.coerce.number().int().min(1).default(200),
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    const production = env.NODE_ENV === "production";
+    if (production && env.AUTH_DEV_MODE) {
+      ctx.addIssue({ code: "custom", path: ["AUTH_DEV_MODE"], message: "is refused when NODE_ENV=production" });
+    }
+    if (production && !env.AUTH_JWT_SECRET && !env.AUTH_JWKS_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_JWT_SECRET"],
+        message: "AUTH_JWT_SECRET or AUTH_JWKS_URL is required when NODE_ENV=production",
+      });
+    }
+    if (env.AUTH_JWT_SECRET && env.AUTH_JWKS_URL) {
+      ctx.addIssue({ code: "custom", path: ["AUTH_JWKS_URL"], message: "set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both" });
+    }
+  });
+
+/** Validated configuration, derived from the environment. */
+export type Config = ReturnType<typeof loadConfig>;
+
+/** Thrown when the environment holds an invalid setting; its message names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Reads and validates the configuration; throws a {@link ConfigError} naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "environment"}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+  const devAuth = e.AUTH_DEV_MODE ?? (!production && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL);
+  return {
+    env: e.NODE_ENV,
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
+    migrateOnStart: e.MIGRATE_ON_START ?? true,
+    redisUrl: e.REDIS_URL,
+    openai: {
+      apiKey: e.OPENAI_API_KEY,
+      baseURL: e.OPENAI_BASE_URL,
+      model: e.OPENAI_MODEL,
+      /** Models a client may ask for with `sendMessage(model:)`; unset: any. */
+      allowedModels: e.OPENAI_MODELS?.split(",").map((m) => m.trim()).filter(Boolean),
+      timeoutMs: e.OPENAI_TIMEOUT_MS,
+      idleTimeoutMs: e.OPENAI_IDLE_TIMEOUT_MS,
+      maxRetries: e.OPENAI_MAX_RETRIES,
+    },
+    runs: {
+      systemPrompt: e.SYSTEM_PROMPT,
+      historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
+      historyMaxMessages: e.HISTORY_MAX_MESSAGES,
+      eventBufferSize: e.STREAM_BUFFER_EVENTS,
+      flush: { intervalMs: e.FLUSH_INTERVAL_MS, minGapMs: Math.min(100, e.FLUSH_INTERVAL_MS), maxPendingChars: 4_096 },
+    },
+    auth: {
+      secret: e.AUTH_JWT_SECRET,
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      devMode: devAuth,
+    },
+    mcpConfigPath: e.MCP_CONFIG,
+    graphiql: e.GRAPHIQL ?? !production,
+    introspection: e.INTROSPECTION ?? !production,
+    limits: { messageLength: e.MAX_MESSAGE_LENGTH, titleLength: e.MAX_TITLE_LENGTH, pageSize: 100 },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+}

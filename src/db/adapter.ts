@@ -1,0 +1,32 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+
+/** Where the data lives: a PostgreSQL URL, or a folder for the embedded PGlite database. */
+export type DatabaseTarget =
+  | { kind: "postgres"; url: string; poolSize?: number }
+  | { kind: "pglite"; dataDir: string | null };
+
+/** A driver adapter factory plus the means to release what it holds. */
+export interface Database {
+  readonly target: DatabaseTarget;
+  readonly factory: SqlMigrationAwareDriverAdapterFactory;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database a target names. PostgreSQL goes through a `pg` pool; PGlite opens (or creates) its
+ * data folder, or lives in memory when `dataDir` is null (tests).
+ */
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  if (target.kind === "postgres") {
+    const factory = new PrismaPg({ connectionString: target.url, max: target.poolSize ?? 10 });
+    return { target, factory, close: async () => {} };
+  }
+  if (target.dataDir !== null) mkdirSync(target.dataDir, { recursive: true });
+  const pglite = target.dataDir === null ? new PGlite() : new PGlite(target.dataDir);
+  await pglite.waitReady;
+  return { target, factory: new PrismaPGlite(pglite), close: () => pglite.close() };
+}

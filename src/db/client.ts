@@ -1,0 +1,22 @@
+import { PrismaClient } from "../generated/prisma/client.js";
+import type { Database } from "./adapter.js";
+
+/** The application's Prisma client type. */
+export type Db = ReturnType<typeof createPrismaClient>;
+
+/** Observes every SQL statement the client sends (tests count them; debugging prints them). */
+export type QueryListener = (event: { query: string; params: string; duration: number }) => void;
+
+/**
+ * Makes the one PrismaClient of a process over an opened database. Query events are always emitted so a
+ * listener can be attached later; with none attached they cost next to nothing.
+ */
+export function createPrismaClient(database: Database) {
+  return new PrismaClient({
+    adapter: database.factory,
+    log: [
+      { emit: "event", level: "query" },
+      { emit: "stdout", level: "error" },
+    ],
+  });
+}

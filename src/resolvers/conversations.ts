@@ -1,0 +1,107 @@
+import type { Context } from "../context.js";
+import { requireViewer } from "../context.js";
+import { isRecordNotFound } from "../db/errors.js";
+import { NotFoundError } from "../errors.js";
+import type { Prisma } from "../generated/prisma/client.js";
+import { parseGlobalId } from "../ids.js";
+import { checkPageSize, cursorId, staleCursor } from "./pagination.js";
+import { normalizeTitle } from "./text.js";
+
+/** The selection Pothos computes for the requested fields; always passed into the Prisma call. */
+type ConversationQuery = { include?: Prisma.ConversationInclude; select?: Prisma.ConversationSelect };
+type PageQuery = ConversationQuery & { cursor?: Prisma.ConversationWhereUniqueInput; take: number; skip: number };
+
+/** The title a conversation gets when its creator gives none. */
+export const DEFAULT_TITLE = "New conversation";
+
+/** Most recently active first; the id breaks ties so the order is total and cursors are stable. */
+const RECENT_FIRST = [{ activityAt: "desc" }, { id: "desc" }] satisfies Prisma.ConversationOrderByWithRelationInput[];
+
+function archivedFilter(archived: boolean | null | undefined) {
+  return archived ? { not: null } : null;
+}
+
+/** One of the viewer's conversations by global id; `NOT_FOUND` when missing or someone else's. */
+export async function getConversation(ctx: Context, globalId: string, query: ConversationQuery) {
+  const viewer = requireViewer(ctx);
+  const id = parseGlobalId(globalId, "Conversation");
+  const found = await ctx.prisma.conversation.findFirst({ ...query, where: { id, ownerId: viewer.id } });
+  if (!found) throw new NotFoundError("Conversation");
+  return found;
+}
+
+/** A page of the viewer's conversations, most recently active first, filtered by archived state. */
+export async function listConversations(
+  ctx: Context,
+  args: { archived?: boolean | null; first?: number | null; last?: number | null },
+  query: PageQuery,
+) {
+  const viewer = requireViewer(ctx);
+  checkPageSize(args);
+  const after = cursorId(query.cursor);
+  if (after !== null) {
+    const exists = await ctx.prisma.conversation.count({ where: { id: after, ownerId: viewer.id } });
+    if (exists === 0) throw staleCursor();
+  }
+  return ctx.prisma.conversation.findMany({
+    ...query,
+    where: { ownerId: viewer.id, archivedAt: archivedFilter(args.archived) },
+    orderBy: RECENT_FIRST,
+  });
+}
+
+/** How many conversations the viewer has in the given archived state. */
+export function countConversations(ctx: Context, archived: boolean | null | undefined) {
+  const viewer = requireViewer(ctx);
+  return ctx.prisma.conversation.count({ where: { ownerId: viewer.id, archivedAt: archivedFilter(archived) } });
+}
+
+/** Starts an empty conversation owned by the viewer. */
+export function createConversation(ctx: Context, input: { title?: string | null }) {
+  const viewer = requireViewer(ctx);
+  const title = input.title == null ? DEFAULT_TITLE : normalizeTitle(input.title, ctx.config.limits.titleLength);
+  return ctx.prisma.conversation.create({ data: { ownerId: viewer.id, title } });
+}
+
+/** Renames one of the viewer's conversations. */
+export async function renameConversation(ctx: Context, input: { id: string; title: string }) {
+  const viewer = requireViewer(ctx);
+  const id = parseGlobalId(input.id, "Conversation");
+  const title = normalizeTitle(input.title, ctx.config.limits.titleLength);
+  return updateOwned(ctx, viewer.id, id, { title });
+}
+
+/**
+ * Archives or unarchives one of the viewer's conversations. Idempotent: archiving an archived conversation
+ * keeps its original `archivedAt`.
+ */
+export async function setArchived(ctx: Context, globalId: string, archived: boolean) {
+  const viewer = requireViewer(ctx);
+  const id = parseGlobalId(globalId, "Conversation");
+  const where = { id, ownerId: viewer.id };
+  await ctx.prisma.conversation.updateMany({
+    where: { ...where, archivedAt: archived ? null : { not: null } },
+    data: { archivedAt: archived ? new Date() : null },
+  });
+  const conversation = await ctx.prisma.conversation.findFirst({ where });
+  if (!conversation) throw new NotFoundError("Conversation");
+  return conversation;
+}
+
+/** Deletes one of the viewer's conversations with its messages and tool calls (cascade); returns its id. */
+export async function deleteConversation(ctx: Context, globalId: string) {
+  const viewer = requireViewer(ctx);
+  const id = parseGlobalId(globalId, "Conversation");
+  const { count } = await ctx.prisma.conversation.deleteMany({ where: { id, ownerId: viewer.id } });
+  if (count === 0) throw new NotFoundError("Conversation");
+  return id;
+}
+
+async function updateOwned(ctx: Context, ownerId: string, id: string, data: Prisma.ConversationUpdateInput) {
+  try {
+    return await ctx.prisma.conversation.update({ where: { id, ownerId }, data });
+  } catch (error) {
+    if (isRecordNotFound(error)) throw new NotFoundError("Conversation");
+    throw error;
+  }
+}

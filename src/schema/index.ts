@@ -1,0 +1,11 @@
+import { builder } from "../builder.js";
+import "./scalars.js";
+import "./root.js";
+import "./viewer.js";
+import "./tool-call.js";
+import "./message.js";
+import "./conversation.js";
+import "./stream.js";
+
+/** The executable GraphQL schema. */
+export const schema = builder.toSchema({ sortSchema: false });

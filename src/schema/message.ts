@@ -1,0 +1,48 @@
+import { builder } from "../builder.js";
+import { requireViewer } from "../context.js";
+import { MessageRole, MessageStatus } from "../generated/prisma/client.js";
+
+export const MessageRoleEnum = builder.enumType(MessageRole, { name: "MessageRole" });
+export const MessageStatusEnum = builder.enumType(MessageStatus, {
+  name: "MessageStatus",
+  description: "STREAMING while the assistant writes; then COMPLETE, CANCELLED (stopped) or FAILED.",
+});
+
+/** Tokens a model call used, as the provider reported them. */
+export const TokenUsageRef = builder
+  .objectRef<{ promptTokens: number; completionTokens: number; totalTokens: number }>("TokenUsage")
+  .implement({
+    fields: (t) => ({
+      promptTokens: t.exposeInt("promptTokens"),
+      completionTokens: t.exposeInt("completionTokens"),
+      totalTokens: t.exposeInt("totalTokens"),
+    }),
+  });
+
+/** One message of a conversation: the user's, the assistant's, or a system or tool message. */
+export const MessageRef = builder.prismaNode("Message", {
+  id: { field: "id" },
+  findUnique: (id, ctx) => ({ id, ownerId: requireViewer(ctx).id }),
+  fields: (t) => ({
+    conversation: t.relation("conversation"),
+    position: t.exposeInt("position", { description: "1-based order of the message in its conversation." }),
+    role: t.expose("role", { type: MessageRoleEnum }),
+    content: t.exposeString("content"),
+    status: t.expose("status", { type: MessageStatusEnum }),
+    error: t.exposeString("error", { nullable: true, description: "Why the reply failed, when it did." }),
+    model: t.exposeString("model", { nullable: true, description: "The model that wrote the reply." }),
+    toolCalls: t.relation("toolCalls", { query: { orderBy: { position: "asc" } } }),
+    usage: t.field({
+      type: TokenUsageRef,
+      nullable: true,
+      select: { promptTokens: true, completionTokens: true, totalTokens: true },
+      resolve: ({ promptTokens, completionTokens, totalTokens }) =>
+        promptTokens === null || completionTokens === null || totalTokens === null
+          ? null
+          : { promptTokens, completionTokens, totalTokens },
+    }),
+    clientMessageId: t.exposeString("clientMessageId", { nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+  }),
+});

@@ -1,0 +1,102 @@
+import { encodeGlobalID } from "@pothos/plugin-relay";
+import type { RunEvent } from "../agent/events.js";
+import { builder } from "../builder.js";
+import { sendMessage } from "../resolvers/send-message.js";
+import { resumeStream, stopGeneration } from "../resolvers/stream.js";
+import { MessageRef } from "./message.js";
+import { ToolCallRef } from "./tool-call.js";
+
+type EventOf<T extends RunEvent["type"]> = Extract<RunEvent, { type: T }>;
+
+const seqField = "Increases by one per event of this reply's stream; resume with `messageStream(afterSeq:)`.";
+
+function messageEvent(name: "MessageCreated" | "MessageSnapshot" | "MessageCompleted", description: string) {
+  return builder.objectRef<EventOf<typeof name>>(name).implement({
+    description,
+    fields: (t) => ({
+      seq: t.exposeInt("seq", { description: seqField }),
+      message: t.field({ type: MessageRef, resolve: (e) => e.message }),
+    }),
+  });
+}
+
+function toolCallEvent(name: "ToolCallStarted" | "ToolCallCompleted", description: string) {
+  return builder.objectRef<EventOf<typeof name>>(name).implement({
+    description,
+    fields: (t) => ({
+      seq: t.exposeInt("seq", { description: seqField }),
+      messageId: t.id({ resolve: (e) => encodeGlobalID("Message", e.messageId) }),
+      toolCall: t.field({ type: ToolCallRef, resolve: (e) => e.toolCall }),
+    }),
+  });
+}
+
+const MessageCreated = messageEvent("MessageCreated", "A message was saved: the user's, then the assistant's.");
+const MessageSnapshot = messageEvent("MessageSnapshot", "The reply as it stands, when resuming from too far back.");
+const MessageCompleted = messageEvent(
+  "MessageCompleted",
+  "The last event of every stream: the reply ended COMPLETE, CANCELLED or FAILED (with `error`).",
+);
+const ToolCallStarted = toolCallEvent("ToolCallStarted", "The assistant called a tool.");
+const ToolCallCompleted = toolCallEvent("ToolCallCompleted", "A tool call returned (or failed).");
+const TextDelta = builder.objectRef<EventOf<"TextDelta">>("TextDelta").implement({
+  description: "Text the assistant added to its reply.",
+  fields: (t) => ({
+    seq: t.exposeInt("seq", { description: seqField }),
+    messageId: t.id({ resolve: (e) => encodeGlobalID("Message", e.messageId) }),
+    delta: t.exposeString("delta"),
+  }),
+});
+
+const eventTypes = { MessageCreated, TextDelta, ToolCallStarted, ToolCallCompleted, MessageSnapshot, MessageCompleted };
+
+/** Everything a reply's stream carries. */
+export const MessageStreamEvent = builder.unionType("MessageStreamEvent", {
+  types: Object.values(eventTypes),
+  resolveType: (event) => eventTypes[(event as RunEvent).type],
+});
+
+const SendMessageInput = builder.inputType("SendMessageInput", {
+  fields: (t) => ({
+    conversationId: t.id({ description: "Absent: a new conversation, titled from the message." }),
+    content: t.string({ required: true }),
+    clientMessageId: t.string({ description: "Idempotency key: the same key twice makes one message and one reply." }),
+    model: t.string({ description: "The model to answer with; the server's default when absent." }),
+  }),
+});
+
+const StopGenerationInput = builder.inputType("StopGenerationInput", {
+  fields: (t) => ({ messageId: t.id({ required: true, description: "The assistant message being written." }) }),
+});
+const StopGenerationPayload = builder
+  .objectRef<{ message: typeof MessageRef.$inferType }>("StopGenerationPayload")
+  .implement({ fields: (t) => ({ message: t.field({ type: MessageRef, resolve: (p) => p.message }) }) });
+
+builder.subscriptionType({});
+builder.subscriptionFields((t) => ({
+  sendMessage: t.field({
+    type: MessageStreamEvent,
+    description: "Saves the user's message, runs the assistant, and streams the reply's events.",
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    subscribe: (_root, { input }, ctx) =>
+      sendMessage(ctx, { ...input, conversationId: input.conversationId == null ? null : String(input.conversationId) }),
+    resolve: (event: RunEvent) => event,
+  }),
+  messageStream: t.field({
+    type: MessageStreamEvent,
+    description:
+      "Attaches to an assistant reply: the events after `afterSeq`, or a snapshot then live events; a finished reply answers MessageCompleted at once.",
+    args: { messageId: t.arg.id({ required: true }), afterSeq: t.arg.int() },
+    subscribe: (_root, args, ctx) => resumeStream(ctx, String(args.messageId), args.afterSeq),
+    resolve: (event: RunEvent) => event,
+  }),
+}));
+
+builder.mutationField("stopGeneration", (t) =>
+  t.field({
+    type: StopGenerationPayload,
+    description: "Stops a reply being written: it ends CANCELLED with its text so far.",
+    args: { input: t.arg({ type: StopGenerationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ message: await stopGeneration(ctx, String(input.messageId)) }),
+  }),
+);

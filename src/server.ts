@@ -1,0 +1,69 @@
+import { createServer } from "node:http";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./logger.js";
+import { createRuntime } from "./runtime.js";
+import { createApp } from "./yoga.js";
+
+// Listens and shuts down; everything else is built in src/yoga.ts and src/db.
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger({ production: config.production });
+  const runtime = await createRuntime(config, logger);
+  const { target } = runtime.db;
+  logger.info(
+    {
+      database: target.kind === "postgres" ? "postgresql" : `pglite (${target.dataDir})`,
+      migrationsApplied: runtime.db.applied,
+    },
+    "database ready",
+  );
+  logger.info({ model: runtime.provider.label }, "model provider");
+  if (config.auth.devMode) {
+    logger.warn(
+      "DEVELOPMENT AUTH IS ON: requests without a token act as 'dev-user' and unsigned tokens are trusted. " +
+        "Set AUTH_JWT_SECRET or AUTH_JWKS_URL (and NODE_ENV=production) before exposing this server.",
+    );
+  }
+
+  const app = createApp(runtime);
+  const server = createServer(app);
+  server.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const host = config.host === "0.0.0.0" ? "localhost" : config.host;
+    logger.info(`GraphQL API on http://${host}:${port}/graphql${config.graphiql ? " (GraphiQL in a browser)" : ""}`);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const forced = setTimeout(() => {
+      logger.error("shutdown took too long; exiting");
+      process.exit(1);
+    }, config.shutdownGraceMs + 5_000);
+    forced.unref();
+    // Stop taking requests, let running replies finish (or cancel and save them), then close streams.
+    server.close();
+    server.closeIdleConnections();
+    await runtime.close();
+    await app.dispose();
+    server.closeAllConnections();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+await main();

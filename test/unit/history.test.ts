@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { fitHistory, messageTokens } from "../../src/agent/history.js";
+import type { ChatMessage } from "../../src/agent/provider.js";
+
+const user = (content: string): ChatMessage => ({ role: "user", content });
+const assistant = (content: string): ChatMessage => ({ role: "assistant", content });
+
+describe("fitHistory", () => {
+  it("keeps everything under the budget, after the system prompt", () => {
+    const messages = [user("hi"), assistant("hello"), user("how are you")];
+    expect(fitHistory("be brief", messages, 1000)).toEqual([{ role: "system", content: "be brief" }, ...messages]);
+  });
+
+  it("drops the oldest messages first", () => {
+    const messages = [user("one ".repeat(100)), assistant("two ".repeat(100)), user("three")];
+    const budget = messageTokens(messages[1] as ChatMessage) + messageTokens(messages[2] as ChatMessage);
+    expect(fitHistory(undefined, messages, budget)).toEqual(messages.slice(1));
+    expect(fitHistory(undefined, messages, budget - 1)).toEqual(messages.slice(2));
+  });
+
+  it("always keeps the newest message even when it alone exceeds the budget", () => {
+    const messages = [user("a"), user("long ".repeat(500))];
+    expect(fitHistory(undefined, messages, 10)).toEqual([messages[1]]);
+  });
+
+  it("never starts with tool results whose call was dropped", () => {
+    const messages: ChatMessage[] = [
+      user("weather?"),
+      { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "weather", arguments: "{}" }] },
+      { role: "tool", toolCallId: "c1", content: "sunny ".repeat(10) },
+      assistant("It is sunny."),
+      user("thanks"),
+    ];
+    const budget = messages.slice(2).reduce((n, m) => n + messageTokens(m), 0);
+    const kept = fitHistory(undefined, messages, budget);
+    expect(kept[0]?.role).not.toBe("tool");
+    expect(kept).toEqual(messages.slice(3));
+  });
+});

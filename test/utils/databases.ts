@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { DatabaseTarget } from "../../src/db/adapter.js";
+
+/** The database kinds a suite runs against: `TEST_DATABASES=pglite,postgres` (default both). */
+export type TestDatabaseKind = "pglite" | "postgres";
+
+/** The kinds selected for this run. Both by default: a missing PostgreSQL fails the run, never skips. */
+export function testDatabaseKinds(): TestDatabaseKind[] {
+  const raw = process.env.TEST_DATABASES ?? "pglite,postgres";
+  const kinds = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const k of kinds) {
+    if (k !== "pglite" && k !== "postgres") throw new Error(`TEST_DATABASES: unknown kind "${k}"`);
+  }
+  return kinds as TestDatabaseKind[];
+}
+
+/** Server URL of the PostgreSQL the tests use (trust auth on the CI machines). */
+export const postgresAdminUrl = process.env.TEST_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+
+/** A throwaway database: a fresh PostgreSQL database or an in-memory PGlite. */
+export interface TestDatabase {
+  readonly kind: TestDatabaseKind;
+  readonly target: DatabaseTarget;
+  /** Drops the database (PostgreSQL); PGlite's memory goes with its client. */
+  drop(): Promise<void>;
+}
+
+/** Creates an empty database of the given kind, named uniquely so parallel runs never collide. */
+export async function createTestDatabase(kind: TestDatabaseKind): Promise<TestDatabase> {
+  if (kind === "pglite") return { kind, target: { kind: "pglite", dataDir: null }, drop: async () => {} };
+  const name = `chat_test_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
+  await withAdmin((c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(postgresAdminUrl);
+  url.pathname = `/${name}`;
+  return {
+    kind,
+    target: { kind: "postgres", url: url.toString(), poolSize: 5 },
+    drop: () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+  };
+}
+
+async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: postgresAdminUrl, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`PostgreSQL at ${postgresAdminUrl} is unreachable: the postgres test suites need it`, {
+      cause: error,
+    });
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,95 @@
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print } from "graphql";
+import { SignJWT } from "jose";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import { createRuntime, type Runtime } from "../../src/runtime.js";
+import { createApp } from "../../src/yoga.js";
+import { createTestDatabase, type TestDatabase, type TestDatabaseKind } from "./databases.js";
+
+/** The HS256 secret test servers verify tokens with. */
+export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+/** A signed token for `sub`, valid for an hour unless `expiresIn` says otherwise. */
+export async function tokenFor(sub: string, options: { expiresIn?: string | number; secret?: string } = {}) {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? "1h")
+    .sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET));
+}
+
+/** A GraphQL response as the tests read it. */
+export interface GraphQLResponse<T> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
+}
+
+/** A real HTTP server on a loopback port over a fresh database of one kind. */
+export interface TestServer {
+  readonly url: string;
+  readonly runtime: Runtime;
+  readonly db: Runtime["db"];
+  readonly database: TestDatabase;
+  /** Sends a typed operation as `token`'s user (no Authorization header when token is null). */
+  request<R, V>(
+    document: TypedDocumentNode<R, V>,
+    variables: V,
+    token: string | null,
+    init?: { headers?: Record<string, string> },
+  ): Promise<GraphQLResponse<R>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on port 0 over a fresh database, with verified HS256 auth and (given `model`) the
+ * OpenAI provider pointed at a fake model server; `env` overrides any setting. Always `close()` it.
+ */
+export async function startTestServer(
+  kind: TestDatabaseKind,
+  env: Record<string, string> = {},
+  options: { database?: TestDatabase } = {},
+): Promise<TestServer> {
+  const config = loadConfig({ NODE_ENV: "test", AUTH_JWT_SECRET: TEST_JWT_SECRET, ...env });
+  const database = options.database ?? (await createTestDatabase(kind));
+  const runtime = await createRuntime(config, createLogger(), { target: database.target });
+  const db = runtime.db;
+  const app = createApp(runtime);
+  const server = createServer(app);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    runtime,
+    db,
+    database,
+    async request(document, variables, token, init = {}) {
+      const response = await fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/graphql-response+json, application/json",
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...init.headers,
+        },
+        body: JSON.stringify({ query: print(document), variables }),
+      });
+      const body = (await response.json()) as Omit<GraphQLResponse<never>, "status">;
+      return { status: response.status, ...body } as GraphQLResponse<never>;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.close(0);
+      await app.dispose();
+      await database.drop();
+    },
+  };
+}
