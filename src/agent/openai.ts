@@ -60,10 +60,16 @@ export class OpenAIProvider implements ModelProvider {
         { signal: controller.signal },
       );
       armIdleTimer();
+      let finished = false;
       for await (const chunk of stream) {
         armIdleTimer();
-        yield* fromOpenAIChunk(chunk);
+        for (const event of fromOpenAIChunk(chunk)) {
+          if (event.type === "finish") finished = true;
+          yield event;
+        }
       }
+      // An aborted or cut connection can end the iteration quietly: only a finish reason means the end.
+      if (!finished) throw new ModelError("The model stream ended before the reply was finished");
     } catch (error) {
       if (request.signal.aborted) throw request.signal.reason;
       if (stalled) throw new ModelError(`The model sent nothing for ${this.idleTimeoutMs} ms; the reply was cut off`);

@@ -14,9 +14,7 @@ export type QueryListener = (event: { query: string; params: string; duration: n
 export function createPrismaClient(database: Database) {
   return new PrismaClient({
     adapter: database.factory,
-    log: [
-      { emit: "event", level: "query" },
-      { emit: "stdout", level: "error" },
-    ],
+    // Errors reach the caller (and the error mask logs the unexpected ones), so only queries are emitted.
+    log: [{ emit: "event", level: "query" }],
   });
 }

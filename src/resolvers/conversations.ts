@@ -92,6 +92,10 @@ export async function setArchived(ctx: Context, globalId: string, archived: bool
 export async function deleteConversation(ctx: Context, globalId: string) {
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(globalId, "Conversation");
+  const owned = await ctx.prisma.conversation.count({ where: { id, ownerId: viewer.id } });
+  if (owned === 0) throw new NotFoundError("Conversation");
+  // The running reply ends (CANCELLED) and is saved before its rows go.
+  await ctx.runs.stopConversation(id);
   const { count } = await ctx.prisma.conversation.deleteMany({ where: { id, ownerId: viewer.id } });
   if (count === 0) throw new NotFoundError("Conversation");
   return id;

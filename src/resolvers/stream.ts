@@ -1,8 +1,9 @@
 import { Repeater } from "graphql-yoga";
-import { isFinal, type RunEvent } from "../agent/events.js";
+import { isFinal, type MessageState, type RunEvent } from "../agent/events.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
 import { BadUserInputError, NotFoundError } from "../errors.js";
+import type { Prisma } from "../generated/prisma/client.js";
 import { parseGlobalId } from "../ids.js";
 
 /**
@@ -18,10 +19,13 @@ export function streamReply(
   onFirstDelivered?: () => void,
 ): AsyncIterable<RunEvent> {
   return new Repeater<RunEvent>(async (push, stop) => {
-    const live = ctx.pubsub.subscribe("run:event", messageId);
+    const live = ctx.pubsub.subscribe("run:event", messageId)[Symbol.asyncIterator]();
+    // The pub/sub's repeater attaches its listener on the first next(): ask for it before reading the
+    // buffer, so nothing published in between is lost (duplicates are dropped by seq below).
+    let pending = live.next();
     const onAbort = () => stop();
     ctx.request.signal.addEventListener("abort", onAbort, { once: true });
-    void stop.then(() => live.return());
+    void stop.then(() => live.return?.());
     let last = afterSeq;
     const deliver = async (event: RunEvent, force = false) => {
       if (event.seq <= last && !force) return false;
@@ -34,8 +38,10 @@ export function streamReply(
       for (const event of await initialEvents(ctx, messageId, afterSeq)) {
         if (await deliver(event, isFinal(event))) return;
       }
-      for await (const event of live) {
-        if (await deliver(event)) return;
+      for (;;) {
+        const next = await pending;
+        if (next.done || (await deliver(next.value))) return;
+        pending = live.next();
       }
     } finally {
       onFirstDelivered?.();
@@ -48,10 +54,10 @@ export function streamReply(
 async function initialEvents(ctx: Context, messageId: string, afterSeq: number): Promise<RunEvent[]> {
   const run = ctx.runs.get(messageId);
   if (run) {
-    const events = run.channel.since(afterSeq) ?? [run.snapshot()];
     const last = run.channel.last;
-    // Already past the end of a run that is just finishing: its last event is the answer.
-    return events.length === 0 && last && isFinal(last) ? [last] : events;
+    // A run that has just finished answers like a finished message: its last event alone.
+    if (last && isFinal(last)) return [last];
+    return run.channel.since(afterSeq) ?? [run.snapshot()];
   }
   const message = await ctx.prisma.message.findUnique({
     where: { id: messageId },
@@ -84,4 +90,18 @@ export async function stopGeneration(ctx: Context, globalId: string) {
   if (!owned) throw new NotFoundError("Message");
   await ctx.runs.stop(id);
   return ctx.prisma.message.findUniqueOrThrow({ where: { id } });
+}
+
+/**
+ * The message an event carries, loaded with the selection the client asked for (relations included), with
+ * the event's own state winning: a snapshot's text must match the deltas that follow it, not whatever was
+ * saved since. A message deleted meanwhile (its conversation was) answers with the event's state alone.
+ */
+export async function eventMessage(
+  ctx: Context,
+  state: MessageState,
+  query: { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect },
+) {
+  const row = await ctx.prisma.message.findUnique({ ...query, where: { id: state.id } });
+  return row ? { ...row, ...state } : state;
 }

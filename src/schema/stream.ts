@@ -2,7 +2,7 @@ import { encodeGlobalID } from "@pothos/plugin-relay";
 import type { RunEvent } from "../agent/events.js";
 import { builder } from "../builder.js";
 import { sendMessage } from "../resolvers/send-message.js";
-import { resumeStream, stopGeneration } from "../resolvers/stream.js";
+import { eventMessage, resumeStream, stopGeneration } from "../resolvers/stream.js";
 import { MessageRef } from "./message.js";
 import { ToolCallRef } from "./tool-call.js";
 
@@ -15,7 +15,10 @@ function messageEvent(name: "MessageCreated" | "MessageSnapshot" | "MessageCompl
     description,
     fields: (t) => ({
       seq: t.exposeInt("seq", { description: seqField }),
-      message: t.field({ type: MessageRef, resolve: (e) => e.message }),
+      message: t.prismaField({
+        type: MessageRef,
+        resolve: (query, event, _args, ctx) => eventMessage(ctx, event.message, query),
+      }),
     }),
   });
 }

@@ -66,11 +66,12 @@ describe.each(testDatabaseKinds())("authorization on %s", (kind) => {
       expect(codes(messages)).toEqual(["NOT_FOUND"]);
     });
 
-    it("gets null from node(id) for the conversation and the message, as for ids that do not exist", async () => {
+    it("gets node(id) null with NOT_FOUND for the conversation and the message, as for ids that do not exist", async () => {
       for (const id of [conversationId, messageId, encodeGlobalID("Message", randomUUID())]) {
         const node = await server.request(NodeQuery, { id }, bob);
         expect(node.data?.node).toBeNull();
-        expect(node.errors).toBeUndefined();
+        expect(codes(node)).toEqual(["NOT_FOUND"]);
+        expect(node.errors?.[0]?.message).toBe("Not found");
       }
     });
 

@@ -165,3 +165,112 @@ export const DeleteConversation = graphql(`
     }
   }
 `);
+
+export const StreamEventFields = graphql(`
+  fragment StreamEventFields on MessageStreamEvent {
+    __typename
+    ... on MessageCreated {
+      seq
+      message {
+        id
+        role
+        content
+        status
+        position
+        clientMessageId
+        conversation {
+          id
+          title
+          messageCount
+        }
+      }
+    }
+    ... on TextDelta {
+      seq
+      messageId
+      delta
+    }
+    ... on ToolCallStarted {
+      seq
+      messageId
+      toolCall {
+        id
+        server
+        name
+        arguments
+        result
+        isError
+      }
+    }
+    ... on ToolCallCompleted {
+      seq
+      messageId
+      toolCall {
+        id
+        server
+        name
+        arguments
+        result
+        isError
+        completedAt
+      }
+    }
+    ... on MessageSnapshot {
+      seq
+      message {
+        id
+        content
+        status
+      }
+    }
+    ... on MessageCompleted {
+      seq
+      message {
+        id
+        content
+        status
+        error
+        model
+        usage {
+          promptTokens
+          completionTokens
+          totalTokens
+        }
+        toolCalls {
+          id
+          name
+          result
+          isError
+        }
+      }
+    }
+  }
+`);
+
+export const SendMessage = graphql(`
+  subscription SendMessage($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      ...StreamEventFields
+    }
+  }
+`);
+
+export const MessageStream = graphql(`
+  subscription MessageStream($messageId: ID!, $afterSeq: Int) {
+    messageStream(messageId: $messageId, afterSeq: $afterSeq) {
+      ...StreamEventFields
+    }
+  }
+`);
+
+export const StopGeneration = graphql(`
+  mutation StopGeneration($messageId: ID!) {
+    stopGeneration(input: { messageId: $messageId }) {
+      message {
+        id
+        status
+        content
+      }
+    }
+  }
+`);

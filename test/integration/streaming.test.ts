@@ -1,0 +1,390 @@
+import { randomUUID } from "node:crypto";
+import { encodeGlobalID } from "@pothos/plugin-relay";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
+import { testDatabaseKinds } from "../utils/databases.js";
+import { DeleteConversation, MessageStream, SendMessage, StopGeneration } from "../utils/operations.js";
+import { collect, graphqlSSE, type StreamResult, sseClient, yogaSSE } from "../utils/sse.js";
+import { eventsOf, isCompleted, replyText, type StreamEvent, waitFor } from "../utils/stream-events.js";
+import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
+
+type AnyStream = { sendMessage?: StreamEvent; messageStream?: StreamEvent };
+
+const transports = ["yoga-sse", "graphql-sse-distinct", "graphql-sse-single"] as const;
+type Transport = (typeof transports)[number];
+
+describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
+  let server: TestServer;
+  let fake: FakeOpenAI;
+  let user: string;
+  let token: string;
+
+  beforeAll(async () => {
+    fake = await new FakeOpenAI().start();
+    server = await startTestServer(kind, {
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: "test-key",
+      OPENAI_MODEL: "fake-model",
+      OPENAI_IDLE_TIMEOUT_MS: "600",
+      OPENAI_MAX_RETRIES: "2",
+      FLUSH_INTERVAL_MS: "100",
+      STREAM_BUFFER_EVENTS: "8",
+      SYSTEM_PROMPT: "You are a test assistant.",
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await fake?.close();
+  });
+
+  async function freshUser() {
+    user = `user-${randomUUID()}`;
+    token = await tokenFor(user);
+  }
+
+  /** Sends a message over a transport and reads the whole stream. */
+  function send(transport: Transport, input: Parameters<typeof sendVars>[0], signal?: AbortSignal) {
+    return subscribe(transport, SendMessage, sendVars(input), signal);
+  }
+  function sendVars(input: { content: string; conversationId?: string; clientMessageId?: string; model?: string }) {
+    return { input };
+  }
+  function subscribe<V>(
+    transport: Transport,
+    document: typeof SendMessage | typeof MessageStream,
+    variables: V,
+    signal?: AbortSignal,
+    as = token,
+  ): AsyncIterable<StreamResult<AnyStream>> {
+    // biome-ignore lint/suspicious/noExplicitAny: one helper for both subscription documents
+    const doc = document as any;
+    if (transport === "yoga-sse") return yogaSSE(server.url, doc, variables, as, signal);
+    const client = sseClient(server.url, as, transport === "graphql-sse-single");
+    return graphqlSSE(client, doc, variables);
+  }
+
+  async function sendAll(transport: Transport, input: Parameters<typeof sendVars>[0]) {
+    return eventsOf(await collect(send(transport, input), isCompleted));
+  }
+
+  const assistantIdOf = (events: StreamEvent[]) => {
+    const created = events.filter((e) => e.__typename === "MessageCreated");
+    const assistant = created[1];
+    if (assistant?.__typename !== "MessageCreated") throw new Error("no assistant MessageCreated");
+    return assistant.message.id;
+  };
+
+  describe.each(transports)("over %s", (transport) => {
+    it("streams the whole event sequence and saves the reply", async () => {
+      await freshUser();
+      fake.script(FakeOpenAI.text(["Hel", "lo", " world"]));
+      const events = await sendAll(transport, { content: "Say hello to the whole wide world, please" });
+      expect(events.map((e) => e.__typename)).toEqual([
+        "MessageCreated",
+        "MessageCreated",
+        "TextDelta",
+        "TextDelta",
+        "TextDelta",
+        "MessageCompleted",
+      ]);
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+      const [userCreated, assistantCreated] = events;
+      expect(userCreated).toMatchObject({ message: { role: "USER", status: "COMPLETE", position: 1 } });
+      expect(assistantCreated).toMatchObject({ message: { role: "ASSISTANT", status: "STREAMING", content: "" } });
+      const completed = events.at(-1);
+      expect(completed).toMatchObject({
+        __typename: "MessageCompleted",
+        message: {
+          status: "COMPLETE",
+          content: "Hello world",
+          model: "fake-model",
+          error: null,
+          usage: { promptTokens: 10, completionTokens: 3, totalTokens: 13 },
+        },
+      });
+
+      const rows = await server.db.prisma.message.findMany({ where: { ownerId: user }, orderBy: { position: "asc" } });
+      expect(rows.map((r) => [r.role, r.status, r.content])).toEqual([
+        ["USER", "COMPLETE", "Say hello to the whole wide world, please"],
+        ["ASSISTANT", "COMPLETE", "Hello world"],
+      ]);
+      expect(rows[1]?.lastSeq).toBe(6);
+      const conversation = await server.db.prisma.conversation.findFirstOrThrow({ where: { ownerId: user } });
+      expect(conversation).toMatchObject({ title: "Say hello to the whole wide world, please", messageCount: 2 });
+      expect(conversation.activeReplyId).toBeNull();
+
+      const request = fake.requests.at(-1);
+      expect(request?.body.stream_options).toEqual({ include_usage: true });
+      expect(request?.body.messages).toEqual([
+        { role: "system", content: "You are a test assistant." },
+        { role: "user", content: "Say hello to the whole wide world, please" },
+      ]);
+    });
+  });
+
+  it("sends history on the next turn and keeps the conversation", async () => {
+    await freshUser();
+    fake.script(FakeOpenAI.text(["First answer"]));
+    const first = await sendAll("yoga-sse", { content: "first question" });
+    const conversationId = (first[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    fake.script(FakeOpenAI.text(["Second answer"]));
+    const second = await sendAll("yoga-sse", { content: "second question", conversationId });
+    expect(second[0]).toMatchObject({ message: { position: 3, conversation: { id: conversationId, messageCount: 4 } } });
+    expect(fake.requests.at(-1)?.body.messages.slice(1)).toEqual([
+      { role: "user", content: "first question" },
+      { role: "assistant", content: "First answer" },
+      { role: "user", content: "second question" },
+    ]);
+  });
+
+  it("delivers the first event before the model is called", async () => {
+    await freshUser();
+    fake.script(FakeOpenAI.text(["x"]));
+    let firstAt = 0;
+    for await (const r of send("yoga-sse", { content: "timing" })) {
+      firstAt ||= Date.now();
+      if (isCompleted(r)) break;
+    }
+    expect(firstAt).toBeGreaterThan(0);
+    expect(fake.requests.at(-1)?.receivedAt).toBeGreaterThanOrEqual(firstAt);
+  });
+
+  it("saves the text while it streams, in batches", async () => {
+    await freshUser();
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "part one, " }, { content: "part two" }, { content: " and the end", gate: gate.promise }] });
+    const stream = collect(send("yoga-sse", { content: "stream slowly" }), isCompleted);
+    await waitFor(async () => {
+      const m = await server.db.prisma.message.findFirst({ where: { ownerId: user, role: "ASSISTANT" } });
+      return m?.content === "part one, part two";
+    }, 5_000, "text saved mid-stream");
+    const midway = await server.db.prisma.message.findFirstOrThrow({ where: { ownerId: user, role: "ASSISTANT" } });
+    expect(midway.status).toBe("STREAMING");
+    gate.resolve();
+    const events = eventsOf(await stream);
+    expect(replyText(events)).toBe("part one, part two and the end");
+    const saved = await server.db.prisma.message.findFirstOrThrow({ where: { ownerId: user, role: "ASSISTANT" } });
+    expect(saved.content).toBe("part one, part two and the end");
+  });
+
+  it("batches writes: a 200-chunk reply costs a few writes a second, not one per token", async () => {
+    await freshUser();
+    fake.script(FakeOpenAI.text(Array.from({ length: 200 }, (_, i) => `t${i} `), { delayMs: 2 }));
+    const updates: string[] = [];
+    server.db.prisma.$on("query", (e) => {
+      if (/^UPDATE "public"\."Message"/.test(e.query)) updates.push(e.query);
+    });
+    const started = Date.now();
+    const events = await sendAll("yoga-sse", { content: "long one" });
+    const elapsed = Date.now() - started;
+    expect(replyText(events).split(" ").filter(Boolean)).toHaveLength(200);
+    const stored = await server.db.prisma.message.findFirstOrThrow({ where: { ownerId: user, role: "ASSISTANT" } });
+    expect(encodeGlobalID("Message", stored.id)).toBe(assistantIdOf(events));
+    expect(stored.content).toBe(replyText(events));
+    // Flushes at most every 100 ms (FLUSH_INTERVAL_MS) plus the final write; at least one mid-stream flush.
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect(updates.length).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 2);
+  });
+
+  it("keeps running when the client disconnects, and resumes exactly from any afterSeq", async () => {
+    await freshUser();
+    const gate = deferred();
+    const parts = Array.from({ length: 12 }, (_, i) => `w${i} `);
+    fake.script({
+      chunks: parts.map((content, i) => ({ content, gate: i === 6 ? gate.promise : undefined })),
+      usage: { prompt_tokens: 1, completion_tokens: 12, total_tokens: 13 },
+    });
+    const abort = new AbortController();
+    const seen: StreamEvent[] = [];
+    for await (const r of send("yoga-sse", { content: "resume me" }, abort.signal)) {
+      seen.push(...eventsOf([r]));
+      if (seen.length === 5) {
+        abort.abort();
+        break;
+      }
+    }
+    const messageId = assistantIdOf(seen);
+    const lastSeen = seen.at(-1)?.seq ?? 0;
+    // The run goes on without its client: the first six chunks arrive (seq 3..8).
+    await waitFor(async () => {
+      const m = await server.db.prisma.message.findFirst({ where: { ownerId: user, role: "ASSISTANT" } });
+      return m?.content === parts.slice(0, 6).join("");
+    }, 5_000, "text saved after disconnect");
+
+    const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
+      afterSeq,
+      events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
+    }));
+    await new Promise((r) => setTimeout(r, 100));
+    gate.resolve();
+    for (const resume of resumes) {
+      const events = eventsOf(await resume.events);
+      const seqs = events.map((e) => e.seq);
+      expect(new Set(seqs).size).toBe(seqs.length);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      if (events[0]?.__typename === "MessageSnapshot") {
+        // Too far back for the buffer (8 events): a snapshot, then live events with no gap.
+        expect(resume.afterSeq).toBeLessThan(seqs[0] as number);
+      } else {
+        expect(seqs[0]).toBe(resume.afterSeq + 1);
+      }
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1] as number) + 1);
+      const expected = resume.afterSeq >= 2 && events[0]?.__typename !== "MessageSnapshot"
+        ? parts.slice(resume.afterSeq - 2).join("")
+        : parts.join("");
+      expect(replyText(events)).toBe(expected);
+      expect(events.at(-1)).toMatchObject({ __typename: "MessageCompleted", message: { content: parts.join("") } });
+    }
+    expect(replyText(seen) + parts.slice(lastSeen - 2).join("")).toBe(parts.join(""));
+
+    const finished = eventsOf(await collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq: 3 }), isCompleted));
+    expect(finished).toHaveLength(1);
+    expect(finished[0]).toMatchObject({ __typename: "MessageCompleted", seq: 15, message: { status: "COMPLETE" } });
+  });
+
+  it("stops a reply with stopGeneration: CANCELLED, partial text kept, model request aborted", async () => {
+    await freshUser();
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "partial " }, { content: "text" }, { content: " never", gate: gate.promise }] });
+    const seen: StreamEvent[] = [];
+    const streaming = (async () => {
+      for await (const r of send("graphql-sse-distinct", { content: "stop me" })) {
+        seen.push(...eventsOf([r]));
+        if (isCompleted(r)) return;
+      }
+    })();
+    await waitFor(() => seen.filter((e) => e.__typename === "TextDelta").length === 2, 5_000, "two deltas");
+    const request = fake.requests.at(-1);
+    const stopped = await server.request(StopGeneration, { messageId: assistantIdOf(seen) }, token);
+    expect(stopped.data?.stopGeneration.message).toMatchObject({ status: "CANCELLED", content: "partial text" });
+    await streaming;
+    expect(seen.at(-1)).toMatchObject({ __typename: "MessageCompleted", message: { status: "CANCELLED", content: "partial text" } });
+    await request?.aborted;
+    gate.resolve();
+    const conversation = await server.db.prisma.conversation.findFirstOrThrow({ where: { ownerId: user } });
+    expect(conversation.activeReplyId).toBeNull();
+  });
+
+  it("ends FAILED with a clear error when the model refuses the request", async () => {
+    await freshUser();
+    fake.script({ status: 400, errorMessage: "context length exceeded" });
+    const events = await sendAll("yoga-sse", { content: "fail please" });
+    expect(events.at(-1)).toMatchObject({
+      __typename: "MessageCompleted",
+      message: { status: "FAILED", error: expect.stringMatching(/HTTP 400.*context length exceeded/) },
+    });
+  });
+
+  it("retries 5xx answers before the first token", async () => {
+    await freshUser();
+    const before = fake.requests.length;
+    fake.script({ status: 503 }, { status: 500 }, FakeOpenAI.text(["recovered"]));
+    const events = await sendAll("yoga-sse", { content: "flaky model" });
+    expect(events.at(-1)).toMatchObject({ message: { status: "COMPLETE", content: "recovered" } });
+    expect(fake.requests.length - before).toBe(3);
+  });
+
+  it("ends FAILED, keeping the text, when the model stream breaks in the middle", async () => {
+    await freshUser();
+    fake.script({ chunks: [{ content: "half " }, { content: "a reply" }, { content: "lost" }], breakAfter: 2 });
+    const events = await sendAll("yoga-sse", { content: "break" });
+    expect(events.at(-1)).toMatchObject({ message: { status: "FAILED", content: "half a reply" } });
+    const saved = await server.db.prisma.message.findFirstOrThrow({ where: { ownerId: user, role: "ASSISTANT" } });
+    expect(saved).toMatchObject({ status: "FAILED", content: "half a reply" });
+    expect(saved.error).toBeTruthy();
+  });
+
+  it("ends FAILED when the model stalls past the idle timeout", async () => {
+    await freshUser();
+    fake.script({ chunks: [{ content: "and then" }, { content: "silence" }], stallAfter: 1 });
+    const events = await sendAll("yoga-sse", { content: "stall" });
+    expect(events.at(-1)).toMatchObject({
+      message: { status: "FAILED", content: "and then", error: expect.stringMatching(/sent nothing for 600 ms/) },
+    });
+  });
+
+  it("makes one message and one reply for the same clientMessageId, sent twice at once", async () => {
+    await freshUser();
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
+    const first = await sendAll("yoga-sse", { content: "create the conversation" });
+    const conversationId = (first[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    const input = { content: "idempotent", conversationId, clientMessageId: "client-key-1" };
+    fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
+    const a = collect(send("yoga-sse", input), isCompleted);
+    const b = collect(send("graphql-sse-distinct", input), isCompleted);
+    await new Promise((r) => setTimeout(r, 200));
+    gate.resolve();
+    const [ea, eb] = [eventsOf(await a), eventsOf(await b)];
+    expect(assistantIdOf(ea)).toBe(assistantIdOf(eb));
+    expect(replyText(ea)).toBe("only once");
+    expect(replyText(eb)).toBe("only once");
+    expect(await server.db.prisma.message.count({ where: { ownerId: user, clientMessageId: "client-key-1" } })).toBe(1);
+    expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(4);
+
+    const again = await sendAll("graphql-sse-single", input);
+    expect(again).toHaveLength(1);
+    expect(again[0]).toMatchObject({ __typename: "MessageCompleted", message: { id: assistantIdOf(ea), content: "only once" } });
+  });
+
+  it("answers CONFLICT to a second send while a reply runs, writing nothing", async () => {
+    await freshUser();
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "busy" }, { content: "!", gate: gate.promise }] });
+    const seen: StreamEvent[] = [];
+    const running = (async () => {
+      for await (const r of send("yoga-sse", { content: "long task" })) {
+        seen.push(...eventsOf([r]));
+        if (isCompleted(r)) return;
+      }
+    })();
+    await waitFor(() => seen.length >= 2, 5_000, "reply started");
+    const conversationId = (seen[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    const [conflict] = await collect(send("yoga-sse", { content: "meanwhile", conversationId }));
+    expect(conflict?.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(2);
+    gate.resolve();
+    await running;
+  });
+
+  it("answers NOT_FOUND for another user's conversation and BAD_USER_INPUT for bad input, writing nothing", async () => {
+    await freshUser();
+    fake.script(FakeOpenAI.text(["mine"]));
+    const mine = await sendAll("yoga-sse", { content: "private" });
+    const conversationId = (mine[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    const owner = user;
+    await freshUser();
+    const [foreign] = await collect(send("yoga-sse", { content: "intrude", conversationId }));
+    expect(foreign?.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    const [empty] = await collect(send("yoga-sse", { content: "   " }));
+    expect(empty?.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const [long] = await collect(send("yoga-sse", { content: "x".repeat(32_001) }));
+    expect(long?.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(await server.db.prisma.message.count({ where: { ownerId: { in: [owner, user] } } })).toBe(2);
+    const [resumeForeign] = await collect(
+      subscribe("yoga-sse", MessageStream, { messageId: assistantIdOf(mine), afterSeq: 0 }),
+    );
+    expect(resumeForeign?.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+  });
+
+  it("stops the running reply when its conversation is deleted", async () => {
+    await freshUser();
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "doomed" }, { content: "!", gate: gate.promise }] });
+    const seen: StreamEvent[] = [];
+    const running = (async () => {
+      for await (const r of send("yoga-sse", { content: "delete me" })) {
+        seen.push(...eventsOf([r]));
+        if (isCompleted(r)) return;
+      }
+    })();
+    await waitFor(() => seen.some((e) => e.__typename === "TextDelta"), 5_000, "first delta");
+    const conversationId = (seen[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    const deleted = await server.request(DeleteConversation, { id: conversationId }, token);
+    expect(deleted.errors).toBeUndefined();
+    await running;
+    expect(seen.at(-1)).toMatchObject({ __typename: "MessageCompleted", message: { status: "CANCELLED" } });
+    expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(0);
+    gate.resolve();
+  });
+});

@@ -1,0 +1,38 @@
+import type { ResultOf } from "@graphql-typed-document-node/core";
+import type { StreamEventFields } from "./operations.js";
+import type { StreamResult } from "./sse.js";
+
+/** One event as the tests' fragment selects it. */
+export type StreamEvent = ResultOf<typeof StreamEventFields>;
+
+/** The events of a list of subscription results; fails loudly on an error result. */
+export function eventsOf(results: StreamResult<{ sendMessage?: StreamEvent; messageStream?: StreamEvent }>[]) {
+  return results.map((r) => {
+    const event = r.data?.sendMessage ?? r.data?.messageStream;
+    if (!event) throw new Error(`not an event: ${JSON.stringify(r)}`);
+    return event;
+  });
+}
+
+/** The reply text a client rebuilds from a stream: the last snapshot (if any) plus the deltas after it. */
+export function replyText(events: StreamEvent[]): string {
+  let text = "";
+  for (const e of events) {
+    if (e.__typename === "MessageSnapshot") text = e.message.content;
+    if (e.__typename === "TextDelta") text += e.delta;
+  }
+  return text;
+}
+
+/** Whether an event ends the stream. */
+export const isCompleted = (r: StreamResult<{ sendMessage?: StreamEvent; messageStream?: StreamEvent }>) =>
+  (r.data?.sendMessage ?? r.data?.messageStream)?.__typename === "MessageCompleted";
+
+/** Waits until `check` holds, polling; fails after `timeoutMs`. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
