@@ -33,7 +33,9 @@ if (!hasNativeEngine()) {
   );
   chmodSync(stub, 0o755);
   env.PRISMA_SCHEMA_ENGINE_BINARY = stub;
-  console.log("prisma-generate: native schema engine absent; generating with a stub (migrations use the WASM engine)");
+  console.log(
+    "prisma-generate: native schema engine absent; generating with a stub (migrations use the WASM engine)",
+  );
 }
 
 const cli = path.join(root, "node_modules", "prisma", "build", "index.js");

@@ -14,7 +14,17 @@ export type Authenticate = (request: Request) => Promise<Viewer | null>;
 export const DEV_USER_ID = "dev-user";
 
 const HMAC_ALGORITHMS = ["HS256"];
-const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+const ASYMMETRIC_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "EdDSA",
+];
 const MAX_SUBJECT_LENGTH = 255;
 
 /**
@@ -43,7 +53,8 @@ function createVerifier(auth: Config["auth"]) {
   const options = { issuer: auth.issuer, audience: auth.audience };
   if (auth.secret) {
     const key = new TextEncoder().encode(auth.secret);
-    return async (token: string) => (await jwtVerify(token, key, { ...options, algorithms: HMAC_ALGORITHMS })).payload;
+    return async (token: string) =>
+      (await jwtVerify(token, key, { ...options, algorithms: HMAC_ALGORITHMS })).payload;
   }
   if (auth.jwksUrl) {
     const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(auth.jwksUrl));

@@ -54,7 +54,11 @@ const envSchema = z
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";
     if (production && env.AUTH_DEV_MODE) {
-      ctx.addIssue({ code: "custom", path: ["AUTH_DEV_MODE"], message: "is refused when NODE_ENV=production" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_DEV_MODE"],
+        message: "is refused when NODE_ENV=production",
+      });
     }
     if (production && !env.AUTH_JWT_SECRET && !env.AUTH_JWKS_URL) {
       ctx.addIssue({
@@ -64,7 +68,11 @@ const envSchema = z
       });
     }
     if (env.AUTH_JWT_SECRET && env.AUTH_JWKS_URL) {
-      ctx.addIssue({ code: "custom", path: ["AUTH_JWKS_URL"], message: "set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_JWKS_URL"],
+        message: "set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both",
+      });
     }
   });
 
@@ -99,7 +107,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       baseURL: e.OPENAI_BASE_URL,
       model: e.OPENAI_MODEL,
       /** Models a client may ask for with `sendMessage(model:)`; unset: any. */
-      allowedModels: e.OPENAI_MODELS?.split(",").map((m) => m.trim()).filter(Boolean),
+      allowedModels: e.OPENAI_MODELS?.split(",")
+        .map((m) => m.trim())
+        .filter(Boolean),
       timeoutMs: e.OPENAI_TIMEOUT_MS,
       idleTimeoutMs: e.OPENAI_IDLE_TIMEOUT_MS,
       maxRetries: e.OPENAI_MAX_RETRIES,
@@ -109,7 +119,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
       historyMaxMessages: e.HISTORY_MAX_MESSAGES,
       eventBufferSize: e.STREAM_BUFFER_EVENTS,
-      flush: { intervalMs: e.FLUSH_INTERVAL_MS, minGapMs: Math.min(100, e.FLUSH_INTERVAL_MS), maxPendingChars: 4_096 },
+      flush: {
+        intervalMs: e.FLUSH_INTERVAL_MS,
+        minGapMs: Math.min(100, e.FLUSH_INTERVAL_MS),
+        maxPendingChars: 4_096,
+      },
     },
     auth: {
       secret: e.AUTH_JWT_SECRET,

@@ -8,6 +8,9 @@ export function createLogger(options: { level?: string; production?: boolean } =
   const level = process.env.LOG_LEVEL ?? options.level ?? (process.env.VITEST ? "silent" : "info");
   return pino({
     level,
-    redact: { paths: ["req.headers.authorization", "headers.authorization", "*.apiKey", "apiKey"], censor: "[redacted]" },
+    redact: {
+      paths: ["req.headers.authorization", "headers.authorization", "*.apiKey", "apiKey"],
+      censor: "[redacted]",
+    },
   });
 }

@@ -17,7 +17,8 @@ export function createMaskError(logger: Logger) {
       return relocate(new BadUserInputError(original.message), graphqlError);
     }
     if (isRecordNotFound(original)) return relocate(new ClientError("NOT_FOUND", "Not found"), graphqlError);
-    if (isUniqueViolation(original)) return relocate(new ConflictError("Conflicts with existing data"), graphqlError);
+    if (isUniqueViolation(original))
+      return relocate(new ConflictError("Conflicts with existing data"), graphqlError);
     // Errors raised as GraphQL errors by graphql-js or yoga (variable coercion and the like) are safe to show.
     if (original instanceof GraphQLError) {
       const shown = graphqlError ?? original;

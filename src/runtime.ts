@@ -1,6 +1,6 @@
-import { RunManager, failAbandonedReplies } from "./agent/runs.js";
-import { selectProvider } from "./agent/select-provider.js";
 import type { ModelProvider } from "./agent/provider.js";
+import { failAbandonedReplies, RunManager } from "./agent/runs.js";
+import { selectProvider } from "./agent/select-provider.js";
 import { createAuthenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import type { DatabaseTarget } from "./db/adapter.js";
@@ -33,9 +33,11 @@ export async function createRuntime(
     provider,
     runs,
     authenticate: createAuthenticator(config.auth),
-    /** Saves or cancels running replies (within the grace period), then closes the database. */
-    async close(graceMs = config.shutdownGraceMs) {
-      await runs.shutdown(graceMs);
+    /** Refuses new replies; lets running ones finish within the grace period, then cancels and saves them. */
+    stopRuns: (graceMs = config.shutdownGraceMs) => runs.shutdown(graceMs),
+    /** Cancels and saves whatever still runs, then closes the database. */
+    async close() {
+      await runs.shutdown(0);
       await db.close();
     },
   };

@@ -4,7 +4,10 @@ import { createLogger } from "./logger.js";
 import { createRuntime } from "./runtime.js";
 import { createApp } from "./yoga.js";
 
-// Listens and shuts down; everything else is built in src/yoga.ts and src/db.
+// Listens and shuts down; everything else is built in src/yoga.ts and src/runtime.ts.
+
+/** How long finished streams get at shutdown to deliver their last event before connections are cut. */
+const STREAM_DRAIN_MS = 2_000;
 async function main() {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -40,7 +43,9 @@ async function main() {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const host = config.host === "0.0.0.0" ? "localhost" : config.host;
-    logger.info(`GraphQL API on http://${host}:${port}/graphql${config.graphiql ? " (GraphiQL in a browser)" : ""}`);
+    logger.info(
+      `GraphQL API on http://${host}:${port}/graphql${config.graphiql ? " (GraphiQL in a browser)" : ""}`,
+    );
   });
 
   let stopping = false;
@@ -53,12 +58,15 @@ async function main() {
       process.exit(1);
     }, config.shutdownGraceMs + 5_000);
     forced.unref();
-    // Stop taking requests, let running replies finish (or cancel and save them), then close streams.
-    server.close();
+    // Stop taking requests, let running replies finish (or cancel and save them), let their streams deliver
+    // the final event, then close whatever is still open.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await runtime.close();
+    await runtime.stopRuns();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, STREAM_DRAIN_MS).unref())]);
     await app.dispose();
     server.closeAllConnections();
+    await runtime.close();
     logger.info("stopped");
     process.exit(0);
   };

@@ -62,7 +62,8 @@ function assistantTurns(row: Message & { toolCalls: ToolCall[] }): ChatMessage[]
       content: row.content.slice(consumed, offset),
       toolCalls: calls.map((c) => ({ id: c.callId, name: c.name, arguments: JSON.stringify(c.arguments) })),
     });
-    for (const c of calls) turns.push({ role: "tool", toolCallId: c.callId, content: c.result ?? "(no result)" });
+    for (const c of calls)
+      turns.push({ role: "tool", toolCallId: c.callId, content: c.result ?? "(no result)" });
     consumed = offset;
   }
   const rest = row.content.slice(consumed);

@@ -18,7 +18,10 @@ export class DemoProvider implements ModelProvider {
     }
     const completionTokens = words.length;
     const promptTokens = request.messages.reduce((n, m) => n + Math.ceil(m.content.length / 4), 0);
-    yield { type: "usage", usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens } };
+    yield {
+      type: "usage",
+      usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
+    };
     yield { type: "finish", reason: "stop" };
   }
 }

@@ -16,7 +16,11 @@ export type RunEvent =
   | { type: "MessageCompleted"; seq: number; message: MessageState };
 
 /** An event before the run numbers it. */
-export type UnnumberedEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, "seq"> : never) : never;
+export type UnnumberedEvent = RunEvent extends infer E
+  ? E extends RunEvent
+    ? Omit<E, "seq">
+    : never
+  : never;
 
 /** Whether an event ends its stream. */
 export function isFinal(event: RunEvent): boolean {

@@ -16,7 +16,11 @@ export function messageTokens(message: ChatMessage): number {
  * messages are dropped whole; a kept history never starts with tool results whose call was dropped. The
  * newest message is always kept, so a single oversized message still reaches the model.
  */
-export function fitHistory(systemPrompt: string | undefined, messages: ChatMessage[], budget: number): ChatMessage[] {
+export function fitHistory(
+  systemPrompt: string | undefined,
+  messages: ChatMessage[],
+  budget: number,
+): ChatMessage[] {
   const system: ChatMessage[] = systemPrompt ? [{ role: "system", content: systemPrompt }] : [];
   let remaining = budget - system.reduce((n, m) => n + messageTokens(m), 0);
   let start = messages.length;

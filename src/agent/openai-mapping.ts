@@ -1,4 +1,8 @@
-import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
+import type {
+  ChatCompletionChunk,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from "openai/resources/chat/completions";
 import type { ChatMessage, ModelEvent, ToolSpec } from "./provider.js";
 
 /** Our history in the OpenAI chat-completions message format. */
@@ -8,7 +12,9 @@ export function toOpenAIMessages(messages: ChatMessage[]): ChatCompletionMessage
       case "system":
       case "user":
         return { role: m.role, content: m.content };
-      case "assistant":
+      case "tool":
+        return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
+      default:
         return m.toolCalls?.length
           ? {
               role: "assistant",
@@ -20,8 +26,6 @@ export function toOpenAIMessages(messages: ChatMessage[]): ChatCompletionMessage
               })),
             }
           : { role: "assistant", content: m.content };
-      case "tool":
-        return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
     }
   });
 }

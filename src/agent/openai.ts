@@ -72,7 +72,8 @@ export class OpenAIProvider implements ModelProvider {
       if (!finished) throw new ModelError("The model stream ended before the reply was finished");
     } catch (error) {
       if (request.signal.aborted) throw request.signal.reason;
-      if (stalled) throw new ModelError(`The model sent nothing for ${this.idleTimeoutMs} ms; the reply was cut off`);
+      if (stalled)
+        throw new ModelError(`The model sent nothing for ${this.idleTimeoutMs} ms; the reply was cut off`);
       throw toModelError(error);
     } finally {
       clearTimeout(idle);
@@ -82,7 +83,8 @@ export class OpenAIProvider implements ModelProvider {
 }
 
 function toModelError(error: unknown): ModelError {
-  if (error instanceof OpenAI.APIConnectionTimeoutError) return new ModelError("The model did not answer in time");
+  if (error instanceof OpenAI.APIConnectionTimeoutError)
+    return new ModelError("The model did not answer in time");
   if (error instanceof OpenAI.APIConnectionError) return new ModelError("Could not reach the model");
   if (error instanceof OpenAI.APIError) {
     const status = error.status ? ` (HTTP ${error.status})` : "";

@@ -50,7 +50,11 @@ export class ReplyWriter {
   }
 
   /** Writes the final state and frees the conversation for the next send; returns the stored message. */
-  async finish(outcome: ReplyOutcome, finalSeq: number, conversationId: string): Promise<MessageState | null> {
+  async finish(
+    outcome: ReplyOutcome,
+    finalSeq: number,
+    conversationId: string,
+  ): Promise<MessageState | null> {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.inflight;

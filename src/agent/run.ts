@@ -47,7 +47,7 @@ export class Run {
 
   constructor(
     private readonly deps: RunDependencies,
-    private readonly user: MessageState,
+    user: MessageState,
     private readonly assistant: MessageState,
     options: { model?: string; holdModelUntil?: Promise<unknown> },
   ) {
@@ -107,7 +107,10 @@ export class Run {
       updatedAt: new Date(),
     };
     this.channel.emit({ type: "MessageCompleted", message: final });
-    log.info({ status: final.status, writes: this.writer.writes, events: this.channel.lastSeq }, "reply ended");
+    log.info(
+      { status: final.status, writes: this.writer.writes, events: this.channel.lastSeq },
+      "reply ended",
+    );
     return final;
   }
 
@@ -126,7 +129,11 @@ export class Run {
     let usage: Usage | null = null;
     for await (const event of provider.stream({ messages, model: this.model, signal })) {
       if (event.type === "text") {
-        const emitted = this.channel.emit({ type: "TextDelta", messageId: this.messageId, delta: event.delta });
+        const emitted = this.channel.emit({
+          type: "TextDelta",
+          messageId: this.messageId,
+          delta: event.delta,
+        });
         this.writer.append(event.delta, emitted.seq);
       } else if (event.type === "usage") {
         usage = event.usage;

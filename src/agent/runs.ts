@@ -26,7 +26,11 @@ export class RunManager {
   }
 
   /** Starts a reply for a freshly saved user message and assistant placeholder. */
-  start(user: MessageState, assistant: MessageState, options: { model?: string; holdModelUntil?: Promise<unknown> }) {
+  start(
+    user: MessageState,
+    assistant: MessageState,
+    options: { model?: string; holdModelUntil?: Promise<unknown> },
+  ) {
     const run = new Run(this.deps, user, assistant, options);
     this.runs.set(run.messageId, run);
     void run.done.finally(() => this.runs.delete(run.messageId));
@@ -67,7 +71,8 @@ export class RunManager {
     });
     await Promise.race([Promise.all(running.map((r) => r.done)), grace]);
     clearTimeout(timer);
-    for (const run of this.runs.values()) run.cancel(new RunCancelled("The server shut down before the reply ended"));
+    for (const run of this.runs.values())
+      run.cancel(new RunCancelled("The server shut down before the reply ended"));
     await Promise.all(running.map((r) => r.done));
   }
 }
@@ -78,8 +83,14 @@ export class RunManager {
  */
 export async function failAbandonedReplies(prisma: Db): Promise<number> {
   const [failed] = await prisma.$transaction([
-    prisma.message.updateMany({ where: { status: "STREAMING" }, data: { status: "FAILED", error: ABANDONED_REPLY_ERROR } }),
-    prisma.conversation.updateMany({ where: { activeReplyId: { not: null } }, data: { activeReplyId: null } }),
+    prisma.message.updateMany({
+      where: { status: "STREAMING" },
+      data: { status: "FAILED", error: ABANDONED_REPLY_ERROR },
+    }),
+    prisma.conversation.updateMany({
+      where: { activeReplyId: { not: null } },
+      data: { activeReplyId: null },
+    }),
   ]);
   return failed.count;
 }

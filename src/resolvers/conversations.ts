@@ -9,13 +9,20 @@ import { normalizeTitle } from "./text.js";
 
 /** The selection Pothos computes for the requested fields; always passed into the Prisma call. */
 type ConversationQuery = { include?: Prisma.ConversationInclude; select?: Prisma.ConversationSelect };
-type PageQuery = ConversationQuery & { cursor?: Prisma.ConversationWhereUniqueInput; take: number; skip: number };
+type PageQuery = ConversationQuery & {
+  cursor?: Prisma.ConversationWhereUniqueInput;
+  take: number;
+  skip: number;
+};
 
 /** The title a conversation gets when its creator gives none. */
 export const DEFAULT_TITLE = "New conversation";
 
 /** Most recently active first; the id breaks ties so the order is total and cursors are stable. */
-const RECENT_FIRST = [{ activityAt: "desc" }, { id: "desc" }] satisfies Prisma.ConversationOrderByWithRelationInput[];
+const RECENT_FIRST = [
+  { activityAt: "desc" },
+  { id: "desc" },
+] satisfies Prisma.ConversationOrderByWithRelationInput[];
 
 function archivedFilter(archived: boolean | null | undefined) {
   return archived ? { not: null } : null;
@@ -53,13 +60,16 @@ export async function listConversations(
 /** How many conversations the viewer has in the given archived state. */
 export function countConversations(ctx: Context, archived: boolean | null | undefined) {
   const viewer = requireViewer(ctx);
-  return ctx.prisma.conversation.count({ where: { ownerId: viewer.id, archivedAt: archivedFilter(archived) } });
+  return ctx.prisma.conversation.count({
+    where: { ownerId: viewer.id, archivedAt: archivedFilter(archived) },
+  });
 }
 
 /** Starts an empty conversation owned by the viewer. */
 export function createConversation(ctx: Context, input: { title?: string | null }) {
   const viewer = requireViewer(ctx);
-  const title = input.title == null ? DEFAULT_TITLE : normalizeTitle(input.title, ctx.config.limits.titleLength);
+  const title =
+    input.title == null ? DEFAULT_TITLE : normalizeTitle(input.title, ctx.config.limits.titleLength);
   return ctx.prisma.conversation.create({ data: { ownerId: viewer.id, title } });
 }
 

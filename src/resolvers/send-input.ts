@@ -16,11 +16,20 @@ export function checkSendInput(
   const { content } = input;
   if (content.trim() === "") throw new BadUserInputError("Message must not be empty", "content");
   if (content.length > config.limits.messageLength) {
-    throw new BadUserInputError(`Message must be at most ${config.limits.messageLength} characters`, "content");
+    throw new BadUserInputError(
+      `Message must be at most ${config.limits.messageLength} characters`,
+      "content",
+    );
   }
   const clientMessageId = input.clientMessageId ?? null;
-  if (clientMessageId !== null && (clientMessageId.length === 0 || clientMessageId.length > MAX_CLIENT_MESSAGE_ID)) {
-    throw new BadUserInputError(`clientMessageId must be 1 to ${MAX_CLIENT_MESSAGE_ID} characters`, "clientMessageId");
+  if (
+    clientMessageId !== null &&
+    (clientMessageId.length === 0 || clientMessageId.length > MAX_CLIENT_MESSAGE_ID)
+  ) {
+    throw new BadUserInputError(
+      `clientMessageId must be 1 to ${MAX_CLIENT_MESSAGE_ID} characters`,
+      "clientMessageId",
+    );
   }
   const model = input.model ?? null;
   if (model !== null) {

@@ -4,8 +4,8 @@ import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
 import { ClientError, ConflictError, NotFoundError } from "../errors.js";
 import { parseGlobalId } from "../ids.js";
-import { streamReply } from "./stream.js";
 import { checkSendInput, titleFromMessage } from "./send-input.js";
+import { streamReply } from "./stream.js";
 
 /** `sendMessage`'s input as the schema gives it. */
 export interface SendMessageInput {
@@ -16,7 +16,9 @@ export interface SendMessageInput {
 }
 
 /** The saved exchange: either new messages to start a run for, or the reply an earlier send created. */
-type Exchange = { kind: "new"; user: MessageState; assistant: MessageState } | { kind: "existing"; replyId: string };
+type Exchange =
+  | { kind: "new"; user: MessageState; assistant: MessageState }
+  | { kind: "existing"; replyId: string };
 
 /**
  * `sendMessage`: validates and authorizes, saves the user's message and an assistant placeholder in one
@@ -26,8 +28,11 @@ type Exchange = { kind: "new"; user: MessageState; assistant: MessageState } | {
 export async function sendMessage(ctx: Context, input: SendMessageInput): Promise<AsyncIterable<RunEvent>> {
   const viewer = requireViewer(ctx);
   const checked = checkSendInput(input, ctx.config);
-  const conversationId = input.conversationId ? parseGlobalId(input.conversationId, "Conversation", "conversationId") : null;
-  if (!ctx.runs.isAccepting) throw new ClientError("INTERNAL", "The server is shutting down; send again shortly");
+  const conversationId = input.conversationId
+    ? parseGlobalId(input.conversationId, "Conversation", "conversationId")
+    : null;
+  if (!ctx.runs.isAccepting)
+    throw new ClientError("INTERNAL", "The server is shutting down; send again shortly");
   const exchange = await saveExchange(ctx, viewer.id, conversationId, checked);
   if (exchange.kind === "existing") return streamReply(ctx, exchange.replyId, 0);
   let firstDelivered = () => {};
@@ -54,7 +59,13 @@ async function saveExchange(
     let conversation: { id: string; messageCount: number };
     if (conversationId === null) {
       conversation = await tx.conversation.create({
-        data: { ownerId, title: titleFromMessage(input.content, ctx.config.limits.titleLength), messageCount: 2, activeReplyId: assistantId, activityAt: now },
+        data: {
+          ownerId,
+          title: titleFromMessage(input.content, ctx.config.limits.titleLength),
+          messageCount: 2,
+          activeReplyId: assistantId,
+          activityAt: now,
+        },
       });
     } else {
       if (input.clientMessageId) {
@@ -77,17 +88,32 @@ async function saveExchange(
         if (earlier) return earlier;
         const exists = await tx.conversation.count({ where: { id: conversationId, ownerId } });
         if (exists === 0) throw new NotFoundError("Conversation");
-        throw new ConflictError("A reply is already being written in this conversation; wait for it or stop it");
+        throw new ConflictError(
+          "A reply is already being written in this conversation; wait for it or stop it",
+        );
       }
       conversation = row;
     }
     const common = { conversationId: conversation.id, ownerId, createdAt: now };
     const user = await tx.message.create({
-      data: { ...common, position: conversation.messageCount - 1, role: "USER", content: input.content, clientMessageId: input.clientMessageId },
+      data: {
+        ...common,
+        position: conversation.messageCount - 1,
+        role: "USER",
+        content: input.content,
+        clientMessageId: input.clientMessageId,
+      },
       include: { toolCalls: true },
     });
     const assistant = await tx.message.create({
-      data: { ...common, id: assistantId, position: conversation.messageCount, role: "ASSISTANT", status: "STREAMING", model: input.model },
+      data: {
+        ...common,
+        id: assistantId,
+        position: conversation.messageCount,
+        role: "ASSISTANT",
+        status: "STREAMING",
+        model: input.model,
+      },
       include: { toolCalls: true },
     });
     return { kind: "new", user, assistant };
@@ -96,7 +122,12 @@ async function saveExchange(
 
 type Tx = Parameters<Parameters<Context["prisma"]["$transaction"]>[0]>[0];
 
-async function findEarlierSend(tx: Tx, conversationId: string, ownerId: string, clientMessageId: string): Promise<Exchange | null> {
+async function findEarlierSend(
+  tx: Tx,
+  conversationId: string,
+  ownerId: string,
+  clientMessageId: string,
+): Promise<Exchange | null> {
   const user = await tx.message.findFirst({
     where: { conversationId, ownerId, clientMessageId },
     select: { position: true },

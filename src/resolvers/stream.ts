@@ -73,7 +73,8 @@ async function initialEvents(ctx: Context, messageId: string, afterSeq: number):
 export async function resumeStream(ctx: Context, globalId: string, afterSeq: number | null | undefined) {
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(globalId, "Message", "messageId");
-  if (afterSeq != null && afterSeq < 0) throw new BadUserInputError('"afterSeq" must not be negative', "afterSeq");
+  if (afterSeq != null && afterSeq < 0)
+    throw new BadUserInputError('"afterSeq" must not be negative', "afterSeq");
   const message = await ctx.prisma.message.findFirst({
     where: { id, ownerId: viewer.id, role: "ASSISTANT" },
     select: { id: true },
@@ -86,7 +87,10 @@ export async function resumeStream(ctx: Context, globalId: string, afterSeq: num
 export async function stopGeneration(ctx: Context, globalId: string) {
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(globalId, "Message", "messageId");
-  const owned = await ctx.prisma.message.findFirst({ where: { id, ownerId: viewer.id }, select: { id: true } });
+  const owned = await ctx.prisma.message.findFirst({
+    where: { id, ownerId: viewer.id },
+    select: { id: true },
+  });
   if (!owned) throw new NotFoundError("Message");
   await ctx.runs.stop(id);
   return ctx.prisma.message.findUniqueOrThrow({ where: { id } });

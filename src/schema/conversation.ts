@@ -24,7 +24,8 @@ export const ConversationRef = builder.prismaNode("Conversation", {
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
     lastActivityAt: t.expose("activityAt", {
       type: "DateTime",
-      description: "When a message was last added (or the conversation created): the order of `conversations`.",
+      description:
+        "When a message was last added (or the conversation created): the order of `conversations`.",
     }),
     archivedAt: t.expose("archivedAt", { type: "DateTime", nullable: true }),
     messageCount: t.exposeInt("messageCount"),
@@ -96,14 +97,16 @@ const DeleteConversationInput = builder.inputType("DeleteConversationInput", {
 const CreateConversationPayload = conversationPayload("CreateConversationPayload");
 const RenameConversationPayload = conversationPayload("RenameConversationPayload");
 const ArchiveConversationPayload = conversationPayload("ArchiveConversationPayload");
-const DeleteConversationPayload = builder.objectRef<{ deletedId: string }>("DeleteConversationPayload").implement({
-  fields: (t) => ({
-    deletedId: t.id({
-      description: "The global id of the deleted conversation.",
-      resolve: (p) => encodeGlobalID("Conversation", p.deletedId),
+const DeleteConversationPayload = builder
+  .objectRef<{ deletedId: string }>("DeleteConversationPayload")
+  .implement({
+    fields: (t) => ({
+      deletedId: t.id({
+        description: "The global id of the deleted conversation.",
+        resolve: (p) => encodeGlobalID("Conversation", p.deletedId),
+      }),
     }),
-  }),
-});
+  });
 
 builder.mutationFields((t) => ({
   createConversation: t.field({
@@ -121,16 +124,22 @@ builder.mutationFields((t) => ({
   archiveConversation: t.field({
     type: ArchiveConversationPayload,
     args: { input: t.arg({ type: ArchiveConversationInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ conversation: await setArchived(ctx, String(input.id), true) }),
+    resolve: async (_root, { input }, ctx) => ({
+      conversation: await setArchived(ctx, String(input.id), true),
+    }),
   }),
   unarchiveConversation: t.field({
     type: ArchiveConversationPayload,
     args: { input: t.arg({ type: ArchiveConversationInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ conversation: await setArchived(ctx, String(input.id), false) }),
+    resolve: async (_root, { input }, ctx) => ({
+      conversation: await setArchived(ctx, String(input.id), false),
+    }),
   }),
   deleteConversation: t.field({
     type: DeleteConversationPayload,
     args: { input: t.arg({ type: DeleteConversationInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ deletedId: await deleteConversation(ctx, String(input.id)) }),
+    resolve: async (_root, { input }, ctx) => ({
+      deletedId: await deleteConversation(ctx, String(input.id)),
+    }),
   }),
 }));

@@ -34,8 +34,14 @@ function toolCallEvent(name: "ToolCallStarted" | "ToolCallCompleted", descriptio
   });
 }
 
-const MessageCreated = messageEvent("MessageCreated", "A message was saved: the user's, then the assistant's.");
-const MessageSnapshot = messageEvent("MessageSnapshot", "The reply as it stands, when resuming from too far back.");
+const MessageCreated = messageEvent(
+  "MessageCreated",
+  "A message was saved: the user's, then the assistant's.",
+);
+const MessageSnapshot = messageEvent(
+  "MessageSnapshot",
+  "The reply as it stands, when resuming from too far back.",
+);
 const MessageCompleted = messageEvent(
   "MessageCompleted",
   "The last event of every stream: the reply ended COMPLETE, CANCELLED or FAILED (with `error`).",
@@ -51,7 +57,14 @@ const TextDelta = builder.objectRef<EventOf<"TextDelta">>("TextDelta").implement
   }),
 });
 
-const eventTypes = { MessageCreated, TextDelta, ToolCallStarted, ToolCallCompleted, MessageSnapshot, MessageCompleted };
+const eventTypes = {
+  MessageCreated,
+  TextDelta,
+  ToolCallStarted,
+  ToolCallCompleted,
+  MessageSnapshot,
+  MessageCompleted,
+};
 
 /** Everything a reply's stream carries. */
 export const MessageStreamEvent = builder.unionType("MessageStreamEvent", {
@@ -63,13 +76,17 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
   fields: (t) => ({
     conversationId: t.id({ description: "Absent: a new conversation, titled from the message." }),
     content: t.string({ required: true }),
-    clientMessageId: t.string({ description: "Idempotency key: the same key twice makes one message and one reply." }),
+    clientMessageId: t.string({
+      description: "Idempotency key: the same key twice makes one message and one reply.",
+    }),
     model: t.string({ description: "The model to answer with; the server's default when absent." }),
   }),
 });
 
 const StopGenerationInput = builder.inputType("StopGenerationInput", {
-  fields: (t) => ({ messageId: t.id({ required: true, description: "The assistant message being written." }) }),
+  fields: (t) => ({
+    messageId: t.id({ required: true, description: "The assistant message being written." }),
+  }),
 });
 const StopGenerationPayload = builder
   .objectRef<{ message: typeof MessageRef.$inferType }>("StopGenerationPayload")
@@ -82,7 +99,10 @@ builder.subscriptionFields((t) => ({
     description: "Saves the user's message, runs the assistant, and streams the reply's events.",
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
     subscribe: (_root, { input }, ctx) =>
-      sendMessage(ctx, { ...input, conversationId: input.conversationId == null ? null : String(input.conversationId) }),
+      sendMessage(ctx, {
+        ...input,
+        conversationId: input.conversationId == null ? null : String(input.conversationId),
+      }),
     resolve: (event: RunEvent) => event,
   }),
   messageStream: t.field({
@@ -100,6 +120,8 @@ builder.mutationField("stopGeneration", (t) =>
     type: StopGenerationPayload,
     description: "Stops a reply being written: it ends CANCELLED with its text so far.",
     args: { input: t.arg({ type: StopGenerationInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ message: await stopGeneration(ctx, String(input.messageId)) }),
+    resolve: async (_root, { input }, ctx) => ({
+      message: await stopGeneration(ctx, String(input.messageId)),
+    }),
   }),
 );

@@ -8,7 +8,10 @@ export const ToolCallRef = builder.prismaObject("ToolCall", {
     server: t.exposeString("server", { description: "The MCP server that provides the tool." }),
     name: t.exposeString("name"),
     arguments: t.expose("arguments", { type: "JSON" }),
-    result: t.exposeString("result", { nullable: true, description: "The tool's output; null while running." }),
+    result: t.exposeString("result", {
+      nullable: true,
+      description: "The tool's output; null while running.",
+    }),
     isError: t.exposeBoolean("isError"),
     startedAt: t.expose("startedAt", { type: "DateTime" }),
     completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),

@@ -17,5 +17,9 @@ export const ViewerRef = builder.objectRef<Viewer>("Viewer").implement({
 });
 
 builder.queryField("viewer", (t) =>
-  t.field({ type: ViewerRef, description: "The authenticated user.", resolve: (_root, _args, ctx) => requireViewer(ctx) }),
+  t.field({
+    type: ViewerRef,
+    description: "The authenticated user.",
+    resolve: (_root, _args, ctx) => requireViewer(ctx),
+  }),
 );

@@ -105,7 +105,11 @@ describe.each(testDatabaseKinds())("authorization on %s", (kind) => {
 
     it.each([
       ["expired", () => tokenFor("alice", { expiresIn: Math.floor(Date.now() / 1000) - 60 }), /expired/i],
-      ["signed with another secret", () => tokenFor("alice", { secret: `${TEST_JWT_SECRET}-other` }), /invalid/i],
+      [
+        "signed with another secret",
+        () => tokenFor("alice", { secret: `${TEST_JWT_SECRET}-other` }),
+        /invalid/i,
+      ],
       ["unsigned (alg none)", async () => unsignedToken("alice"), /invalid/i],
       ["not a JWT", async () => "not.a.jwt", /invalid/i],
     ])("rejects a token %s with 401 UNAUTHENTICATED", async (_name, make, message) => {
@@ -116,7 +120,9 @@ describe.each(testDatabaseKinds())("authorization on %s", (kind) => {
     });
 
     it("rejects a malformed Authorization header", async () => {
-      const response = await server.request(ViewerQuery, {}, null, { headers: { authorization: "Basic abc" } });
+      const response = await server.request(ViewerQuery, {}, null, {
+        headers: { authorization: "Basic abc" },
+      });
       expect(codes(response)).toEqual(["UNAUTHENTICATED"]);
     });
   });

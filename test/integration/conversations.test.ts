@@ -108,7 +108,9 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
         token,
       );
       expect(codes(renamed)).toEqual(["BAD_USER_INPUT"]);
-      expect((await server.db.prisma.conversation.findUniqueOrThrow({ where: { id: c.id } })).title).toBe("keep");
+      expect((await server.db.prisma.conversation.findUniqueOrThrow({ where: { id: c.id } })).title).toBe(
+        "keep",
+      );
     });
   });
 
@@ -148,7 +150,9 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
     it("deletes the conversation with its messages and tool calls", async () => {
       await freshUser();
       const c = await seedConversation(server.db.prisma, user, { messages: 4, toolCalls: true });
-      const messageIds = (await server.db.prisma.message.findMany({ where: { conversationId: c.id } })).map((m) => m.id);
+      const messageIds = (await server.db.prisma.message.findMany({ where: { conversationId: c.id } })).map(
+        (m) => m.id,
+      );
       expect(await server.db.prisma.toolCall.count({ where: { messageId: { in: messageIds } } })).toBe(1);
       const id = encodeGlobalID("Conversation", c.id);
       const deleted = await server.request(DeleteConversation, { id }, token);
@@ -242,14 +246,13 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
       expect(codes(stale)).toEqual(["BAD_USER_INPUT"]);
     });
 
-    it.each([
-      [{ first: 101 }],
-      [{ last: 101 }],
-      [{ first: -1 }],
-    ])("rejects page arguments %j with BAD_USER_INPUT", async (args) => {
-      await freshUser();
-      expect(codes(await server.request(ConversationsQuery, args, token))).toEqual(["BAD_USER_INPUT"]);
-    });
+    it.each([[{ first: 101 }], [{ last: 101 }], [{ first: -1 }]])(
+      "rejects page arguments %j with BAD_USER_INPUT",
+      async (args) => {
+        await freshUser();
+        expect(codes(await server.request(ConversationsQuery, args, token))).toEqual(["BAD_USER_INPUT"]);
+      },
+    );
   });
 
   describe("messages pagination", () => {
@@ -273,7 +276,11 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
       const m = latest.data?.conversation?.messages;
       expect(m?.edges.map((e) => e.node.position)).toEqual([8, 9, 10, 11]);
       expect(m?.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: false });
-      const older = await server.request(MessagesQuery, { id, last: 4, before: m?.pageInfo.startCursor }, token);
+      const older = await server.request(
+        MessagesQuery,
+        { id, last: 4, before: m?.pageInfo.startCursor },
+        token,
+      );
       expect(older.data?.conversation?.messages.edges.map((e) => e.node.position)).toEqual([4, 5, 6, 7]);
     });
 
@@ -281,7 +288,11 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
       await freshUser();
       const a = await seedConversation(server.db.prisma, user, { messages: 3 });
       const b = await seedConversation(server.db.prisma, user, { messages: 3 });
-      const page = await server.request(MessagesQuery, { id: encodeGlobalID("Conversation", a.id), first: 1 }, token);
+      const page = await server.request(
+        MessagesQuery,
+        { id: encodeGlobalID("Conversation", a.id), first: 1 },
+        token,
+      );
       const cursor = page.data?.conversation?.messages.pageInfo.endCursor;
       const wrong = await server.request(
         MessagesQuery,

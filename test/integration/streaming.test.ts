@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { DeleteConversation, MessageStream, SendMessage, StopGeneration } from "../utils/operations.js";
+import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { collect, graphqlSSE, type StreamResult, sseClient, yogaSSE } from "../utils/sse.js";
 import { eventsOf, isCompleted, replyText, type StreamEvent, waitFor } from "../utils/stream-events.js";
-import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 
 type AnyStream = { sendMessage?: StreamEvent; messageStream?: StreamEvent };
 
@@ -46,7 +46,12 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
   function send(transport: Transport, input: Parameters<typeof sendVars>[0], signal?: AbortSignal) {
     return subscribe(transport, SendMessage, sendVars(input), signal);
   }
-  function sendVars(input: { content: string; conversationId?: string; clientMessageId?: string; model?: string }) {
+  function sendVars(input: {
+    content: string;
+    conversationId?: string;
+    clientMessageId?: string;
+    model?: string;
+  }) {
     return { input };
   }
   function subscribe<V>(
@@ -90,7 +95,9 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
       const [userCreated, assistantCreated] = events;
       expect(userCreated).toMatchObject({ message: { role: "USER", status: "COMPLETE", position: 1 } });
-      expect(assistantCreated).toMatchObject({ message: { role: "ASSISTANT", status: "STREAMING", content: "" } });
+      expect(assistantCreated).toMatchObject({
+        message: { role: "ASSISTANT", status: "STREAMING", content: "" },
+      });
       const completed = events.at(-1);
       expect(completed).toMatchObject({
         __typename: "MessageCompleted",
@@ -103,14 +110,20 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
         },
       });
 
-      const rows = await server.db.prisma.message.findMany({ where: { ownerId: user }, orderBy: { position: "asc" } });
+      const rows = await server.db.prisma.message.findMany({
+        where: { ownerId: user },
+        orderBy: { position: "asc" },
+      });
       expect(rows.map((r) => [r.role, r.status, r.content])).toEqual([
         ["USER", "COMPLETE", "Say hello to the whole wide world, please"],
         ["ASSISTANT", "COMPLETE", "Hello world"],
       ]);
       expect(rows[1]?.lastSeq).toBe(6);
       const conversation = await server.db.prisma.conversation.findFirstOrThrow({ where: { ownerId: user } });
-      expect(conversation).toMatchObject({ title: "Say hello to the whole wide world, please", messageCount: 2 });
+      expect(conversation).toMatchObject({
+        title: "Say hello to the whole wide world, please",
+        messageCount: 2,
+      });
       expect(conversation.activeReplyId).toBeNull();
 
       const request = fake.requests.at(-1);
@@ -126,10 +139,13 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     await freshUser();
     fake.script(FakeOpenAI.text(["First answer"]));
     const first = await sendAll("yoga-sse", { content: "first question" });
-    const conversationId = (first[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    const conversationId = (first[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
+      .conversation.id;
     fake.script(FakeOpenAI.text(["Second answer"]));
     const second = await sendAll("yoga-sse", { content: "second question", conversationId });
-    expect(second[0]).toMatchObject({ message: { position: 3, conversation: { id: conversationId, messageCount: 4 } } });
+    expect(second[0]).toMatchObject({
+      message: { position: 3, conversation: { id: conversationId, messageCount: 4 } },
+    });
     expect(fake.requests.at(-1)?.body.messages.slice(1)).toEqual([
       { role: "user", content: "first question" },
       { role: "assistant", content: "First answer" },
@@ -152,24 +168,43 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
   it("saves the text while it streams, in batches", async () => {
     await freshUser();
     const gate = deferred();
-    fake.script({ chunks: [{ content: "part one, " }, { content: "part two" }, { content: " and the end", gate: gate.promise }] });
+    fake.script({
+      chunks: [
+        { content: "part one, " },
+        { content: "part two" },
+        { content: " and the end", gate: gate.promise },
+      ],
+    });
     const stream = collect(send("yoga-sse", { content: "stream slowly" }), isCompleted);
-    await waitFor(async () => {
-      const m = await server.db.prisma.message.findFirst({ where: { ownerId: user, role: "ASSISTANT" } });
-      return m?.content === "part one, part two";
-    }, 5_000, "text saved mid-stream");
-    const midway = await server.db.prisma.message.findFirstOrThrow({ where: { ownerId: user, role: "ASSISTANT" } });
+    await waitFor(
+      async () => {
+        const m = await server.db.prisma.message.findFirst({ where: { ownerId: user, role: "ASSISTANT" } });
+        return m?.content === "part one, part two";
+      },
+      5_000,
+      "text saved mid-stream",
+    );
+    const midway = await server.db.prisma.message.findFirstOrThrow({
+      where: { ownerId: user, role: "ASSISTANT" },
+    });
     expect(midway.status).toBe("STREAMING");
     gate.resolve();
     const events = eventsOf(await stream);
     expect(replyText(events)).toBe("part one, part two and the end");
-    const saved = await server.db.prisma.message.findFirstOrThrow({ where: { ownerId: user, role: "ASSISTANT" } });
+    const saved = await server.db.prisma.message.findFirstOrThrow({
+      where: { ownerId: user, role: "ASSISTANT" },
+    });
     expect(saved.content).toBe("part one, part two and the end");
   });
 
   it("batches writes: a 200-chunk reply costs a few writes a second, not one per token", async () => {
     await freshUser();
-    fake.script(FakeOpenAI.text(Array.from({ length: 200 }, (_, i) => `t${i} `), { delayMs: 2 }));
+    fake.script(
+      FakeOpenAI.text(
+        Array.from({ length: 200 }, (_, i) => `t${i} `),
+        { delayMs: 2 },
+      ),
+    );
     const updates: string[] = [];
     server.db.prisma.$on("query", (e) => {
       if (/^UPDATE "public"\."Message"/.test(e.query)) updates.push(e.query);
@@ -178,7 +213,9 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     const events = await sendAll("yoga-sse", { content: "long one" });
     const elapsed = Date.now() - started;
     expect(replyText(events).split(" ").filter(Boolean)).toHaveLength(200);
-    const stored = await server.db.prisma.message.findFirstOrThrow({ where: { ownerId: user, role: "ASSISTANT" } });
+    const stored = await server.db.prisma.message.findFirstOrThrow({
+      where: { ownerId: user, role: "ASSISTANT" },
+    });
     expect(encodeGlobalID("Message", stored.id)).toBe(assistantIdOf(events));
     expect(stored.content).toBe(replyText(events));
     // Flushes at most every 100 ms (FLUSH_INTERVAL_MS) plus the final write; at least one mid-stream flush.
@@ -206,10 +243,14 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     const messageId = assistantIdOf(seen);
     const lastSeen = seen.at(-1)?.seq ?? 0;
     // The run goes on without its client: the first six chunks arrive (seq 3..8).
-    await waitFor(async () => {
-      const m = await server.db.prisma.message.findFirst({ where: { ownerId: user, role: "ASSISTANT" } });
-      return m?.content === parts.slice(0, 6).join("");
-    }, 5_000, "text saved after disconnect");
+    await waitFor(
+      async () => {
+        const m = await server.db.prisma.message.findFirst({ where: { ownerId: user, role: "ASSISTANT" } });
+        return m?.content === parts.slice(0, 6).join("");
+      },
+      5_000,
+      "text saved after disconnect",
+    );
 
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
@@ -229,23 +270,35 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
         expect(seqs[0]).toBe(resume.afterSeq + 1);
       }
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1] as number) + 1);
-      const expected = resume.afterSeq >= 2 && events[0]?.__typename !== "MessageSnapshot"
-        ? parts.slice(resume.afterSeq - 2).join("")
-        : parts.join("");
+      const expected =
+        resume.afterSeq >= 2 && events[0]?.__typename !== "MessageSnapshot"
+          ? parts.slice(resume.afterSeq - 2).join("")
+          : parts.join("");
       expect(replyText(events)).toBe(expected);
-      expect(events.at(-1)).toMatchObject({ __typename: "MessageCompleted", message: { content: parts.join("") } });
+      expect(events.at(-1)).toMatchObject({
+        __typename: "MessageCompleted",
+        message: { content: parts.join("") },
+      });
     }
     expect(replyText(seen) + parts.slice(lastSeen - 2).join("")).toBe(parts.join(""));
 
-    const finished = eventsOf(await collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq: 3 }), isCompleted));
+    const finished = eventsOf(
+      await collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq: 3 }), isCompleted),
+    );
     expect(finished).toHaveLength(1);
-    expect(finished[0]).toMatchObject({ __typename: "MessageCompleted", seq: 15, message: { status: "COMPLETE" } });
+    expect(finished[0]).toMatchObject({
+      __typename: "MessageCompleted",
+      seq: 15,
+      message: { status: "COMPLETE" },
+    });
   });
 
   it("stops a reply with stopGeneration: CANCELLED, partial text kept, model request aborted", async () => {
     await freshUser();
     const gate = deferred();
-    fake.script({ chunks: [{ content: "partial " }, { content: "text" }, { content: " never", gate: gate.promise }] });
+    fake.script({
+      chunks: [{ content: "partial " }, { content: "text" }, { content: " never", gate: gate.promise }],
+    });
     const seen: StreamEvent[] = [];
     const streaming = (async () => {
       for await (const r of send("graphql-sse-distinct", { content: "stop me" })) {
@@ -256,9 +309,15 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     await waitFor(() => seen.filter((e) => e.__typename === "TextDelta").length === 2, 5_000, "two deltas");
     const request = fake.requests.at(-1);
     const stopped = await server.request(StopGeneration, { messageId: assistantIdOf(seen) }, token);
-    expect(stopped.data?.stopGeneration.message).toMatchObject({ status: "CANCELLED", content: "partial text" });
+    expect(stopped.data?.stopGeneration.message).toMatchObject({
+      status: "CANCELLED",
+      content: "partial text",
+    });
     await streaming;
-    expect(seen.at(-1)).toMatchObject({ __typename: "MessageCompleted", message: { status: "CANCELLED", content: "partial text" } });
+    expect(seen.at(-1)).toMatchObject({
+      __typename: "MessageCompleted",
+      message: { status: "CANCELLED", content: "partial text" },
+    });
     await request?.aborted;
     gate.resolve();
     const conversation = await server.db.prisma.conversation.findFirstOrThrow({ where: { ownerId: user } });
@@ -286,10 +345,15 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
 
   it("ends FAILED, keeping the text, when the model stream breaks in the middle", async () => {
     await freshUser();
-    fake.script({ chunks: [{ content: "half " }, { content: "a reply" }, { content: "lost" }], breakAfter: 2 });
+    fake.script({
+      chunks: [{ content: "half " }, { content: "a reply" }, { content: "lost" }],
+      breakAfter: 2,
+    });
     const events = await sendAll("yoga-sse", { content: "break" });
     expect(events.at(-1)).toMatchObject({ message: { status: "FAILED", content: "half a reply" } });
-    const saved = await server.db.prisma.message.findFirstOrThrow({ where: { ownerId: user, role: "ASSISTANT" } });
+    const saved = await server.db.prisma.message.findFirstOrThrow({
+      where: { ownerId: user, role: "ASSISTANT" },
+    });
     expect(saved).toMatchObject({ status: "FAILED", content: "half a reply" });
     expect(saved.error).toBeTruthy();
   });
@@ -299,7 +363,11 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     fake.script({ chunks: [{ content: "and then" }, { content: "silence" }], stallAfter: 1 });
     const events = await sendAll("yoga-sse", { content: "stall" });
     expect(events.at(-1)).toMatchObject({
-      message: { status: "FAILED", content: "and then", error: expect.stringMatching(/sent nothing for 600 ms/) },
+      message: {
+        status: "FAILED",
+        content: "and then",
+        error: expect.stringMatching(/sent nothing for 600 ms/),
+      },
     });
   });
 
@@ -308,7 +376,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     const gate = deferred();
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const first = await sendAll("yoga-sse", { content: "create the conversation" });
-    const conversationId = (first[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    const conversationId = (first[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
+      .conversation.id;
     const input = { content: "idempotent", conversationId, clientMessageId: "client-key-1" };
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const a = collect(send("yoga-sse", input), isCompleted);
@@ -319,12 +388,17 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     expect(assistantIdOf(ea)).toBe(assistantIdOf(eb));
     expect(replyText(ea)).toBe("only once");
     expect(replyText(eb)).toBe("only once");
-    expect(await server.db.prisma.message.count({ where: { ownerId: user, clientMessageId: "client-key-1" } })).toBe(1);
+    expect(
+      await server.db.prisma.message.count({ where: { ownerId: user, clientMessageId: "client-key-1" } }),
+    ).toBe(1);
     expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(4);
 
     const again = await sendAll("graphql-sse-single", input);
     expect(again).toHaveLength(1);
-    expect(again[0]).toMatchObject({ __typename: "MessageCompleted", message: { id: assistantIdOf(ea), content: "only once" } });
+    expect(again[0]).toMatchObject({
+      __typename: "MessageCompleted",
+      message: { id: assistantIdOf(ea), content: "only once" },
+    });
   });
 
   it("answers CONFLICT to a second send while a reply runs, writing nothing", async () => {
@@ -339,7 +413,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       }
     })();
     await waitFor(() => seen.length >= 2, 5_000, "reply started");
-    const conversationId = (seen[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    const conversationId = (seen[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
+      .conversation.id;
     const [conflict] = await collect(send("yoga-sse", { content: "meanwhile", conversationId }));
     expect(conflict?.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(2);
@@ -351,7 +426,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     await freshUser();
     fake.script(FakeOpenAI.text(["mine"]));
     const mine = await sendAll("yoga-sse", { content: "private" });
-    const conversationId = (mine[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    const conversationId = (mine[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
+      .conversation.id;
     const owner = user;
     await freshUser();
     const [foreign] = await collect(send("yoga-sse", { content: "intrude", conversationId }));
@@ -379,7 +455,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       }
     })();
     await waitFor(() => seen.some((e) => e.__typename === "TextDelta"), 5_000, "first delta");
-    const conversationId = (seen[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message.conversation.id;
+    const conversationId = (seen[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
+      .conversation.id;
     const deleted = await server.request(DeleteConversation, { id: conversationId }, token);
     expect(deleted.errors).toBeUndefined();
     await running;

@@ -21,9 +21,9 @@ describe("loadConfig", () => {
   });
 
   it("refuses development auth in production", () => {
-    expect(() => loadConfig({ NODE_ENV: "production", AUTH_DEV_MODE: "true", AUTH_JWT_SECRET: "x".repeat(32) })).toThrow(
-      /AUTH_DEV_MODE/,
-    );
+    expect(() =>
+      loadConfig({ NODE_ENV: "production", AUTH_DEV_MODE: "true", AUTH_JWT_SECRET: "x".repeat(32) }),
+    ).toThrow(/AUTH_DEV_MODE/);
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/AUTH_JWT_SECRET or AUTH_JWKS_URL/);
   });
 

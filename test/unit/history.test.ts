@@ -8,7 +8,10 @@ const assistant = (content: string): ChatMessage => ({ role: "assistant", conten
 describe("fitHistory", () => {
   it("keeps everything under the budget, after the system prompt", () => {
     const messages = [user("hi"), assistant("hello"), user("how are you")];
-    expect(fitHistory("be brief", messages, 1000)).toEqual([{ role: "system", content: "be brief" }, ...messages]);
+    expect(fitHistory("be brief", messages, 1000)).toEqual([
+      { role: "system", content: "be brief" },
+      ...messages,
+    ]);
   });
 
   it("drops the oldest messages first", () => {

@@ -8,7 +8,10 @@ export type TestDatabaseKind = "pglite" | "postgres";
 /** The kinds selected for this run. Both by default: a missing PostgreSQL fails the run, never skips. */
 export function testDatabaseKinds(): TestDatabaseKind[] {
   const raw = process.env.TEST_DATABASES ?? "pglite,postgres";
-  const kinds = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const kinds = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const k of kinds) {
     if (k !== "pglite" && k !== "postgres") throw new Error(`TEST_DATABASES: unknown kind "${k}"`);
   }

@@ -4,7 +4,13 @@ import type { Db } from "../../src/db/client.js";
 export async function seedConversation(
   prisma: Db,
   ownerId: string,
-  options: { title?: string; messages?: number; activityAt?: Date; archived?: boolean; toolCalls?: boolean } = {},
+  options: {
+    title?: string;
+    messages?: number;
+    activityAt?: Date;
+    archived?: boolean;
+    toolCalls?: boolean;
+  } = {},
 ) {
   const count = options.messages ?? 0;
   const conversation = await prisma.conversation.create({
@@ -35,7 +41,14 @@ export async function seedConversation(
       where: { conversationId: conversation.id, role: "ASSISTANT" },
     });
     await prisma.toolCall.create({
-      data: { messageId: assistant.id, position: 0, callId: "call_1", server: "s", name: "t", arguments: { a: 1 } },
+      data: {
+        messageId: assistant.id,
+        position: 0,
+        callId: "call_1",
+        server: "s",
+        name: "t",
+        arguments: { a: 1 },
+      },
     });
   }
   return conversation;

@@ -27,7 +27,11 @@ export async function tokenFor(sub: string, options: { expiresIn?: string | numb
 export interface GraphQLResponse<T> {
   status: number;
   data?: T | null;
-  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
+  errors?: {
+    message: string;
+    path?: (string | number)[];
+    extensions?: { code?: string; [k: string]: unknown };
+  }[];
 }
 
 /** A real HTTP server on a loopback port over a fresh database of one kind. */
@@ -87,7 +91,7 @@ export async function startTestServer(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await runtime.close(0);
+      await runtime.close();
       await app.dispose();
       await database.drop();
     },

@@ -75,9 +75,10 @@ export function graphqlSSE<R, V>(
   document: TypedDocumentNode<R, V>,
   variables: V,
 ): AsyncIterable<StreamResult<R>> {
-  return client.iterate({ query: print(document), variables: variables as Record<string, unknown> }) as AsyncIterable<
-    StreamResult<R>
-  >;
+  return client.iterate({
+    query: print(document),
+    variables: variables as Record<string, unknown>,
+  }) as AsyncIterable<StreamResult<R>>;
 }
 
 /** Reads a stream to its end (or until `stopAfter` returns true), returning every result. */

@@ -6,7 +6,9 @@ import type { StreamResult } from "./sse.js";
 export type StreamEvent = ResultOf<typeof StreamEventFields>;
 
 /** The events of a list of subscription results; fails loudly on an error result. */
-export function eventsOf(results: StreamResult<{ sendMessage?: StreamEvent; messageStream?: StreamEvent }>[]) {
+export function eventsOf(
+  results: StreamResult<{ sendMessage?: StreamEvent; messageStream?: StreamEvent }>[],
+) {
   return results.map((r) => {
     const event = r.data?.sendMessage ?? r.data?.messageStream;
     if (!event) throw new Error(`not an event: ${JSON.stringify(r)}`);
@@ -29,7 +31,11 @@ export const isCompleted = (r: StreamResult<{ sendMessage?: StreamEvent; message
   (r.data?.sendMessage ?? r.data?.messageStream)?.__typename === "MessageCompleted";
 
 /** Waits until `check` holds, polling; fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -1,0 +1,155 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ABANDONED_REPLY_ERROR } from "../../src/agent/runs.js";
+import { openDatabase } from "../../src/db/adapter.js";
+import { createPrismaClient } from "../../src/db/client.js";
+import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
+import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
+import { SendMessage } from "../utils/operations.js";
+import { startServerProcess } from "../utils/process.js";
+import { TEST_JWT_SECRET, tokenFor } from "../utils/server.js";
+import { yogaSSE } from "../utils/sse.js";
+import { eventsOf, replyText, type StreamEvent, waitFor } from "../utils/stream-events.js";
+
+// Whole server processes, as `npm start` runs them: crash recovery and graceful shutdown.
+describe.each(testDatabaseKinds())("server process on %s", (kind) => {
+  let fake: FakeOpenAI;
+  let database: TestDatabase;
+  let dataDir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    fake = await new FakeOpenAI().start();
+    dataDir = mkdtempSync(path.join(tmpdir(), "chat-process-"));
+    database = await createTestDatabase(kind);
+    env = {
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: "k",
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      FLUSH_INTERVAL_MS: "50",
+      ...(database.target.kind === "postgres"
+        ? { DATABASE_URL: database.target.url }
+        : { DATA_DIR: dataDir }),
+    };
+  });
+  afterAll(async () => {
+    await fake?.close();
+    await database?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Reads the database while no server holds it (PGlite allows one process at a time). */
+  async function readAssistant(user: string) {
+    const db = await openDatabase(
+      database.target.kind === "postgres" ? database.target : { kind: "pglite", dataDir },
+    );
+    const prisma = createPrismaClient(db);
+    try {
+      return await prisma.message.findFirstOrThrow({
+        where: { ownerId: user, role: "ASSISTANT" },
+        orderBy: { createdAt: "desc" },
+      });
+    } finally {
+      await prisma.$disconnect();
+      await db.close();
+    }
+  }
+
+  async function startReply(url: string, token: string) {
+    const seen: StreamEvent[] = [];
+    const abort = new AbortController();
+    const reading = (async () => {
+      try {
+        for await (const r of yogaSSE(
+          url,
+          SendMessage,
+          { input: { content: "crash test" } },
+          token,
+          abort.signal,
+        )) {
+          seen.push(...eventsOf([r]));
+        }
+      } catch {
+        // the connection dies with the server
+      }
+    })();
+    return { seen, abort, reading };
+  }
+
+  it("marks a reply cut off by a crash FAILED at the next start, keeping the saved text", async () => {
+    const user = `crash-${kind}`;
+    const token = await tokenFor(user);
+    const gate = deferred();
+    fake.script({
+      chunks: [{ content: "saved " }, { content: "text" }, { content: " lost", gate: gate.promise }],
+    });
+    const server = await startServerProcess(env);
+    const reply = await startReply(server.url, token);
+    await waitFor(() => replyText(reply.seen) === "saved text", 10_000, "two chunks");
+    await new Promise((r) => setTimeout(r, 300)); // past a flush
+    server.child.kill("SIGKILL");
+    await server.exited;
+    reply.abort.abort();
+    await reply.reading;
+    gate.resolve();
+
+    const cut = await readAssistant(user);
+    expect(cut).toMatchObject({ status: "STREAMING", content: "saved text" });
+
+    const again = await startServerProcess(env);
+    again.child.kill("SIGTERM");
+    expect(await again.exited).toBe(0);
+    expect(again.output()).toMatch(/marked replies interrupted by a crash as FAILED/);
+    const recovered = await readAssistant(user);
+    expect(recovered).toMatchObject({
+      status: "FAILED",
+      content: "saved text",
+      error: ABANDONED_REPLY_ERROR,
+    });
+  });
+
+  it("lets a running reply finish on SIGTERM within the grace period", async () => {
+    const user = `graceful-${kind}`;
+    const token = await tokenFor(user);
+    fake.script(FakeOpenAI.text(["one ", "two ", "three ", "four ", "five"], { delayMs: 150 }));
+    const server = await startServerProcess({ ...env, SHUTDOWN_GRACE_MS: "10000" });
+    const reply = await startReply(server.url, token);
+    await waitFor(() => reply.seen.some((e) => e.__typename === "TextDelta"), 10_000, "first delta");
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    await reply.reading;
+    expect(reply.seen.at(-1)).toMatchObject({
+      __typename: "MessageCompleted",
+      message: { status: "COMPLETE", content: "one two three four five" },
+    });
+    expect(await readAssistant(user)).toMatchObject({
+      status: "COMPLETE",
+      content: "one two three four five",
+    });
+  });
+
+  it("cancels and saves a reply still running when the grace period ends", async () => {
+    const user = `cut-${kind}`;
+    const token = await tokenFor(user);
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "before shutdown" }, { content: " never", gate: gate.promise }] });
+    const server = await startServerProcess({ ...env, SHUTDOWN_GRACE_MS: "300" });
+    const reply = await startReply(server.url, token);
+    await waitFor(() => replyText(reply.seen) === "before shutdown", 10_000, "first chunk");
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    await reply.reading;
+    gate.resolve();
+    expect(reply.seen.at(-1)).toMatchObject({
+      __typename: "MessageCompleted",
+      message: { status: "CANCELLED" },
+    });
+    expect(await readAssistant(user)).toMatchObject({
+      status: "CANCELLED",
+      content: "before shutdown",
+      error: "The server shut down before the reply ended",
+    });
+  });
+});

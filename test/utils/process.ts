@@ -1,0 +1,63 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** A server started as its own process, as `npm start` does. */
+export interface ServerProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything the process logged so far. */
+  readonly output: () => string;
+  /** Waits for the process to exit; resolves with its exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `src/server.ts` on a free port with the given environment and waits until it listens. */
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
+    cwd: root,
+    env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => {
+    output += d;
+  });
+  child.stderr?.on("data", (d) => {
+    output += d;
+  });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const check = () => {
+      const match = /GraphQL API on (http:\/\/[^/\s"]+)\/graphql/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1].replace("localhost", "127.0.0.1"));
+      }
+    };
+    child.stdout?.on("data", check);
+    void exited.then(() => reject(new Error(`server exited before listening:\n${output}`)));
+  });
+  return { url, child, output: () => output, exited };
+}
+
+// The child must not inherit the test runner's markers (vitest silences logs) or a developer's settings.
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (
+      key.startsWith("VITEST") ||
+      key.startsWith("OPENAI_") ||
+      key.startsWith("AUTH_") ||
+      key === "DATABASE_URL"
+    ) {
+      delete env[key];
+    }
+  }
+  env.NODE_ENV = "test";
+  return env;
+}
