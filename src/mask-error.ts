@@ -1,7 +1,7 @@
 import { PothosValidationError } from "@pothos/core";
 import { GraphQLError } from "graphql";
 import { isRecordNotFound, isUniqueViolation } from "./db/errors.js";
-import { BadUserInputError, ClientError, ConflictError } from "./errors.js";
+import { BadUserInputError, ClientError, ConflictError, type ErrorCode } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -19,15 +19,40 @@ export function createMaskError(logger: Logger) {
     if (isRecordNotFound(original)) return relocate(new ClientError("NOT_FOUND", "Not found"), graphqlError);
     if (isUniqueViolation(original))
       return relocate(new ConflictError("Conflicts with existing data"), graphqlError);
-    // Errors raised as GraphQL errors by graphql-js or yoga (variable coercion and the like) are safe to show.
+    // Errors raised as GraphQL errors by graphql-js, yoga or graphql-armor (malformed requests, variable
+    // coercion, limits) are the client's and safe to show, with the contract's code and yoga's HTTP status.
     if (original instanceof GraphQLError) {
       const shown = graphqlError ?? original;
-      return shown.extensions.code ? shown : relocate(new BadUserInputError(shown.message), graphqlError);
+      const code = shown.extensions.code;
+      if (typeof code === "string" && CONTRACT_CODES.has(code as ErrorCode)) return shown;
+      if (code === "INTERNAL_SERVER_ERROR") {
+        logger.error({ err: original }, "internal error");
+        return relocate(new ClientError("INTERNAL", "Internal server error"), graphqlError);
+      }
+      const http = shown.extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
+      const field = typeof shown.extensions.field === "string" ? { field: shown.extensions.field } : {};
+      return relocate(
+        new ClientError("BAD_USER_INPUT", shown.message, field, {
+          status: http?.status,
+          headers: http?.headers,
+        }),
+        graphqlError,
+      );
     }
     logger.error({ err: original, path: graphqlError?.path }, "internal error");
     return relocate(new ClientError("INTERNAL", "Internal server error"), graphqlError);
   };
 }
+
+const CONTRACT_CODES = new Set<ErrorCode>([
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "BAD_USER_INPUT",
+  "RATE_LIMITED",
+  "CONFLICT",
+  "INTERNAL",
+]);
 
 /** Keeps the path and locations of the error graphql-js reported for the new error. */
 function relocate(error: ClientError, at: GraphQLError | null): GraphQLError {

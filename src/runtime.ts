@@ -5,17 +5,25 @@ import { createAuthenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import type { DatabaseTarget } from "./db/adapter.js";
 import { connect, targetFromConfig } from "./db/connect.js";
+import { PersistedOperations } from "./http/persisted-operations.js";
+import { RateLimiter } from "./limits/rate-limiter.js";
+import { RedisLimitStore } from "./limits/redis-store.js";
+import { type LimitStore, MemoryLimitStore } from "./limits/store.js";
+import { OpenStreams } from "./limits/streams.js";
 import type { Logger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
 import { createAppPubSub } from "./pubsub.js";
+import { Readiness } from "./readiness.js";
 
 /**
  * The long-lived parts of a server process, built from the configuration: database, pub/sub, model
- * provider and runs. `close` winds them down in order (runs first, so replies are saved).
+ * provider, runs, limits, metrics and readiness checks. `close` winds them down in order (runs first, so
+ * replies are saved).
  */
 export async function createRuntime(
   config: Config,
   logger: Logger,
-  overrides: { target?: DatabaseTarget; provider?: ModelProvider } = {},
+  overrides: { target?: DatabaseTarget; provider?: ModelProvider; limitStore?: LimitStore } = {},
 ) {
   const target = overrides.target ?? targetFromConfig(config.database);
   const db = await connect(target, { migrate: config.migrateOnStart });
@@ -23,7 +31,34 @@ export async function createRuntime(
   if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   const pubsub = createAppPubSub();
   const provider = overrides.provider ?? selectProvider(config.openai);
-  const runs = new RunManager({ prisma: db.prisma, pubsub, provider, logger, settings: config.runs });
+  const limitStore =
+    overrides.limitStore ??
+    (config.redisUrl
+      ? new RedisLimitStore(config.redisUrl, config.rateLimits.keyPrefix)
+      : new MemoryLimitStore());
+  const readiness = new Readiness((name, error) => logger.warn({ check: name, err: error }, "not ready"));
+  // The gauges read these at scrape time, once both exist.
+  const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
+  const runs = new RunManager({
+    prisma: db.prisma,
+    pubsub,
+    provider,
+    logger,
+    settings: config.runs,
+    observer: metrics.runs,
+  });
+  const streams = new OpenStreams(limitStore, config.streams, metrics.limited);
+  const limits = new RateLimiter(limitStore, config.rateLimits, metrics.limited);
+  const persisted = config.persistedOperations.file
+    ? await PersistedOperations.load(config.persistedOperations.file, config.persistedOperations.only)
+    : null;
+
+  readiness.add("database", () => db.prisma.$queryRaw`SELECT 1`);
+  if (config.redisUrl) readiness.add("redis", () => limitStore.ping());
+  readiness.add("accepting", async () => {
+    if (!runs.isAccepting) throw new Error("shutting down");
+  });
+
   return {
     config,
     logger,
@@ -32,12 +67,19 @@ export async function createRuntime(
     pubsub,
     provider,
     runs,
+    limits,
+    streams,
+    metrics,
+    readiness,
+    persisted,
     authenticate: createAuthenticator(config.auth),
     /** Refuses new replies; lets running ones finish within the grace period, then cancels and saves them. */
     stopRuns: (graceMs = config.shutdownGraceMs) => runs.shutdown(graceMs),
-    /** Cancels and saves whatever still runs, then closes the database. */
+    /** Cancels and saves whatever still runs, ends open streams, then closes the stores. */
     async close() {
       await runs.shutdown(0);
+      await streams.closeAll();
+      await limitStore.close();
       await db.close();
     },
   };

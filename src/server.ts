@@ -64,6 +64,8 @@ async function main() {
     server.closeIdleConnections();
     await runtime.stopRuns();
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, STREAM_DRAIN_MS).unref())]);
+    // Streams still open (watching replies of other instances, or idle) end with a clean `complete`.
+    await runtime.streams.closeAll();
     await app.dispose();
     server.closeAllConnections();
     await runtime.close();
