@@ -54,7 +54,7 @@ const envSchema = z
     MAX_QUERY_CHARACTERS: z.coerce.number().int().min(100).default(10_000),
     MAX_QUERY_TOKENS: z.coerce.number().int().min(10).default(1_000),
     MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(10),
-    MAX_QUERY_COST: z.coerce.number().int().min(1).default(2_000),
+    MAX_QUERY_COST: z.coerce.number().int().min(1).default(50_000),
     MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(10),
     MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).default(10),
     RATE_LIMIT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),

@@ -12,7 +12,9 @@ export function createMaskError(logger: Logger) {
   return (error: unknown): Error => {
     const graphqlError = error instanceof GraphQLError ? error : null;
     const original = graphqlError?.originalError ?? error;
-    if (original instanceof ClientError) return relocate(original, graphqlError);
+    // graphql-js's located error already carries the client error's extensions: returned as it is, yoga
+    // does not log it as a masked (server) failure.
+    if (original instanceof ClientError) return graphqlError ?? original;
     if (original instanceof PothosValidationError) {
       return relocate(new BadUserInputError(original.message), graphqlError);
     }
@@ -20,24 +22,18 @@ export function createMaskError(logger: Logger) {
     if (isUniqueViolation(original))
       return relocate(new ConflictError("Conflicts with existing data"), graphqlError);
     // Errors raised as GraphQL errors by graphql-js, yoga or graphql-armor (malformed requests, variable
-    // coercion, limits) are the client's and safe to show, with the contract's code and yoga's HTTP status.
+    // coercion, limits) are the client's and safe to show, with the contract's code (set in place: a new
+    // error object would make yoga log the client's mistake as a server error) and yoga's HTTP status.
     if (original instanceof GraphQLError) {
       const shown = graphqlError ?? original;
       const code = shown.extensions.code;
       if (typeof code === "string" && CONTRACT_CODES.has(code as ErrorCode)) return shown;
-      if (code === "INTERNAL_SERVER_ERROR") {
-        logger.error({ err: original }, "internal error");
-        return relocate(new ClientError("INTERNAL", "Internal server error"), graphqlError);
+      if (code !== "INTERNAL_SERVER_ERROR") {
+        const extensions = shown.extensions as Record<string, unknown>;
+        extensions.code = "BAD_USER_INPUT";
+        delete extensions.originalError;
+        return shown;
       }
-      const http = shown.extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
-      const field = typeof shown.extensions.field === "string" ? { field: shown.extensions.field } : {};
-      return relocate(
-        new ClientError("BAD_USER_INPUT", shown.message, field, {
-          status: http?.status,
-          headers: http?.headers,
-        }),
-        graphqlError,
-      );
     }
     logger.error({ err: original, path: graphqlError?.path }, "internal error");
     return relocate(new ClientError("INTERNAL", "Internal server error"), graphqlError);

@@ -1,5 +1,5 @@
 import type { Plugin } from "graphql-yoga";
-import { BadUserInputError, ClientError } from "../errors.js";
+import { ClientError } from "../errors.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -44,7 +44,7 @@ export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    throw new BadUserInputError("Request body is not valid UTF-8");
+    throw new ClientError("BAD_USER_INPUT", "Request body is not valid UTF-8", {}, { status: 400 });
   }
 }
 
@@ -53,7 +53,7 @@ export function checkQueryString(url: URL): void {
   try {
     decodeURIComponent(url.search.replace(/\+/g, " "));
   } catch {
-    throw new BadUserInputError("Query string is not valid UTF-8");
+    throw new ClientError("BAD_USER_INPUT", "Query string is not valid UTF-8", {}, { status: 400 });
   }
 }
 

@@ -33,6 +33,8 @@ export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaIniti
     onYogaInit({ yoga }) {
       handler = createHandler(
         {
+          // yoga leaves `extensions.http` out of its responses; results sent here must not carry it either.
+          onNext: (_ctx, _req, result) => withoutHttpExtensions(result),
           async onSubscribe(req, params) {
             const { original, serverContext } = serverContexts.get(req.raw) ?? {
               original: req.raw,
@@ -100,4 +102,20 @@ export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaIniti
       })();
     },
   };
+}
+
+function withoutHttpExtensions<R extends { errors?: readonly GraphQLError[] }>(result: R): R {
+  if (!result.errors?.some((e) => e.extensions?.http)) return result;
+  const errors = result.errors.map((error) => {
+    const { http: _http, ...extensions } = error.extensions;
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      originalError: error.originalError,
+      extensions,
+    });
+  });
+  return { ...result, errors };
 }

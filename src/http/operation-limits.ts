@@ -1,8 +1,18 @@
 import { EnvelopArmor } from "@escape.tech/graphql-armor";
 import { characterLimitPlugin } from "@escape.tech/graphql-armor-character-limit";
-import { GraphQLError } from "graphql";
+import { costLimitRule } from "@escape.tech/graphql-armor-cost-limit";
+import {
+  type DocumentNode,
+  type GraphQLSchema,
+  GraphQLError,
+  Kind,
+  type ValueNode,
+  validate,
+  visit,
+} from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Config } from "../config.js";
+import { BadUserInputError } from "../errors.js";
 
 /**
  * graphql-armor's limits on the document (characters, tokens, depth, cost, aliases, directives), checked
@@ -22,7 +32,47 @@ export function useOperationLimits(limits: Config["operations"], introspection: 
     characterLimitPlugin({ maxLength: limits.maxCharacters }),
     ...(armor.protect().plugins as Plugin[]),
     useDocumentErrorCodes(),
+    useCostWithVariables(limits.maxCost),
   ];
+}
+
+/**
+ * graphql-armor's cost multiplies by `first`/`last` only when they are literals, so page sizes passed as
+ * variables (as every real client does) would slip past it: nested connections could ask for 100 × 100
+ * rows at the price of one. This checks the same cost again at execution, with the variables' values.
+ */
+function useCostWithVariables(maxCost: number): Plugin {
+  const check = (args: { schema: GraphQLSchema; document: DocumentNode; variableValues?: unknown }) => {
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    if (Object.keys(variables).length === 0) return;
+    const errors = validate(args.schema, withPageSizes(args.document, variables), [
+      costLimitRule({ maxCost, ignoreIntrospection: true }),
+    ]);
+    if (errors.length > 0) {
+      throw new BadUserInputError(
+        errors[0]?.message.replace(/^Syntax Error: /, "") ?? "Query is too costly",
+        "variables",
+      );
+    }
+  };
+  return {
+    onExecute: ({ args }) => check(args),
+    onSubscribe: ({ args }) => check(args),
+  };
+}
+
+/** The document with `first`/`last` variables replaced by their integer values. */
+export function withPageSizes(document: DocumentNode, variables: Record<string, unknown>): DocumentNode {
+  return visit(document, {
+    Argument(node) {
+      if (node.name.value !== "first" && node.name.value !== "last") return undefined;
+      if (node.value.kind !== Kind.VARIABLE) return undefined;
+      const value = variables[node.value.name.value];
+      if (typeof value !== "number" || !Number.isInteger(value)) return undefined;
+      const literal: ValueNode = { kind: Kind.INT, value: String(value) };
+      return { ...node, value: literal };
+    },
+  });
 }
 
 /**
