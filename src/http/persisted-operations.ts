@@ -10,8 +10,9 @@ export interface OperationParams {
 
 /**
  * The allow-list of operations, as the codegen client preset writes it (`persisted-documents.json`:
- * sha256 hash -> document). Clients send `extensions: { persistedQuery: { version: 1, sha256Hash } }`
- * (Apollo's persisted-query form). With `only`, documents the list does not hold are refused.
+ * `"sha256:<hex>"` -> document). Clients send `extensions: { persistedQuery: { version: 1, sha256Hash } }`
+ * (Apollo's persisted-query form; the hash with or without its `sha256:` prefix, as the preset's
+ * `document.__meta__.hash` gives it). With `only`, documents the list does not hold are refused.
  */
 export class PersistedOperations {
   constructor(
@@ -41,7 +42,8 @@ export class PersistedOperations {
   resolve(params: OperationParams): string {
     const hash = persistedHash(params.extensions);
     if (hash !== null) {
-      const document = this.documents.get(hash);
+      // The client preset keys documents as "sha256:<hex>"; Apollo-style clients send the bare hex.
+      const document = this.documents.get(hash) ?? this.documents.get(`sha256:${hash}`);
       if (document !== undefined) return document;
       if (this.only || !params.query) {
         throw new BadUserInputError("Unknown persisted operation", "extensions.persistedQuery");
