@@ -107,10 +107,14 @@ function corsOptions(origins: string[]): CORSOptions | false {
   return { origin: origins, credentials: true, exposedHeaders };
 }
 
-/** Tells proxies (nginx and the like) not to buffer or transform event streams, which would hold tokens back. */
+/**
+ * Tells proxies (nginx and the like) not to buffer or transform event streams, which would hold tokens
+ * back; and closes the connection after a 413, whose request body was left unread.
+ */
 function useUnbufferedEventStreams(): Plugin {
   return {
     onResponse({ response }) {
+      if (response.status === 413) response.headers.set("connection", "close");
       if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
         response.headers.set("x-accel-buffering", "no");
         response.headers.set("cache-control", "no-cache, no-transform");

@@ -29,8 +29,9 @@ export function useOperationLimits(limits: Config["operations"], introspection: 
     blockFieldSuggestion: { enabled: !introspection },
   });
   return [
-    characterLimitPlugin({ maxLength: limits.maxCharacters }),
     ...(armor.protect().plugins as Plugin[]),
+    // After armor's token limit, whose parser replaces (rather than wraps) the one before it.
+    characterLimitPlugin({ maxLength: limits.maxCharacters }),
     useDocumentErrorCodes(),
     useCostWithVariables(limits.maxCost),
   ];
