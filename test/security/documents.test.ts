@@ -65,7 +65,9 @@ describe.each(testDatabaseKinds())("document and request limits on %s", (kind) =
 
     it("refuses a send whose variables are huge (a 2 MB message) with BAD_USER_INPUT and writes nothing", async () => {
       const before = await rowCounts(server.db.prisma);
-      const answer = await postGraphQL(server, path, token, SEND, { input: { content: "x".repeat(2_000_000) } });
+      const answer = await postGraphQL(server, path, token, SEND, {
+        input: { content: "x".repeat(2_000_000) },
+      });
       expect(answer.status).toBe(413);
       expect(codes(answer.body)).toEqual(["BAD_USER_INPUT"]);
       expect(await rowCounts(server.db.prisma)).toEqual(before);
@@ -94,7 +96,10 @@ describe.each(testDatabaseKinds())("document and request limits on %s", (kind) =
     });
 
     it("answers malformed JSON with 400 BAD_USER_INPUT", async () => {
-      const answer = await send(server, path, { headers: jsonHeaders(token, path), body: '{"query": "{ viewer' });
+      const answer = await send(server, path, {
+        headers: jsonHeaders(token, path),
+        body: '{"query": "{ viewer',
+      });
       expect(answer.status).toBe(400);
       expect(answer.text).toMatch(/JSON/);
       if (path === "/graphql") expect(codes(answer.body)).toEqual(["BAD_USER_INPUT"]);
@@ -134,7 +139,7 @@ describe.each(testDatabaseKinds())("document and request limits on %s", (kind) =
 
     it("refuses a mutation over GET", async () => {
       const before = await rowCounts(server.db.prisma);
-      const mutation = "mutation { createConversation(input: { title: \"via GET\" }) { conversation { id } } }";
+      const mutation = 'mutation { createConversation(input: { title: "via GET" }) { conversation { id } } }';
       const answer = await send(server, path, {
         method: "GET",
         headers: { authorization: `Bearer ${token}`, accept: "application/json, text/event-stream" },

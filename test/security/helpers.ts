@@ -20,7 +20,10 @@ export async function rowCounts(prisma: Db) {
 export interface RawAnswer {
   status: number;
   headers: Headers;
-  body: { data?: unknown; errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[] };
+  body: {
+    data?: unknown;
+    errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[];
+  };
   text: string;
 }
 
