@@ -3,8 +3,8 @@ import { characterLimitPlugin } from "@escape.tech/graphql-armor-character-limit
 import { costLimitRule } from "@escape.tech/graphql-armor-cost-limit";
 import {
   type DocumentNode,
-  type GraphQLSchema,
   GraphQLError,
+  type GraphQLSchema,
   Kind,
   type ValueNode,
   validate,

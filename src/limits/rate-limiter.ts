@@ -46,7 +46,7 @@ export class RateLimiter {
 
   /**
    * Everything a new message must pass before it is saved: the daily token quota (from recorded usage),
-   * messages per minute, and a slot among the user's concurrent replies (held by `replyId` until released).
+   * a slot among the user's concurrent replies (held by `replyId` until released), and messages per minute.
    */
   async beforeSend(prisma: Db, viewerId: string, replyId: string, now = new Date()): Promise<ReplySlot> {
     const { tokensPerDay, messagesPerMinute, concurrentReplies } = this.settings;
@@ -60,14 +60,7 @@ export class RateLimiter {
         );
       }
     }
-    const hit = await this.store.hit(`rl:messages:${viewerId}`, messagesPerMinute, MINUTE_MS);
-    if (!hit.allowed) {
-      throw this.refuse(
-        "messages",
-        `Too many messages: at most ${messagesPerMinute} a minute`,
-        hit.resetInMs / 1000,
-      );
-    }
+    // The slot first: a send refused for concurrency does not use up the minute's messages.
     const key = `rl:replies:${viewerId}`;
     const grant = await this.store.acquire(key, replyId, concurrentReplies, REPLY_SLOT_TTL_MS);
     if (!grant.acquired) {
@@ -75,6 +68,15 @@ export class RateLimiter {
         "replies",
         `Too many replies running: at most ${concurrentReplies} at once; wait for one to finish or stop it`,
         CONCURRENCY_RETRY_SECONDS,
+      );
+    }
+    const hit = await this.store.hit(`rl:messages:${viewerId}`, messagesPerMinute, MINUTE_MS);
+    if (!hit.allowed) {
+      await this.store.release(key, replyId);
+      throw this.refuse(
+        "messages",
+        `Too many messages: at most ${messagesPerMinute} a minute`,
+        hit.resetInMs / 1000,
       );
     }
     let released = false;
