@@ -83,13 +83,17 @@ export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaIniti
       return (async () => {
         let guarded = request;
         try {
-          if (request.method === "GET") checkQueryString(url);
+          if (request.method === "GET") {
+            checkQueryString(url);
+            const resolved = persistedGetUrl(url, guards.persisted);
+            if (resolved) guarded = new fetchAPI.Request(resolved, request);
+          }
           if (request.body) {
             const body = await readBodyText(request, guards.maxBodyBytes);
             guarded = new fetchAPI.Request(request.url, {
               method: request.method,
               headers: request.headers,
-              body,
+              body: persistedBody(body, guards.persisted),
               signal: request.signal,
             });
           }
@@ -102,6 +106,37 @@ export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaIniti
       })();
     },
   };
+}
+
+// graphql-sse refuses a request without `query` before any hook runs: a request that names a persisted
+// operation by hash alone gets the document filled in here (onSubscribe resolves it again, to the same).
+
+function persistedBody(body: string, persisted: PersistedOperations | null): string {
+  if (!persisted) return body;
+  let params: unknown;
+  try {
+    params = JSON.parse(body);
+  } catch {
+    return body; // graphql-sse answers malformed JSON itself
+  }
+  if (typeof params !== "object" || params === null || "query" in params) return body;
+  const extensions = (params as { extensions?: Record<string, unknown> }).extensions;
+  if (!extensions) return body;
+  return JSON.stringify({ ...params, query: persisted.resolve({ extensions }) });
+}
+
+function persistedGetUrl(url: URL, persisted: PersistedOperations | null): URL | null {
+  const extensions = url.searchParams.get("extensions");
+  if (!persisted || url.searchParams.has("query") || !extensions) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(extensions);
+  } catch {
+    return null;
+  }
+  const resolved = new URL(url);
+  resolved.searchParams.set("query", persisted.resolve({ extensions: parsed as Record<string, unknown> }));
+  return resolved;
 }
 
 function withoutHttpExtensions<R extends { errors?: readonly GraphQLError[] }>(result: R): R {
