@@ -252,11 +252,14 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       "text saved after disconnect",
     );
 
+    await waitFor(() => server.runtime.streams.size === 0, 5_000, "the dropped stream to close");
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
       events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
     }));
-    await new Promise((r) => setTimeout(r, 100));
+    // All four attached before the model goes on (on a loaded machine that can take a while).
+    await waitFor(() => server.runtime.streams.size === 4, 10_000, "four resumed streams");
+    await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     for (const resume of resumes) {
       const events = eventsOf(await resume.events);
@@ -382,7 +385,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const a = collect(send("yoga-sse", input), isCompleted);
     const b = collect(send("graphql-sse-distinct", input), isCompleted);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => server.runtime.streams.size === 2, 10_000, "both sends attached");
+    await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     const [ea, eb] = [eventsOf(await a), eventsOf(await b)];
     expect(assistantIdOf(ea)).toBe(assistantIdOf(eb));
