@@ -31,9 +31,14 @@ async function freshUser() {
   return { id, token: await tokenFor(id) };
 }
 
+/** The first error's extensions, as a rate-limit refusal carries them. */
+function limitOf(body: Parameters<typeof codes>[0]) {
+  return (body.errors?.[0]?.extensions ?? {}) as { retryAfter?: number; limit?: string };
+}
+
 function expectRateLimited(body: Parameters<typeof codes>[0], limit: string) {
   expect(codes(body)).toEqual(["RATE_LIMITED"]);
-  const extensions = body.errors?.[0]?.extensions as { retryAfter?: number; limit?: string };
+  const extensions = limitOf(body);
   expect(extensions.limit).toBe(limit);
   expect(extensions.retryAfter).toBeGreaterThanOrEqual(1);
 }
@@ -82,7 +87,7 @@ describe.each(testDatabaseKinds())("rate limits and quotas on %s", (kind) => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expectRateLimited(refused.body, "messages");
-    expect((refused.body.errors?.[0]?.extensions as { retryAfter: number }).retryAfter).toBe(retryAfter);
+    expect(limitOf(refused.body).retryAfter).toBe(retryAfter);
     const overSSE = await postGraphQL(server, "/graphql/stream", token, SEND, { c: "again" });
     expectRateLimited(overSSE.body, "messages");
     expect(await rowCounts(server.db.prisma)).toEqual(before);
@@ -140,8 +145,7 @@ describe.each(testDatabaseKinds())("rate limits and quotas on %s", (kind) => {
     for (const path of endpoints) {
       const refused = await postGraphQL(server, path, token, SEND, { c: "over quota" });
       expectRateLimited(refused.body, "tokens");
-      const retryAfter = (refused.body.errors?.[0]?.extensions as { retryAfter: number }).retryAfter;
-      expect(retryAfter).toBeLessThanOrEqual(86_400); // at the next midnight UTC
+      expect(limitOf(refused.body).retryAfter).toBeLessThanOrEqual(86_400); // at the next midnight UTC
     }
     expect(await rowCounts(server.db.prisma)).toEqual(before);
     expect(fake.requests.length).toBe(requests);
