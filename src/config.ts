@@ -71,6 +71,8 @@ const envSchema = z
     PERSISTED_OPERATIONS_FILE: optionalString,
     PERSISTED_OPERATIONS_ONLY: boolFlag,
     METRICS: boolFlag,
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
+    OTEL_SERVICE_NAME: z.string().min(1).default("chat-backend"),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";
@@ -203,6 +205,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       only: e.PERSISTED_OPERATIONS_ONLY ?? false,
     },
     metrics: e.METRICS ?? true,
+    /** OpenTelemetry tracing over OTLP/HTTP; null: off. */
+    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME }
+      : null,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }

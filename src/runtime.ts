@@ -1,3 +1,4 @@
+import { combineObservers } from "./agent/observer.js";
 import type { ModelProvider } from "./agent/provider.js";
 import { failAbandonedReplies, RunManager } from "./agent/runs.js";
 import { selectProvider } from "./agent/select-provider.js";
@@ -14,6 +15,7 @@ import type { Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { createAppPubSub } from "./pubsub.js";
 import { Readiness } from "./readiness.js";
+import { startTracing } from "./tracing.js";
 
 /**
  * The long-lived parts of a server process, built from the configuration: database, pub/sub, model
@@ -37,6 +39,7 @@ export async function createRuntime(
       ? new RedisLimitStore(config.redisUrl, config.rateLimits.keyPrefix)
       : new MemoryLimitStore());
   const readiness = new Readiness((name, error) => logger.warn({ check: name, err: error }, "not ready"));
+  const tracing = config.tracing ? startTracing(config.tracing, logger) : null;
   // The gauges read these at scrape time, once both exist.
   const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
   const runs = new RunManager({
@@ -45,7 +48,7 @@ export async function createRuntime(
     provider,
     logger,
     settings: config.runs,
-    observer: metrics.runs,
+    observer: combineObservers(metrics.runs, tracing?.observer),
   });
   const streams = new OpenStreams(limitStore, config.streams, metrics.limited);
   const limits = new RateLimiter(limitStore, config.rateLimits, metrics.limited);
@@ -72,6 +75,7 @@ export async function createRuntime(
     metrics,
     readiness,
     persisted,
+    tracing,
     authenticate: createAuthenticator(config.auth),
     /** Refuses new replies; lets running ones finish within the grace period, then cancels and saves them. */
     stopRuns: (graceMs = config.shutdownGraceMs) => runs.shutdown(graceMs),
@@ -80,6 +84,7 @@ export async function createRuntime(
       await runs.shutdown(0);
       await streams.closeAll();
       await limitStore.close();
+      await tracing?.shutdown();
       await db.close();
     },
   };

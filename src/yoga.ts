@@ -40,6 +40,7 @@ export function createApp(runtime: Runtime) {
     maskedErrors: { maskError },
     context: ({ request }) => createContext(runtime, request),
     plugins: [
+      ...(runtime.tracing ? [runtime.tracing.plugin] : []),
       useRequestInfo(logger, config.http.trustProxy),
       useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT]),
       useStrictBodies(maxBodyBytes),

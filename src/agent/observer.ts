@@ -4,6 +4,8 @@ import type { Usage } from "./provider.js";
 
 /** How a reply went, reported once when it ends. */
 export interface RunSummary {
+  messageId: string;
+  model: string;
   status: Exclude<MessageStatus, "STREAMING">;
   usage: Usage | null;
   /** The model call failed (a provider error, not a cancellation). */
@@ -25,3 +27,16 @@ export interface RunObserver {
 
 /** An observer that ignores everything (tests and tools that need no metrics). */
 export const ignoreRuns: RunObserver = { event: () => {}, ended: () => {} };
+
+/** One observer telling several (metrics and tracing). */
+export function combineObservers(...observers: (RunObserver | null | undefined)[]): RunObserver {
+  const present = observers.filter((o): o is RunObserver => o != null);
+  return {
+    event: (event) => {
+      for (const o of present) o.event(event);
+    },
+    ended: (summary) => {
+      for (const o of present) o.ended(summary);
+    },
+  };
+}

@@ -150,6 +150,8 @@ export class Run {
       "reply ended",
     );
     this.observer.ended({
+      messageId: this.messageId,
+      model: this.model,
       status: outcome.status,
       usage: outcome.usage,
       modelError: outcome.status === "FAILED" && modelFailed,

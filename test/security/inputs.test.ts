@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { ConversationsQuery, CreateConversation, MessagesQuery, SendMessage } from "../utils/operations.js";
@@ -88,6 +89,26 @@ describe.each(testDatabaseKinds())("hostile text on %s", (kind) => {
       const byCursor = await server.request(ConversationsQuery, { first: 1, after: value }, token);
       expect(codes(byCursor)).toEqual(["BAD_USER_INPUT"]);
     }
+  });
+
+  it("answers any cursor string with a page or BAD_USER_INPUT, never an internal error (property)", async () => {
+    const cursors = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 60 }),
+      fc.base64String({ maxLength: 80 }),
+      fc.string({ maxLength: 40 }).map((s) => Buffer.from(`GPC:S:${s}`).toString("base64")),
+      fc.string({ maxLength: 40 }).map((s) => Buffer.from(`GPC:J:${s}`).toString("base64")),
+    );
+    await fc.assert(
+      fc.asyncProperty(cursors, fc.boolean(), async (cursor, backwards) => {
+        const page = await server.request(
+          ConversationsQuery,
+          backwards ? { last: 2, before: cursor } : { first: 2, after: cursor },
+          token,
+        );
+        for (const code of codes(page)) expect(code).toBe("BAD_USER_INPUT");
+      }),
+      { numRuns: 60 },
+    );
   });
 
   // Search (issue 5) lands in parallel: when `searchMessages` exists, extend this with each of HOSTILE as

@@ -9,6 +9,7 @@ import { CSRF_HEADERS, isCsrfSuspect } from "../../src/http/csrf.js";
 import { withPageSizes } from "../../src/http/operation-limits.js";
 import { PersistedOperations } from "../../src/http/persisted-operations.js";
 import { isUuid, parseGlobalId } from "../../src/ids.js";
+import { secondsUntilNextUtcDay, startOfUtcDay } from "../../src/limits/quota.js";
 import { cursorId } from "../../src/resolvers/pagination.js";
 import { checkSendInput } from "../../src/resolvers/send-input.js";
 import { normalizeTitle } from "../../src/resolvers/text.js";
@@ -210,6 +211,28 @@ describe("persisted operations", () => {
         const named = { persistedQuery: { version: 1, sha256Hash: hash } };
         expect(open.resolve({ query, extensions: named })).toBe("{ viewer { id } }");
       }),
+    );
+  });
+});
+
+describe("daily quota windows", () => {
+  it("start at midnight UTC and renew within a day", () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date("2000-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }),
+        (now) => {
+          const start = startOfUtcDay(now);
+          expect(start.getTime()).toBeLessThanOrEqual(now.getTime());
+          expect(now.getTime() - start.getTime()).toBeLessThan(86_400_000);
+          expect(start.toISOString()).toMatch(/T00:00:00\.000Z$/);
+          const wait = secondsUntilNextUtcDay(now);
+          expect(wait).toBeGreaterThanOrEqual(0);
+          expect(wait).toBeLessThanOrEqual(86_400);
+          expect(startOfUtcDay(new Date(now.getTime() + wait * 1000 + 1)).getTime()).toBe(
+            start.getTime() + 86_400_000,
+          );
+        },
+      ),
     );
   });
 });
