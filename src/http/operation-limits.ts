@@ -43,9 +43,17 @@ export function useOperationLimits(limits: Config["operations"], introspection: 
  * rows at the price of one. This checks the same cost again at execution, with the variables' values.
  */
 function useCostWithVariables(maxCost: number): Plugin {
+  // Most documents take no page size from a variable: remember which do, so the others cost nothing here.
+  const pagedByVariable = new WeakMap<DocumentNode, boolean>();
   const check = (args: { schema: GraphQLSchema; document: DocumentNode; variableValues?: unknown }) => {
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     if (Object.keys(variables).length === 0) return;
+    let paged = pagedByVariable.get(args.document);
+    if (paged === undefined) {
+      paged = hasPageSizeVariable(args.document);
+      pagedByVariable.set(args.document, paged);
+    }
+    if (!paged) return;
     const errors = validate(args.schema, withPageSizes(args.document, variables), [
       costLimitRule({ maxCost, ignoreIntrospection: true }),
     ]);
@@ -60,6 +68,18 @@ function useCostWithVariables(maxCost: number): Plugin {
     onExecute: ({ args }) => check(args),
     onSubscribe: ({ args }) => check(args),
   };
+}
+
+function hasPageSizeVariable(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Argument(node) {
+      if ((node.name.value === "first" || node.name.value === "last") && node.value.kind === Kind.VARIABLE) {
+        found = true;
+      }
+    },
+  });
+  return found;
 }
 
 /** The document with `first`/`last` variables replaced by their integer values. */
