@@ -61,3 +61,23 @@ function cleanEnv(): NodeJS.ProcessEnv {
   env.NODE_ENV = "test";
   return env;
 }
+
+/** Runs `src/server.ts` expecting it to refuse to start; resolves with its exit code and output. */
+export async function runFailingServer(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
+    cwd: root,
+    env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => {
+    output += d;
+  });
+  child.stderr?.on("data", (d) => {
+    output += d;
+  });
+  const [code] = await once(child, "exit");
+  return { code: code as number | null, output };
+}
