@@ -8,14 +8,13 @@ import type { DatabaseTarget } from "./db/adapter.js";
 import { connect, targetFromConfig } from "./db/connect.js";
 import { PersistedOperations } from "./http/persisted-operations.js";
 import { RateLimiter } from "./limits/rate-limiter.js";
-import { RedisLimitStore } from "./limits/redis-store.js";
 import { type LimitStore, MemoryLimitStore } from "./limits/store.js";
 import { OpenStreams } from "./limits/streams.js";
 import type { Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { createAppPubSub } from "./pubsub.js";
 import { Readiness } from "./readiness.js";
-import { startTracing } from "./tracing.js";
+import type { Tracing } from "./tracing.js";
 
 /**
  * The long-lived parts of a server process, built from the configuration: database, pub/sub, model
@@ -33,13 +32,12 @@ export async function createRuntime(
   if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   const pubsub = createAppPubSub();
   const provider = overrides.provider ?? selectProvider(config.openai);
-  const limitStore =
-    overrides.limitStore ??
-    (config.redisUrl
-      ? new RedisLimitStore(config.redisUrl, config.rateLimits.keyPrefix)
-      : new MemoryLimitStore());
+  // Redis and OpenTelemetry are loaded only when configured: a server without them starts faster.
+  const limitStore = overrides.limitStore ?? (await createLimitStore(config));
   const readiness = new Readiness((name, error) => logger.warn({ check: name, err: error }, "not ready"));
-  const tracing = config.tracing ? startTracing(config.tracing, logger) : null;
+  const tracing: Tracing | null = config.tracing
+    ? (await import("./tracing.js")).startTracing(config.tracing, logger)
+    : null;
   // The gauges read these at scrape time, once both exist.
   const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
   const runs = new RunManager({
@@ -88,6 +86,12 @@ export async function createRuntime(
       await db.close();
     },
   };
+}
+
+async function createLimitStore(config: Config): Promise<LimitStore> {
+  if (!config.redisUrl) return new MemoryLimitStore();
+  const { RedisLimitStore } = await import("./limits/redis-store.js");
+  return new RedisLimitStore(config.redisUrl, config.rateLimits.keyPrefix);
 }
 
 /** The running process's parts, as the HTTP app receives them. */

@@ -259,13 +259,13 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       "text saved after disconnect",
     );
 
-    await waitFor(() => server.runtime.streams.size === 0, 5_000, "the dropped stream to close");
+    await waitFor(() => server.runtime.streams.size === 0, 20_000, "the dropped stream to close");
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
       events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
     }));
     // All four attached before the model goes on (on a loaded machine that can take a while).
-    await waitFor(() => server.runtime.streams.size === 4, 10_000, "four resumed streams");
+    await waitFor(() => server.runtime.streams.size === 4, 20_000, "four resumed streams");
     await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     for (const resume of resumes) {
@@ -385,7 +385,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const a = collect(send("yoga-sse", input), isCompleted);
     const b = collect(send("graphql-sse-distinct", input), isCompleted);
-    await waitFor(() => server.runtime.streams.size === 2, 10_000, "both sends attached");
+    await waitFor(() => server.runtime.streams.size === 2, 20_000, "both sends attached");
     await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     const [ea, eb] = [eventsOf(await a), eventsOf(await b)];
