@@ -3,13 +3,14 @@ import { useGraphQLSSE } from "@graphql-yoga/plugin-graphql-sse";
 import { createYoga, type Plugin, useReadinessCheck } from "graphql-yoga";
 import type { Context } from "./context.js";
 import { createMaskError } from "./mask-error.js";
+import { useMcpEndpoint } from "./mcp-server/http.js";
 import type { Runtime } from "./runtime.js";
 import { schema } from "./schema/index.js";
 
 /**
  * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, yoga's SSE subscriptions, GraphiQL for
- * browsers), `/graphql/stream` (the graphql-sse protocol), `/healthz` and `/readyz`. It does not listen;
- * `src/server.ts` does, and tests serve it on port 0.
+ * browsers), `/graphql/stream` (the graphql-sse protocol), `/mcp` (the built-in MCP server), `/healthz` and
+ * `/readyz`. It does not listen; `src/server.ts` does, and tests serve it on port 0.
  */
 export function createApp(runtime: Runtime) {
   const { config, prisma, logger } = runtime;
@@ -33,18 +34,30 @@ export function createApp(runtime: Runtime) {
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       useGraphQLSSE({ endpoint: "/graphql/stream" }),
       useUnbufferedEventStreams(),
-      useReadinessCheck({
-        endpoint: "/readyz",
-        check: async () => {
-          await prisma.$queryRaw`SELECT 1`;
-        },
-      }),
+      ...(config.mcp.http
+        ? [useMcpEndpoint({ endpoint: "/mcp", prisma, authenticate: runtime.authenticate, logger })]
+        : []),
+      useReadinessCheck({ endpoint: "/readyz", check: () => readiness(runtime) }),
     ],
   });
 }
 
 /** The app type, for tests and the server. */
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * `/readyz`: 503 when the database does not answer; otherwise 200, with each MCP tool server's state in
+ * the body. A broken tool server does not make the API unready: replies go on without its tools.
+ */
+async function readiness(runtime: Runtime): Promise<Response> {
+  const mcpServers = runtime.mcp.status();
+  try {
+    await runtime.prisma.$queryRaw`SELECT 1`;
+  } catch {
+    return Response.json({ status: "unavailable", database: "unreachable", mcpServers }, { status: 503 });
+  }
+  return Response.json({ status: "ready", database: "ok", mcpServers });
+}
 
 /** Tells proxies (nginx and the like) not to buffer event streams, which would hold tokens back. */
 function useUnbufferedEventStreams(): Plugin {

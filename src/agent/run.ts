@@ -7,6 +7,8 @@ import type { MessageState, RunEvent } from "./events.js";
 import { fitHistory } from "./history.js";
 import { ModelError, type ModelProvider, type Usage } from "./provider.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
+import { ToolLoop, type ToolSettings } from "./tool-loop.js";
+import type { Toolbox } from "./tools.js";
 
 /** Settings shared by all runs. */
 export interface RunSettings {
@@ -15,6 +17,7 @@ export interface RunSettings {
   historyMaxMessages: number;
   eventBufferSize: number;
   flush: { intervalMs: number; minGapMs: number; maxPendingChars: number };
+  tools: ToolSettings;
 }
 
 /** What a run needs from the process. */
@@ -22,6 +25,8 @@ export interface RunDependencies {
   prisma: Db;
   pubsub: AppPubSub;
   provider: ModelProvider;
+  /** The tools replies may call (MCP servers), acting for the user who sent the message. */
+  toolbox: Toolbox;
   logger: Logger;
   settings: RunSettings;
 }
@@ -44,6 +49,7 @@ export class Run {
   private readonly writer: ReplyWriter;
   private readonly controller = new AbortController();
   private readonly model: string;
+  private loop: ToolLoop | undefined;
 
   constructor(
     private readonly deps: RunDependencies,
@@ -76,7 +82,12 @@ export class Run {
     return {
       type: "MessageSnapshot",
       seq: this.channel.lastSeq,
-      message: { ...this.assistant, content: this.writer.content, lastSeq: this.channel.lastSeq },
+      message: {
+        ...this.assistant,
+        content: this.writer.content,
+        lastSeq: this.channel.lastSeq,
+        toolCalls: [...(this.loop?.calls ?? [])],
+      },
     };
   }
 
@@ -115,32 +126,31 @@ export class Run {
   }
 
   private async generate(holdModelUntil: Promise<unknown> | undefined): Promise<Usage | null> {
-    const { prisma, provider, settings } = this.deps;
+    const { prisma, provider, toolbox, settings } = this.deps;
     const signal = this.controller.signal;
     const stored = await loadConversationHistory(
       prisma,
       this.conversationId,
       this.assistant.position,
       settings.historyMaxMessages,
+      { toolName: (call) => toolbox.modelName(call), resultMaxChars: settings.tools.resultMaxChars },
     );
     const messages = fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
     if (holdModelUntil) await holdModelUntil;
     signal.throwIfAborted();
-    let usage: Usage | null = null;
-    for await (const event of provider.stream({ messages, model: this.model, signal })) {
-      if (event.type === "text") {
-        const emitted = this.channel.emit({
-          type: "TextDelta",
-          messageId: this.messageId,
-          delta: event.delta,
-        });
-        this.writer.append(event.delta, emitted.seq);
-      } else if (event.type === "usage") {
-        usage = event.usage;
-      }
-    }
-    signal.throwIfAborted();
-    return usage;
+    this.loop = new ToolLoop({
+      prisma,
+      provider,
+      toolbox,
+      settings: settings.tools,
+      model: this.model,
+      userId: this.assistant.ownerId,
+      messageId: this.messageId,
+      channel: this.channel,
+      writer: this.writer,
+      signal,
+    });
+    return this.loop.run(messages);
   }
 
   private failure(error: unknown, outcome: ReplyOutcome): ReplyOutcome {
