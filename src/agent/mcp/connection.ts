@@ -73,9 +73,17 @@ export class McpConnection {
     this.log = o.logger.child({ mcpServer: name });
   }
 
-  /** The server's tools while it is connected; none otherwise. */
+  /** Whether the server is connected now: only then are its tools offered. */
+  get ready(): boolean {
+    return this.state === "ready";
+  }
+
+  /**
+   * The server's tools as last listed. They stay known while the server is down, so a call to one is
+   * answered "unavailable" rather than "unknown"; only a connected server's tools are offered.
+   */
   get tools(): readonly Tool[] {
-    return this.state === "ready" ? this.toolList : [];
+    return this.toolList;
   }
 
   /** Starts connecting; resolves after the first attempt, whether it worked or not. */
@@ -89,7 +97,7 @@ export class McpConnection {
     return {
       transport: this.transport.kind,
       state: this.state,
-      tools: this.tools.length,
+      tools: this.ready ? this.toolList.length : 0,
       failures: this.failures,
       ...(this.state !== "ready" && this.lastError ? { error: this.lastError } : {}),
       ...(this.state === "failed" && this.retryAt ? { retryAt: new Date(this.retryAt).toISOString() } : {}),
@@ -209,7 +217,6 @@ export class McpConnection {
   private lost(client: Client, error: unknown): void {
     if (client !== this.client || this.state === "closed") return;
     this.client = undefined;
-    this.toolList = [];
     clearTimeout(this.pingTimer);
     this.lastError = describe(error);
     this.state = "connecting";

@@ -47,13 +47,16 @@ export class McpHub implements Toolbox {
   }
 
   list(): ToolSpec[] {
-    return [...this.index.entries()].map(([name, { tool }]) => ({
-      name,
-      description: tool.description ?? tool.title,
-      parameters: tool.inputSchema as Record<string, unknown>,
-    }));
+    return [...this.index.entries()]
+      .filter(([, { connection }]) => connection.ready)
+      .map(([name, { tool }]) => ({
+        name,
+        description: tool.description ?? tool.title,
+        parameters: tool.inputSchema as Record<string, unknown>,
+      }));
   }
 
+  /** Also the tools of a server that is down: calling one then says it is unavailable. */
   resolve(name: string): ToolAddress | undefined {
     const entry = this.index.get(name);
     return entry ? { server: entry.connection.name, name: entry.tool.name } : undefined;
@@ -99,6 +102,8 @@ function failureText(error: unknown, context: ToolCallContext): string {
   if (context.signal.aborted) return "The call was cancelled: the user stopped the reply.";
   if (error instanceof McpError && error.code === ErrorCode.RequestTimeout)
     return `The tool did not answer within ${context.timeoutMs} ms; the call was cancelled.`;
+  if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed)
+    return "The connection to the tool server closed before the tool answered; it may or may not have run.";
   if (error instanceof ToolServerUnavailableError)
     return `The tool is unavailable right now: ${error.message}.`;
   if (error instanceof McpError) return `The tool server answered with an error: ${error.message}`;
