@@ -64,6 +64,10 @@ const envSchema = z
     MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
     MAX_TITLE_LENGTH: z.coerce.number().int().min(1).default(200),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    SEARCH_LANGUAGE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, "must name a text-search configuration, e.g. english, german, simple")
+      .default("english"),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";
@@ -183,5 +187,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     introspection: e.INTROSPECTION ?? !production,
     limits: { messageLength: e.MAX_MESSAGE_LENGTH, titleLength: e.MAX_TITLE_LENGTH, pageSize: 100 },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    search: {
+      /** PostgreSQL text-search configuration of the search vectors and queries (src/search/language.ts). */
+      language: e.SEARCH_LANGUAGE,
+    },
   };
 }

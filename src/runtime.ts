@@ -14,6 +14,7 @@ import { connect, targetFromConfig } from "./db/connect.js";
 import type { Logger } from "./logger.js";
 import { createChatMcpServer } from "./mcp-server/server.js";
 import { createAppPubSub } from "./pubsub.js";
+import { ensureSearchLanguage } from "./search/language.js";
 
 /** The name our own agent knows the built-in MCP server by (its tools are `chat__…`). */
 export const BUILTIN_MCP_SERVER = "chat";
@@ -31,6 +32,16 @@ export async function createRuntime(
   const toolServers = configuredToolServers(config);
   const target = overrides.target ?? targetFromConfig(config.database);
   const db = await connect(target, { migrate: config.migrateOnStart });
+  try {
+    // Like a migration: rebuilt at start when migrating, else a mismatch stops the server with the fix.
+    const search = await ensureSearchLanguage(db.prisma, config.search.language, {
+      rebuild: config.migrateOnStart,
+    });
+    if (search.rebuilt) logger.warn(search, "rebuilt the search columns for SEARCH_LANGUAGE");
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   const recovered = await failAbandonedReplies(db.prisma);
   if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   const pubsub = createAppPubSub();
