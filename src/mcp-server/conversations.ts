@@ -1,6 +1,7 @@
 import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
 import type { Db } from "../db/client.js";
 import { isUuid } from "../ids.js";
+import { type SearchMessagesArgs, searchMessages } from "../search/search.js";
 
 /** A conversation as the built-in tools describe it; ids are the GraphQL API's global ids. */
 export interface ConversationSummary {
@@ -109,4 +110,59 @@ export async function conversationWithMessages(
       }),
     );
   return { conversation: summary(conversation), messages, hasOlder };
+}
+
+/** A search result as `search_messages` returns it. */
+export interface SearchResultView {
+  messageId: string;
+  conversationId: string;
+  conversationTitle: string;
+  role: string;
+  position: number;
+  createdAt: string;
+  /** The matching passage, matches wrapped in `<mark></mark>` (HTML-escaped text). */
+  snippet: string;
+  rank: number;
+}
+
+/**
+ * A page of the user's search results (the full-text search of `src/search`), with each message's place in
+ * its conversation. Null when `conversationId` names no conversation of the user's.
+ */
+export async function searchUserMessages(
+  prisma: Db,
+  ownerId: string,
+  args: Omit<SearchMessagesArgs, "conversationId"> & { conversationId?: string },
+): Promise<{ results: SearchResultView[]; nextCursor: string | null } | null> {
+  let conversationId: string | null = null;
+  if (args.conversationId !== undefined) {
+    conversationId = conversationIdOf(args.conversationId);
+    const owned = conversationId
+      ? await prisma.conversation.count({ where: { id: conversationId, ownerId } })
+      : 0;
+    if (owned === 0) return null;
+  }
+  const page = await searchMessages(prisma, ownerId, { ...args, conversationId });
+  const messages = await prisma.message.findMany({
+    where: { id: { in: page.hits.map((h) => h.messageId) }, ownerId },
+    select: { id: true, role: true, position: true, conversation: { select: { title: true } } },
+  });
+  const byId = new Map(messages.map((m) => [m.id, m]));
+  const results = page.hits.flatMap((hit): SearchResultView[] => {
+    const message = byId.get(hit.messageId);
+    if (!message) return []; // deleted since the search
+    return [
+      {
+        messageId: encodeGlobalID("Message", hit.messageId),
+        conversationId: encodeGlobalID("Conversation", hit.conversationId),
+        conversationTitle: message.conversation.title,
+        role: message.role,
+        position: message.position,
+        createdAt: hit.createdAt.toISOString(),
+        snippet: hit.snippet,
+        rank: hit.rank,
+      },
+    ];
+  });
+  return { results, nextCursor: page.hasNextPage ? (page.hits.at(-1)?.cursor ?? null) : null };
 }

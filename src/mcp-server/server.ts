@@ -3,7 +3,13 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Db } from "../db/client.js";
-import { conversationIdOf, conversationWithMessages, recentConversations } from "./conversations.js";
+import { ClientError } from "../errors.js";
+import {
+  conversationIdOf,
+  conversationWithMessages,
+  recentConversations,
+  searchUserMessages,
+} from "./conversations.js";
 
 /** What a tool handler learns of its request. */
 export type ToolRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -25,8 +31,30 @@ export const CHAT_MCP_SERVER = { name: "chat-backend", version: "0.1.0" };
 export function createChatMcpServer(prisma: Db, identify: IdentifyUser): McpServer {
   const server = new McpServer(CHAT_MCP_SERVER, {
     instructions:
-      "Tools over the calling user's own chat history: list their conversations, read one, search their messages.",
+      "Tools over the calling user's own chat history: search their messages, list their conversations, read one.",
   });
+
+  server.registerTool(
+    "search_messages",
+    {
+      title: "Search messages",
+      description:
+        'Full-text search over the user\'s messages, best matches first. Query syntax: words, "exact phrases", `or` between alternatives, -excluded. Each result names its conversation and position, for get_conversation.',
+      inputSchema: {
+        query: z.string().min(1).max(500).describe("What to look for."),
+        conversationId: z.string().min(1).optional().describe("Only search this conversation."),
+        first: z.number().int().min(1).max(50).default(10).describe("How many results (1-50)."),
+        after: z.string().optional().describe("The nextCursor of the previous page, for more results."),
+        includeArchived: z.boolean().default(false).describe("Also search archived conversations."),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async (args, extra) =>
+      asUser(identify, extra, async (ownerId) => {
+        const page = await searchUserMessages(prisma, ownerId, args);
+        return page ? json(page) : error(`No conversation with id ${args.conversationId}`);
+      }),
+  );
 
   server.registerTool(
     "list_conversations",
@@ -88,7 +116,13 @@ async function asUser(
   const userId = identify(extra);
   if (userId === undefined)
     return error("This request names no user; the tools act for an authenticated user only");
-  return run(userId);
+  try {
+    return await run(userId);
+  } catch (failure) {
+    // Input the search refuses (an empty query, a stale cursor) is the caller's to fix: say why.
+    if (failure instanceof ClientError) return error(failure.message);
+    throw failure;
+  }
 }
 
 /** A result as JSON text for models, and as structured content for programs. */

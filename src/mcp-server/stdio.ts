@@ -3,6 +3,7 @@ import { createAuthenticator } from "../auth.js";
 import { ConfigError, loadConfig } from "../config.js";
 import { connect, targetFromConfig } from "../db/connect.js";
 import { createLogger } from "../logger.js";
+import { ensureSearchLanguage } from "../search/language.js";
 import { createChatMcpServer } from "./server.js";
 
 // The built-in MCP server over stdio, for MCP clients that spawn their servers (Claude Desktop, Cursor,
@@ -39,6 +40,7 @@ async function main() {
   }
 
   const db = await connect(targetFromConfig(config.database), { migrate: config.migrateOnStart });
+  await ensureSearchLanguage(db.prisma, config.search.language, { rebuild: config.migrateOnStart });
   const server = createChatMcpServer(db.prisma, () => userId);
   const transport = new StdioServerTransport();
   let closing = false;
