@@ -75,45 +75,58 @@ export function parseMcpConfig(
   env: NodeJS.ProcessEnv,
   source = "MCP config",
 ): McpServerConfig[] {
-  const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(file)"}: ${i.message}`);
-    throw new McpConfigError(`MCP_CONFIG: invalid ${source}:\n${lines.join("\n")}`);
-  }
   const missing = new Set<string>();
-  const expand = (value: string) =>
-    value.replace(
-      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
-      (_match, name: string, fallback?: string) => {
-        const found = env[name];
-        if (found !== undefined && found !== "") return found;
-        if (fallback !== undefined) return fallback;
-        missing.add(name);
-        return "";
-      },
-    );
-  const expandMap = (map: Record<string, string>) =>
-    Object.fromEntries(Object.entries(map).map(([k, v]) => [k, expand(v)]));
-
-  const servers: McpServerConfig[] = [];
-  for (const [name, s] of Object.entries(parsed.data.mcpServers)) {
-    if (s.disabled) continue;
-    if (s.url) {
-      servers.push({ transport: "http", name, url: expand(s.url), headers: expandMap(s.headers) });
-    } else if (s.command) {
-      servers.push({
-        transport: "stdio",
-        name,
-        command: expand(s.command),
-        args: s.args.map(expand),
-        env: expandMap(s.env),
-        ...(s.cwd ? { cwd: expand(s.cwd) } : {}),
-      });
-    }
-  }
+  const expanded = expandEnabledServers(raw, env, missing);
   if (missing.size > 0)
     throw new McpConfigError(
       `MCP_CONFIG: ${source} uses environment variables that are not set: ${[...missing].join(", ")}`,
     );
-  return servers;
+  const parsed = fileSchema.safeParse(expanded);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(file)"}: ${i.message}`);
+    throw new McpConfigError(`MCP_CONFIG: invalid ${source}:\n${lines.join("\n")}`);
+  }
+  return Object.entries(parsed.data.mcpServers).flatMap(([name, s]): McpServerConfig[] => {
+    if (s.disabled) return [];
+    if (s.url) return [{ transport: "http", name, url: s.url, headers: s.headers }];
+    if (!s.command) return [];
+    return [
+      {
+        transport: "stdio",
+        name,
+        command: s.command,
+        args: s.args,
+        env: s.env,
+        ...(s.cwd ? { cwd: s.cwd } : {}),
+      },
+    ];
+  });
+}
+
+/** The document with `${VAR}` references replaced in every string of the servers that are not disabled. */
+function expandEnabledServers(raw: unknown, env: NodeJS.ProcessEnv, missing: Set<string>): unknown {
+  const servers = (raw as { mcpServers?: unknown } | null)?.mcpServers;
+  if (typeof servers !== "object" || servers === null) return raw;
+  const expand = (value: unknown): unknown => {
+    if (typeof value === "string")
+      return value.replace(
+        /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+        (_m, name: string, fallback?: string) => {
+          const found = env[name];
+          if (found !== undefined && found !== "") return found;
+          if (fallback !== undefined) return fallback;
+          missing.add(name);
+          return "";
+        },
+      );
+    if (Array.isArray(value)) return value.map(expand);
+    if (typeof value === "object" && value !== null)
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v)]));
+    return value;
+  };
+  const expanded = Object.entries(servers).map(([name, server]) => [
+    name,
+    (server as { disabled?: unknown })?.disabled === true ? server : expand(server),
+  ]);
+  return { ...(raw as object), mcpServers: Object.fromEntries(expanded) };
 }
