@@ -149,7 +149,7 @@ describe("stored tool calls replayed as history", () => {
             server: "",
             name: "ghost",
             arguments: "{oops",
-            result: "Unknown tool",
+            result: "Unknown",
           },
           { round: 1, textOffset: 4, callId: "c3", server: "s", name: "t", arguments: {}, result: null },
         ]),
