@@ -78,6 +78,8 @@ subscription Chat {
     __typename
     ... on MessageCreated { seq message { id role content conversation { id title } } }
     ... on TextDelta { seq delta }
+    ... on ToolCallStarted { seq toolCall { server name arguments } }
+    ... on ToolCallCompleted { seq toolCall { name result isError } }
     ... on MessageCompleted { seq message { status content error usage { totalTokens } } }
   }
 }

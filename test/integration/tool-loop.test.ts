@@ -370,7 +370,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     const [done] = ofType(events, "ToolCallCompleted");
     expect(done?.toolCall).toMatchObject({
       isError: true,
-      result: "The call was cancelled: the user stopped the reply.",
+      result: "The call was cancelled because the reply was stopped.",
     });
     await waitFor(
       () => http.eventsOf("slow", "cancelled").length > cancelledBefore,
@@ -380,7 +380,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     const [row] = await rowsOf(message.id);
     expect(row).toMatchObject({
       isError: true,
-      result: "The call was cancelled: the user stopped the reply.",
+      result: "The call was cancelled because the reply was stopped.",
     });
     expect(row?.completedAt).not.toBeNull();
     expect(fake.requests.filter((r) => r.body.messages.some((m) => m.tool_call_id === "long"))).toHaveLength(

@@ -99,7 +99,7 @@ export class McpHub implements Toolbox {
 
 /** A failed call, told to the model in a way it can act on. */
 function failureText(error: unknown, context: ToolCallContext): string {
-  if (context.signal.aborted) return "The call was cancelled: the user stopped the reply.";
+  if (context.signal.aborted) return "The call was cancelled because the reply was stopped.";
   if (error instanceof McpError && error.code === ErrorCode.RequestTimeout)
     return `The tool did not answer within ${context.timeoutMs} ms; the call was cancelled.`;
   if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed)
