@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ABANDONED_TOOL_CALL_RESULT, failAbandonedReplies } from "../../src/agent/runs.js";
 import { roundLimitNote } from "../../src/agent/tool-loop.js";
 import { FakeOpenAI, type RecordedRequest } from "../fixtures/fake-openai.js";
 import { McpHttpFixture } from "../fixtures/mcp-http-server.js";
@@ -386,6 +387,51 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     expect(fake.requests.filter((r) => r.body.messages.some((m) => m.tool_call_id === "long"))).toHaveLength(
       0,
     );
+  });
+
+  it("ends the tool calls a crash left running as errors at the next start", async () => {
+    const { prisma } = server.runtime;
+    const user = await newUser();
+    const conversation = await prisma.conversation.create({
+      data: {
+        ownerId: user.id,
+        title: "crashed",
+        messageCount: 1,
+        messages: {
+          create: {
+            ownerId: user.id,
+            position: 1,
+            role: "ASSISTANT",
+            status: "STREAMING",
+            content: "Let me look. ",
+            toolCalls: {
+              create: [
+                {
+                  position: 0,
+                  callId: "done",
+                  server: "http",
+                  name: "echo",
+                  arguments: {},
+                  result: "echo: ",
+                  completedAt: new Date(),
+                },
+                { position: 1, callId: "running", server: "http", name: "slow", arguments: { ms: 1 } },
+              ],
+            },
+          },
+        },
+      },
+      include: { messages: { include: { toolCalls: { orderBy: { position: "asc" } } } } },
+    });
+    expect(await failAbandonedReplies(prisma)).toBe(1);
+    const calls = await prisma.toolCall.findMany({
+      where: { messageId: conversation.messages[0]?.id },
+      orderBy: { position: "asc" },
+    });
+    expect(calls.map((c) => [c.callId, c.isError, c.result, c.completedAt !== null])).toEqual([
+      ["done", false, "echo: ", true],
+      ["running", true, ABANDONED_TOOL_CALL_RESULT, true],
+    ]);
   });
 
   it("passes each call the identity of the user it acts for, never another's", async () => {
