@@ -12,7 +12,13 @@ import { fixtureLog, stdioFixtureEntry, tempDir, writeMcpConfig } from "../utils
 import { SendMessage, StopGeneration } from "../utils/operations.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { collect, yogaSSE } from "../utils/sse.js";
-import { eventsOf, isCompleted, type StreamEvent, waitFor } from "../utils/stream-events.js";
+import {
+  conversationIdOf,
+  eventsOf,
+  isCompleted,
+  type StreamEvent,
+  waitFor,
+} from "../utils/stream-events.js";
 
 const TIMEOUT_MS = 4_000;
 
@@ -209,7 +215,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     const seen = requests[2]?.body.messages.slice(1);
 
     // The next turn sees the same exchange, rebuilt from the stored rows.
-    const conversationId = firstConversationId(events);
+    const conversationId = conversationIdOf(events);
     fake.script(FakeOpenAI.text(["sure"]));
     const replayFrom = fake.requests.length;
     await send(user.token, "and now?", conversationId);
@@ -317,7 +323,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
 
     fake.script(FakeOpenAI.text(["ok"]));
     const replayFrom = fake.requests.length;
-    await send(user.token, "again", firstConversationId(events));
+    await send(user.token, "again", conversationIdOf(events));
     const replayed = toolMessages(fake.requests[replayFrom] as RecordedRequest);
     expect(replayed[0]?.content).toBe(seen[0]?.content);
     expect(replayed[1]?.content).toMatch(
@@ -487,9 +493,3 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     });
   });
 });
-
-function firstConversationId(events: StreamEvent[]): string {
-  const created = events.find((e) => e.__typename === "MessageCreated");
-  if (created?.__typename !== "MessageCreated") throw new Error("no MessageCreated");
-  return created.message.conversation.id;
-}
