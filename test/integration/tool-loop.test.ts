@@ -356,6 +356,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
       ),
     );
     const cancelledBefore = http.eventsOf("slow", "cancelled").length;
+    const slowCallsBefore = http.eventsOf("slow").length;
     const events: StreamEvent[] = [];
     for await (const result of yogaSSE(
       server.url,
@@ -367,6 +368,8 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
       if (!event) continue;
       events.push(event);
       if (event.__typename === "ToolCallStarted") {
+        // Stop once the server runs the call, so the cancellation cannot overtake the request.
+        await waitFor(() => http.eventsOf("slow").length > slowCallsBefore, 5_000, "the call to start");
         const stopped = await server.request(StopGeneration, { messageId: event.messageId }, user.token);
         expect(stopped.data?.stopGeneration.message.status).toBe("CANCELLED");
       }
