@@ -35,11 +35,3 @@ export interface Toolbox {
   /** The name offered to the model for a server's tool, also for stored calls replayed into history. */
   modelName(address: ToolAddress): string;
 }
-
-/** No tools at all: replies are plain model calls. */
-export const noTools: Toolbox = {
-  list: () => [],
-  resolve: () => undefined,
-  call: async () => ({ content: "No tools are available", isError: true }),
-  modelName: ({ name }) => name,
-};
