@@ -22,7 +22,7 @@ export type ToolRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotifica
 export type IdentifyUser = (extra: ToolRequestExtra) => string | undefined;
 
 /** The name and version the built-in server announces. */
-export const CHAT_MCP_SERVER = { name: "chat-backend", version: "0.1.0" };
+const CHAT_MCP_SERVER = { name: "chat-backend", version: "0.1.0" };
 
 /**
  * The built-in MCP server: this backend's own data as tools, always scoped to the calling user. One
