@@ -236,7 +236,7 @@ describe.each(testDatabaseKinds())("the built-in MCP server on %s", (kind) => {
     } finally {
       await client.close();
     }
-  });
+  }, 90_000); // spawns a process that opens (and on PGlite, migrates) a database
 
   it("refuses to start over stdio without a valid MCP_AUTH_TOKEN", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/mcp-server/stdio.ts"], {
