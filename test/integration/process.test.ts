@@ -165,7 +165,7 @@ describe.each(testDatabaseKinds())("server process on %s", (kind) => {
       content: "saved text",
       error: ABANDONED_REPLY_ERROR,
     });
-  });
+  }, 90_000); // two server processes start on one database, slow on a loaded machine
 
   it("lets a running reply finish on SIGTERM within the grace period", async () => {
     const user = `graceful-${kind}`;
