@@ -42,11 +42,11 @@ describe("an MCP connection", () => {
       await connection.start();
       expect(connection.status()).toMatchObject({ state: "ready", failures: 0 });
       await fixture.stop();
-      await waitFor(() => connection.status().state !== "ready", 5_000, "the lost server to be noticed");
-      await waitFor(() => connection.status().failures >= 2, 5_000, "retries with backoff");
+      await waitFor(() => connection.status().state !== "ready", 15_000, "the lost server to be noticed");
+      await waitFor(() => connection.status().failures >= 2, 15_000, "retries with backoff");
       expect(connection.status().error).toMatch(/fetch failed|ECONNREFUSED/);
       await fixture.start();
-      await waitFor(() => connection.status().state === "ready", 5_000, "the reconnection");
+      await waitFor(() => connection.status().state === "ready", 15_000, "the reconnection");
       expect((await call(connection, "echo", { text: "again" })).content).toEqual([
         { type: "text", text: "echo: again" },
       ]);
@@ -65,7 +65,7 @@ describe("an MCP connection", () => {
     const pid = fixtureLog(log)[0]?.pid;
     expect(pid).toBeTypeOf("number");
     await connection.close();
-    await waitFor(() => !isAlive(pid as number), 5_000, "the child process to end");
+    await waitFor(() => !isAlive(pid as number), 15_000, "the child process to end");
   });
 });
 

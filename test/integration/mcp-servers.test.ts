@@ -92,7 +92,7 @@ describe.each(testDatabaseKinds())("MCP server connections on %s", (kind) => {
     expect(body.mcpServers.nowhere?.error ?? "").toMatch(/ECONNREFUSED/);
     // It keeps trying, with backoff.
     const failures = body.mcpServers.broken?.failures ?? 0;
-    await waitFor(() => (server.runtime.mcp.status().broken?.failures ?? 0) > failures, 5_000, "a retry");
+    await waitFor(() => (server.runtime.mcp.status().broken?.failures ?? 0) > failures, 15_000, "a retry");
 
     const results = await callTools([{ name: "local__echo", arguments: '{"text":"still here"}' }]);
     expect(results[0]).toMatchObject({ result: "echo: still here", isError: false });
@@ -112,7 +112,7 @@ describe.each(testDatabaseKinds())("MCP server connections on %s", (kind) => {
     const slow = results.find((r) => r.name === "slow");
     expect(slow?.isError).toBe(true);
     expect(slow?.result).toMatch(/^The connection to the tool server closed before the tool answered/);
-    await waitFor(() => state("local") === "ready", 10_000, "the restarted server");
+    await waitFor(() => state("local") === "ready", 15_000, "the restarted server");
     const after = await callTools([{ name: "local__echo", arguments: '{"text":"back"}' }]);
     expect(after[0]).toMatchObject({ result: "echo: back", isError: false });
     const newPids = fixtureLog(stdioLog)
@@ -135,7 +135,7 @@ describe.each(testDatabaseKinds())("MCP server connections on %s", (kind) => {
     const down = await callTools([{ name: "remote__echo", arguments: '{"text":"anyone?"}' }]);
     expect(down[0]?.isError).toBe(true);
     expect(down[0]?.result).toMatch(/fetch failed|ECONNREFUSED|not connected/);
-    await waitFor(() => state("remote") !== "ready", 5_000, "the server marked down");
+    await waitFor(() => state("remote") !== "ready", 15_000, "the server marked down");
     const { status, body } = await readiness();
     expect(status).toBe(200);
     expect(["failed", "connecting"]).toContain(body.mcpServers.remote?.state);
@@ -148,7 +148,7 @@ describe.each(testDatabaseKinds())("MCP server connections on %s", (kind) => {
     );
 
     await remote.start();
-    await waitFor(() => state("remote") === "ready", 10_000, "the reconnection");
+    await waitFor(() => state("remote") === "ready", 15_000, "the reconnection");
     const back = await callTools([{ name: "remote__echo", arguments: '{"text":"welcome back"}' }]);
     expect(back[0]).toMatchObject({ result: "echo: welcome back", isError: false });
   });

@@ -292,7 +292,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     ]);
     await waitFor(
       () => http.eventsOf("slow", "cancelled").length > cancelledBefore,
-      5_000,
+      15_000,
       "the cancellation",
     );
   });
@@ -369,7 +369,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
       events.push(event);
       if (event.__typename === "ToolCallStarted") {
         // Stop once the server runs the call, so the cancellation cannot overtake the request.
-        await waitFor(() => http.eventsOf("slow").length > slowCallsBefore, 5_000, "the call to start");
+        await waitFor(() => http.eventsOf("slow").length > slowCallsBefore, 15_000, "the call to start");
         const stopped = await server.request(StopGeneration, { messageId: event.messageId }, user.token);
         expect(stopped.data?.stopGeneration.message.status).toBe("CANCELLED");
       }
@@ -384,7 +384,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     });
     await waitFor(
       () => http.eventsOf("slow", "cancelled").length > cancelledBefore,
-      5_000,
+      15_000,
       "the cancellation",
     );
     const [row] = await rowsOf(message.id);
@@ -483,7 +483,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     await send(user.token, "add a tool");
     await waitFor(
       () => server.runtime.mcp.list().some((t) => t.name === "http__fresh"),
-      5_000,
+      15_000,
       "the new tool",
     );
     const before = fake.requests.length;
