@@ -11,13 +11,13 @@ import { waitFor } from "../utils/stream-events.js";
 
 const options = {
   logger: createLogger(),
-  connectTimeoutMs: 3_000,
+  connectTimeoutMs: 20_000,
   reconnect: { minMs: 50, maxMs: 200 },
   pingIntervalMs: 100,
   onToolsChanged: () => {},
 };
 const call = (connection: McpConnection, tool: string, args: Record<string, unknown>) =>
-  connection.call(tool, args, { meta: {}, signal: new AbortController().signal, timeoutMs: 5_000 });
+  connection.call(tool, args, { meta: {}, signal: new AbortController().signal, timeoutMs: 15_000 });
 
 describe("an MCP connection", () => {
   let fixture: McpHttpFixture;

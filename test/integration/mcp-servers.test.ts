@@ -39,6 +39,8 @@ describe.each(testDatabaseKinds())("MCP server connections on %s", (kind) => {
       OPENAI_API_KEY: "test-key",
       OPENAI_MODEL: "fake-model",
       MCP_CONFIG: config,
+      // A busy machine can take seconds to spawn the stdio fixture: the suite needs it connected at start.
+      MCP_CONNECT_TIMEOUT_MS: "30000",
       MCP_RECONNECT_MIN_MS: "100",
       MCP_RECONNECT_MAX_MS: "400",
       // No pings here: the failures below are noticed by the calls themselves.

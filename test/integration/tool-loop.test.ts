@@ -43,6 +43,8 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
       OPENAI_MODEL: "fake-model",
       SYSTEM_PROMPT: "You are a test assistant.",
       MCP_CONFIG: config,
+      // A busy machine can take seconds to spawn the stdio fixture: the suite needs it connected at start.
+      MCP_CONNECT_TIMEOUT_MS: "30000",
       MCP_USER_HEADER: TEST_USER_HEADER,
       TOOL_CALL_TIMEOUT_MS: String(TIMEOUT_MS),
       TOOL_MAX_ROUNDS: "3",
