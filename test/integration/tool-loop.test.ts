@@ -4,7 +4,7 @@ import { decodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ABANDONED_TOOL_CALL_RESULT, failAbandonedReplies } from "../../src/agent/runs.js";
 import { roundLimitNote } from "../../src/agent/tool-loop.js";
-import { FakeOpenAI, type RecordedRequest } from "../fixtures/fake-openai.js";
+import { FakeOpenAI, type RecordedRequest, type Script } from "../fixtures/fake-openai.js";
 import { McpHttpFixture } from "../fixtures/mcp-http-server.js";
 import { TEST_USER_HEADER } from "../fixtures/mcp-tools.js";
 import { testDatabaseKinds } from "../utils/databases.js";
@@ -447,11 +447,17 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
 
   it("passes each call the identity of the user it acts for, never another's", async () => {
     const [alice, bob] = [await newUser(), await newUser()];
-    const asks = () =>
-      FakeOpenAI.toolCalls([
+    // Scripts go to requests in arrival order: both replies must ask before either is answered.
+    const before = fake.requests.length;
+    const bothAsked = waitFor(() => fake.requests.length >= before + 2, 15_000, "both requests");
+    const asks = (): Script => {
+      const script = FakeOpenAI.toolCalls([
         { name: "http__whoami", arguments: "{}" },
         { name: "local__whoami", arguments: "{}" },
       ]);
+      const [first, ...rest] = script.chunks ?? [];
+      return { ...script, chunks: [{ ...first, gate: bothAsked }, ...rest] };
+    };
     fake.script(asks(), asks(), FakeOpenAI.text(["done"]), FakeOpenAI.text(["done"]));
     const [aliceEvents, bobEvents] = await Promise.all([
       send(alice.token, "who am I?"),
