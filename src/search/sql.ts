@@ -89,8 +89,9 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
         JOIN convs cv ON cv.id = m."conversationId"
         -- The owner's mark narrows the GIN scans to this user's postings, each arm of the OR becoming one
         -- scan of the index. "ownerId" is still checked (as || '' so that the planner does not add a
-        -- pointless scan of the ownerId btree: the mark already selected exactly those rows).
-       WHERE (m."ownerId" || '') = ${ownerId} AND m."searchVector" @@ ${mark}
+        -- pointless scan of the ownerId btree: the mark already selected exactly those rows). Replies
+        -- still streaming are not indexed (the index's predicate, repeated here so it can be used).
+       WHERE (m."ownerId" || '') = ${ownerId} AND m.status <> 'STREAMING' AND m."searchVector" @@ ${mark}
          AND (m."searchVector" @@ ${tsq} ${messageText})
     ),
     titles AS (

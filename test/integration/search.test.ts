@@ -160,15 +160,20 @@ describe.each(testDatabaseKinds())("search on %s", (kind) => {
       expect(hits[0]?.snippet).toBe("The children were <mark>running</mark> and <mark>jumping</mark>");
     });
 
-    it("finds what is written while a reply streams: the vector follows the text", async () => {
+    it("indexes a reply once it stops streaming, and follows later edits", async () => {
       const owner = user();
       const { messageIds } = await addConversation(prisma, owner, ["placeholder"]);
+      const where = { id: messageIds[0] };
+      await prisma.message.update({ where, data: { status: "STREAMING", content: "Photosynthesis in pla" } });
       expect((await search(owner, { query: "photosynthesis" })).hits).toEqual([]);
       await prisma.message.update({
-        where: { id: messageIds[0] },
-        data: { content: "Photosynthesis explained" },
+        where,
+        data: { status: "COMPLETE", content: "Photosynthesis in plants" },
       });
       expect((await search(owner, { query: "photosynthesis" })).hits).toHaveLength(1);
+      await prisma.message.update({ where, data: { status: "CANCELLED", content: "Respiration in plants" } });
+      expect((await search(owner, { query: "photosynthesis" })).hits).toEqual([]);
+      expect((await search(owner, { query: "respiration" })).hits).toHaveLength(1);
     });
   });
 
