@@ -299,11 +299,13 @@ describe.each(testDatabaseKinds())("search on %s", (kind) => {
       const all = await search(owner, { query: "lantern", first: 100 });
       expect(all.hasNextPage).toBe(false);
       expect(all.hits).toHaveLength(38);
+      expect(all.totalCount).toBe(38);
 
       const paged: MessageSearchHit[] = [];
       let after: string | null = null;
       for (let page = 0; page < 20; page += 1) {
         const result = await search(owner, { query: "lantern", first: 5, after });
+        expect(result.totalCount).toBe(38);
         paged.push(...result.hits);
         if (!result.hasNextPage) break;
         after = result.hits.at(-1)?.cursor ?? null;
@@ -336,7 +338,12 @@ describe.each(testDatabaseKinds())("search on %s", (kind) => {
       for (const args of attempts) {
         await expect(search(owner, args).catch(codeOf)).resolves.toBe("BAD_USER_INPUT");
       }
-      expect(await search(owner, { query: "orbit", first: 0 })).toEqual({ hits: [], hasNextPage: false });
+      // first: 0 asks only whether there are results, and how many.
+      expect(await search(owner, { query: "orbit", first: 0 })).toEqual({
+        hits: [],
+        hasNextPage: true,
+        totalCount: 2,
+      });
     });
   });
 
@@ -441,6 +448,7 @@ describe.each(testDatabaseKinds())("search on %s", (kind) => {
       expect(node?.match).toBe("WORDS");
       expect(node?.snippet).toMatch(/<mark>[Zz]eppelin/);
       expect(connection?.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+      expect(connection?.totalCount).toBe(2);
 
       const next = await server.request(
         SearchQuery,

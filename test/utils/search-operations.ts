@@ -11,6 +11,7 @@ export const SearchQuery = graphql(`
       after: $after
       includeArchived: $includeArchived
     ) {
+      totalCount
       edges {
         cursor
         node {
