@@ -5,7 +5,7 @@ import { decodeSearchCursor, encodeSearchCursor, searchScope } from "./cursor.js
 import { searchLanguage } from "./language.js";
 import { isFragment, type ParsedQuery, parseSearchQuery } from "./query.js";
 import { headlineToHtml, textSnippet } from "./snippet.js";
-import { type SearchRow, searchSql } from "./sql.js";
+import { type SearchResultRow, type SearchRow, searchSql } from "./sql.js";
 
 /** What to search for; see README "Search" for the query syntax and the matching rules. */
 export interface SearchMessagesArgs {
@@ -46,6 +46,8 @@ export interface MessageSearchHit {
 export interface MessageSearchPage {
   readonly hits: MessageSearchHit[];
   readonly hasNextPage: boolean;
+  /** How many results all pages hold together. */
+  readonly totalCount: number;
 }
 
 /**
@@ -64,7 +66,6 @@ export async function searchMessages(
   const includeArchived = args.includeArchived ?? false;
   const scope = searchScope([ownerId, parsed.text, conversationId, includeArchived]);
   const after = args.after == null ? null : decodeSearchCursor(args.after, scope);
-  if (first === 0) return { hits: [], hasNextPage: false };
 
   const language = await searchLanguage(prisma);
   const textRule = await textRuleApplies(prisma, language, parsed);
@@ -72,7 +73,8 @@ export async function searchMessages(
     searchSql({ ownerId, language, parsed, textRule, conversationId, includeArchived, after, first }),
   );
 
-  const hits = rows.slice(0, first).map((row): MessageSearchHit => {
+  const results = rows.filter((row): row is SearchRow & SearchResultRow => row.id !== null);
+  const hits = results.slice(0, first).map((row): MessageSearchHit => {
     const position = { rank: row.rank, createdAt: row.createdAt, id: row.id };
     return {
       messageId: row.id,
@@ -85,7 +87,7 @@ export async function searchMessages(
       cursor: encodeSearchCursor(position, scope),
     };
   });
-  return { hits, hasNextPage: rows.length > first };
+  return { hits, hasNextPage: results.length > first, totalCount: rows[0]?.total ?? 0 };
 }
 
 function pageSize(first: number | null | undefined): number {

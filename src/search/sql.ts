@@ -5,8 +5,8 @@ import { isFragment, type ParsedQuery } from "./query.js";
 import type { SearchMatch } from "./search.js";
 import { LESS_THAN, MARK_END, MARK_START } from "./snippet.js";
 
-/** A result row as the search query returns it. */
-export interface SearchRow {
+/** A result as the search query returns it. */
+export interface SearchResultRow {
   id: string;
   conversationId: string;
   createdAt: Date;
@@ -17,6 +17,12 @@ export interface SearchRow {
   /** The raw message text or title, for matches of the text rule (the snippet is built by the app). */
   plain: string | null;
 }
+
+/**
+ * A row of the search query: every row carries the number of results in all pages; an empty page is one
+ * row with only that number.
+ */
+export type SearchRow = { total: number } & (SearchResultRow | { [K in keyof SearchResultRow]: null });
 
 /** What one page of a search asks for. */
 export interface SearchSqlInput {
@@ -46,7 +52,8 @@ const HEADLINE_FROM = `<${MARK_START}${MARK_END}${LESS_THAN}`;
  *   rule (rank: the title's);
  * - `titles`: a conversation whose title matches but none of whose messages do, as its first message;
  * - the page after the cursor's position (rank, createdAt, id: all descending), one row more than asked
- *   to tell whether another page follows, and snippets for that page only.
+ *   to tell whether another page follows, and snippets for that page only;
+ * - the number of results in all pages (cheap: ranking has read them all anyway).
  * The scans of `hits` carry the owner's mark, so the GIN index reads only this user's postings.
  */
 export function searchSql(input: SearchSqlInput): Prisma.Sql {
@@ -89,8 +96,9 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
         JOIN convs cv ON cv.id = m."conversationId"
         -- The owner's mark narrows the GIN scans to this user's postings, each arm of the OR becoming one
         -- scan of the index. "ownerId" is still checked (as || '' so that the planner does not add a
-        -- pointless scan of the ownerId btree: the mark already selected exactly those rows).
-       WHERE (m."ownerId" || '') = ${ownerId} AND m."searchVector" @@ ${mark}
+        -- pointless scan of the ownerId btree: the mark already selected exactly those rows). Replies
+        -- still streaming are not indexed (the index's predicate, repeated here so it can be used).
+       WHERE (m."ownerId" || '') = ${ownerId} AND m.status <> 'STREAMING' AND m."searchVector" @@ ${mark}
          AND (m."searchVector" @@ ${tsq} ${messageText})
     ),
     titles AS (
@@ -111,15 +119,16 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
        ORDER BY rank DESC, "createdAt" DESC, id DESC
        LIMIT ${first + 1}
     )
-    SELECT p.id::text AS id, p."conversationId"::text AS "conversationId", p."createdAt", p.rank, p.kind,
+    SELECT t.total, p.id::text AS id, p."conversationId"::text AS "conversationId", p."createdAt", p.rank, p.kind,
            CASE
              WHEN p.kind = 'WORDS' THEN ${headline(Prisma.sql`m.content`)}
              WHEN p.kind = 'TITLE' AND c."searchVector" @@ ${tsq} THEN ${headline(Prisma.sql`c.title`)}
            END AS headline,
            CASE p.kind WHEN 'TEXT' THEN m.content WHEN 'TITLE' THEN c.title END AS plain
-      FROM page p
-      JOIN "Message" m ON m.id = p.id
-      JOIN "Conversation" c ON c.id = p."conversationId"
+      FROM (SELECT count(*)::int AS total FROM ranked) t
+      LEFT JOIN (page p
+                 JOIN "Message" m ON m.id = p.id
+                 JOIN "Conversation" c ON c.id = p."conversationId") ON true
      ORDER BY p.rank DESC, p."createdAt" DESC, p.id DESC`;
 }
 
