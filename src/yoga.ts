@@ -10,7 +10,7 @@ import { useOperationLimits } from "./http/operation-limits.js";
 import { usePersistedOperations } from "./http/persisted-operations.js";
 import { requestInfo, useRequestInfo } from "./http/request-info.js";
 import { createMaskError } from "./mask-error.js";
-import type { Readiness } from "./readiness.js";
+import { useMcpEndpoint } from "./mcp-server/http.js";
 import type { Runtime } from "./runtime.js";
 import { schema } from "./schema/index.js";
 
@@ -19,10 +19,10 @@ const STREAM_ENDPOINT = "/graphql/stream";
 
 /**
  * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, yoga's SSE subscriptions, GraphiQL for
- * browsers), `/graphql/stream` (the graphql-sse protocol), `/healthz`, `/readyz` and `/metrics`. Both
- * GraphQL endpoints are guarded alike: CSRF prevention, strict bodies within the size limit, persisted
- * operations, document limits, authentication and rate limits. It does not listen; `src/server.ts` does,
- * and tests serve it on port 0.
+ * browsers), `/graphql/stream` (the graphql-sse protocol), `/mcp` (the built-in MCP server), `/healthz`,
+ * `/readyz` and `/metrics`. Both GraphQL endpoints are guarded alike: CSRF prevention, strict bodies within
+ * the size limit, persisted operations, document limits, authentication and rate limits. It does not
+ * listen; `src/server.ts` does, and tests serve it on port 0.
  */
 export function createApp(runtime: Runtime) {
   const { config, logger } = runtime;
@@ -64,7 +64,17 @@ export function createApp(runtime: Runtime) {
             }),
           ]
         : []),
-      useReadinessEndpoint("/readyz", runtime.readiness),
+      ...(config.mcp.http
+        ? [
+            useMcpEndpoint({
+              endpoint: "/mcp",
+              prisma: runtime.prisma,
+              authenticate: runtime.authenticate,
+              logger,
+            }),
+          ]
+        : []),
+      useReadinessEndpoint("/readyz", runtime),
     ],
   });
 }
@@ -124,21 +134,25 @@ function useUnbufferedEventStreams(): Plugin {
   };
 }
 
-/** `/readyz`: 200 when every registered check passes, else 503; the body names each check's state. */
-function useReadinessEndpoint(endpoint: string, readiness: Readiness): Plugin {
+/**
+ * `/readyz`: 200 when every registered check passes, else 503; the body names each check's state, and each
+ * MCP tool server's (a broken tool server does not make the API unready: replies go on without its tools).
+ */
+function useReadinessEndpoint(endpoint: string, runtime: Runtime): Plugin {
   return {
     onRequest({ url, endResponse }) {
       if (url.pathname !== endpoint) return;
-      return readiness
-        .run()
-        .then((report) =>
-          endResponse(
-            Response.json(
-              { status: report.ready ? "ready" : "unavailable", checks: report.checks },
-              { status: report.ready ? 200 : 503, headers: { "cache-control": "no-store" } },
-            ),
-          ),
+      return runtime.readiness.run().then((report) => {
+        const mcpServers = runtime.mcp.status();
+        const body = {
+          status: report.ready ? "ready" : "unavailable",
+          checks: report.checks,
+          ...(Object.keys(mcpServers).length > 0 ? { mcpServers } : {}),
+        };
+        endResponse(
+          Response.json(body, { status: report.ready ? 200 : 503, headers: { "cache-control": "no-store" } }),
         );
+      });
     },
   };
 }
@@ -150,6 +164,8 @@ subscription Chat {
     __typename
     ... on MessageCreated { seq message { id role content conversation { id title } } }
     ... on TextDelta { seq delta }
+    ... on ToolCallStarted { seq toolCall { server name arguments } }
+    ... on ToolCallCompleted { seq toolCall { name result isError } }
     ... on MessageCompleted { seq message { status content error usage { totalTokens } } }
   }
 }
