@@ -8,6 +8,7 @@
 // where the database `bench_search` is (re)created; --reuse keeps an already seeded one. PGlite runs in
 // memory. Text comes from bench/search-corpus.ts (deterministic). Not a test: it prints figures.
 import { randomUUID } from "node:crypto";
+import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { type Database, type DatabaseTarget, openDatabase } from "../src/db/adapter.js";
@@ -271,6 +272,7 @@ async function ilikeAll(prisma: Db, ownerId: string, query: string): Promise<voi
 const likeEscape = (query: string) => query.replace(/[\\%_]/g, "\\$&");
 
 async function measure(prisma: Db, seeded: Seeded): Promise<void> {
+  console.log(`load average (1 min) before measuring: ${loadavg()[0]?.toFixed(1)} on ${cpus} cores`);
   const random = prng(99);
   const heavy = seeded.owners.slice(0, 10);
   const populations = [
@@ -337,6 +339,21 @@ async function measure(prisma: Db, seeded: Seeded): Promise<void> {
     const total = totals[index];
     if (total) row("**all kinds**", population.name, total, "");
   }
+
+  // For scale: what "a full scan" of the whole table costs, with no per-user index at all.
+  const scans: number[] = [];
+  for (const query of ["deploy", "zanzibar", "kube"]) {
+    const started = performance.now();
+    await prisma.$queryRawUnsafe(
+      `SELECT count(*)::int AS n FROM "Message" WHERE (content || '') ILIKE '%' || $1 || '%'`,
+      query,
+    );
+    scans.push(performance.now() - started);
+  }
+  console.log(
+    `\nILIKE over the whole table (sequential scan, ${scans.length} queries): p50 ${ms(pct(scans, 50))}`,
+  );
+  console.log(`load average (1 min) after measuring: ${loadavg()[0]?.toFixed(1)} on ${cpus} cores`);
 }
 
 function pct(values: number[], p: number): number {
@@ -344,6 +361,7 @@ function pct(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
+const cpus = availableParallelism();
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 const ratio = (baseline: number, value: number) => `${(baseline / value).toFixed(1)}x`;
 const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;

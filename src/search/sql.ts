@@ -47,9 +47,8 @@ const HEADLINE_FROM = `<${MARK_START}${MARK_END}${LESS_THAN}`;
 
 /**
  * One page of ranked results, in one statement:
- * - `convs`: the user's conversations in scope, with their title's rank when the title matches;
- * - `hits`: messages matching by words (ranked with ts_rank_cd plus the title's rank) or only by the text
- *   rule (rank: the title's);
+ * - `hits`: messages in scope matching by words (ranked with ts_rank_cd, plus the rank of their
+ *   conversation's title when it matches too) or only by the text rule (rank: the title's);
  * - `titles`: a conversation whose title matches but none of whose messages do, as its first message;
  * - the page after the cursor's position (rank, createdAt, id: all descending), one row more than asked
  *   to tell whether another page follows, and snippets for that page only;
@@ -72,6 +71,7 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
   const messageText = textRule
     ? Prisma.sql`OR (${textMatch(Prisma.sql`m`, Prisma.sql`content`, language, parsed)})`
     : Prisma.empty;
+  const titleRank = Prisma.sql`CASE WHEN c."searchVector" @@ ${tsq} THEN ts_rank_cd(c."searchVector", ${tsq}, 1)::float8 ELSE 0 END`;
   const afterPosition =
     after === null
       ? Prisma.empty
@@ -81,33 +81,28 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
       CASE WHEN length(${text}) <= ${SHORT_TEXT} THEN ${WHOLE_TEXT} ELSE ${PASSAGES} END)`;
 
   return Prisma.sql`
-    WITH convs AS (
-      SELECT c.id,
-             CASE WHEN c."searchVector" @@ ${tsq} THEN ts_rank_cd(c."searchVector", ${tsq}, 1)::float8 ELSE 0 END AS title_rank,
-             (c."searchVector" @@ ${tsq} ${titleText}) AS title_hit
-        FROM "Conversation" c
-       WHERE c."ownerId" = ${ownerId} ${scope}
-    ),
-    hits AS (
+    WITH hits AS (
       SELECT m.id, m."conversationId", m."createdAt", m."searchVector" @@ ${tsq} AS words,
              CASE WHEN m."searchVector" @@ ${tsq} THEN ts_rank_cd(m."searchVector", ${tsq}, 1)::float8 ELSE 0 END
-               + cv.title_rank AS rank
+               + ${titleRank} AS rank
         FROM "Message" m
-        JOIN convs cv ON cv.id = m."conversationId"
+        JOIN "Conversation" c ON c.id = m."conversationId"
         -- The owner's mark narrows the GIN scans to this user's postings, each arm of the OR becoming one
         -- scan of the index. "ownerId" is still checked (as || '' so that the planner does not add a
         -- pointless scan of the ownerId btree: the mark already selected exactly those rows). Replies
         -- still streaming are not indexed (the index's predicate, repeated here so it can be used).
        WHERE (m."ownerId" || '') = ${ownerId} AND m.status <> 'STREAMING' AND m."searchVector" @@ ${mark}
-         AND (m."searchVector" @@ ${tsq} ${messageText})
+         AND (m."searchVector" @@ ${tsq} ${messageText}) ${scope}
     ),
     titles AS (
-      SELECT f.id, cv.id AS "conversationId", f."createdAt", cv.title_rank AS rank
-        FROM convs cv
+      SELECT f.id, c.id AS "conversationId", f."createdAt", ${titleRank} AS rank
+        FROM "Conversation" c
        CROSS JOIN LATERAL (
-             SELECT id, "createdAt" FROM "Message" WHERE "conversationId" = cv.id ORDER BY position LIMIT 1
+             SELECT id, "createdAt" FROM "Message" WHERE "conversationId" = c.id ORDER BY position LIMIT 1
        ) f
-       WHERE cv.title_hit AND NOT EXISTS (SELECT 1 FROM hits h WHERE h."conversationId" = cv.id)
+       WHERE c."ownerId" = ${ownerId} ${scope} AND (c."searchVector" @@ ${tsq} ${titleText})
+         -- NOT IN over a non-null column: one hashed lookup per conversation.
+         AND c.id NOT IN (SELECT "conversationId" FROM hits)
     ),
     ranked AS (
       SELECT id, "conversationId", "createdAt", rank, CASE WHEN words THEN 'WORDS' ELSE 'TEXT' END AS kind FROM hits
