@@ -50,6 +50,7 @@ const envSchema = z
     MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
     MAX_TITLE_LENGTH: z.coerce.number().int().min(1).default(200),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    MULTIPART_HEARTBEAT_MS: z.coerce.number().int().min(10).default(10_000),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";
@@ -137,5 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     introspection: e.INTROSPECTION ?? !production,
     limits: { messageLength: e.MAX_MESSAGE_LENGTH, titleLength: e.MAX_TITLE_LENGTH, pageSize: 100 },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    /** Heartbeat interval of subscriptions streamed with Apollo's multipart protocol. */
+    multipartHeartbeatMs: e.MULTIPART_HEARTBEAT_MS,
   };
 }

@@ -2,14 +2,17 @@ import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspect
 import { useGraphQLSSE } from "@graphql-yoga/plugin-graphql-sse";
 import { createYoga, type Plugin, useReadinessCheck } from "graphql-yoga";
 import type { Context } from "./context.js";
+import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "./graphiql.js";
 import { createMaskError } from "./mask-error.js";
+import { useMultipartSubscriptions } from "./multipart-subscriptions.js";
 import type { Runtime } from "./runtime.js";
 import { schema } from "./schema/index.js";
 
 /**
- * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, yoga's SSE subscriptions, GraphiQL for
- * browsers), `/graphql/stream` (the graphql-sse protocol), `/healthz` and `/readyz`. It does not listen;
- * `src/server.ts` does, and tests serve it on port 0.
+ * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, subscriptions over yoga's SSE or Apollo's
+ * multipart protocol, GraphiQL for browsers with its files under `/graphiql/`), `/graphql/stream` (the
+ * graphql-sse protocol), `/healthz` and `/readyz`. It does not listen; `src/server.ts` does, and tests
+ * serve it on port 0.
  */
 export function createApp(runtime: Runtime) {
   const { config, prisma, logger } = runtime;
@@ -19,6 +22,7 @@ export function createApp(runtime: Runtime) {
     healthCheckEndpoint: "/healthz",
     landingPage: false,
     graphiql: config.graphiql ? { title: "Chat backend", defaultQuery: GRAPHIQL_QUERY } : false,
+    renderGraphiQL: renderLocalGraphiQL,
     logging: logger,
     maskedErrors: { maskError: createMaskError(logger) },
     context: async ({ request }) => ({
@@ -31,7 +35,9 @@ export function createApp(runtime: Runtime) {
     }),
     plugins: [
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      ...(config.graphiql ? [useLocalGraphiQLAssets()] : []),
       useGraphQLSSE({ endpoint: "/graphql/stream" }),
+      useMultipartSubscriptions({ heartbeatMs: config.multipartHeartbeatMs, logger }),
       useUnbufferedEventStreams(),
       useReadinessCheck({
         endpoint: "/readyz",
