@@ -33,10 +33,15 @@ const config: CodegenConfig = {
       presetConfig: { fragmentMasking: false },
       config: { ...typesConfig, documentMode: "documentNode" },
     },
-    // Which concrete types a union or interface can be: Apollo's `possibleTypes`, Graphcache's too.
+    // Which concrete types a union or interface can be: Apollo's `possibleTypes`.
     "sdk/generated/possible-types.ts": {
       plugins: ["fragment-matcher"],
       config: { useExplicitTyping: true },
+    },
+    // The schema, minified, for Graphcache's schema awareness (exact fragment matching, partial results).
+    "sdk/generated/introspection.ts": {
+      plugins: ["urql-introspection"],
+      config: { module: "es2015", useTypeImports: true },
     },
   },
 };

@@ -1,6 +1,7 @@
 import { gql } from "@urql/core";
 import type { Cache, CacheExchangeOpts } from "@urql/exchange-graphcache";
 import { relayPagination } from "@urql/exchange-graphcache/extras";
+import schema from "./generated/introspection.js";
 import {
   ConversationListDocument,
   type ConversationListQuery,
@@ -10,7 +11,6 @@ import {
   type CreateConversationMutation,
   type DeleteConversationMutation,
   MessageFieldsFragmentDoc,
-  possibleTypes,
   type StreamEventFragment,
 } from "./index.js";
 
@@ -42,7 +42,9 @@ const EMBEDDED_TYPES = [
 /** Options for `cacheExchange` from `@urql/exchange-graphcache`. */
 export function graphcacheOptions(): CacheExchangeOpts {
   return {
-    possibleTypes,
+    // The schema makes fragment matching on the stream's union exact and lets Graphcache answer from the
+    // cache with nullable fields it lacks while it asks the API.
+    schema,
     // Ids are global (unique across types), so the type name need not be part of a key.
     globalIDs: true,
     keys: Object.fromEntries(EMBEDDED_TYPES.map((type) => [type, () => null])),
@@ -97,22 +99,28 @@ const isFirstPage = (args: Record<string, unknown>) => args.after == null && arg
 
 const isArchivedList = (args: Record<string, unknown>) => args.archived === true;
 
-/**
- * Rewrites the first page of each matching conversation list. Reading a page returns the merged list
- * (`relayPagination`), and the merge drops repeated nodes, so writing the merged list back into the first
- * page keeps one copy of each conversation in the order given.
- */
+/** The edge keys stored for one page, with the connection that holds them. */
+function edgesOf(cache: Cache, entity: string, fieldKey: string) {
+  const connection = cache.resolve(entity, fieldKey) as string | null;
+  const edges = connection ? ((cache.resolve(connection, "edges") as string[] | null) ?? []) : [];
+  return { connection, edges };
+}
+
+/** The stored pages of the conversation lists that `inList(archived)` selects. */
+const listPages = (cache: Cache, inList: (archived: boolean) => boolean) =>
+  pagesOf(cache, "Query", "conversations", (a) => inList(isArchivedList(a)));
+
+/** Whether any of `pages` holds the conversation. */
+const inAnyPage = (cache: Cache, pages: ReturnType<typeof pagesOf>, id: string) =>
+  pages.some((p) => edgesOf(cache, "Query", p.fieldKey).edges.some((e) => cache.resolve(e, "node") === id));
+
+/** Rewrites the first page (the one loaded without a cursor) of each selected conversation list. */
 function updateFirstPages(
   cache: Cache,
-  inList: (archived: boolean) => boolean,
+  pages: ReturnType<typeof pagesOf>,
   update: (list: ConversationListQuery["conversations"]) => void,
 ) {
-  for (const page of pagesOf(
-    cache,
-    "Query",
-    "conversations",
-    (a) => inList(isArchivedList(a)) && isFirstPage(a),
-  )) {
+  for (const page of pages.filter((p) => isFirstPage(p.arguments ?? {}))) {
     cache.updateQuery(
       { query: ConversationListDocument, variables: page.arguments ?? {} },
       (data: ConversationListQuery | null) => {
@@ -124,42 +132,40 @@ function updateFirstPages(
   }
 }
 
-/** Puts a conversation first in the active lists (new, or it just got a message). */
+/**
+ * Puts a conversation first in the active lists (new, or it just got a message). A later page may still
+ * hold it: `relayPagination` merges pages in order and keeps the first copy of each node.
+ */
 function moveConversationToTop(cache: Cache, id: string) {
   const node = cache.readFragment(ConversationSummaryFragmentDoc, { __typename: "Conversation", id });
   if (!node) return;
-  updateFirstPages(
-    cache,
-    (archived) => !archived,
-    (list) => {
-      const others = list.edges.filter((e) => e.node.id !== id);
-      if (others.length === list.edges.length) list.totalCount += 1;
-      // Its old cursor (if any) no longer describes its place: the moved edge has none.
-      list.edges = [edge("QueryConversationsConnectionEdge", node), ...others];
-    },
-  );
+  const pages = listPages(cache, (archived) => !archived);
+  const isNew = !inAnyPage(cache, pages, id);
+  updateFirstPages(cache, pages, (list) => {
+    const others = list.edges.filter((e) => e.node.id !== id);
+    list.edges = [edge("QueryConversationsConnectionEdge", node), ...others];
+    if (isNew) list.totalCount += 1;
+  });
 }
 
 /** Removes a conversation from every page of the lists `inList(archived)` selects. */
 function removeFromLists(cache: Cache, id: string, inList: (archived: boolean) => boolean) {
-  for (const page of pagesOf(cache, "Query", "conversations", (a) => inList(isArchivedList(a)))) {
-    if (isFirstPage(page.arguments ?? {})) continue;
-    const connection = cache.resolve("Query", page.fieldKey) as string | null;
-    const edges = connection ? ((cache.resolve(connection, "edges") as string[] | null) ?? []) : [];
-    const kept = edges.filter((edge) => cache.resolve(edge, "node") !== id);
+  const pages = listPages(cache, inList);
+  if (!inAnyPage(cache, pages, id)) return;
+  for (const page of pages) {
+    const { connection, edges } = edgesOf(cache, "Query", page.fieldKey);
+    const kept = edges.filter((e) => cache.resolve(e, "node") !== id);
     if (connection && kept.length !== edges.length) cache.link(connection, "edges", kept);
   }
-  updateFirstPages(cache, inList, (list) => {
-    const kept = list.edges.filter((e) => e.node.id !== id);
-    list.totalCount -= list.edges.length - kept.length;
-    list.edges = kept;
+  updateFirstPages(cache, pages, (list) => {
+    list.totalCount -= 1;
   });
 }
 
 /** Archiving takes a conversation out of the active lists; the archived lists are refetched when shown. */
 function moveBetweenLists(cache: Cache, id: string, archived: boolean) {
   removeFromLists(cache, id, (list) => list !== archived);
-  for (const page of pagesOf(cache, "Query", "conversations", (a) => isArchivedList(a) === archived)) {
+  for (const page of listPages(cache, (list) => list === archived)) {
     cache.invalidate("Query", "conversations", page.arguments ?? undefined);
   }
 }
