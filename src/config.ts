@@ -51,6 +51,10 @@ const envSchema = z
     MAX_TITLE_LENGTH: z.coerce.number().int().min(1).default(200),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     MULTIPART_HEARTBEAT_MS: z.coerce.number().int().min(10).default(10_000),
+    SEARCH_LANGUAGE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, "must name a text-search configuration, e.g. english, german, simple")
+      .default("english"),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";
@@ -140,5 +144,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     /** Heartbeat interval of subscriptions streamed with Apollo's multipart protocol. */
     multipartHeartbeatMs: e.MULTIPART_HEARTBEAT_MS,
+    search: {
+      /** PostgreSQL text-search configuration of the search vectors and queries (src/search/language.ts). */
+      language: e.SEARCH_LANGUAGE,
+    },
   };
 }

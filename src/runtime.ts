@@ -7,6 +7,7 @@ import type { DatabaseTarget } from "./db/adapter.js";
 import { connect, targetFromConfig } from "./db/connect.js";
 import type { Logger } from "./logger.js";
 import { createAppPubSub } from "./pubsub.js";
+import { ensureSearchLanguage } from "./search/language.js";
 
 /**
  * The long-lived parts of a server process, built from the configuration: database, pub/sub, model
@@ -19,6 +20,16 @@ export async function createRuntime(
 ) {
   const target = overrides.target ?? targetFromConfig(config.database);
   const db = await connect(target, { migrate: config.migrateOnStart });
+  try {
+    // Like a migration: rebuilt at start when migrating, else a mismatch stops the server with the fix.
+    const search = await ensureSearchLanguage(db.prisma, config.search.language, {
+      rebuild: config.migrateOnStart,
+    });
+    if (search.rebuilt) logger.warn(search, "rebuilt the search columns for SEARCH_LANGUAGE");
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   const recovered = await failAbandonedReplies(db.prisma);
   if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   const pubsub = createAppPubSub();
