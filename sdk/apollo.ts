@@ -16,6 +16,8 @@ export function createApolloCache(): InMemoryCache {
         fields: {
           // One list per `archived` value; `first`/`after` pages are merged into it.
           conversations: relayStylePagination(["archived"]),
+          // One list of results per search; later pages are appended.
+          searchMessages: relayStylePagination(["query", "conversationId", "includeArchived"]),
           // A conversation already in the cache (from the list, say) is read from there.
           conversation: {
             read: (existing, { args, toReference }) =>

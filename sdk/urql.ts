@@ -37,6 +37,9 @@ const EMBEDDED_TYPES = [
   "ToolCallCompleted",
   "MessageSnapshot",
   "MessageCompleted",
+  "MessageSearchConnection",
+  "MessageSearchEdge",
+  "MessageSearchResult",
 ];
 
 /** Options for `cacheExchange` from `@urql/exchange-graphcache`. */
@@ -49,7 +52,7 @@ export function graphcacheOptions(): CacheExchangeOpts {
     globalIDs: true,
     keys: Object.fromEntries(EMBEDDED_TYPES.map((type) => [type, () => null])),
     resolvers: {
-      Query: { conversations: relayPagination() },
+      Query: { conversations: relayPagination(), searchMessages: relayPagination() },
       Conversation: { messages: relayPagination() },
     },
     updates: {

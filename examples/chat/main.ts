@@ -12,6 +12,7 @@ import {
   ConversationMessagesDocument,
   type ConversationMessagesQuery,
   MessageStreamDocument,
+  SearchMessagesDocument,
   SendMessageDocument,
   StopGenerationDocument,
   type StreamEventFragment,
@@ -42,6 +43,8 @@ const client = new Client({
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
+  search: $<HTMLInputElement>("search"),
+  results: $<HTMLUListElement>("search-results"),
   list: $<HTMLUListElement>("conversation-list"),
   more: $<HTMLButtonElement>("more-conversations"),
   newChat: $<HTMLButtonElement>("new-chat"),
@@ -118,7 +121,7 @@ function renderConversations() {
       return item;
     }),
   );
-  ui.more.hidden = !state.conversations?.pageInfo.hasNextPage;
+  ui.more.hidden = !ui.results.hidden || !state.conversations?.pageInfo.hasNextPage;
 }
 
 // The open conversation's history: the newest page, then older pages ("Load older"), merged by
@@ -183,6 +186,57 @@ function renderMessages(scrollToEnd = true) {
   ui.stop.hidden = state.live === null;
   ui.send.disabled = state.live !== null;
   if (scrollToEnd) ui.thread.scrollTop = ui.thread.scrollHeight;
+}
+
+// Search: results replace the conversation list while the box has text; a result opens its conversation.
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+let searchRun = 0;
+ui.search.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => void search(ui.search.value.trim()), 250);
+});
+
+async function search(query: string) {
+  const run = ++searchRun;
+  const searching = query.length > 0;
+  ui.results.hidden = !searching;
+  ui.list.hidden = searching;
+  ui.more.hidden = searching || !state.conversations?.pageInfo.hasNextPage;
+  if (!searching) return;
+  const { data, error } = await client
+    .query(SearchMessagesDocument, { query, first: 20 }, { requestPolicy: "network-only" })
+    .toPromise();
+  if (run !== searchRun) return; // a newer search has started
+  if (error) return showError(error.message);
+  const edges = data?.searchMessages.edges ?? [];
+  ui.results.replaceChildren(
+    ...(edges.length === 0
+      ? [
+          Object.assign(document.createElement("li"), {
+            className: "preview",
+            textContent: "No messages match.",
+          }),
+        ]
+      : edges.map(({ node }) => {
+          const item = document.createElement("li");
+          item.dataset.conversationId = node.conversation.id;
+          const button = document.createElement("button");
+          button.type = "button";
+          const title = Object.assign(document.createElement("span"), {
+            className: "title",
+            textContent: node.conversation.title,
+          });
+          // The server escapes the text and only adds <mark> around the matches.
+          const snippet = Object.assign(document.createElement("span"), {
+            className: "snippet",
+            innerHTML: node.snippet,
+          });
+          button.append(title, snippet);
+          button.addEventListener("click", () => select(node.conversation.id));
+          item.append(button);
+          return item;
+        })),
+  );
 }
 
 // Sending, streaming, stopping and resuming.

@@ -143,6 +143,20 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
     await screenshot(page, "chat-new-conversation");
   });
 
+  it("searches messages and opens the conversation of a result", async () => {
+    await page.locator("#conversation-list li", { hasText: "Recent chat" }).locator("button").click();
+    await page.locator("#search").fill("travel");
+    const result = page.locator("#search-results li").first();
+    await expect.poll(() => result.locator(".title").innerText(), poll).toBe("Where should I travel?");
+    expect(await result.locator(".snippet").innerHTML()).toContain("<mark>travel</mark>");
+    expect(await page.locator("#conversation-list").isHidden()).toBe(true);
+    await screenshot(page, "chat-search");
+    await result.locator("button").click();
+    await expect.poll(messages, poll).toEqual(["Where should I travel?", "Rome in spring."]);
+    await page.locator("#search").fill("");
+    await expect.poll(() => page.locator("#conversation-list").isVisible(), poll).toBe(true);
+  });
+
   it("never reached beyond the loopback servers and raised no page errors", () => {
     expect(blocked).toEqual([]);
     expect(pageErrors).toEqual([]);

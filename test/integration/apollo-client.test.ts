@@ -11,6 +11,7 @@ import {
   DeleteConversationDocument,
   MessageStreamDocument,
   RenameConversationDocument,
+  SearchMessagesDocument,
   SendMessageDocument,
   type StreamEventFragment,
 } from "../../sdk/index.js";
@@ -200,6 +201,26 @@ describe.each(testDatabaseKinds())("Apollo Client against the API on %s", (kind)
     // The watching view got the merged history too.
     const watched = () => complete(history.getCurrentResult())?.conversation?.messages.edges;
     await expect.poll(() => watched()?.map((e) => e.node.position)).toEqual(messages.map((m) => m.position));
+    watching.unsubscribe();
+  });
+
+  it("pages through search results with relayStylePagination, without duplicates", async () => {
+    await freshUser();
+    await seedConversation(server.db.prisma, user, { messages: 12 });
+    const client = apolloClient(server.url, token);
+    const variables = { query: "message", first: 5 };
+    const results = client.watchQuery({ query: SearchMessagesDocument, variables });
+    const watching = results.subscribe(() => {});
+    const read = () => client.readQuery({ query: SearchMessagesDocument, variables })?.searchMessages;
+    await expect.poll(() => read()?.edges.length).toBe(5);
+    while (read()?.pageInfo.hasNextPage) {
+      await results.fetchMore({ variables: { after: read()?.pageInfo.endCursor } });
+    }
+    const ids = read()?.edges.map((e) => e.node.message.id) ?? [];
+    expect(new Set(ids).size).toBe(12);
+    const all = await server.request(SearchMessagesDocument, { query: "message", first: 100 }, token);
+    expect(ids).toEqual(all.data?.searchMessages.edges.map((e) => e.node.message.id));
+    expect(read()?.edges[0]?.node.snippet).toContain("<mark>");
     watching.unsubscribe();
   });
 

@@ -13,6 +13,7 @@ import {
   DeleteConversationDocument,
   MessageStreamDocument,
   RenameConversationDocument,
+  SearchMessagesDocument,
   SendMessageDocument,
   type SendMessageSubscriptionVariables,
   type StreamEventFragment,
@@ -162,6 +163,22 @@ describe.each(testDatabaseKinds())("urql against the API on %s", (kind) => {
     expect(pages).toBe(3);
     const positions = page?.conversation?.messages.edges.map((e) => e.node.position);
     expect(positions).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+  });
+
+  it("pages through search results with relayPagination, without duplicates", async () => {
+    await freshUser();
+    await seedConversation(server.db.prisma, user, { messages: 12 });
+    const client = urqlClient(server.url, token);
+    let page = (await client.query(SearchMessagesDocument, { query: "message", first: 5 }).toPromise()).data;
+    while (page?.searchMessages.pageInfo.hasNextPage) {
+      const after = page.searchMessages.pageInfo.endCursor;
+      page = (await client.query(SearchMessagesDocument, { query: "message", first: 5, after }).toPromise())
+        .data;
+    }
+    const ids = page?.searchMessages.edges.map((e) => e.node.message.id) ?? [];
+    expect(new Set(ids).size).toBe(12);
+    const all = await server.request(SearchMessagesDocument, { query: "message", first: 100 }, token);
+    expect(ids).toEqual(all.data?.searchMessages.edges.map((e) => e.node.message.id));
   });
 
   it("streams sendMessage over yoga's SSE (fetchSubscriptions) and Graphcache updates the open views", async () => {
