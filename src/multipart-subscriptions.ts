@@ -1,7 +1,6 @@
 import type { ExecutionResult } from "graphql";
 import { GraphQLError } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
-import type { Logger } from "./logger.js";
 
 type ResultProcessor = Parameters<
   Parameters<NonNullable<Plugin["onResultProcess"]>>[0]["setResultProcessor"]
@@ -18,11 +17,12 @@ type ResultProcessor = Parameters<
  * - an event is `{"payload": <ExecutionResult>}` (its GraphQL errors stay inside the payload);
  * - a heartbeat is `{}`, sent at once and then every `heartbeatMs` (proxies close idle connections);
  * - a failure of the stream itself is `{"payload": null, "errors": [...]}`, then the end.
+ * Client disconnects return the subscription's iterator, which ends it.
  *
  * Requests that accept other types (urql's `text/event-stream, multipart/mixed`, GraphiQL's SSE) keep
  * yoga's own processors.
  */
-export function useMultipartSubscriptions(options: { heartbeatMs: number; logger: Logger }): Plugin {
+export function useMultipartSubscriptions(options: { heartbeatMs: number }): Plugin {
   const subscriptions = new WeakSet<Request>();
   const processor = multipartSubscriptionProcessor(options);
   return {
@@ -56,7 +56,7 @@ export function acceptsMultipartSubscriptions(accept: string | null): boolean {
 const PART_HEADER = "\r\nContent-Type: application/json\r\n\r\n";
 const BOUNDARY = "\r\n--graphql";
 
-function multipartSubscriptionProcessor(options: { heartbeatMs: number; logger: Logger }): ResultProcessor {
+function multipartSubscriptionProcessor(options: { heartbeatMs: number }): ResultProcessor {
   return (result, fetchAPI) => {
     if (!isAsyncIterable(result)) throw new Error("multipart subscriptions need a stream");
     const iterator = result[Symbol.asyncIterator]();
@@ -77,31 +77,26 @@ function multipartSubscriptionProcessor(options: { heartbeatMs: number; logger: 
         }, options.heartbeatMs);
       },
       async pull(controller) {
-        try {
-          const { done, value } = await iterator.next();
-          if (closed) return;
-          if (done) {
-            finish();
-            controller.enqueue(encoder.encode("--\r\n"));
-            controller.close();
-            return;
-          }
-          // A result without data is the stream failing (yoga turns a broken source into one): Apollo's
-          // protocol reports that outside the payload.
-          const body =
-            value.data === undefined && value.errors?.length
-              ? { payload: null, errors: value.errors.map(wireError) }
-              : { payload: wireResult(value) };
-          controller.enqueue(part(JSON.stringify(body)));
-        } catch (error) {
-          if (closed) return;
+        // Yoga hands over streams whose failures are already results (masked errors); should one throw
+        // anyway, the response is cut (the client sees a premature end) and the heartbeat must stop.
+        const { done, value } = await iterator.next().catch((error: unknown) => {
           finish();
-          options.logger.error({ err: error }, "subscription stream failed");
-          const errors = [wireError(error)];
-          controller.enqueue(part(JSON.stringify({ payload: null, errors })));
+          throw error;
+        });
+        if (closed) return;
+        if (done) {
+          finish();
           controller.enqueue(encoder.encode("--\r\n"));
           controller.close();
+          return;
         }
+        // A result without data is the stream failing (yoga turns a broken source into one): Apollo's
+        // protocol reports that outside the payload, and the stream ends after it.
+        const body =
+          value.data === undefined && value.errors?.length
+            ? { payload: null, errors: value.errors.map(wireError) }
+            : { payload: wireResult(value) };
+        controller.enqueue(part(JSON.stringify(body)));
       },
       async cancel(reason) {
         finish();
@@ -137,11 +132,8 @@ function wireResult(result: ExecutionResult): ExecutionResult {
   };
 }
 
-/** A GraphQL error without the extensions yoga keeps for itself; anything else as INTERNAL. */
-function wireError(error: unknown): GraphQLError {
-  if (!(error instanceof GraphQLError)) {
-    return new GraphQLError("Internal server error", { extensions: { code: "INTERNAL" } });
-  }
+/** A GraphQL error without the extensions yoga keeps for itself. */
+function wireError(error: GraphQLError): GraphQLError {
   const { http: _http, unexpected: _unexpected, ...extensions } = error.extensions;
   return new GraphQLError(error.message, {
     nodes: error.nodes,

@@ -37,7 +37,7 @@ export function createApp(runtime: Runtime) {
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       ...(config.graphiql ? [useLocalGraphiQLAssets()] : []),
       useGraphQLSSE({ endpoint: "/graphql/stream" }),
-      useMultipartSubscriptions({ heartbeatMs: config.multipartHeartbeatMs, logger }),
+      useMultipartSubscriptions({ heartbeatMs: config.multipartHeartbeatMs }),
       useUnbufferedEventStreams(),
       useReadinessCheck({
         endpoint: "/readyz",

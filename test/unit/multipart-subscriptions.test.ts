@@ -1,6 +1,5 @@
 import { createSchema, createYoga, Repeater } from "graphql-yoga";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.js";
 import {
   acceptsMultipartSubscriptions,
   useMultipartSubscriptions,
@@ -51,7 +50,7 @@ function app(heartbeatMs = 10_000) {
         },
       },
     }),
-    plugins: [useMultipartSubscriptions({ heartbeatMs, logger: createLogger({ level: "silent" }) })],
+    plugins: [useMultipartSubscriptions({ heartbeatMs })],
   });
   return { yoga, state };
 }
