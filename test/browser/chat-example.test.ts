@@ -63,9 +63,10 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
     await fake?.close();
   });
 
-  const titles = () => page.locator("#conversation-list .title").allInnerTexts();
-  const messages = () => page.locator("#messages .message .text").allInnerTexts();
+  const titles = () => page.locator("#conversation-list .title").allTextContents();
+  const messages = () => page.locator("#messages .message .text").allTextContents();
   const lastMessage = () => page.locator("#messages .message").last();
+  const lastText = () => lastMessage().locator(".text").textContent();
   const statusOfLast = () => lastMessage().getAttribute("data-status");
 
   async function send(text: string) {
@@ -94,14 +95,14 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
       chunks: [{ content: "I will write " }, { content: "a very long answer", gate: never.promise }],
     });
     await send("Tell me everything");
-    await expect.poll(() => lastMessage().innerText(), poll).toBe("I will write ");
+    await expect.poll(() => lastText(), poll).toBe("I will write ");
     expect(await statusOfLast()).toBe("STREAMING");
     // The conversation moved to the top of the list.
     await expect.poll(titles, poll).toEqual(["Long history", "Recent chat"]);
     await screenshot(page, "chat-streaming");
     await page.locator("#stop").click();
     await expect.poll(statusOfLast, poll).toBe("CANCELLED");
-    expect(await lastMessage().locator(".text").innerText()).toBe("I will write ");
+    expect(await lastText()).toBe("I will write ");
     expect(await page.locator("#stop").isHidden()).toBe(true);
     const texts = await messages();
     expect(texts.slice(-2)).toEqual(["Tell me everything", "I will write "]);
@@ -114,17 +115,17 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
       chunks: [{ content: "Before the reload, " }, { content: "after the reload.", gate: gate.promise }],
     });
     await send("Survive a reload");
-    await expect.poll(() => lastMessage().innerText(), poll).toBe("Before the reload, ");
+    await expect.poll(() => lastText(), poll).toBe("Before the reload, ");
     const saved = await page.evaluate(() => JSON.parse(sessionStorage.getItem("chat.live") ?? "null"));
     expect(saved).toMatchObject({ seq: 3, text: "Before the reload, " });
 
     await page.reload();
     // The page shows the reply so far from its saved state and follows its stream again.
-    await expect.poll(() => lastMessage().innerText(), poll).toBe("Before the reload, ");
+    await expect.poll(() => lastText(), poll).toBe("Before the reload, ");
     expect(await statusOfLast()).toBe("STREAMING");
     gate.resolve();
     await expect.poll(statusOfLast, poll).toBe("COMPLETE");
-    expect(await lastMessage().innerText()).toBe("Before the reload, after the reload.");
+    expect(await lastText()).toBe("Before the reload, after the reload.");
     expect(await page.evaluate(() => sessionStorage.getItem("chat.live"))).toBeNull();
     await screenshot(page, "chat-resumed");
   });
@@ -137,7 +138,7 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
     await expect.poll(statusOfLast, poll).toBe("COMPLETE");
     expect(await messages()).toEqual(["Where should I travel?", "Rome in spring."]);
     await expect.poll(titles, poll).toEqual(["Where should I travel?", "Long history", "Recent chat"]);
-    expect(await page.locator("#conversation-list li.selected .title").innerText()).toBe(
+    expect(await page.locator("#conversation-list li.selected .title").textContent()).toBe(
       "Where should I travel?",
     );
     await screenshot(page, "chat-new-conversation");
@@ -147,7 +148,7 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
     await page.locator("#conversation-list li", { hasText: "Recent chat" }).locator("button").click();
     await page.locator("#search").fill("travel");
     const result = page.locator("#search-results li").first();
-    await expect.poll(() => result.locator(".title").innerText(), poll).toBe("Where should I travel?");
+    await expect.poll(() => result.locator(".title").textContent(), poll).toBe("Where should I travel?");
     expect(await result.locator(".snippet").innerHTML()).toContain("<mark>travel</mark>");
     expect(await page.locator("#conversation-list").isHidden()).toBe(true);
     await screenshot(page, "chat-search");

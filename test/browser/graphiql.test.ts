@@ -50,7 +50,7 @@ describe(`GraphiQL in headless Chromium (${kind})`, { timeout: 4 * BROWSER_TIMEO
     await page.locator(".graphiql-execute-button").waitFor();
     // The response pane is a Monaco editor, which renders spaces as no-break spaces.
     const responseText = async () =>
-      (await page.locator(".graphiql-response").innerText()).replace(/\u00a0/g, " ");
+      ((await page.locator(".graphiql-response .view-lines").textContent()) ?? "").replace(/\u00a0/g, " ");
     return { context, page, blocked, errors, responseText };
   }
 
