@@ -33,7 +33,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: "test-key",
       OPENAI_MODEL: "fake-model",
-      OPENAI_IDLE_TIMEOUT_MS: "600",
+      // Long enough for the resume test to attach four streams while the model waits on a loaded machine.
+      OPENAI_IDLE_TIMEOUT_MS: "3000",
       OPENAI_MAX_RETRIES: "2",
       FLUSH_INTERVAL_MS: "100",
       STREAM_BUFFER_EVENTS: "8",
@@ -261,12 +262,15 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
 
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
-      events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
+      ...watch(subscribe("yoga-sse", MessageStream, { messageId, afterSeq })),
     }));
-    await new Promise((r) => setTimeout(r, 100));
+    // Every resume has attached (it got its replay or snapshot) before the model goes on; a fixed sleep
+    // here was too short on a loaded machine.
+    await waitFor(() => resumes.every((r) => r.seen.length > 0), 2_500, "resumes attached");
     gate.resolve();
     for (const resume of resumes) {
-      const events = eventsOf(await resume.events);
+      await resume.done;
+      const events = resume.seen;
       const seqs = events.map((e) => e.seq);
       expect(new Set(seqs).size).toBe(seqs.length);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -367,7 +371,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       message: {
         status: "FAILED",
         content: "and then",
-        error: expect.stringMatching(/sent nothing for 600 ms/),
+        error: expect.stringMatching(/sent nothing for 3000 ms/),
       },
     });
   });
