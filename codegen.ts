@@ -23,7 +23,9 @@ const config: CodegenConfig = {
     "test/generated/": {
       documents: ["test/**/*.ts", "!test/generated/**"],
       preset: "client",
-      presetConfig: { fragmentMasking: false },
+      // persisted-documents.json (sha256 hash -> document) is what PERSISTED_OPERATIONS_FILE loads: a client
+      // built with these documents can run against a server that accepts persisted operations only.
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: "sha256" } },
       config: typesConfig,
     },
     // The client SDK: documented operations and fragments that frontends import as typed documents.

@@ -33,8 +33,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: "test-key",
       OPENAI_MODEL: "fake-model",
-      // Long enough for the resume test to attach four streams while the model waits on a loaded machine.
-      OPENAI_IDLE_TIMEOUT_MS: "3000",
+      OPENAI_IDLE_TIMEOUT_MS: "600",
       OPENAI_MAX_RETRIES: "2",
       FLUSH_INTERVAL_MS: "100",
       STREAM_BUFFER_EVENTS: "8",
@@ -260,17 +259,17 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       "text saved after disconnect",
     );
 
+    await waitFor(() => server.runtime.streams.size === 0, 20_000, "the dropped stream to close");
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
-      ...watch(subscribe("yoga-sse", MessageStream, { messageId, afterSeq })),
+      events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
     }));
-    // Every resume has attached (it got its replay or snapshot) before the model goes on; a fixed sleep
-    // here was too short on a loaded machine.
-    await waitFor(() => resumes.every((r) => r.seen.length > 0), 2_500, "resumes attached");
+    // All four attached before the model goes on (on a loaded machine that can take a while).
+    await waitFor(() => server.runtime.streams.size === 4, 20_000, "four resumed streams");
+    await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     for (const resume of resumes) {
-      await resume.done;
-      const events = resume.seen;
+      const events = eventsOf(await resume.events);
       const seqs = events.map((e) => e.seq);
       expect(new Set(seqs).size).toBe(seqs.length);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -371,7 +370,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       message: {
         status: "FAILED",
         content: "and then",
-        error: expect.stringMatching(/sent nothing for 3000 ms/),
+        error: expect.stringMatching(/sent nothing for 600 ms/),
       },
     });
   });
@@ -386,7 +385,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const a = collect(send("yoga-sse", input), isCompleted);
     const b = collect(send("graphql-sse-distinct", input), isCompleted);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => server.runtime.streams.size === 2, 20_000, "both sends attached");
+    await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     const [ea, eb] = [eventsOf(await a), eventsOf(await b)];
     expect(assistantIdOf(ea)).toBe(assistantIdOf(eb));
