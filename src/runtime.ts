@@ -13,8 +13,8 @@ import { OpenStreams } from "./limits/streams.js";
 import type { Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { createAppPubSub } from "./pubsub.js";
-import { ensureSearchLanguage } from "./search/language.js";
 import { Readiness } from "./readiness.js";
+import { ensureSearchLanguage } from "./search/language.js";
 import type { Tracing } from "./tracing.js";
 
 /**
