@@ -64,6 +64,7 @@ const envSchema = z
     MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
     MAX_TITLE_LENGTH: z.coerce.number().int().min(1).default(200),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    MULTIPART_HEARTBEAT_MS: z.coerce.number().int().min(10).default(10_000),
     MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
     MAX_QUERY_CHARACTERS: z.coerce.number().int().min(100).default(10_000),
     MAX_QUERY_TOKENS: z.coerce.number().int().min(10).default(1_000),
@@ -260,6 +261,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME }
       : null,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    /** Heartbeat interval of subscriptions streamed with Apollo's multipart protocol. */
+    multipartHeartbeatMs: e.MULTIPART_HEARTBEAT_MS,
     search: {
       /** PostgreSQL text-search configuration of the search vectors and queries (src/search/language.ts). */
       language: e.SEARCH_LANGUAGE,

@@ -3,6 +3,7 @@ import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspect
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { type CORSOptions, createYoga, type Plugin } from "graphql-yoga";
 import type { Context } from "./context.js";
+import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "./graphiql.js";
 import { useStrictBodies } from "./http/body.js";
 import { useCsrfPrevention } from "./http/csrf.js";
 import { useGuardedGraphQLSSE } from "./http/graphql-sse.js";
@@ -11,6 +12,7 @@ import { usePersistedOperations } from "./http/persisted-operations.js";
 import { requestInfo, useRequestInfo } from "./http/request-info.js";
 import { createMaskError } from "./mask-error.js";
 import { useMcpEndpoint } from "./mcp-server/http.js";
+import { useMultipartSubscriptions } from "./multipart-subscriptions.js";
 import type { Runtime } from "./runtime.js";
 import { schema } from "./schema/index.js";
 
@@ -18,11 +20,12 @@ const GRAPHQL_ENDPOINT = "/graphql";
 const STREAM_ENDPOINT = "/graphql/stream";
 
 /**
- * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, yoga's SSE subscriptions, GraphiQL for
- * browsers), `/graphql/stream` (the graphql-sse protocol), `/mcp` (the built-in MCP server), `/healthz`,
- * `/readyz` and `/metrics`. Both GraphQL endpoints are guarded alike: CSRF prevention, strict bodies within
- * the size limit, persisted operations, document limits, authentication and rate limits. It does not
- * listen; `src/server.ts` does, and tests serve it on port 0.
+ * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, subscriptions over yoga's SSE or Apollo's
+ * multipart protocol, GraphiQL for browsers with its files under `/graphiql/`), `/graphql/stream` (the
+ * graphql-sse protocol), `/mcp` (the built-in MCP server), `/healthz`, `/readyz` and `/metrics`. Both
+ * GraphQL endpoints are guarded alike: CSRF prevention, strict bodies within the size limit, persisted
+ * operations, document limits, authentication and rate limits. It does not listen; `src/server.ts` does,
+ * and tests serve it on port 0.
  */
 export function createApp(runtime: Runtime) {
   const { config, logger } = runtime;
@@ -34,6 +37,7 @@ export function createApp(runtime: Runtime) {
     healthCheckEndpoint: "/healthz",
     landingPage: false,
     graphiql: config.graphiql ? { title: "Chat backend", defaultQuery: GRAPHIQL_QUERY } : false,
+    renderGraphiQL: renderLocalGraphiQL,
     logging: logger,
     cors: corsOptions(config.http.corsOrigins),
     maxRequestBodySize: maxBodyBytes,
@@ -47,12 +51,14 @@ export function createApp(runtime: Runtime) {
       ...(runtime.persisted ? [usePersistedOperations(runtime.persisted)] : []),
       ...useOperationLimits(config.operations, config.introspection),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      ...(config.graphiql ? [useLocalGraphiQLAssets()] : []),
       useGuardedGraphQLSSE({
         endpoint: STREAM_ENDPOINT,
         maxBodyBytes,
         persisted: runtime.persisted,
         maskError,
       }),
+      useMultipartSubscriptions({ heartbeatMs: config.multipartHeartbeatMs }),
       useUnbufferedEventStreams(),
       ...(config.metrics
         ? [
