@@ -36,7 +36,15 @@ export function createApp(runtime: Runtime) {
     graphqlEndpoint: GRAPHQL_ENDPOINT,
     healthCheckEndpoint: "/healthz",
     landingPage: false,
-    graphiql: config.graphiql ? { title: "Chat backend", defaultQuery: GRAPHIQL_QUERY } : false,
+    graphiql: config.graphiql
+      ? {
+          title: "Chat backend",
+          defaultQuery: GRAPHIQL_QUERY,
+          // GraphiQL's subscriptions are GETs with no content type, which CSRF prevention refuses
+          // without one of its headers.
+          additionalHeaders: { "x-graphql-yoga-csrf": "graphiql" },
+        }
+      : false,
     renderGraphiQL: renderLocalGraphiQL,
     logging: logger,
     cors: corsOptions(config.http.corsOrigins),
