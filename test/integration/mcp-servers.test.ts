@@ -13,7 +13,11 @@ import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { collect, yogaSSE } from "../utils/sse.js";
 import { eventsOf, isCompleted, type StreamEvent, waitFor } from "../utils/stream-events.js";
 
-type Readiness = { status: string; database: string; mcpServers: Record<string, McpServerStatus> };
+type Readiness = {
+  status: string;
+  checks: Record<string, string>;
+  mcpServers: Record<string, McpServerStatus>;
+};
 
 describe.each(testDatabaseKinds())("MCP server connections on %s", (kind) => {
   let server: TestServer;
@@ -81,7 +85,7 @@ describe.each(testDatabaseKinds())("MCP server connections on %s", (kind) => {
   it("keeps serving when a server cannot start or be reached, and reports each one in /readyz", async () => {
     const { status, body } = await readiness();
     expect(status).toBe(200);
-    expect(body).toMatchObject({ status: "ready", database: "ok" });
+    expect(body).toMatchObject({ status: "ready", checks: { database: "ok" } });
     expect(Object.keys(body.mcpServers).sort()).toEqual(["broken", "local", "nowhere", "remote"]);
     expect(body.mcpServers.remote).toMatchObject({ transport: "http", state: "ready", failures: 0 });
     expect(body.mcpServers.local).toMatchObject({ transport: "stdio", state: "ready" });
