@@ -91,6 +91,8 @@ export async function createRuntime(
   readiness.add("accepting", async () => {
     if (!runs.isAccepting) throw new Error("shutting down");
   });
+  // Reported, never failing the probe: a broken tool server must not take the API out of rotation.
+  readiness.detail("mcpServers", () => mcp.status());
 
   return {
     config,
