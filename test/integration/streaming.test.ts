@@ -393,7 +393,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
   it("makes one message and one reply for the same clientMessageId, sent twice at once", async () => {
     await freshUser();
     const gate = deferred();
-    fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
+    fake.script(FakeOpenAI.text(["created"]));
     const first = await sendAll("yoga-sse", { content: "create the conversation" });
     const conversationId = conversationIdOf(first);
     const input = { content: "idempotent", conversationId, clientMessageId: "client-key-1" };
