@@ -2,6 +2,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { Plugin } from "graphql-yoga";
 import type { Authenticate } from "../auth.js";
 import type { Db } from "../db/client.js";
+import { RateLimitedError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { createChatMcpServer } from "./server.js";
 
@@ -15,6 +16,8 @@ export function useMcpEndpoint(options: {
   prisma: Db;
   authenticate: Authenticate;
   logger: Logger;
+  /** The API's request rate limit (per user, per client address when anonymous); throws when exceeded. */
+  rateLimit: (userId: string | null, request: Request) => Promise<void>;
 }): Plugin {
   return {
     async onRequest({ request, url, endResponse }) {
@@ -26,7 +29,19 @@ export function useMcpEndpoint(options: {
 
 async function handleMcpRequest(
   request: Request,
-  options: { prisma: Db; authenticate: Authenticate; logger: Logger },
+  options: Parameters<typeof useMcpEndpoint>[0],
+): Promise<Response> {
+  try {
+    return await answerMcpRequest(request, options);
+  } catch (error) {
+    if (!(error instanceof RateLimitedError)) throw error;
+    return rpcError(429, error.message, { "retry-after": String(error.retryAfter) });
+  }
+}
+
+async function answerMcpRequest(
+  request: Request,
+  options: Parameters<typeof useMcpEndpoint>[0],
 ): Promise<Response> {
   if (request.method !== "POST")
     return rpcError(405, "Method not allowed: this stateless endpoint takes JSON-RPC messages by POST", {
@@ -35,12 +50,18 @@ async function handleMcpRequest(
   let userId: string;
   try {
     const viewer = await options.authenticate(request);
-    if (!viewer) return rpcError(401, "Authentication required", { "www-authenticate": "Bearer" });
+    if (!viewer) {
+      await options.rateLimit(null, request);
+      return rpcError(401, "Authentication required", { "www-authenticate": "Bearer" });
+    }
     userId = viewer.id;
   } catch (error) {
+    if (error instanceof RateLimitedError) throw error;
+    await options.rateLimit(null, request);
     const message = error instanceof Error ? error.message : "Invalid token";
     return rpcError(401, message, { "www-authenticate": 'Bearer error="invalid_token"' });
   }
+  await options.rateLimit(userId, request);
   const server = createChatMcpServer(options.prisma, (extra) => {
     const id = extra.authInfo?.extra?.userId;
     return typeof id === "string" ? id : undefined;
