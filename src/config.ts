@@ -24,7 +24,14 @@ const envSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
     DATA_DIR: z.string().min(1).default("./.data"),
     MIGRATE_ON_START: boolFlag,
-    REDIS_URL: optionalString,
+    REDIS_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+        .optional(),
+    ),
+    REDIS_KEY_PREFIX: z.string().default("chat:"),
+    RUN_LEASE_MS: z.coerce.number().int().min(500).default(15_000),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
     OPENAI_MODEL: optionalString,
@@ -101,7 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     host: e.HOST,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
     migrateOnStart: e.MIGRATE_ON_START ?? true,
-    redisUrl: e.REDIS_URL,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
+    /** How long a running reply survives without a heartbeat from its instance (multi-instance mode). */
+    runLeaseMs: e.RUN_LEASE_MS,
     openai: {
       apiKey: e.OPENAI_API_KEY,
       baseURL: e.OPENAI_BASE_URL,

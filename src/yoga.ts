@@ -35,8 +35,13 @@ export function createApp(runtime: Runtime) {
       useUnbufferedEventStreams(),
       useReadinessCheck({
         endpoint: "/readyz",
+        // Not ready while PostgreSQL (or, with several instances, Redis) is unreachable.
         check: async () => {
-          await prisma.$queryRaw`SELECT 1`;
+          const database = prisma.$queryRaw`SELECT 1`.then(() => true);
+          const network = runtime.runs.network?.isReady() ?? true;
+          const timeout = new Promise<false>((resolve) => setTimeout(resolve, 2_000, false).unref());
+          const [db, redis] = await Promise.all([Promise.race([database, timeout]), network]);
+          return db && redis;
         },
       }),
     ],

@@ -5,6 +5,7 @@ import { RunChannel } from "./channel.js";
 import { loadConversationHistory } from "./conversation-history.js";
 import type { MessageState, RunEvent } from "./events.js";
 import { fitHistory } from "./history.js";
+import type { RunNetwork } from "./network.js";
 import { ModelError, type ModelProvider, type Usage } from "./provider.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
 
@@ -24,7 +25,12 @@ export interface RunDependencies {
   provider: ModelProvider;
   logger: Logger;
   settings: RunSettings;
+  /** The other instances, in multi-instance mode. */
+  network?: RunNetwork;
 }
+
+/** Why a run stops when its reply was deleted or ended by another instance meanwhile. */
+const LOST_REPLY = "The reply was deleted or ended elsewhere";
 
 /** Why a run was cancelled; the message stores it when it is not the user's own stop. */
 export class RunCancelled extends Error {
@@ -54,8 +60,11 @@ export class Run {
     this.messageId = assistant.id;
     this.conversationId = assistant.conversationId;
     this.model = options.model ?? deps.provider.defaultModel;
-    this.channel = new RunChannel(assistant.id, deps.pubsub, deps.settings.eventBufferSize);
-    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.logger, deps.settings.flush);
+    const { eventBufferSize, flush } = deps.settings;
+    this.channel = new RunChannel(assistant.id, deps.pubsub, eventBufferSize, deps.network);
+    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.logger, flush, () =>
+      this.cancel(new RunCancelled(LOST_REPLY)),
+    );
     this.channel.emit({ type: "MessageCreated", message: user });
     this.channel.emit({ type: "MessageCreated", message: assistant });
     this.done = this.execute(options.holdModelUntil);
