@@ -13,7 +13,7 @@ export interface ChannelSubscription {
 export class ChannelFanout {
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
   private readonly pending = new Map<string, Promise<void>>();
-  private readonly reconnectListeners = new Set<() => void>();
+  private readonly connectionListeners = new Set<() => void>();
   private connectedOnce = false;
 
   constructor(private readonly subscriber: Redis) {
@@ -21,9 +21,11 @@ export class ChannelFanout {
       const listeners = this.listeners.get(channel);
       if (listeners) for (const listener of listeners) listener(payload);
     });
+    // Messages published while the connection is down are lost: listeners learn of the outage at once
+    // (and poll meanwhile), then catch up from the history when it is back.
+    subscriber.on("close", () => this.connectionChanged());
     subscriber.on("ready", () => {
-      // Messages published while the connection was down are lost: listeners catch up from history.
-      if (this.connectedOnce) for (const listener of this.reconnectListeners) listener();
+      if (this.connectedOnce) this.connectionChanged();
       this.connectedOnce = true;
     });
   }
@@ -57,9 +59,13 @@ export class ChannelFanout {
     };
   }
 
-  /** Calls `listener` each time the subscriber connection is back after an outage; returns its removal. */
-  onReconnect(listener: () => void): () => void {
-    this.reconnectListeners.add(listener);
-    return () => this.reconnectListeners.delete(listener);
+  /** Calls `listener` each time the subscriber connection is lost or back; returns its removal. */
+  onConnectionChange(listener: () => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  private connectionChanged(): void {
+    for (const listener of this.connectionListeners) listener();
   }
 }

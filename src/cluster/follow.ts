@@ -6,8 +6,8 @@ import type { ChannelSubscription } from "./fanout.js";
 export interface FollowSource {
   /** Live events of the reply, as they are published (at most once: some may be missed). */
   subscribe(messageId: string, listener: (event: RunEvent) => void): ChannelSubscription;
-  /** Calls `listener` when live delivery resumes after an outage; returns its removal. */
-  onReconnect(listener: () => void): () => void;
+  /** Calls `listener` when live delivery stops or resumes (events may have been missed); returns its removal. */
+  onConnectionChange(listener: () => void): () => void;
   /** The held events after `afterSeq`, oldest first; rejects while the history is unreachable. */
   read(messageId: string, afterSeq: number): Promise<RunEvent[]>;
   /** The reply as saved in the database, or null when it no longer exists. */
@@ -34,7 +34,7 @@ interface CatchUp {
 /**
  * Follows a reply running on another instance. Live events come from the pub/sub channel (subscribed
  * first, so nothing published during the catch-up is missed); the first catch-up, and any later one after a
- * gap in seq or a reconnection, reads the shared history. When the history no longer holds every event
+ * gap in seq, a change of connection or a quiet period, reads the shared history. When the history no longer holds every event
  * after the client's position, the saved reply (whose text and `lastSeq` are written together) stands in as
  * a `MessageSnapshot`, as soon as it covers the gap. The stream ends after `MessageCompleted`, when the
  * reply no longer exists, or when `signal` aborts.
@@ -55,7 +55,7 @@ export function followReply(
       inbox.push(event);
       wake();
     });
-    const offReconnect = source.onReconnect(() => {
+    const offConnectionChange = source.onConnectionChange(() => {
       resync = true;
       wake();
     });
@@ -77,10 +77,12 @@ export function followReply(
       // Bounded: while Redis is away the SUBSCRIBE waits for the reconnection, and the database answers meanwhile.
       await Promise.race([subscription.ready, sleep(1_000)]);
       let retryInMs: number | null = null;
+      let initial = true;
       while (!stopped) {
         if (resync) {
           resync = false;
-          const found = await catchUp(source, timings, messageId, last);
+          const found = await catchUp(source, timings, messageId, last, initial);
+          initial = false;
           if (found.gone) return;
           for (const event of found.events) if (await deliver(event)) return;
           retryInMs = found.retryInMs;
@@ -108,7 +110,7 @@ export function followReply(
       }
     } finally {
       subscription.close();
-      offReconnect();
+      offConnectionChange();
       signal.removeEventListener("abort", onAbort);
       stop();
     }
@@ -120,6 +122,7 @@ async function catchUp(
   timings: FollowTimings,
   messageId: string,
   last: number,
+  initial: boolean,
 ): Promise<CatchUp> {
   let held: RunEvent[] | null;
   try {
@@ -127,8 +130,8 @@ async function catchUp(
   } catch {
     held = null; // the history is unreachable: the database alone answers
   }
-  // A reply that has ended answers with its final event alone, as a finished message does.
-  const final = held?.find(isFinal);
+  // A reply that had already ended answers with its final event alone, as a finished message does.
+  const final = initial ? held?.find(isFinal) : undefined;
   if (final) return { events: [final], retryInMs: null, gone: false };
   const run = held ? contiguousFrom(held, last + 1) : [];
   if (run.length > 0) {
@@ -144,10 +147,8 @@ async function catchUp(
       gone: false,
     };
   }
-  if (held !== null && held.length === 0) return { events: [], retryInMs: null, gone: false };
-  const retryInMs = held === null ? timings.outagePollMs : timings.gapRetryMs;
   // The saved reply replaces what was missed when it reaches past the client's position and up to the oldest
-  // event still held.
+  // event still held (all of them, when the history holds nothing: Redis lost it).
   const oldestHeld = held?.[0]?.seq;
   if (saved.lastSeq > last && (oldestHeld === undefined || saved.lastSeq >= oldestHeld - 1)) {
     const after = (held ?? []).filter((e) => e.seq > saved.lastSeq);
@@ -156,6 +157,9 @@ async function catchUp(
     const again = held === null ? timings.outagePollMs : then.length < after.length ? 0 : null;
     return { events: [snapshot, ...then], retryInMs: again, gone: false };
   }
+  // Nothing to deliver yet: poll while the history is unreachable, wait for the next flush to cover a hole,
+  // or, when nothing was missed, just wait for live events.
+  const retryInMs = held === null ? timings.outagePollMs : held.length > 0 ? timings.gapRetryMs : null;
   return { events: [], retryInMs, gone: false };
 }
 

@@ -52,7 +52,7 @@ export class RedisRunNetwork implements RunNetwork {
     this.source = {
       subscribe: (messageId, listener) =>
         this.fanout.subscribe(this.key(messageId), (payload) => listener(decodeEvent(payload))),
-      onReconnect: (listener) => this.fanout.onReconnect(listener),
+      onConnectionChange: (listener) => this.fanout.onConnectionChange(listener),
       read: (messageId, afterSeq) => this.read(messageId, afterSeq),
       load: (messageId) =>
         this.prisma.message.findUnique({
