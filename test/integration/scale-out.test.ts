@@ -97,12 +97,13 @@ describe.runIf(testDatabaseKinds().includes("postgres"))("several instances on P
   const prefix = `test:${randomBytes(6).toString("hex")}:`;
   let a: ServerProcess;
   let b: ServerProcess;
+  let env: ReturnType<typeof instanceEnv>;
 
   beforeAll(async () => {
     await requireRedis();
     fake = await new FakeOpenAI().start();
     database = await createTestDatabase("postgres");
-    const env = instanceEnv(database, fake, testRedisUrl, prefix);
+    env = instanceEnv(database, fake, testRedisUrl, prefix);
     // One at a time: the first applies the migrations.
     a = await startServerProcess(env);
     b = await startServerProcess(env);
@@ -235,6 +236,27 @@ describe.runIf(testDatabaseKinds().includes("postgres"))("several instances on P
     const events = await onA.done;
     expect(events.at(-1)).toMatchObject({ __typename: "MessageCompleted", message: { status: "CANCELLED" } });
     gate.resolve();
+  });
+
+  it("keeps a reply running on A alive while other instances start and sweep", async () => {
+    const token = await tokenFor(`lease-${randomUUID()}`);
+    const gate = deferred();
+    fake.script({
+      chunks: [{ content: "still " }, { content: "running" }, { content: " fine", gate: gate.promise }],
+    });
+    const onA = send(a.url, token, { content: "outlive the lease" });
+    await waitFor(() => replyText(onA.seen) === "still running", 15_000, "text on A");
+    // A new instance's startup recovery, then two leases' worth of sweeps on B and C: A's heartbeats hold.
+    const c = await startServerProcess(env);
+    await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
+    gate.resolve();
+    const events = await onA.done;
+    expect(events.at(-1)).toMatchObject({
+      __typename: "MessageCompleted",
+      message: { status: "COMPLETE", content: "still running fine" },
+    });
+    c.child.kill("SIGTERM");
+    expect(await c.exited).toBe(0);
   });
 
   // Last: it kills A.
