@@ -186,7 +186,7 @@ async function main() {
       for (const [name, run] of Object.entries(modes)) {
         const result = await run();
         if (round === 0) continue; // warm-up
-        (rates[name] ??= []).push(result.sent.events / result.sent.seconds);
+        rates[name] = [...(rates[name] ?? []), result.sent.events / result.sent.seconds];
         if (result.followed) followRates.push(result.followed.events / result.followed.seconds);
       }
     }
