@@ -8,12 +8,41 @@ import { createPrismaClient } from "../../src/db/client.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { SendMessage } from "../utils/operations.js";
-import { startServerProcess } from "../utils/process.js";
+import { runFailingServer, startServerProcess } from "../utils/process.js";
 import { TEST_JWT_SECRET, tokenFor } from "../utils/server.js";
 import { yogaSSE } from "../utils/sse.js";
 import { eventsOf, replyText, type StreamEvent, waitFor } from "../utils/stream-events.js";
 
-// Whole server processes, as `npm start` runs them: crash recovery and graceful shutdown.
+// Whole server processes, as `npm start` runs them: restarts, crash recovery and graceful shutdown.
+
+async function gql(url: string, token: string, query: string) {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: ad-hoc query outside the typed operations
+  return (await response.json()) as any;
+}
+
+describe("server configuration", () => {
+  it("refuses to start on a bad setting, naming the variable", async () => {
+    const { code, output } = await runFailingServer({ PORT: "eighty", DATABASE_URL: "mysql://nope" });
+    expect(code).toBe(78);
+    expect(output).toMatch(/PORT/);
+    expect(output).toMatch(/DATABASE_URL: must be a postgres/);
+  });
+
+  it("refuses development auth in production", async () => {
+    const { code, output } = await runFailingServer({
+      NODE_ENV: "production",
+      AUTH_DEV_MODE: "true",
+      AUTH_JWT_SECRET: "x".repeat(32),
+    });
+    expect(code).toBe(78);
+    expect(output).toMatch(/AUTH_DEV_MODE: is refused when NODE_ENV=production/);
+  });
+});
 describe.each(testDatabaseKinds())("server process on %s", (kind) => {
   let fake: FakeOpenAI;
   let database: TestDatabase;
@@ -77,6 +106,34 @@ describe.each(testDatabaseKinds())("server process on %s", (kind) => {
     })();
     return { seen, abort, reading };
   }
+
+  it("keeps data across a restart, and answers /healthz and /readyz", async () => {
+    const token = await tokenFor(`restart-${kind}`);
+    const first = await startServerProcess(env);
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
+    const created = await gql(
+      first.url,
+      token,
+      'mutation { createConversation(input: { title: "kept" }) { conversation { id } } }',
+    );
+    const id = created.data.createConversation.conversation.id;
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+
+    const second = await startServerProcess(env);
+    try {
+      // GET works for queries too.
+      const query = encodeURIComponent(`{ conversation(id: "${id}") { title } }`);
+      const response = await fetch(`${second.url}/graphql?query=${query}`, {
+        headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+      });
+      expect(await response.json()).toEqual({ data: { conversation: { title: "kept" } } });
+    } finally {
+      second.child.kill("SIGTERM");
+      await second.exited;
+    }
+  });
 
   it("marks a reply cut off by a crash FAILED at the next start, keeping the saved text", async () => {
     const user = `crash-${kind}`;

@@ -6,7 +6,15 @@ import { testDatabaseKinds } from "../utils/databases.js";
 import { DeleteConversation, MessageStream, SendMessage, StopGeneration } from "../utils/operations.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { collect, graphqlSSE, type StreamResult, sseClient, yogaSSE } from "../utils/sse.js";
-import { eventsOf, isCompleted, replyText, type StreamEvent, waitFor } from "../utils/stream-events.js";
+import {
+  conversationIdOf,
+  eventsOf,
+  isCompleted,
+  replyText,
+  type StreamEvent,
+  waitFor,
+  watch,
+} from "../utils/stream-events.js";
 
 type AnyStream = { sendMessage?: StreamEvent; messageStream?: StreamEvent };
 
@@ -139,8 +147,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     await freshUser();
     fake.script(FakeOpenAI.text(["First answer"]));
     const first = await sendAll("yoga-sse", { content: "first question" });
-    const conversationId = (first[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
-      .conversation.id;
+    const conversationId = conversationIdOf(first);
     fake.script(FakeOpenAI.text(["Second answer"]));
     const second = await sendAll("yoga-sse", { content: "second question", conversationId });
     expect(second[0]).toMatchObject({
@@ -299,13 +306,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     fake.script({
       chunks: [{ content: "partial " }, { content: "text" }, { content: " never", gate: gate.promise }],
     });
-    const seen: StreamEvent[] = [];
-    const streaming = (async () => {
-      for await (const r of send("graphql-sse-distinct", { content: "stop me" })) {
-        seen.push(...eventsOf([r]));
-        if (isCompleted(r)) return;
-      }
-    })();
+    const { seen, done: streaming } = watch(send("graphql-sse-distinct", { content: "stop me" }));
     await waitFor(() => seen.filter((e) => e.__typename === "TextDelta").length === 2, 5_000, "two deltas");
     const request = fake.requests.at(-1);
     const stopped = await server.request(StopGeneration, { messageId: assistantIdOf(seen) }, token);
@@ -376,8 +377,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     const gate = deferred();
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const first = await sendAll("yoga-sse", { content: "create the conversation" });
-    const conversationId = (first[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
-      .conversation.id;
+    const conversationId = conversationIdOf(first);
     const input = { content: "idempotent", conversationId, clientMessageId: "client-key-1" };
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const a = collect(send("yoga-sse", input), isCompleted);
@@ -405,16 +405,9 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     await freshUser();
     const gate = deferred();
     fake.script({ chunks: [{ content: "busy" }, { content: "!", gate: gate.promise }] });
-    const seen: StreamEvent[] = [];
-    const running = (async () => {
-      for await (const r of send("yoga-sse", { content: "long task" })) {
-        seen.push(...eventsOf([r]));
-        if (isCompleted(r)) return;
-      }
-    })();
+    const { seen, done: running } = watch(send("yoga-sse", { content: "long task" }));
     await waitFor(() => seen.length >= 2, 5_000, "reply started");
-    const conversationId = (seen[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
-      .conversation.id;
+    const conversationId = conversationIdOf(seen);
     const [conflict] = await collect(send("yoga-sse", { content: "meanwhile", conversationId }));
     expect(conflict?.errors?.[0]?.extensions?.code).toBe("CONFLICT");
     expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(2);
@@ -426,8 +419,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     await freshUser();
     fake.script(FakeOpenAI.text(["mine"]));
     const mine = await sendAll("yoga-sse", { content: "private" });
-    const conversationId = (mine[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
-      .conversation.id;
+    const conversationId = conversationIdOf(mine);
     const owner = user;
     await freshUser();
     const [foreign] = await collect(send("yoga-sse", { content: "intrude", conversationId }));
@@ -447,16 +439,9 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     await freshUser();
     const gate = deferred();
     fake.script({ chunks: [{ content: "doomed" }, { content: "!", gate: gate.promise }] });
-    const seen: StreamEvent[] = [];
-    const running = (async () => {
-      for await (const r of send("yoga-sse", { content: "delete me" })) {
-        seen.push(...eventsOf([r]));
-        if (isCompleted(r)) return;
-      }
-    })();
+    const { seen, done: running } = watch(send("yoga-sse", { content: "delete me" }));
     await waitFor(() => seen.some((e) => e.__typename === "TextDelta"), 5_000, "first delta");
-    const conversationId = (seen[0] as Extract<StreamEvent, { __typename: "MessageCreated" }>).message
-      .conversation.id;
+    const conversationId = conversationIdOf(seen);
     const deleted = await server.request(DeleteConversation, { id: conversationId }, token);
     expect(deleted.errors).toBeUndefined();
     await running;

@@ -17,32 +17,36 @@ export interface ServerProcess {
 
 /** Starts `src/server.ts` on a free port with the given environment and waits until it listens. */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
-    cwd: root,
-    env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (d) => {
-    output += d;
-  });
-  child.stderr?.on("data", (d) => {
-    output += d;
-  });
-  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const { child, output, exited } = spawnServer({ LOG_LEVEL: "info", ...env });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), 30_000);
     const check = () => {
-      const match = /GraphQL API on (http:\/\/[^/\s"]+)\/graphql/.exec(output);
+      const match = /GraphQL API on (http:\/\/[^/\s"]+)\/graphql/.exec(output());
       if (match?.[1]) {
         clearTimeout(timer);
         resolve(match[1].replace("localhost", "127.0.0.1"));
       }
     };
     child.stdout?.on("data", check);
-    void exited.then(() => reject(new Error(`server exited before listening:\n${output}`)));
+    void exited.then(() => reject(new Error(`server exited before listening:\n${output()}`)));
   });
-  return { url, child, output: () => output, exited };
+  return { url, child, output, exited };
+}
+
+function spawnServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
+    cwd: root,
+    env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const append = (d: Buffer) => {
+    output += d;
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return { child, output: () => output, exited };
 }
 
 // The child must not inherit the test runner's markers (vitest silences logs) or a developer's settings.
@@ -60,4 +64,12 @@ function cleanEnv(): NodeJS.ProcessEnv {
   }
   env.NODE_ENV = "test";
   return env;
+}
+
+/** Runs `src/server.ts` expecting it to refuse to start; resolves with its exit code and output. */
+export async function runFailingServer(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const { output, exited } = spawnServer(env);
+  return { code: await exited, output: output() };
 }

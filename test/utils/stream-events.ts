@@ -42,3 +42,24 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Reads a stream in the background: `seen` fills as events arrive; `done` resolves after MessageCompleted. */
+export function watch(
+  stream: AsyncIterable<StreamResult<{ sendMessage?: StreamEvent; messageStream?: StreamEvent }>>,
+) {
+  const seen: StreamEvent[] = [];
+  const done = (async () => {
+    for await (const result of stream) {
+      seen.push(...eventsOf([result]));
+      if (isCompleted(result)) return;
+    }
+  })();
+  return { seen, done };
+}
+
+/** The conversation of a stream: from its first MessageCreated event. */
+export function conversationIdOf(events: StreamEvent[]): string {
+  const created = events.find((e) => e.__typename === "MessageCreated");
+  if (created?.__typename !== "MessageCreated") throw new Error("no MessageCreated event");
+  return created.message.conversation.id;
+}
