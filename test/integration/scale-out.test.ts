@@ -10,33 +10,28 @@ import { DeleteConversation, MessageStream, SendMessage, StopGeneration } from "
 import { type ServerProcess, startServerProcess } from "../utils/process.js";
 import { deleteKeys, requireRedis, startOwnRedis, testRedisUrl } from "../utils/redis.js";
 import { requestAt, TEST_JWT_SECRET, tokenFor } from "../utils/server.js";
-import { collect, graphqlSSE, type StreamResult, sseClient, yogaSSE } from "../utils/sse.js";
-import { eventsOf, isCompleted, replyText, type StreamEvent, waitFor } from "../utils/stream-events.js";
+import { collect, graphqlSSE, sseClient, yogaSSE } from "../utils/sse.js";
+import {
+  eventsOf,
+  isCompleted,
+  replyText,
+  type StreamEvent,
+  waitFor,
+  watch,
+} from "../utils/stream-events.js";
 
 // Several server processes on one PostgreSQL and one Redis, as behind a load balancer: a reply running
 // on one instance is followed, resumed, stopped and recovered from another. PostgreSQL only: PGlite is
 // one process's database.
 
-type AnyStream = { sendMessage?: StreamEvent; messageStream?: StreamEvent };
 type Created = Extract<StreamEvent, { __typename: "MessageCreated" }>;
 
 const LEASE_MS = 1_500;
 
-/** A subscription read in the background: what arrived so far, and the whole of it once it ends. */
-function watch(stream: AsyncIterable<StreamResult<AnyStream>>) {
-  const seen: StreamEvent[] = [];
-  const done = (async () => {
-    try {
-      for await (const result of stream) {
-        seen.push(...eventsOf([result]));
-        if (seen.at(-1)?.__typename === "MessageCompleted") break;
-      }
-    } catch {
-      // the connection died with its server: `seen` holds what arrived
-    }
-    return seen;
-  })();
-  return { seen, done };
+/** Reads a subscription in the background: `seen` fills as events arrive; `done` resolves with them all. */
+function reading(stream: Parameters<typeof watch>[0]) {
+  const watched = watch(stream);
+  return { seen: watched.seen, done: watched.done.then(() => watched.seen) };
 }
 
 function send(
@@ -44,11 +39,11 @@ function send(
   token: string,
   input: { content: string; conversationId?: string; clientMessageId?: string },
 ) {
-  return watch(yogaSSE(url, SendMessage, { input }, token));
+  return reading(yogaSSE(url, SendMessage, { input }, token));
 }
 
 function follow(url: string, token: string, messageId: string, afterSeq: number | null) {
-  return watch(yogaSSE(url, MessageStream, { messageId, afterSeq }, token));
+  return reading(yogaSSE(url, MessageStream, { messageId, afterSeq }, token));
 }
 
 function assistantOf(events: StreamEvent[]) {
@@ -267,6 +262,7 @@ describe.runIf(testDatabaseKinds().includes("postgres"))("several instances on P
       chunks: [{ content: "saved " }, { content: "text" }, { content: " lost", gate: gate.promise }],
     });
     const onA = send(a.url, token, { content: "die mid-reply" });
+    onA.done.catch(() => {}); // its connection dies with A
     await waitFor(() => replyText(onA.seen) === "saved text", 15_000, "text on A");
     const id = assistantOf(onA.seen).id;
     const onB = follow(b.url, token, id, 2);

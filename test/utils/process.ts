@@ -57,6 +57,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
       key.startsWith("VITEST") ||
       key.startsWith("OPENAI_") ||
       key.startsWith("AUTH_") ||
+      key.startsWith("REDIS_") ||
       key === "DATABASE_URL"
     ) {
       delete env[key];
