@@ -24,13 +24,7 @@ const envSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
     DATA_DIR: z.string().min(1).default("./.data"),
     MIGRATE_ON_START: boolFlag,
-    REDIS_URL: optionalString.pipe(
-      z
-        .string()
-        .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
-        .optional(),
-    ),
-    REDIS_KEY_PREFIX: z.string().default("chat:"),
+    REDIS_URL: optionalString,
     RUN_LEASE_MS: z.coerce.number().int().min(500).default(15_000),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
@@ -57,6 +51,7 @@ const envSchema = z
     MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
     MAX_TITLE_LENGTH: z.coerce.number().int().min(1).default(200),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    REDIS_KEY_PREFIX: z.string().default("chat:"),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";
@@ -108,7 +103,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     host: e.HOST,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
     migrateOnStart: e.MIGRATE_ON_START ?? true,
-    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
+    redisUrl: e.REDIS_URL,
+    /** Prepended to every Redis key and channel, so several deployments (or test runs) share one Redis. */
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     /** How long a running reply survives without a heartbeat from its instance (multi-instance mode). */
     runLeaseMs: e.RUN_LEASE_MS,
     openai: {

@@ -25,9 +25,9 @@ export async function createRuntime(
   const provider = overrides.provider ?? selectProvider(config.openai);
   // With Redis, other instances may be writing replies right now: only those whose lease expired are
   // abandoned. Alone, every reply still streaming was cut off by a crash.
-  const network = config.redis
+  const network = config.redisUrl
     ? await connectRunNetwork(
-        config.redis,
+        { url: config.redisUrl, keyPrefix: config.redisKeyPrefix },
         {
           historyEvents: config.runs.eventBufferSize,
           leaseMs: config.runLeaseMs,
