@@ -68,6 +68,9 @@ export function connectRedis(url: string, prefix: string, logger: Logger): Redis
       return isReady();
     },
     async close() {
+      // QUIT skips the auto-pipeline queue; a PING goes through it, so its reply means every event
+      // published before (the replies' final ones included) has reached Redis.
+      if (commands.status === "ready") await commands.ping().catch(() => {});
       await Promise.all(
         [commands, subscriber].map((c) =>
           c.status === "ready"
