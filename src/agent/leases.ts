@@ -25,12 +25,15 @@ export function renewLeases(prisma: Db, messageIds: string[]): Promise<number> {
 /**
  * Marks `FAILED` (keeping their saved text) the replies whose lease expired, frees their conversations, and
  * returns them. One statement: when several instances sweep at once, each reply is claimed by exactly one.
+ * `lastSeq` becomes the seq of the final event (after the last one saved; the sweep raises it further when
+ * the dead run had shared more).
  */
 export function claimExpiredReplies(prisma: Db, leaseMs: number): Promise<Abandoned[]> {
   return prisma.$queryRaw<Abandoned[]>`
     WITH claimed AS (
       UPDATE "Message"
-      SET status = 'FAILED', error = ${ABANDONED_REPLY_ERROR}, "updatedAt" = now() AT TIME ZONE 'UTC'
+      SET status = 'FAILED', error = ${ABANDONED_REPLY_ERROR}, "lastSeq" = "lastSeq" + 1,
+        "updatedAt" = now() AT TIME ZONE 'UTC'
       WHERE status = 'STREAMING' AND "heartbeatAt" < now() - ${leaseMs}::int * interval '1 millisecond'
       RETURNING id, "lastSeq"
     ), freed AS (
@@ -86,7 +89,7 @@ export class LeaseKeeper {
     for (const reply of claimed) {
       try {
         const shared = await network.lastPublishedSeq(reply.id).catch(() => null);
-        const finalSeq = Math.max(reply.lastSeq, shared ?? 0) + 1;
+        const finalSeq = Math.max(reply.lastSeq, (shared ?? 0) + 1);
         const message = await prisma.message.update({
           where: { id: reply.id },
           data: { lastSeq: finalSeq },
