@@ -176,7 +176,7 @@ export async function connectRunNetwork(
     runningTtlMs: Math.max(4 * settings.leaseMs, 60_000),
     retentionMs: FINISHED_RETENTION_MS,
     stopWaitMs: 5_000,
-    follow: { gapRetryMs: settings.flushIntervalMs, outagePollMs: 2_000, idleCheckMs: 10_000 },
+    follow: { gapRetryMs: settings.flushIntervalMs, outagePollMs: 2_000, idleCheckMs: 30_000 },
   });
 }
 
