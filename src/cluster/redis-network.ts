@@ -37,6 +37,7 @@ export class RedisRunNetwork implements RunNetwork {
   private readonly source: FollowSource;
   private readonly commandChannel: string;
   private publishFailing = false;
+  private lastDecoded: { payload: string; event: RunEvent } | undefined;
 
   constructor(
     private readonly redis: RedisConnections,
@@ -51,7 +52,7 @@ export class RedisRunNetwork implements RunNetwork {
     });
     this.source = {
       subscribe: (messageId, listener) =>
-        this.fanout.subscribe(this.key(messageId), (payload) => listener(decodeEvent(payload))),
+        this.fanout.subscribe(this.key(messageId), (payload) => listener(this.decode(payload))),
       onConnectionChange: (listener) => this.fanout.onConnectionChange(listener),
       read: (messageId, afterSeq) => this.read(messageId, afterSeq),
       load: (messageId) =>
@@ -137,6 +138,12 @@ export class RedisRunNetwork implements RunNetwork {
   private async read(messageId: string, afterSeq: number): Promise<RunEvent[]> {
     const entries = await this.redis.commands.xrange(this.key(messageId), `${afterSeq + 1}-0`, "+");
     return entries.map(([, fields]) => decodeEvent(fields[1] as string));
+  }
+
+  /** Decodes a live event once for all the local followers of a reply (they are called in a row). */
+  private decode(payload: string): RunEvent {
+    if (payload !== this.lastDecoded?.payload) this.lastDecoded = { payload, event: decodeEvent(payload) };
+    return this.lastDecoded.event;
   }
 
   private key(messageId: string): string {
