@@ -43,7 +43,8 @@ describe("server configuration", () => {
     expect(output).toMatch(/AUTH_DEV_MODE: is refused when NODE_ENV=production/);
   });
 });
-describe.each(testDatabaseKinds())("server process on %s", (kind) => {
+// Each test starts whole processes (tsx, migrations on a fresh PGlite): slow on a busy two-core machine.
+describe.each(testDatabaseKinds())("server process on %s", { timeout: 90_000 }, (kind) => {
   let fake: FakeOpenAI;
   let database: TestDatabase;
   let dataDir: string;

@@ -33,7 +33,9 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: "test-key",
       OPENAI_MODEL: "fake-model",
-      OPENAI_IDLE_TIMEOUT_MS: "600",
+      // Gated scripts hold the model while a test attaches clients: the idle timeout must outlast that on a
+      // busy machine, and still be short for the stall test.
+      OPENAI_IDLE_TIMEOUT_MS: "3000",
       OPENAI_MAX_RETRIES: "2",
       FLUSH_INTERVAL_MS: "100",
       STREAM_BUFFER_EVENTS: "8",
@@ -261,12 +263,14 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
 
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
-      events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
+      reading: watch(subscribe("yoga-sse", MessageStream, { messageId, afterSeq })),
     }));
-    await new Promise((r) => setTimeout(r, 100));
+    // Every resume point is at or before seq 8, so each stream has started before the model goes on.
+    await waitFor(() => resumes.every((r) => r.reading.seen.length > 0), 10_000, "resumed streams");
     gate.resolve();
     for (const resume of resumes) {
-      const events = eventsOf(await resume.events);
+      await resume.reading.done;
+      const events = resume.reading.seen;
       const seqs = events.map((e) => e.seq);
       expect(new Set(seqs).size).toBe(seqs.length);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -367,7 +371,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       message: {
         status: "FAILED",
         content: "and then",
-        error: expect.stringMatching(/sent nothing for 600 ms/),
+        error: expect.stringMatching(/sent nothing for 3000 ms/),
       },
     });
   });
