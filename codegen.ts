@@ -13,7 +13,9 @@ const config: CodegenConfig = {
     "schema.graphql": { plugins: ["schema-ast"], config: { includeDirectives: true } },
     "test/generated/": {
       preset: "client",
-      presetConfig: { fragmentMasking: false },
+      // persisted-documents.json (sha256 hash -> document) is what PERSISTED_OPERATIONS_FILE loads: a client
+      // built with these documents can run against a server that accepts persisted operations only.
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: "sha256" } },
       config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTime: "string", JSON: "unknown" } },
     },
   },

@@ -51,7 +51,29 @@ const envSchema = z
     MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
     MAX_TITLE_LENGTH: z.coerce.number().int().min(1).default(200),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
+    MAX_QUERY_CHARACTERS: z.coerce.number().int().min(100).default(10_000),
+    MAX_QUERY_TOKENS: z.coerce.number().int().min(10).default(1_000),
+    MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(10),
+    MAX_QUERY_COST: z.coerce.number().int().min(1).default(50_000),
+    MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(10),
+    MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).default(10),
+    RATE_LIMIT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+    RATE_LIMIT_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+    RATE_LIMIT_CONCURRENT_REPLIES: z.coerce.number().int().min(1).default(3),
+    RATE_LIMIT_TOKENS_PER_DAY: z.coerce.number().int().min(0).default(1_000_000),
+    MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(10),
+    STREAM_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(120_000),
+    STREAM_MAX_DURATION_MS: z.coerce.number().int().min(1_000).default(1_800_000),
     REDIS_KEY_PREFIX: z.string().default("chat:"),
+    TRUST_PROXY: boolFlag,
+    CORS_ORIGINS: optionalString,
+    PERSISTED_OPERATIONS_FILE: optionalString,
+    PERSISTED_OPERATIONS_ONLY: boolFlag,
+    METRICS: boolFlag,
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
+    OTEL_SERVICE_NAME: z.string().min(1).default("chat-backend"),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";
@@ -67,6 +89,13 @@ const envSchema = z
         code: "custom",
         path: ["AUTH_JWT_SECRET"],
         message: "AUTH_JWT_SECRET or AUTH_JWKS_URL is required when NODE_ENV=production",
+      });
+    }
+    if (env.PERSISTED_OPERATIONS_ONLY && !env.PERSISTED_OPERATIONS_FILE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["PERSISTED_OPERATIONS_FILE"],
+        message: "is required when PERSISTED_OPERATIONS_ONLY=true",
       });
     }
     if (env.AUTH_JWT_SECRET && env.AUTH_JWKS_URL) {
@@ -142,6 +171,49 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     graphiql: e.GRAPHIQL ?? !production,
     introspection: e.INTROSPECTION ?? !production,
     limits: { messageLength: e.MAX_MESSAGE_LENGTH, titleLength: e.MAX_TITLE_LENGTH, pageSize: 100 },
+    /** Limits on the request and the GraphQL document, checked before anything runs. */
+    operations: {
+      maxBodyBytes: e.MAX_REQUEST_BODY_BYTES,
+      maxCharacters: e.MAX_QUERY_CHARACTERS,
+      maxTokens: e.MAX_QUERY_TOKENS,
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxCost: e.MAX_QUERY_COST,
+      maxAliases: e.MAX_QUERY_ALIASES,
+      maxDirectives: e.MAX_QUERY_DIRECTIVES,
+    },
+    /** Per-user (per-IP when anonymous) rates and quotas; shared through Redis when it is configured. */
+    rateLimits: {
+      requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      anonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      messagesPerMinute: e.RATE_LIMIT_MESSAGES_PER_MINUTE,
+      concurrentReplies: e.RATE_LIMIT_CONCURRENT_REPLIES,
+      /** 0: no daily token quota. */
+      tokensPerDay: e.RATE_LIMIT_TOKENS_PER_DAY,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+    },
+    streams: {
+      perUser: e.MAX_STREAMS_PER_USER,
+      idleTimeoutMs: e.STREAM_IDLE_TIMEOUT_MS,
+      maxDurationMs: e.STREAM_MAX_DURATION_MS,
+    },
+    http: {
+      /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+      trustProxy: e.TRUST_PROXY ?? false,
+      /** Origins allowed by CORS; `["*"]` any; empty: no CORS headers at all. */
+      corsOrigins:
+        e.CORS_ORIGINS?.split(",")
+          .map((o) => o.trim())
+          .filter(Boolean) ?? (production ? [] : ["*"]),
+    },
+    persistedOperations: {
+      file: e.PERSISTED_OPERATIONS_FILE,
+      only: e.PERSISTED_OPERATIONS_ONLY ?? false,
+    },
+    metrics: e.METRICS ?? true,
+    /** OpenTelemetry tracing over OTLP/HTTP; null: off. */
+    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME }
+      : null,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }

@@ -63,7 +63,12 @@ async function main() {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await runtime.stopRuns();
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, STREAM_DRAIN_MS).unref())]);
+    await Promise.race([closed, delay(STREAM_DRAIN_MS)]);
+    // Streams still open (watching replies of other instances, or idle) end with a clean `complete`, which
+    // gets a moment to reach the client before the connections are cut.
+    await runtime.streams.closeAll();
+    server.closeIdleConnections();
+    await Promise.race([closed, delay(500)]);
     await app.dispose();
     server.closeAllConnections();
     await runtime.close();
@@ -72,6 +77,10 @@ async function main() {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 await main();

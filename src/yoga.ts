@@ -1,49 +1,70 @@
+import type { IncomingMessage } from "node:http";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
-import { useGraphQLSSE } from "@graphql-yoga/plugin-graphql-sse";
-import { createYoga, type Plugin, useReadinessCheck } from "graphql-yoga";
+import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
+import { type CORSOptions, createYoga, type Plugin } from "graphql-yoga";
 import type { Context } from "./context.js";
+import { useStrictBodies } from "./http/body.js";
+import { useCsrfPrevention } from "./http/csrf.js";
+import { useGuardedGraphQLSSE } from "./http/graphql-sse.js";
+import { useOperationLimits } from "./http/operation-limits.js";
+import { usePersistedOperations } from "./http/persisted-operations.js";
+import { requestInfo, useRequestInfo } from "./http/request-info.js";
 import { createMaskError } from "./mask-error.js";
+import type { Readiness } from "./readiness.js";
 import type { Runtime } from "./runtime.js";
 import { schema } from "./schema/index.js";
 
+const GRAPHQL_ENDPOINT = "/graphql";
+const STREAM_ENDPOINT = "/graphql/stream";
+
 /**
  * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, yoga's SSE subscriptions, GraphiQL for
- * browsers), `/graphql/stream` (the graphql-sse protocol), `/healthz` and `/readyz`. It does not listen;
- * `src/server.ts` does, and tests serve it on port 0.
+ * browsers), `/graphql/stream` (the graphql-sse protocol), `/healthz`, `/readyz` and `/metrics`. Both
+ * GraphQL endpoints are guarded alike: CSRF prevention, strict bodies within the size limit, persisted
+ * operations, document limits, authentication and rate limits. It does not listen; `src/server.ts` does,
+ * and tests serve it on port 0.
  */
 export function createApp(runtime: Runtime) {
-  const { config, prisma, logger } = runtime;
-  return createYoga<{ request: Request }, Context>({
+  const { config, logger } = runtime;
+  const maskError = createMaskError(logger);
+  const maxBodyBytes = config.operations.maxBodyBytes;
+  return createYoga<{ req?: IncomingMessage }, Context>({
     schema,
-    graphqlEndpoint: "/graphql",
+    graphqlEndpoint: GRAPHQL_ENDPOINT,
     healthCheckEndpoint: "/healthz",
     landingPage: false,
     graphiql: config.graphiql ? { title: "Chat backend", defaultQuery: GRAPHIQL_QUERY } : false,
     logging: logger,
-    maskedErrors: { maskError: createMaskError(logger) },
-    context: async ({ request }) => ({
-      prisma,
-      config,
-      pubsub: runtime.pubsub,
-      runs: runtime.runs,
-      request,
-      viewer: await runtime.authenticate(request),
-    }),
+    cors: corsOptions(config.http.corsOrigins),
+    maxRequestBodySize: maxBodyBytes,
+    maskedErrors: { maskError },
+    context: ({ request }) => createContext(runtime, request),
     plugins: [
+      ...(runtime.tracing ? [runtime.tracing.plugin] : []),
+      useRequestInfo(logger, config.http.trustProxy),
+      useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT]),
+      useStrictBodies(maxBodyBytes),
+      ...(runtime.persisted ? [usePersistedOperations(runtime.persisted)] : []),
+      ...useOperationLimits(config.operations, config.introspection),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
-      useGraphQLSSE({ endpoint: "/graphql/stream" }),
-      useUnbufferedEventStreams(),
-      useReadinessCheck({
-        endpoint: "/readyz",
-        // Not ready while PostgreSQL (or, with several instances, Redis) is unreachable.
-        check: async () => {
-          const database = prisma.$queryRaw`SELECT 1`.then(() => true);
-          const network = runtime.runs.network?.isReady() ?? true;
-          const timeout = new Promise<false>((resolve) => setTimeout(resolve, 2_000, false).unref());
-          const [db, redis] = await Promise.all([Promise.race([database, timeout]), network]);
-          return db && redis;
-        },
+      useGuardedGraphQLSSE({
+        endpoint: STREAM_ENDPOINT,
+        maxBodyBytes,
+        persisted: runtime.persisted,
+        maskError,
       }),
+      useUnbufferedEventStreams(),
+      ...(config.metrics
+        ? [
+            usePrometheus({
+              registry: runtime.metrics.registry,
+              endpoint: "/metrics",
+              // Names and URLs come from clients: as labels they would grow the metrics without bound.
+              labels: { operationName: false, url: false },
+            }),
+          ]
+        : []),
+      useReadinessEndpoint("/readyz", runtime.readiness),
     ],
   });
 }
@@ -51,14 +72,73 @@ export function createApp(runtime: Runtime) {
 /** The app type, for tests and the server. */
 export type App = ReturnType<typeof createApp>;
 
-/** Tells proxies (nginx and the like) not to buffer event streams, which would hold tokens back. */
+/**
+ * The context of one GraphQL operation: the caller (authenticated now, so subscriptions are authorized
+ * when they start), counted against the request rate limit, with the request's logger.
+ */
+async function createContext(runtime: Runtime, request: Request): Promise<Context> {
+  const info = requestInfo(request, runtime.logger);
+  let viewer: Context["viewer"];
+  try {
+    viewer = await runtime.authenticate(request);
+  } catch (error) {
+    // Failed authentication counts against the client address, so guessing tokens is rate limited too.
+    await runtime.limits.request(null, info.clientIp);
+    throw error;
+  }
+  await runtime.limits.request(viewer?.id ?? null, info.clientIp);
+  return {
+    prisma: runtime.prisma,
+    config: runtime.config,
+    pubsub: runtime.pubsub,
+    runs: runtime.runs,
+    limits: runtime.limits,
+    streams: runtime.streams,
+    logger: viewer ? info.logger.child({ userId: viewer.id }) : info.logger,
+    request,
+    viewer,
+  };
+}
+
+/** CORS from configuration: `*` any origin (without credentials), a list those origins, none: no CORS. */
+function corsOptions(origins: string[]): CORSOptions | false {
+  if (origins.length === 0) return false;
+  const exposedHeaders = ["retry-after", "x-request-id"];
+  if (origins.includes("*")) return { origin: "*", exposedHeaders };
+  return { origin: origins, credentials: true, exposedHeaders };
+}
+
+/**
+ * Tells proxies (nginx and the like) not to buffer or transform event streams, which would hold tokens
+ * back; and closes the connection after a 413, whose request body was left unread.
+ */
 function useUnbufferedEventStreams(): Plugin {
   return {
     onResponse({ response }) {
+      if (response.status === 413) response.headers.set("connection", "close");
       if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
         response.headers.set("x-accel-buffering", "no");
         response.headers.set("cache-control", "no-cache, no-transform");
       }
+    },
+  };
+}
+
+/** `/readyz`: 200 when every registered check passes, else 503; the body names each check's state. */
+function useReadinessEndpoint(endpoint: string, readiness: Readiness): Plugin {
+  return {
+    onRequest({ url, endResponse }) {
+      if (url.pathname !== endpoint) return;
+      return readiness
+        .run()
+        .then((report) =>
+          endResponse(
+            Response.json(
+              { status: report.ready ? "ready" : "unavailable", checks: report.checks },
+              { status: report.ready ? 200 : 503, headers: { "cache-control": "no-store" } },
+            ),
+          ),
+        );
     },
   };
 }

@@ -1,10 +1,9 @@
 import type { AppPubSub } from "../pubsub.js";
 import type { RunEvent, UnnumberedEvent } from "./events.js";
-import type { RunNetwork } from "./network.js";
 
 /**
  * Numbers a reply's events, keeps the newest of them for resuming clients, and publishes them on the
- * reply's topic (and, with several instances, to the run network).
+ * reply's topic.
  */
 export class RunChannel {
   private seq: number;
@@ -14,8 +13,8 @@ export class RunChannel {
     private readonly messageId: string,
     private readonly pubsub: AppPubSub,
     private readonly capacity: number,
-    private readonly network?: RunNetwork,
     startSeq = 0,
+    private readonly onEmit: (event: RunEvent) => void = () => {},
   ) {
     this.seq = startSeq;
   }
@@ -37,7 +36,7 @@ export class RunChannel {
     this.buffer.push(numbered);
     if (this.buffer.length > this.capacity) this.buffer.shift();
     this.pubsub.publish("run:event", this.messageId, numbered);
-    this.network?.publish(this.messageId, numbered);
+    this.onEmit(numbered);
     return numbered;
   }
 

@@ -6,6 +6,7 @@ import { loadConversationHistory } from "./conversation-history.js";
 import type { MessageState, RunEvent } from "./events.js";
 import { fitHistory } from "./history.js";
 import type { RunNetwork } from "./network.js";
+import { ignoreRuns, type RunObserver } from "./observer.js";
 import { ModelError, type ModelProvider, type Usage } from "./provider.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
 
@@ -27,6 +28,17 @@ export interface RunDependencies {
   settings: RunSettings;
   /** The other instances, in multi-instance mode. */
   network?: RunNetwork;
+  /** Told of every event and of each reply's end (metrics). */
+  observer?: RunObserver;
+}
+
+/** Per-reply options. */
+export interface RunOptions {
+  model?: string;
+  /** The model is not called before this settles (the first event reaches the client first). */
+  holdModelUntil?: Promise<unknown>;
+  /** The logger of the request that started the reply, so its request id follows the reply to its end. */
+  logger?: Logger;
 }
 
 /** Why a run stops when its reply was deleted or ended by another instance meanwhile. */
@@ -50,19 +62,34 @@ export class Run {
   private readonly writer: ReplyWriter;
   private readonly controller = new AbortController();
   private readonly model: string;
+  private readonly observer: RunObserver;
+  private readonly log: Logger;
+  private readonly startedAt = Date.now();
+  private historyMs: number | null = null;
+  private firstTokenMs: number | null = null;
 
   constructor(
     private readonly deps: RunDependencies,
     user: MessageState,
     private readonly assistant: MessageState,
-    options: { model?: string; holdModelUntil?: Promise<unknown> },
+    options: RunOptions,
   ) {
     this.messageId = assistant.id;
     this.conversationId = assistant.conversationId;
     this.model = options.model ?? deps.provider.defaultModel;
-    const { eventBufferSize, flush } = deps.settings;
-    this.channel = new RunChannel(assistant.id, deps.pubsub, eventBufferSize, deps.network);
-    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.logger, flush, () =>
+    this.observer = deps.observer ?? ignoreRuns;
+    this.log = (options.logger ?? deps.logger).child({
+      messageId: assistant.id,
+      conversationId: assistant.conversationId,
+    });
+    this.channel = new RunChannel(assistant.id, deps.pubsub, deps.settings.eventBufferSize, 0, (event) => {
+      if (event.type === "TextDelta" && this.firstTokenMs === null) {
+        this.firstTokenMs = Date.now() - this.startedAt;
+      }
+      this.observer.event(event);
+      deps.network?.publish(this.messageId, event);
+    });
+    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.logger, deps.settings.flush, () =>
       this.cancel(new RunCancelled(LOST_REPLY)),
     );
     this.channel.emit({ type: "MessageCreated", message: user });
@@ -90,11 +117,14 @@ export class Run {
   }
 
   private async execute(holdModelUntil: Promise<unknown> | undefined): Promise<MessageState> {
-    const log = this.deps.logger.child({ messageId: this.messageId, conversationId: this.conversationId });
+    const log = this.log;
+    log.info({ model: this.model }, "reply started");
     let outcome: ReplyOutcome = { status: "COMPLETE", error: null, usage: null, model: this.model };
+    let modelFailed = false;
     try {
       outcome.usage = await this.generate(holdModelUntil);
     } catch (error) {
+      modelFailed = error instanceof ModelError;
       outcome = this.failure(error, outcome);
       if (outcome.status === "FAILED") log.warn({ err: error }, "reply failed");
     }
@@ -116,10 +146,26 @@ export class Run {
       updatedAt: new Date(),
     };
     this.channel.emit({ type: "MessageCompleted", message: final });
+    const totalMs = Date.now() - this.startedAt;
     log.info(
-      { status: final.status, writes: this.writer.writes, events: this.channel.lastSeq },
+      {
+        status: final.status,
+        writes: this.writer.writes,
+        events: this.channel.lastSeq,
+        ms: totalMs,
+        firstTokenMs: this.firstTokenMs,
+        totalTokens: outcome.usage?.totalTokens,
+      },
       "reply ended",
     );
+    this.observer.ended({
+      messageId: this.messageId,
+      model: this.model,
+      status: outcome.status,
+      usage: outcome.usage,
+      modelError: outcome.status === "FAILED" && modelFailed,
+      durations: { historyMs: this.historyMs, firstTokenMs: this.firstTokenMs, totalMs },
+    });
     return final;
   }
 
@@ -133,6 +179,7 @@ export class Run {
       settings.historyMaxMessages,
     );
     const messages = fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
+    this.historyMs = Date.now() - this.startedAt;
     if (holdModelUntil) await holdModelUntil;
     signal.throwIfAborted();
     let usage: Usage | null = null;

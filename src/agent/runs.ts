@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.js";
 import type { MessageState } from "./events.js";
 import type { RunNetwork } from "./network.js";
-import { Run, RunCancelled, type RunDependencies } from "./run.js";
+import { Run, RunCancelled, type RunDependencies, type RunOptions } from "./run.js";
 
 /** The message a reply left by a crash gets when the server starts again. */
 export const ABANDONED_REPLY_ERROR = "The server stopped while this reply was being written";
@@ -41,11 +41,7 @@ export class RunManager {
   }
 
   /** Starts a reply for a freshly saved user message and assistant placeholder. */
-  start(
-    user: MessageState,
-    assistant: MessageState,
-    options: { model?: string; holdModelUntil?: Promise<unknown> },
-  ) {
+  start(user: MessageState, assistant: MessageState, options: RunOptions) {
     const run = new Run(this.deps, user, assistant, options);
     this.runs.set(run.messageId, run);
     void run.done.finally(() => this.runs.delete(run.messageId));

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimExpiredReplies, renewLeases } from "../../src/agent/leases.js";
@@ -8,7 +8,7 @@ import { type Connection, connect } from "../../src/db/connect.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { MessageStream, SendMessage } from "../utils/operations.js";
-import { deleteKeys, requireRedis, testRedisUrl } from "../utils/redis.js";
+import { dropRedisPrefix, requireRedis, testRedisUrl, uniqueRedisPrefix } from "../utils/redis.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { yogaSSE } from "../utils/sse.js";
 import { replyText, waitFor, watch } from "../utils/stream-events.js";
@@ -85,7 +85,7 @@ describe.each(testDatabaseKinds())("lease statements on %s", (kind) => {
 describe.each(testDatabaseKinds())("reply leases on %s", (kind) => {
   let server: TestServer;
   let fake: FakeOpenAI;
-  const prefix = `test:${randomBytes(6).toString("hex")}:`;
+  const prefix = uniqueRedisPrefix();
 
   beforeAll(async () => {
     await requireRedis();
@@ -102,7 +102,7 @@ describe.each(testDatabaseKinds())("reply leases on %s", (kind) => {
   afterAll(async () => {
     await server?.close();
     await fake?.close();
-    await deleteKeys(testRedisUrl, prefix);
+    await dropRedisPrefix(prefix);
   });
 
   it("fails an abandoned reply within the lease and completes its followers after what was shared", async () => {

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ABANDONED_REPLY_ERROR } from "../../src/agent/runs.js";
@@ -8,7 +8,13 @@ import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { DeleteConversation, MessageStream, SendMessage, StopGeneration } from "../utils/operations.js";
 import { type ServerProcess, startServerProcess } from "../utils/process.js";
-import { deleteKeys, requireRedis, startOwnRedis, testRedisUrl } from "../utils/redis.js";
+import {
+  dropRedisPrefix,
+  requireRedis,
+  startOwnRedis,
+  testRedisUrl,
+  uniqueRedisPrefix,
+} from "../utils/redis.js";
 import { requestAt, TEST_JWT_SECRET, tokenFor } from "../utils/server.js";
 import { collect, graphqlSSE, sseClient, yogaSSE } from "../utils/sse.js";
 import {
@@ -89,7 +95,7 @@ async function readReply(database: TestDatabase, globalId: string) {
 describe.runIf(testDatabaseKinds().includes("postgres"))("several instances on PostgreSQL and Redis", () => {
   let fake: FakeOpenAI;
   let database: TestDatabase;
-  const prefix = `test:${randomBytes(6).toString("hex")}:`;
+  const prefix = uniqueRedisPrefix();
   let a: ServerProcess;
   let b: ServerProcess;
   let env: ReturnType<typeof instanceEnv>;
@@ -112,7 +118,7 @@ describe.runIf(testDatabaseKinds().includes("postgres"))("several instances on P
     }
     await fake?.close();
     await database?.drop();
-    await deleteKeys(testRedisUrl, prefix);
+    await dropRedisPrefix(prefix);
   });
 
   it("resumes on B a reply running on A, exactly, from any afterSeq", async () => {

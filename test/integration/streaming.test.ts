@@ -261,16 +261,17 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       "text saved after disconnect",
     );
 
+    await waitFor(() => server.runtime.streams.size === 0, 20_000, "the dropped stream to close");
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
-      reading: watch(subscribe("yoga-sse", MessageStream, { messageId, afterSeq })),
+      events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
     }));
-    // Every resume point is at or before seq 8, so each stream has started before the model goes on.
-    await waitFor(() => resumes.every((r) => r.reading.seen.length > 0), 10_000, "resumed streams");
+    // All four attached before the model goes on (on a loaded machine that can take a while).
+    await waitFor(() => server.runtime.streams.size === 4, 20_000, "four resumed streams");
+    await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     for (const resume of resumes) {
-      await resume.reading.done;
-      const events = resume.reading.seen;
+      const events = eventsOf(await resume.events);
       const seqs = events.map((e) => e.seq);
       expect(new Set(seqs).size).toBe(seqs.length);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -386,7 +387,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const a = collect(send("yoga-sse", input), isCompleted);
     const b = collect(send("graphql-sse-distinct", input), isCompleted);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => server.runtime.streams.size === 2, 20_000, "both sends attached");
+    await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     const [ea, eb] = [eventsOf(await a), eventsOf(await b)];
     expect(assistantIdOf(ea)).toBe(assistantIdOf(eb));

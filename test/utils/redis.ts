@@ -1,10 +1,27 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
 
-/** The Redis the multi-instance suites share (the machine's; override with `TEST_REDIS_URL`). */
+/** The Redis the tests use (a missing Redis fails the suites that need it; they never skip). */
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** A key prefix of its own for one suite, so parallel runs never share counters. */
+export function uniqueRedisPrefix(): string {
+  return `test:${Date.now().toString(36)}:${randomBytes(4).toString("hex")}:`;
+}
+
+/** Deletes every key under `prefix` (after a suite). */
+export async function dropRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
 
 /** Fails loudly when Redis is unreachable: the suites that need it must never be skipped. */
 export async function requireRedis(url = testRedisUrl): Promise<void> {
@@ -14,18 +31,6 @@ export async function requireRedis(url = testRedisUrl): Promise<void> {
     await redis.ping();
   } catch (error) {
     throw new Error(`Redis at ${url} is unreachable: the multi-instance suites need it`, { cause: error });
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** Deletes every key under `prefix` (what a test run left; the keys also expire by themselves). */
-export async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
-      if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
-    }
   } finally {
     redis.disconnect();
   }
