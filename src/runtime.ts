@@ -77,10 +77,11 @@ export async function createRuntime(
     : null;
 
   readiness.add("database", () => db.prisma.$queryRaw`SELECT 1`);
-  if (config.redisUrl) readiness.add("redis", () => limitStore.ping());
-  if (network) {
-    readiness.add("run network", async () => {
-      if (!(await network.isReady())) throw new Error("Redis is unreachable");
+  if (config.redisUrl) {
+    // One check for Redis, whichever of its uses (shared limits, the run network) lost it.
+    readiness.add("redis", async () => {
+      await limitStore.ping();
+      if (network && !(await network.isReady())) throw new Error("the run network cannot reach Redis");
     });
   }
   readiness.add("accepting", async () => {
