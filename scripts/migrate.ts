@@ -4,12 +4,14 @@
 import path from "node:path";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { type DatabaseTarget, openDatabase } from "../src/db/adapter.js";
+import { createPrismaClient } from "../src/db/client.js";
 import { applyPendingMigrations, createMigration, projectPaths } from "../src/db/migrations.js";
+import { ensureSearchLanguage } from "../src/search/language.js";
 
 const usage = "usage: tsx scripts/migrate.ts deploy | create <name>";
 
 async function deploy(): Promise<void> {
-  const { database } = loadConfig();
+  const { database, search } = loadConfig();
   const target: DatabaseTarget = database.url
     ? { kind: "postgres", url: database.url, poolSize: database.poolSize }
     : { kind: "pglite", dataDir: database.dataDir };
@@ -22,6 +24,14 @@ async function deploy(): Promise<void> {
         ? `No pending migrations (${where}).`
         : `Applied ${applied.length} migration(s) to ${where}: ${applied.join(", ")}`,
     );
+    const prisma = createPrismaClient(db);
+    try {
+      const change = await ensureSearchLanguage(prisma, search.language, { rebuild: true });
+      if (change.rebuilt)
+        console.log(`Rebuilt the search columns: ${change.from ?? "none"} -> ${change.to}.`);
+    } finally {
+      await prisma.$disconnect();
+    }
   } finally {
     await db.close();
   }

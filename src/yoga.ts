@@ -3,6 +3,7 @@ import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspect
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { type CORSOptions, createYoga, type Plugin } from "graphql-yoga";
 import type { Context } from "./context.js";
+import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "./graphiql.js";
 import { useStrictBodies } from "./http/body.js";
 import { useCsrfPrevention } from "./http/csrf.js";
 import { useGuardedGraphQLSSE } from "./http/graphql-sse.js";
@@ -10,7 +11,8 @@ import { useOperationLimits } from "./http/operation-limits.js";
 import { usePersistedOperations } from "./http/persisted-operations.js";
 import { requestInfo, useRequestInfo } from "./http/request-info.js";
 import { createMaskError } from "./mask-error.js";
-import type { Readiness } from "./readiness.js";
+import { useMcpEndpoint } from "./mcp-server/http.js";
+import { useMultipartSubscriptions } from "./multipart-subscriptions.js";
 import type { Runtime } from "./runtime.js";
 import { schema } from "./schema/index.js";
 
@@ -18,8 +20,9 @@ const GRAPHQL_ENDPOINT = "/graphql";
 const STREAM_ENDPOINT = "/graphql/stream";
 
 /**
- * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, yoga's SSE subscriptions, GraphiQL for
- * browsers), `/graphql/stream` (the graphql-sse protocol), `/healthz`, `/readyz` and `/metrics`. Both
+ * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, subscriptions over yoga's SSE or Apollo's
+ * multipart protocol, GraphiQL for browsers with its files under `/graphiql/`), `/graphql/stream` (the
+ * graphql-sse protocol), `/mcp` (the built-in MCP server), `/healthz`, `/readyz` and `/metrics`. Both
  * GraphQL endpoints are guarded alike: CSRF prevention, strict bodies within the size limit, persisted
  * operations, document limits, authentication and rate limits. It does not listen; `src/server.ts` does,
  * and tests serve it on port 0.
@@ -34,6 +37,7 @@ export function createApp(runtime: Runtime) {
     healthCheckEndpoint: "/healthz",
     landingPage: false,
     graphiql: config.graphiql ? { title: "Chat backend", defaultQuery: GRAPHIQL_QUERY } : false,
+    renderGraphiQL: renderLocalGraphiQL,
     logging: logger,
     cors: corsOptions(config.http.corsOrigins),
     maxRequestBodySize: maxBodyBytes,
@@ -47,12 +51,14 @@ export function createApp(runtime: Runtime) {
       ...(runtime.persisted ? [usePersistedOperations(runtime.persisted)] : []),
       ...useOperationLimits(config.operations, config.introspection),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      ...(config.graphiql ? [useLocalGraphiQLAssets()] : []),
       useGuardedGraphQLSSE({
         endpoint: STREAM_ENDPOINT,
         maxBodyBytes,
         persisted: runtime.persisted,
         maskError,
       }),
+      useMultipartSubscriptions({ heartbeatMs: config.multipartHeartbeatMs }),
       useUnbufferedEventStreams(),
       ...(config.metrics
         ? [
@@ -64,7 +70,17 @@ export function createApp(runtime: Runtime) {
             }),
           ]
         : []),
-      useReadinessEndpoint("/readyz", runtime.readiness),
+      ...(config.mcp.http
+        ? [
+            useMcpEndpoint({
+              endpoint: "/mcp",
+              prisma: runtime.prisma,
+              authenticate: runtime.authenticate,
+              logger,
+            }),
+          ]
+        : []),
+      useReadinessEndpoint("/readyz", runtime),
     ],
   });
 }
@@ -124,21 +140,25 @@ function useUnbufferedEventStreams(): Plugin {
   };
 }
 
-/** `/readyz`: 200 when every registered check passes, else 503; the body names each check's state. */
-function useReadinessEndpoint(endpoint: string, readiness: Readiness): Plugin {
+/**
+ * `/readyz`: 200 when every registered check passes, else 503; the body names each check's state, and each
+ * MCP tool server's (a broken tool server does not make the API unready: replies go on without its tools).
+ */
+function useReadinessEndpoint(endpoint: string, runtime: Runtime): Plugin {
   return {
     onRequest({ url, endResponse }) {
       if (url.pathname !== endpoint) return;
-      return readiness
-        .run()
-        .then((report) =>
-          endResponse(
-            Response.json(
-              { status: report.ready ? "ready" : "unavailable", checks: report.checks },
-              { status: report.ready ? 200 : 503, headers: { "cache-control": "no-store" } },
-            ),
-          ),
+      return runtime.readiness.run().then((report) => {
+        const mcpServers = runtime.mcp.status();
+        const body = {
+          status: report.ready ? "ready" : "unavailable",
+          checks: report.checks,
+          ...(Object.keys(mcpServers).length > 0 ? { mcpServers } : {}),
+        };
+        endResponse(
+          Response.json(body, { status: report.ready ? 200 : 503, headers: { "cache-control": "no-store" } }),
         );
+      });
     },
   };
 }
@@ -150,6 +170,8 @@ subscription Chat {
     __typename
     ... on MessageCreated { seq message { id role content conversation { id title } } }
     ... on TextDelta { seq delta }
+    ... on ToolCallStarted { seq toolCall { server name arguments } }
+    ... on ToolCallCompleted { seq toolCall { name result isError } }
     ... on MessageCompleted { seq message { status content error usage { totalTokens } } }
   }
 }

@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.js";
 import type { Logger } from "../logger.js";
 import type { RunNetwork } from "./network.js";
-import { ABANDONED_REPLY_ERROR } from "./runs.js";
+import { ABANDONED_REPLY_ERROR, ABANDONED_TOOL_CALL_RESULT } from "./runs.js";
 
 // Leases of running replies, for several instances sharing one database. Each instance renews the
 // heartbeat of all its running replies in one statement every third of the lease, and fails the replies
@@ -23,8 +23,8 @@ export function renewLeases(prisma: Db, messageIds: string[]): Promise<number> {
 }
 
 /**
- * Marks `FAILED` (keeping their saved text) the replies whose lease expired, frees their conversations, and
- * returns them. One statement: when several instances sweep at once, each reply is claimed by exactly one.
+ * Marks `FAILED` (keeping their saved text) the replies whose lease expired, ends their tool calls that never
+ * answered as errors, frees their conversations, and returns them. One statement: when several instances sweep at once, each reply is claimed by exactly one.
  * `lastSeq` becomes the seq of the final event (after the last one saved; the sweep raises it further when
  * the dead run had shared more).
  */
@@ -39,6 +39,10 @@ export function claimExpiredReplies(prisma: Db, leaseMs: number): Promise<Abando
     ), freed AS (
       UPDATE "Conversation" SET "activeReplyId" = NULL
       FROM claimed WHERE "Conversation"."activeReplyId" = claimed.id
+    ), unanswered AS (
+      UPDATE "ToolCall"
+      SET "isError" = true, result = ${ABANDONED_TOOL_CALL_RESULT}, "completedAt" = now() AT TIME ZONE 'UTC'
+      FROM claimed WHERE "ToolCall"."messageId" = claimed.id AND "ToolCall"."completedAt" IS NULL
     )
     SELECT id, "lastSeq" FROM claimed`;
 }

@@ -1,5 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
+import { btree_gin } from "@electric-sql/pglite/contrib/btree_gin";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaPGlite } from "pglite-prisma-adapter";
@@ -16,6 +18,10 @@ export interface Database {
   close(): Promise<void>;
 }
 
+// PGlite ships these contrib extensions but can only `CREATE EXTENSION` the ones loaded when it starts:
+// search's trigram index (pg_trgm) and its owner-plus-words GIN indexes (btree_gin) need both.
+const pgliteExtensions = { pg_trgm, btree_gin };
+
 /**
  * Opens the database a target names. PostgreSQL goes through a `pg` pool; PGlite opens (or creates) its
  * data folder, or lives in memory when `dataDir` is null (tests).
@@ -31,7 +37,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     return { target, factory, close: async () => {} };
   }
   if (target.dataDir !== null) mkdirSync(target.dataDir, { recursive: true });
-  const pglite = target.dataDir === null ? new PGlite() : new PGlite(target.dataDir);
+  const pglite = new PGlite({ dataDir: target.dataDir ?? undefined, extensions: pgliteExtensions });
   await pglite.waitReady;
   return { target, factory: new PrismaPGlite(pglite), close: () => pglite.close() };
 }

@@ -6,6 +6,7 @@ import "./tool-call.js";
 import "./message.js";
 import "./conversation.js";
 import "./stream.js";
+import "./search.js";
 
 /** The executable GraphQL schema. */
 export const schema = builder.toSchema({ sortSchema: false });

@@ -264,14 +264,14 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     await waitFor(() => server.runtime.streams.size === 0, 20_000, "the dropped stream to close");
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
-      events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
+      ...watch(subscribe("yoga-sse", MessageStream, { messageId, afterSeq })),
     }));
-    // All four attached before the model goes on (on a loaded machine that can take a while).
-    await waitFor(() => server.runtime.streams.size === 4, 20_000, "four resumed streams");
-    await new Promise((r) => setTimeout(r, 50));
+    // Every resume is attached (it has its first replayed event) before the reply goes on and ends.
+    await waitFor(() => resumes.every((r) => r.seen.length > 0), 10_000, "the resumes to attach");
     gate.resolve();
     for (const resume of resumes) {
-      const events = eventsOf(await resume.events);
+      await resume.done;
+      const events = resume.seen;
       const seqs = events.map((e) => e.seq);
       expect(new Set(seqs).size).toBe(seqs.length);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
