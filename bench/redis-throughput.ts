@@ -76,6 +76,12 @@ async function startInstance(
     AUTH_DEV_MODE: "true",
     DATABASE_URL: databaseUrl,
     DATABASE_POOL_SIZE: "10",
+    // One user sends every reply here: the per-user limits would measure themselves, not the streams.
+    RATE_LIMIT_REQUESTS_PER_MINUTE: "1000000",
+    RATE_LIMIT_MESSAGES_PER_MINUTE: "1000000",
+    RATE_LIMIT_CONCURRENT_REPLIES: "1000000",
+    RATE_LIMIT_TOKENS_PER_DAY: "0",
+    MAX_STREAMS_PER_USER: "1000000",
     ...(redis ? { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix } : {}),
   });
   const runtime = await createRuntime(config, createLogger({ level: "error" }), {
