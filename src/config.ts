@@ -66,6 +66,10 @@ const envSchema = z
     MAX_TITLE_LENGTH: z.coerce.number().int().min(1).default(200),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     MULTIPART_HEARTBEAT_MS: z.coerce.number().int().min(10).default(10_000),
+    SEARCH_LANGUAGE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, "must name a text-search configuration, e.g. english, german, simple")
+      .default("english"),
     MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
     MAX_QUERY_CHARACTERS: z.coerce.number().int().min(100).default(10_000),
     MAX_QUERY_TOKENS: z.coerce.number().int().min(10).default(1_000),
@@ -89,10 +93,6 @@ const envSchema = z
     METRICS: boolFlag,
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
     OTEL_SERVICE_NAME: z.string().min(1).default("chat-backend"),
-    SEARCH_LANGUAGE: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]*$/, "must name a text-search configuration, e.g. english, german, simple")
-      .default("english"),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";

@@ -118,6 +118,8 @@ export async function createRuntime(
   readiness.add("accepting", async () => {
     if (!runs.isAccepting) throw new Error("shutting down");
   });
+  // Reported, never failing the probe: a broken tool server must not take the API out of rotation.
+  if (mcp.size > 0) readiness.detail("mcpServers", () => mcp.status());
 
   return {
     config,

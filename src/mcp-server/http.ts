@@ -2,20 +2,30 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { Plugin } from "graphql-yoga";
 import type { Authenticate } from "../auth.js";
 import type { Db } from "../db/client.js";
+import { RateLimitedError } from "../errors.js";
+import { requestInfo } from "../http/request-info.js";
+import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { Logger } from "../logger.js";
 import { createChatMcpServer } from "./server.js";
 
-/**
- * Serves the built-in MCP server over Streamable HTTP at `endpoint`, with the GraphQL API's own JWT auth:
- * each request acts for its token's user. Stateless (a fresh server per POST, JSON responses), so any
- * instance behind a load balancer can answer any request and nothing is held between requests.
- */
-export function useMcpEndpoint(options: {
+/** What the endpoint needs from the runtime. */
+export interface McpEndpointOptions {
   endpoint: string;
   prisma: Db;
   authenticate: Authenticate;
+  /** The API's request rate limits: MCP requests count like GraphQL operations. */
+  limits: RateLimiter;
+  maxBodyBytes: number;
   logger: Logger;
-}): Plugin {
+}
+
+/**
+ * Serves the built-in MCP server over Streamable HTTP at `endpoint`, with the GraphQL API's own JWT auth
+ * and request rate limits: each request acts for its token's user. Stateless (a fresh server per POST,
+ * JSON responses), so any instance behind a load balancer can answer any request and nothing is held
+ * between requests.
+ */
+export function useMcpEndpoint(options: McpEndpointOptions): Plugin {
   return {
     async onRequest({ request, url, endResponse }) {
       if (url.pathname !== options.endpoint) return;
@@ -24,20 +34,25 @@ export function useMcpEndpoint(options: {
   };
 }
 
-async function handleMcpRequest(
-  request: Request,
-  options: { prisma: Db; authenticate: Authenticate; logger: Logger },
-): Promise<Response> {
+async function handleMcpRequest(request: Request, options: McpEndpointOptions): Promise<Response> {
   if (request.method !== "POST")
     return rpcError(405, "Method not allowed: this stateless endpoint takes JSON-RPC messages by POST", {
       allow: "POST",
     });
+  const { clientIp } = requestInfo(request, options.logger);
   let userId: string;
   try {
-    const viewer = await options.authenticate(request);
+    const viewer = await options.authenticate(request).catch(async (error: unknown) => {
+      // Failed authentication counts against the client address, as on /graphql.
+      await options.limits.request(null, clientIp);
+      throw error;
+    });
     if (!viewer) return rpcError(401, "Authentication required", { "www-authenticate": "Bearer" });
     userId = viewer.id;
+    await options.limits.request(userId, clientIp);
   } catch (error) {
+    if (error instanceof RateLimitedError)
+      return rpcError(429, error.message, { "retry-after": String(error.retryAfter) });
     const message = error instanceof Error ? error.message : "Invalid token";
     return rpcError(401, message, { "www-authenticate": 'Bearer error="invalid_token"' });
   }
@@ -48,6 +63,7 @@ async function handleMcpRequest(
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,
+    maxRequestBodySize: options.maxBodyBytes,
   });
   try {
     await server.connect(transport);
