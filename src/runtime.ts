@@ -119,7 +119,7 @@ export async function createRuntime(
     if (!runs.isAccepting) throw new Error("shutting down");
   });
   // Reported, never failing the probe: a broken tool server must not take the API out of rotation.
-  if (mcp.size > 0) readiness.detail("mcpServers", () => mcp.status());
+  if (Object.keys(mcp.status()).length > 0) readiness.detail("mcpServers", () => mcp.status());
 
   return {
     config,
