@@ -3,6 +3,9 @@ import type { Viewer } from "./auth.js";
 import type { Config } from "./config.js";
 import type { Db } from "./db/client.js";
 import { UnauthenticatedError } from "./errors.js";
+import type { RateLimiter } from "./limits/rate-limiter.js";
+import type { OpenStreams } from "./limits/streams.js";
+import type { Logger } from "./logger.js";
 import type { AppPubSub } from "./pubsub.js";
 
 /** What every resolver receives: the database, the caller, the runs, and the configuration. */
@@ -14,6 +17,12 @@ export interface Context {
   readonly runs: RunManager;
   /** The HTTP request; its signal aborts when the client goes away. */
   readonly request: Request;
+  /** The request's logger: its lines (and those of a reply it starts) carry the request id. */
+  readonly logger: Logger;
+  /** Rates and quotas, checked before anything is written. */
+  readonly limits: RateLimiter;
+  /** The subscription streams open on this instance, with their per-user cap and time limits. */
+  readonly streams: OpenStreams;
 }
 
 /** The caller's identity; throws `UNAUTHENTICATED` for anonymous requests. */

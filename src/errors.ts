@@ -26,11 +26,19 @@ const httpStatus: Record<ErrorCode, number> = {
  */
 export class ClientError extends GraphQLError {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
-    const status = httpStatus[code];
-    super(message, {
-      extensions: { ...extensions, code, ...(status === 200 ? {} : { http: { status } }) },
-    });
+  constructor(
+    code: ErrorCode,
+    message: string,
+    extensions: Record<string, unknown> = {},
+    http: { status?: number; headers?: Record<string, string> } = {},
+  ) {
+    const status = http.status ?? httpStatus[code];
+    // yoga turns `extensions.http` into the response's status and headers and leaves it out of the body.
+    const httpExtension =
+      status === 200 && !http.headers
+        ? {}
+        : { http: { status, ...(http.headers && { headers: http.headers }) } };
+    super(message, { extensions: { ...extensions, code, ...httpExtension } });
     this.code = code;
   }
 }
@@ -60,5 +68,27 @@ export class BadUserInputError extends ClientError {
 export class ConflictError extends ClientError {
   constructor(message: string) {
     super("CONFLICT", message);
+  }
+}
+
+/** The request is refused by the transport's rules (e.g. CSRF prevention). */
+export class ForbiddenError extends ClientError {
+  constructor(message: string) {
+    super("FORBIDDEN", message);
+  }
+}
+
+/**
+ * A rate limit or quota is exhausted: `extensions.retryAfter` says in how many seconds to try again and
+ * `extensions.limit` which limit it was; HTTP responses also carry `Retry-After`.
+ */
+export class RateLimitedError extends ClientError {
+  readonly retryAfter: number;
+  readonly limit: string;
+  constructor(limit: string, message: string, retryAfterSeconds: number) {
+    const retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+    super("RATE_LIMITED", message, { retryAfter, limit }, { headers: { "retry-after": String(retryAfter) } });
+    this.retryAfter = retryAfter;
+    this.limit = limit;
   }
 }

@@ -3,14 +3,39 @@ import { pino } from "pino";
 /** The process logger: JSON lines (pino), one per event; child loggers add request and run ids. */
 export type Logger = pino.Logger;
 
-/** Creates the logger. `LOG_LEVEL` overrides the level; tests default to silence. */
-export function createLogger(options: { level?: string; production?: boolean } = {}): Logger {
+/**
+ * What must never reach a log line: credentials in headers (tokens, cookies), API keys and secrets in
+ * configuration objects, at the top level or one level down.
+ */
+export const REDACTED_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "headers.authorization",
+  "headers.cookie",
+  "authorization",
+  "*.authorization",
+  "apiKey",
+  "*.apiKey",
+  "secret",
+  "*.secret",
+  "password",
+  "*.password",
+];
+
+/**
+ * Creates the logger. `LOG_LEVEL` overrides the level; tests default to silence. `stderr` sends the lines
+ * there (a stdio MCP server's stdout belongs to the protocol); `destination` anywhere else (tests).
+ */
+export function createLogger(
+  options: {
+    level?: string;
+    production?: boolean;
+    stderr?: boolean;
+    destination?: pino.DestinationStream;
+  } = {},
+): Logger {
   const level = process.env.LOG_LEVEL ?? options.level ?? (process.env.VITEST ? "silent" : "info");
-  return pino({
-    level,
-    redact: {
-      paths: ["req.headers.authorization", "headers.authorization", "*.apiKey", "apiKey"],
-      censor: "[redacted]",
-    },
-  });
+  const settings = { level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } };
+  const destination = options.destination ?? (options.stderr ? pino.destination(2) : undefined);
+  return destination ? pino(settings, destination) : pino(settings);
 }

@@ -20,7 +20,16 @@ async function main() {
     throw error;
   }
   const logger = createLogger({ production: config.production });
-  const runtime = await createRuntime(config, logger);
+  let runtime: Awaited<ReturnType<typeof createRuntime>>;
+  try {
+    runtime = await createRuntime(config, logger);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message); // a bad MCP_CONFIG file
+      process.exit(78);
+    }
+    throw error;
+  }
   const { target } = runtime.db;
   logger.info(
     {
@@ -30,6 +39,7 @@ async function main() {
     "database ready",
   );
   logger.info({ model: runtime.provider.label }, "model provider");
+  logger.info({ mcpServers: runtime.mcp.status() }, "tool servers");
   if (config.auth.devMode) {
     logger.warn(
       "DEVELOPMENT AUTH IS ON: requests without a token act as 'dev-user' and unsigned tokens are trusted. " +
@@ -63,7 +73,12 @@ async function main() {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await runtime.stopRuns();
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, STREAM_DRAIN_MS).unref())]);
+    await Promise.race([closed, delay(STREAM_DRAIN_MS)]);
+    // Streams still open (watching replies of other instances, or idle) end with a clean `complete`, which
+    // gets a moment to reach the client before the connections are cut.
+    await runtime.streams.closeAll();
+    server.closeIdleConnections();
+    await Promise.race([closed, delay(500)]);
     await app.dispose();
     server.closeAllConnections();
     await runtime.close();
@@ -72,6 +87,10 @@ async function main() {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 await main();

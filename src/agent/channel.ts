@@ -14,6 +14,7 @@ export class RunChannel {
     private readonly pubsub: AppPubSub,
     private readonly capacity: number,
     startSeq = 0,
+    private readonly onEmit: (event: RunEvent) => void = () => {},
   ) {
     this.seq = startSeq;
   }
@@ -35,6 +36,7 @@ export class RunChannel {
     this.buffer.push(numbered);
     if (this.buffer.length > this.capacity) this.buffer.shift();
     this.pubsub.publish("run:event", this.messageId, numbered);
+    this.onEmit(numbered);
     return numbered;
   }
 

@@ -5,8 +5,11 @@ import { RunChannel } from "./channel.js";
 import { loadConversationHistory } from "./conversation-history.js";
 import type { MessageState, RunEvent } from "./events.js";
 import { fitHistory } from "./history.js";
+import { ignoreRuns, type RunObserver } from "./observer.js";
 import { ModelError, type ModelProvider, type Usage } from "./provider.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
+import { ToolLoop, type ToolSettings } from "./tool-loop.js";
+import type { Toolbox } from "./tools.js";
 
 /** Settings shared by all runs. */
 export interface RunSettings {
@@ -15,6 +18,7 @@ export interface RunSettings {
   historyMaxMessages: number;
   eventBufferSize: number;
   flush: { intervalMs: number; minGapMs: number; maxPendingChars: number };
+  tools: ToolSettings;
 }
 
 /** What a run needs from the process. */
@@ -22,8 +26,21 @@ export interface RunDependencies {
   prisma: Db;
   pubsub: AppPubSub;
   provider: ModelProvider;
+  /** The tools replies may call (MCP servers), acting for the user who sent the message. */
+  toolbox: Toolbox;
   logger: Logger;
   settings: RunSettings;
+  /** Told of every event and of each reply's end (metrics). */
+  observer?: RunObserver;
+}
+
+/** Per-reply options. */
+export interface RunOptions {
+  model?: string;
+  /** The model is not called before this settles (the first event reaches the client first). */
+  holdModelUntil?: Promise<unknown>;
+  /** The logger of the request that started the reply, so its request id follows the reply to its end. */
+  logger?: Logger;
 }
 
 /** Why a run was cancelled; the message stores it when it is not the user's own stop. */
@@ -44,17 +61,33 @@ export class Run {
   private readonly writer: ReplyWriter;
   private readonly controller = new AbortController();
   private readonly model: string;
+  private readonly observer: RunObserver;
+  private readonly log: Logger;
+  private readonly startedAt = Date.now();
+  private historyMs: number | null = null;
+  private firstTokenMs: number | null = null;
+  private loop: ToolLoop | undefined;
 
   constructor(
     private readonly deps: RunDependencies,
     user: MessageState,
     private readonly assistant: MessageState,
-    options: { model?: string; holdModelUntil?: Promise<unknown> },
+    options: RunOptions,
   ) {
     this.messageId = assistant.id;
     this.conversationId = assistant.conversationId;
     this.model = options.model ?? deps.provider.defaultModel;
-    this.channel = new RunChannel(assistant.id, deps.pubsub, deps.settings.eventBufferSize);
+    this.observer = deps.observer ?? ignoreRuns;
+    this.log = (options.logger ?? deps.logger).child({
+      messageId: assistant.id,
+      conversationId: assistant.conversationId,
+    });
+    this.channel = new RunChannel(assistant.id, deps.pubsub, deps.settings.eventBufferSize, 0, (event) => {
+      if (event.type === "TextDelta" && this.firstTokenMs === null) {
+        this.firstTokenMs = Date.now() - this.startedAt;
+      }
+      this.observer.event(event);
+    });
     this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.logger, deps.settings.flush);
     this.channel.emit({ type: "MessageCreated", message: user });
     this.channel.emit({ type: "MessageCreated", message: assistant });
@@ -76,16 +109,24 @@ export class Run {
     return {
       type: "MessageSnapshot",
       seq: this.channel.lastSeq,
-      message: { ...this.assistant, content: this.writer.content, lastSeq: this.channel.lastSeq },
+      message: {
+        ...this.assistant,
+        content: this.writer.content,
+        lastSeq: this.channel.lastSeq,
+        toolCalls: [...(this.loop?.calls ?? [])],
+      },
     };
   }
 
   private async execute(holdModelUntil: Promise<unknown> | undefined): Promise<MessageState> {
-    const log = this.deps.logger.child({ messageId: this.messageId, conversationId: this.conversationId });
+    const log = this.log;
+    log.info({ model: this.model }, "reply started");
     let outcome: ReplyOutcome = { status: "COMPLETE", error: null, usage: null, model: this.model };
+    let modelFailed = false;
     try {
       outcome.usage = await this.generate(holdModelUntil);
     } catch (error) {
+      modelFailed = error instanceof ModelError;
       outcome = this.failure(error, outcome);
       if (outcome.status === "FAILED") log.warn({ err: error }, "reply failed");
     }
@@ -107,40 +148,56 @@ export class Run {
       updatedAt: new Date(),
     };
     this.channel.emit({ type: "MessageCompleted", message: final });
+    const totalMs = Date.now() - this.startedAt;
     log.info(
-      { status: final.status, writes: this.writer.writes, events: this.channel.lastSeq },
+      {
+        status: final.status,
+        writes: this.writer.writes,
+        events: this.channel.lastSeq,
+        ms: totalMs,
+        firstTokenMs: this.firstTokenMs,
+        totalTokens: outcome.usage?.totalTokens,
+      },
       "reply ended",
     );
+    this.observer.ended({
+      messageId: this.messageId,
+      model: this.model,
+      status: outcome.status,
+      usage: outcome.usage,
+      modelError: outcome.status === "FAILED" && modelFailed,
+      durations: { historyMs: this.historyMs, firstTokenMs: this.firstTokenMs, totalMs },
+    });
     return final;
   }
 
   private async generate(holdModelUntil: Promise<unknown> | undefined): Promise<Usage | null> {
-    const { prisma, provider, settings } = this.deps;
+    const { prisma, provider, toolbox, settings } = this.deps;
     const signal = this.controller.signal;
     const stored = await loadConversationHistory(
       prisma,
       this.conversationId,
       this.assistant.position,
       settings.historyMaxMessages,
+      { toolName: (call) => toolbox.modelName(call), resultMaxChars: settings.tools.resultMaxChars },
     );
     const messages = fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
+    this.historyMs = Date.now() - this.startedAt;
     if (holdModelUntil) await holdModelUntil;
     signal.throwIfAborted();
-    let usage: Usage | null = null;
-    for await (const event of provider.stream({ messages, model: this.model, signal })) {
-      if (event.type === "text") {
-        const emitted = this.channel.emit({
-          type: "TextDelta",
-          messageId: this.messageId,
-          delta: event.delta,
-        });
-        this.writer.append(event.delta, emitted.seq);
-      } else if (event.type === "usage") {
-        usage = event.usage;
-      }
-    }
-    signal.throwIfAborted();
-    return usage;
+    this.loop = new ToolLoop({
+      prisma,
+      provider,
+      toolbox,
+      settings: settings.tools,
+      model: this.model,
+      userId: this.assistant.ownerId,
+      messageId: this.messageId,
+      channel: this.channel,
+      writer: this.writer,
+      signal,
+    });
+    return this.loop.run(messages);
   }
 
   private failure(error: unknown, outcome: ReplyOutcome): ReplyOutcome {

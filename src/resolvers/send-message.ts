@@ -4,6 +4,7 @@ import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
 import { ClientError, ConflictError, NotFoundError } from "../errors.js";
 import { parseGlobalId } from "../ids.js";
+import type { ReplySlot } from "../limits/rate-limiter.js";
 import { checkSendInput, titleFromMessage } from "./send-input.js";
 import { streamReply } from "./stream.js";
 
@@ -21,9 +22,10 @@ type Exchange =
   | { kind: "existing"; replyId: string };
 
 /**
- * `sendMessage`: validates and authorizes, saves the user's message and an assistant placeholder in one
- * transaction, starts the reply, and streams its events. The same `clientMessageId` again attaches to the
- * first reply instead of writing anything.
+ * `sendMessage`: validates and authorizes, checks the stream cap and the rate limits and quotas, saves the
+ * user's message and an assistant placeholder in one transaction, starts the reply, and streams its events.
+ * The same `clientMessageId` again attaches to the first reply instead of writing anything (and is not
+ * counted as a new message).
  */
 export async function sendMessage(ctx: Context, input: SendMessageInput): Promise<AsyncIterable<RunEvent>> {
   const viewer = requireViewer(ctx);
@@ -33,18 +35,44 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
     : null;
   if (!ctx.runs.isAccepting)
     throw new ClientError("INTERNAL", "The server is shutting down; send again shortly");
-  const exchange = await saveExchange(ctx, viewer.id, conversationId, checked);
-  if (exchange.kind === "existing") return streamReply(ctx, exchange.replyId, 0);
+  const lease = await ctx.streams.reserve(viewer.id);
+  let slot: ReplySlot | undefined;
+  let exchange: Exchange;
+  try {
+    const earlier =
+      conversationId && checked.clientMessageId
+        ? await findEarlierSend(ctx.prisma, conversationId, viewer.id, checked.clientMessageId)
+        : null;
+    if (earlier?.kind === "existing")
+      return ctx.streams.serve(lease, streamReply(ctx, earlier.replyId, 0), ctx.request.signal);
+    const assistantId = randomUUID();
+    slot = await ctx.limits.beforeSend(ctx.prisma, viewer.id, assistantId);
+    exchange = await saveExchange(ctx, viewer.id, conversationId, checked, assistantId);
+  } catch (error) {
+    await Promise.all([lease.release(), slot?.release()]);
+    throw error;
+  }
+  if (exchange.kind === "existing") {
+    await slot.release();
+    return ctx.streams.serve(lease, streamReply(ctx, exchange.replyId, 0), ctx.request.signal);
+  }
   let firstDelivered = () => {};
   const delivered = new Promise<void>((resolve) => {
     firstDelivered = resolve;
   });
-  ctx.runs.start(exchange.user, exchange.assistant, {
+  const run = ctx.runs.start(exchange.user, exchange.assistant, {
     model: checked.model ?? undefined,
     // The first event reaches the client before the model is called (bounded, for clients that never read).
     holdModelUntil: Promise.race([delivered, delay(1_000)]),
+    logger: ctx.logger,
   });
-  return streamReply(ctx, exchange.assistant.id, 0, firstDelivered);
+  const held = slot;
+  void run.done.finally(() => held.release().catch(() => {}));
+  return ctx.streams.serve(
+    lease,
+    streamReply(ctx, exchange.assistant.id, 0, firstDelivered),
+    ctx.request.signal,
+  );
 }
 
 async function saveExchange(
@@ -52,8 +80,8 @@ async function saveExchange(
   ownerId: string,
   conversationId: string | null,
   input: ReturnType<typeof checkSendInput>,
+  assistantId: string,
 ): Promise<Exchange> {
-  const assistantId = randomUUID();
   const now = new Date();
   return ctx.prisma.$transaction(async (tx) => {
     let conversation: { id: string; messageCount: number };
@@ -123,7 +151,7 @@ async function saveExchange(
 type Tx = Parameters<Parameters<Context["prisma"]["$transaction"]>[0]>[0];
 
 async function findEarlierSend(
-  tx: Tx,
+  tx: Tx | Context["prisma"],
   conversationId: string,
   ownerId: string,
   clientMessageId: string,

@@ -80,7 +80,8 @@ export async function resumeStream(ctx: Context, globalId: string, afterSeq: num
     select: { id: true },
   });
   if (!message) throw new NotFoundError("Message");
-  return streamReply(ctx, id, afterSeq ?? 0);
+  const lease = await ctx.streams.reserve(viewer.id);
+  return ctx.streams.serve(lease, streamReply(ctx, id, afterSeq ?? 0), ctx.request.signal);
 }
 
 /** `stopGeneration`: stops one of the viewer's replies; a finished reply is returned as it is. */

@@ -33,7 +33,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: "test-key",
       OPENAI_MODEL: "fake-model",
-      OPENAI_IDLE_TIMEOUT_MS: "600",
+      // Long enough that a test holding the model at a gate never trips it; the stall test uses its own.
+      OPENAI_IDLE_TIMEOUT_MS: "30000",
       OPENAI_MAX_RETRIES: "2",
       FLUSH_INTERVAL_MS: "100",
       STREAM_BUFFER_EVENTS: "8",
@@ -249,9 +250,11 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     }
     const messageId = assistantIdOf(seen);
     const lastSeen = seen.at(-1)?.seq ?? 0;
-    // The run goes on without its client: the first six chunks arrive (seq 3..8).
+    // The run goes on without its client: the first six chunks arrive (seq 3..8). The model's idle
+    // timeout (600 ms) runs from the sixth chunk, so everything up to gate.resolve() must fit in it.
     await waitFor(
       async () => {
+        if (server.runtime.streams.size !== 0) return false; // the dropped stream has closed
         const m = await server.db.prisma.message.findFirst({ where: { ownerId: user, role: "ASSISTANT" } });
         return m?.content === parts.slice(0, 6).join("");
       },
@@ -263,7 +266,9 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       afterSeq,
       events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
     }));
-    await new Promise((r) => setTimeout(r, 100));
+    // All four attached before the model goes on (on a loaded machine that can take a while).
+    await waitFor(() => server.runtime.streams.size === 4, 20_000, "four resumed streams");
+    await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     for (const resume of resumes) {
       const events = eventsOf(await resume.events);
@@ -361,28 +366,43 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
 
   it("ends FAILED when the model stalls past the idle timeout", async () => {
     await freshUser();
-    fake.script({ chunks: [{ content: "and then" }, { content: "silence" }], stallAfter: 1 });
-    const events = await sendAll("yoga-sse", { content: "stall" });
-    expect(events.at(-1)).toMatchObject({
-      message: {
-        status: "FAILED",
-        content: "and then",
-        error: expect.stringMatching(/sent nothing for 600 ms/),
-      },
+    const impatient = await startTestServer(kind, {
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: "test-key",
+      OPENAI_IDLE_TIMEOUT_MS: "600",
     });
+    try {
+      fake.script({ chunks: [{ content: "and then" }, { content: "silence" }], stallAfter: 1 });
+      const events = eventsOf(
+        await collect(
+          yogaSSE(impatient.url, SendMessage, { input: { content: "stall" } }, token),
+          isCompleted,
+        ),
+      );
+      expect(events.at(-1)).toMatchObject({
+        message: {
+          status: "FAILED",
+          content: "and then",
+          error: expect.stringMatching(/sent nothing for 600 ms/),
+        },
+      });
+    } finally {
+      await impatient.close();
+    }
   });
 
   it("makes one message and one reply for the same clientMessageId, sent twice at once", async () => {
     await freshUser();
     const gate = deferred();
-    fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
+    fake.script(FakeOpenAI.text(["created"]));
     const first = await sendAll("yoga-sse", { content: "create the conversation" });
     const conversationId = conversationIdOf(first);
     const input = { content: "idempotent", conversationId, clientMessageId: "client-key-1" };
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const a = collect(send("yoga-sse", input), isCompleted);
     const b = collect(send("graphql-sse-distinct", input), isCompleted);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => server.runtime.streams.size === 2, 5_000, "both sends attached");
+    await new Promise((r) => setTimeout(r, 20));
     gate.resolve();
     const [ea, eb] = [eventsOf(await a), eventsOf(await b)];
     expect(assistantIdOf(ea)).toBe(assistantIdOf(eb));

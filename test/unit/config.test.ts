@@ -35,4 +35,34 @@ describe("loadConfig", () => {
   it("rejects a short HS256 secret", () => {
     expect(() => loadConfig({ AUTH_JWT_SECRET: "short" })).toThrow(/AUTH_JWT_SECRET: must be at least 32/);
   });
+
+  it("has limits, CORS and tracing defaults that production tightens", () => {
+    const dev = loadConfig({});
+    expect(dev.http.corsOrigins).toEqual(["*"]);
+    expect(dev.rateLimits).toMatchObject({
+      messagesPerMinute: 20,
+      concurrentReplies: 3,
+      tokensPerDay: 1_000_000,
+    });
+    expect(dev.operations).toMatchObject({ maxDepth: 10, maxCost: 50_000, maxBodyBytes: 1_048_576 });
+    expect(dev.tracing).toBeNull();
+    const production = loadConfig({ NODE_ENV: "production", AUTH_JWT_SECRET: "x".repeat(32) });
+    expect(production.http.corsOrigins).toEqual([]);
+    const configured = loadConfig({
+      CORS_ORIGINS: "https://a.example, https://b.example",
+      RATE_LIMIT_MESSAGES_PER_MINUTE: "5",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+    });
+    expect(configured.http.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
+    expect(configured.rateLimits.messagesPerMinute).toBe(5);
+    expect(configured.tracing).toEqual({ endpoint: "http://collector:4318", serviceName: "chat-backend" });
+  });
+
+  it("refuses an allow-list mode without its list, and nonsense limits", () => {
+    expect(() => loadConfig({ PERSISTED_OPERATIONS_ONLY: "true" })).toThrow(/PERSISTED_OPERATIONS_FILE/);
+    expect(() => loadConfig({ MAX_QUERY_DEPTH: "0" })).toThrow(/MAX_QUERY_DEPTH/);
+    expect(() => loadConfig({ RATE_LIMIT_MESSAGES_PER_MINUTE: "many" })).toThrow(
+      /RATE_LIMIT_MESSAGES_PER_MINUTE/,
+    );
+  });
 });

@@ -5,7 +5,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { SignJWT } from "jose";
 import { loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger, type Logger } from "../../src/logger.js";
 import { createRuntime, type Runtime } from "../../src/runtime.js";
 import { createApp } from "../../src/yoga.js";
 import { createTestDatabase, type TestDatabase, type TestDatabaseKind } from "./databases.js";
@@ -57,14 +57,17 @@ export interface TestServer {
 export async function startTestServer(
   kind: TestDatabaseKind,
   env: Record<string, string> = {},
-  options: { database?: TestDatabase } = {},
+  options: { database?: TestDatabase; logger?: Logger } = {},
 ): Promise<TestServer> {
   const config = loadConfig({ NODE_ENV: "test", AUTH_JWT_SECRET: TEST_JWT_SECRET, ...env });
   const database = options.database ?? (await createTestDatabase(kind));
-  const runtime = await createRuntime(config, createLogger(), { target: database.target });
+  const runtime = await createRuntime(config, options.logger ?? createLogger(), { target: database.target });
   const db = runtime.db;
   const app = createApp(runtime);
   const server = createServer(app);
+  // Longer than any pause between two requests of a test on a loaded machine: a client reusing a socket
+  // the server is just closing gets ECONNRESET.
+  server.keepAliveTimeout = 60_000;
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;

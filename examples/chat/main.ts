@@ -1,0 +1,345 @@
+/**
+ * A small chat page on urql + Graphcache and the typed SDK, without a framework: the conversation list and
+ * the message history are views of the normalized cache (re-rendered when it changes), the reply being
+ * written is shown from its own stream, and that stream survives a reload (sessionStorage keeps the
+ * message id, the last `seq` and the text so far; `messageStream(afterSeq:)` continues from there).
+ */
+import { Client, fetchExchange } from "@urql/core";
+import { cacheExchange } from "@urql/exchange-graphcache";
+import {
+  ConversationListDocument,
+  type ConversationListQuery,
+  ConversationMessagesDocument,
+  type ConversationMessagesQuery,
+  MessageStreamDocument,
+  SearchMessagesDocument,
+  SendMessageDocument,
+  StopGenerationDocument,
+  type StreamEventFragment,
+} from "../../sdk/index.js";
+import { graphcacheOptions } from "../../sdk/urql.js";
+
+declare global {
+  interface Window {
+    /** Set by the page's server: where the API is. */
+    CHAT_CONFIG?: { api?: string };
+  }
+}
+
+/** Messages per page of history. */
+const PAGE_SIZE = 20;
+
+const params = new URLSearchParams(location.search);
+if (params.get("token")) sessionStorage.setItem("chat.token", params.get("token") ?? "");
+const token = sessionStorage.getItem("chat.token");
+
+const client = new Client({
+  url: window.CHAT_CONFIG?.api ?? "/graphql",
+  fetchOptions: { headers: token ? { authorization: `Bearer ${token}` } : {} },
+  // Subscriptions as Server-Sent Events on /graphql (yoga's own SSE).
+  fetchSubscriptions: true,
+  exchanges: [cacheExchange(graphcacheOptions()), fetchExchange],
+});
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ui = {
+  search: $<HTMLInputElement>("search"),
+  results: $<HTMLUListElement>("search-results"),
+  list: $<HTMLUListElement>("conversation-list"),
+  more: $<HTMLButtonElement>("more-conversations"),
+  newChat: $<HTMLButtonElement>("new-chat"),
+  messages: $<HTMLOListElement>("messages"),
+  thread: $<HTMLDivElement>("thread"),
+  empty: $<HTMLParagraphElement>("empty"),
+  older: $<HTMLButtonElement>("load-older"),
+  form: $<HTMLFormElement>("composer"),
+  input: $<HTMLTextAreaElement>("input"),
+  send: $<HTMLButtonElement>("send"),
+  stop: $<HTMLButtonElement>("stop"),
+  error: $<HTMLParagraphElement>("error"),
+};
+
+/** The reply being written, as its stream tells it; kept in sessionStorage to resume after a reload. */
+interface LiveReply {
+  conversationId: string;
+  messageId: string;
+  seq: number;
+  text: string;
+}
+
+const state = {
+  conversations: null as ConversationListQuery["conversations"] | null,
+  conversationsAfter: null as string | null,
+  selected: sessionStorage.getItem("chat.selected"),
+  history: null as NonNullable<ConversationMessagesQuery["conversation"]>["messages"] | null,
+  before: null as string | null,
+  live: JSON.parse(sessionStorage.getItem("chat.live") ?? "null") as LiveReply | null,
+  /** The seq of the last event applied, across sendMessage and messageStream of one reply. */
+  lastSeq: 0,
+  stream: null as { unsubscribe(): void } | null,
+};
+
+// The conversation list: a view of the cache, re-rendered whenever Graphcache updates it (new messages
+// move a conversation to the top, new conversations appear there). "More" asks for the next page, which
+// relayPagination merges into the same list.
+let listWatch = watchConversations();
+function watchConversations() {
+  const variables = { first: 20, ...(state.conversationsAfter ? { after: state.conversationsAfter } : {}) };
+  return client.query(ConversationListDocument, variables).subscribe(({ data, error }) => {
+    if (error) return showError(error.message);
+    if (!data) return;
+    state.conversations = data.conversations;
+    renderConversations();
+  });
+}
+ui.more.addEventListener("click", () => {
+  state.conversationsAfter = state.conversations?.pageInfo.endCursor ?? null;
+  listWatch.unsubscribe();
+  listWatch = watchConversations();
+});
+
+function renderConversations() {
+  const edges = state.conversations?.edges ?? [];
+  ui.list.replaceChildren(
+    ...edges.map(({ node }) => {
+      const item = document.createElement("li");
+      item.dataset.id = node.id;
+      item.classList.toggle("selected", node.id === state.selected);
+      const button = document.createElement("button");
+      button.type = "button";
+      const title = Object.assign(document.createElement("span"), {
+        className: "title",
+        textContent: node.title,
+      });
+      const preview = Object.assign(document.createElement("span"), {
+        className: "preview",
+        textContent: node.lastMessage?.content ?? "",
+      });
+      button.append(title, preview);
+      button.addEventListener("click", () => select(node.id));
+      item.append(button);
+      return item;
+    }),
+  );
+  ui.more.hidden = !ui.results.hidden || !state.conversations?.pageInfo.hasNextPage;
+}
+
+// The open conversation's history: the newest page, then older pages ("Load older"), merged by
+// relayPagination; new messages join it as they are created.
+let historyWatch: { unsubscribe(): void } | null = null;
+function select(id: string | null) {
+  if (id !== state.selected) state.before = null;
+  state.selected = id;
+  if (id) sessionStorage.setItem("chat.selected", id);
+  else sessionStorage.removeItem("chat.selected");
+  state.history = null;
+  historyWatch?.unsubscribe();
+  historyWatch = null;
+  renderConversations();
+  renderMessages();
+  if (!id) return;
+  const variables = { id, last: PAGE_SIZE, ...(state.before ? { before: state.before } : {}) };
+  historyWatch = client.query(ConversationMessagesDocument, variables).subscribe(({ data, error }) => {
+    if (error) return showError(error.message);
+    if (data?.conversation?.id !== state.selected) return;
+    const grew = (data.conversation.messages.edges.length ?? 0) > (state.history?.edges.length ?? 0);
+    state.history = data.conversation.messages;
+    renderMessages(grew && !state.before);
+  });
+}
+ui.older.addEventListener("click", () => {
+  state.before = state.history?.pageInfo.startCursor ?? null;
+  const height = ui.thread.scrollHeight;
+  select(state.selected);
+  // Keep the messages in view where they were once older ones are added above.
+  requestAnimationFrame(() => {
+    ui.thread.scrollTop += ui.thread.scrollHeight - height;
+  });
+});
+
+function renderMessages(scrollToEnd = true) {
+  const edges = state.history?.edges ?? [];
+  ui.empty.hidden = edges.length > 0 || state.live !== null;
+  ui.older.hidden = !state.history?.pageInfo.hasPreviousPage;
+  ui.messages.replaceChildren(
+    ...edges.map(({ node }) => {
+      const live = state.live?.messageId === node.id ? state.live : null;
+      const item = document.createElement("li");
+      item.className = "message";
+      item.dataset.id = node.id;
+      item.dataset.role = node.role;
+      item.dataset.status = live ? "STREAMING" : node.status;
+      const text = Object.assign(document.createElement("span"), {
+        className: "text",
+        textContent: live ? live.text : node.content,
+      });
+      item.append(text);
+      if (!live && node.status !== "COMPLETE") {
+        const status = node.status === "FAILED" ? `failed: ${node.error ?? ""}` : node.status.toLowerCase();
+        item.append(
+          Object.assign(document.createElement("span"), { className: "status", textContent: status }),
+        );
+      }
+      return item;
+    }),
+  );
+  ui.stop.hidden = state.live === null;
+  ui.send.disabled = state.live !== null;
+  if (scrollToEnd) ui.thread.scrollTop = ui.thread.scrollHeight;
+}
+
+// Search: results replace the conversation list while the box has text; a result opens its conversation.
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+let searchRun = 0;
+ui.search.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => void search(ui.search.value.trim()), 250);
+});
+
+async function search(query: string) {
+  const run = ++searchRun;
+  const searching = query.length > 0;
+  ui.results.hidden = !searching;
+  ui.list.hidden = searching;
+  ui.more.hidden = searching || !state.conversations?.pageInfo.hasNextPage;
+  if (!searching) return;
+  const { data, error } = await client
+    .query(SearchMessagesDocument, { query, first: 20 }, { requestPolicy: "network-only" })
+    .toPromise();
+  if (run !== searchRun) return; // a newer search has started
+  if (error) return showError(error.message);
+  const edges = data?.searchMessages.edges ?? [];
+  ui.results.replaceChildren(
+    ...(edges.length === 0
+      ? [
+          Object.assign(document.createElement("li"), {
+            className: "preview",
+            textContent: "No messages match.",
+          }),
+        ]
+      : edges.map(({ node }) => {
+          const item = document.createElement("li");
+          item.dataset.conversationId = node.conversation.id;
+          const button = document.createElement("button");
+          button.type = "button";
+          const title = Object.assign(document.createElement("span"), {
+            className: "title",
+            textContent: node.conversation.title,
+          });
+          // The server escapes the text and only adds <mark> around the matches.
+          const snippet = Object.assign(document.createElement("span"), {
+            className: "snippet",
+            innerHTML: node.snippet,
+          });
+          button.append(title, snippet);
+          button.addEventListener("click", () => select(node.conversation.id));
+          item.append(button);
+          return item;
+        })),
+  );
+}
+
+// Sending, streaming, stopping and resuming.
+ui.form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const content = ui.input.value.trim();
+  if (!content || state.live) return;
+  ui.input.value = "";
+  hideError();
+  state.lastSeq = 0;
+  const input = { content, conversationId: state.selected, clientMessageId: crypto.randomUUID() };
+  follow(client.subscription(SendMessageDocument, { input }), (data) => data.sendMessage);
+});
+
+ui.stop.addEventListener("click", async () => {
+  if (!state.live) return;
+  const { error } = await client
+    .mutation(StopGenerationDocument, { messageId: state.live.messageId })
+    .toPromise();
+  if (error) showError(error.message);
+});
+
+ui.newChat.addEventListener("click", () => {
+  if (state.live) return;
+  select(null);
+  ui.input.focus();
+});
+
+/** Subscribes to a reply's stream and applies each event once, in order. */
+function follow<T>(
+  source: {
+    subscribe(fn: (result: { data?: T; error?: { message: string } }) => void): { unsubscribe(): void };
+  },
+  eventOf: (data: T) => StreamEventFragment | undefined,
+) {
+  state.stream?.unsubscribe();
+  state.stream = source.subscribe(({ data, error }) => {
+    if (error) {
+      showError(error.message);
+      return;
+    }
+    const event = data ? eventOf(data) : undefined;
+    if (event && event.seq > state.lastSeq) apply(event);
+  });
+}
+
+function apply(event: StreamEventFragment) {
+  state.lastSeq = event.seq;
+  switch (event.__typename) {
+    case "MessageCreated": {
+      const { message } = event;
+      if (message.conversation.id !== state.selected) select(message.conversation.id);
+      if (message.role === "ASSISTANT") {
+        state.live = {
+          conversationId: message.conversation.id,
+          messageId: message.id,
+          seq: event.seq,
+          text: "",
+        };
+      }
+      break;
+    }
+    case "TextDelta":
+      if (state.live) state.live.text += event.delta;
+      break;
+    case "MessageSnapshot":
+      if (state.live) state.live.text = event.message.content;
+      break;
+    case "MessageCompleted":
+      // The cache now holds the final message (Graphcache normalized it from this event), and the server
+      // ends the stream after it.
+      state.live = null;
+      state.stream = null;
+      break;
+    default:
+      break;
+  }
+  if (state.live) {
+    state.live.seq = event.seq;
+    sessionStorage.setItem("chat.live", JSON.stringify(state.live));
+  } else {
+    sessionStorage.removeItem("chat.live");
+  }
+  renderMessages();
+}
+
+function showError(message: string) {
+  ui.error.textContent = message;
+  ui.error.hidden = false;
+}
+function hideError() {
+  ui.error.hidden = true;
+}
+
+// After a reload: open the conversation again and, if a reply was being written, continue its stream
+// from the last event this page applied.
+select(state.selected);
+if (state.live) {
+  const { messageId, seq } = state.live;
+  state.lastSeq = seq;
+  select(state.live.conversationId);
+  follow(
+    client.subscription(MessageStreamDocument, { messageId, afterSeq: seq }),
+    (data) => data.messageStream,
+  );
+}

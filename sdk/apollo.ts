@@ -1,0 +1,172 @@
+import { type ApolloCache, InMemoryCache, type Reference } from "@apollo/client";
+import { relayStylePagination } from "@apollo/client/utilities";
+import type { MessageFieldsFragment, StreamEventFragment } from "./index.js";
+import { possibleTypes } from "./index.js";
+
+// Apollo Client's cache for this API. Objects are normalized by their global id (`Conversation:<id>`,
+// `Message:<id>`), both connections merge their pages with `relayStylePagination`, and the helpers below
+// keep lists right after mutations and while replies stream.
+
+/** An InMemoryCache that knows this schema's unions, connections and cache redirects. */
+export function createApolloCache(): InMemoryCache {
+  return new InMemoryCache({
+    possibleTypes,
+    typePolicies: {
+      Query: {
+        fields: {
+          // One list per `archived` value; `first`/`after` pages are merged into it.
+          conversations: relayStylePagination(["archived"]),
+          // One list of results per search; later pages are appended.
+          searchMessages: relayStylePagination(["query", "conversationId", "includeArchived"]),
+          // A conversation already in the cache (from the list, say) is read from there.
+          conversation: {
+            read: (existing, { args, toReference }) =>
+              existing ?? toReference({ __typename: "Conversation", id: args?.id as string }),
+          },
+        },
+      },
+      // Messages page backwards (`last`/`before`): older pages are prepended.
+      Conversation: { fields: { messages: relayStylePagination() } },
+      // Each stream event replaces the last one (events have no id; their messages are normalized).
+      Subscription: { fields: { sendMessage: { merge: false }, messageStream: { merge: false } } },
+    },
+  });
+}
+
+/** A connection as `relayStylePagination` stores it. */
+interface StoredConnection {
+  edges: { __typename?: string; cursor?: string | null; node: Reference }[];
+  pageInfo?: Record<string, unknown>;
+  totalCount?: number;
+}
+
+/** Whether a stored `conversations` field is the list of archived conversations. */
+const isArchivedList = (storeFieldName: string) => storeFieldName.includes('"archived":true');
+
+/**
+ * Puts a conversation at the top of the active conversation lists (a new conversation, or one that just got
+ * a message). Its old cursor no longer describes its place, so the moved edge has none; later pages still
+ * load after the last edge that has one.
+ */
+export function moveConversationToTop(cache: ApolloCache, conversation: { id: string }): void {
+  cache.modify<{ conversations: StoredConnection }>({
+    id: "ROOT_QUERY",
+    fields: {
+      conversations(value, { storeFieldName, toReference, readField }) {
+        const existing = value as unknown as StoredConnection;
+        if (isArchivedList(storeFieldName) || !existing?.edges) return value;
+        const ref = toReference({ __typename: "Conversation", id: conversation.id });
+        if (!ref) return value;
+        const others = existing.edges.filter((e) => readField("id", e.node) !== conversation.id);
+        const added = others.length === existing.edges.length ? 1 : 0;
+        return {
+          ...existing,
+          edges: [{ __typename: "QueryConversationsConnectionEdge", cursor: null, node: ref }, ...others],
+          ...(existing.totalCount === undefined ? {} : { totalCount: existing.totalCount + added }),
+        } as never;
+      },
+    },
+  });
+}
+
+/**
+ * Takes a conversation out of the cached lists it no longer belongs to: all of them when it was deleted
+ * (it is then evicted), the active ones when archived, the archived ones when unarchived. The list it moved
+ * to is dropped from the cache, so that a view showing it fetches it again in the right order.
+ */
+export function removeConversationFromLists(
+  cache: ApolloCache,
+  id: string,
+  reason: "deleted" | "archived" | "unarchived",
+): void {
+  cache.modify<{ conversations: StoredConnection }>({
+    id: "ROOT_QUERY",
+    fields: {
+      conversations(value, { storeFieldName, readField }) {
+        const existing = value as unknown as StoredConnection;
+        if (!existing?.edges) return value;
+        const archivedList = isArchivedList(storeFieldName);
+        if (reason === "archived" && archivedList) return value;
+        if (reason === "unarchived" && !archivedList) return value;
+        const edges = existing.edges.filter((e) => readField("id", e.node) !== id);
+        const removed = existing.edges.length - edges.length;
+        return {
+          ...existing,
+          edges,
+          ...(existing.totalCount === undefined ? {} : { totalCount: existing.totalCount - removed }),
+        } as never;
+      },
+    },
+  });
+  if (reason === "deleted") {
+    cache.evict({ id: cache.identify({ __typename: "Conversation", id }) });
+    cache.gc();
+  } else {
+    cache.evict({ id: "ROOT_QUERY", fieldName: "conversations", args: { archived: reason === "archived" } });
+  }
+}
+
+/** Adds a new message after the loaded messages of its conversation (once; a second call does nothing). */
+export function appendMessage(cache: ApolloCache, conversationId: string, message: { id: string }): void {
+  cache.modify<{ messages: StoredConnection }>({
+    id: cache.identify({ __typename: "Conversation", id: conversationId }),
+    fields: {
+      messages(value, { toReference, readField }) {
+        const existing = value as unknown as StoredConnection;
+        if (!existing?.edges) return value;
+        if (existing.edges.some((e) => readField("id", e.node) === message.id)) return value;
+        const ref = toReference({ __typename: "Message", id: message.id });
+        if (!ref) return value;
+        return {
+          ...existing,
+          edges: [
+            ...existing.edges,
+            { __typename: "ConversationMessagesConnectionEdge", cursor: null, node: ref },
+          ],
+          ...(existing.totalCount === undefined ? {} : { totalCount: existing.totalCount + 1 }),
+        } as never;
+      },
+    },
+  });
+}
+
+/**
+ * Applies one event of a `sendMessage` or `messageStream` subscription to the cache, so that views of the
+ * conversation list and of the messages update as the reply streams. Apollo has already normalized the
+ * objects the event carries (messages, conversations, tool calls); this adds what normalization cannot:
+ * new messages in their conversation, the conversation at the top of the list, and streamed text.
+ * Apply each event once, in `seq` order (resume with `messageStream(afterSeq:)` to avoid repeats).
+ */
+export function applyStreamEvent(cache: ApolloCache, event: StreamEventFragment): void {
+  switch (event.__typename) {
+    case "MessageCreated": {
+      const { conversation } = event.message;
+      appendMessage(cache, conversation.id, event.message);
+      moveConversationToTop(cache, conversation);
+      return;
+    }
+    case "TextDelta":
+      cache.modify<MessageFieldsFragment>({
+        id: cache.identify({ __typename: "Message", id: event.messageId }),
+        fields: { content: (content) => `${content}${event.delta}` },
+      });
+      return;
+    case "ToolCallStarted":
+    case "ToolCallCompleted":
+      cache.modify<{ toolCalls: Reference[] }>({
+        id: cache.identify({ __typename: "Message", id: event.messageId }),
+        fields: {
+          toolCalls(value, { readField, toReference }) {
+            const calls = value as unknown as Reference[];
+            if (calls.some((c) => readField("id", c) === event.toolCall.id)) return value;
+            const ref = toReference({ __typename: "ToolCall", id: event.toolCall.id });
+            return (ref ? [...calls, ref] : calls) as never;
+          },
+        },
+      });
+      return;
+    default:
+      // MessageSnapshot and MessageCompleted carry the whole message, which normalization has stored.
+      return;
+  }
+}

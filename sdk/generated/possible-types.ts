@@ -1,0 +1,35 @@
+
+      export type PossibleTypesResultData = {
+  "possibleTypes": {
+    "MessageStreamEvent": [
+      "MessageCompleted",
+      "MessageCreated",
+      "MessageSnapshot",
+      "TextDelta",
+      "ToolCallCompleted",
+      "ToolCallStarted"
+    ],
+    "Node": [
+      "Conversation",
+      "Message"
+    ]
+  }
+};
+      const result: PossibleTypesResultData = {
+  "possibleTypes": {
+    "MessageStreamEvent": [
+      "MessageCompleted",
+      "MessageCreated",
+      "MessageSnapshot",
+      "TextDelta",
+      "ToolCallCompleted",
+      "ToolCallStarted"
+    ],
+    "Node": [
+      "Conversation",
+      "Message"
+    ]
+  }
+};
+      export default result;
+    

@@ -1,0 +1,238 @@
+import { gql } from "@urql/core";
+import type { Cache, CacheExchangeOpts } from "@urql/exchange-graphcache";
+import { relayPagination } from "@urql/exchange-graphcache/extras";
+import schema from "./generated/introspection.js";
+import {
+  ConversationListDocument,
+  type ConversationListQuery,
+  ConversationMessagesDocument,
+  type ConversationMessagesQuery,
+  ConversationSummaryFragmentDoc,
+  type CreateConversationMutation,
+  type DeleteConversationMutation,
+  MessageFieldsFragmentDoc,
+  type StreamEventFragment,
+} from "./index.js";
+
+// Graphcache (urql's normalized cache) for this API: entities keyed by their global ids, both connections
+// merged with `relayPagination`, and updaters that keep lists right after mutations and while replies stream.
+// The list updaters work on lists loaded with the SDK's ConversationList and ConversationMessages queries.
+
+/** Types without an id: stored inside their parent rather than normalized. */
+const EMBEDDED_TYPES = [
+  "QueryConversationsConnection",
+  "QueryConversationsConnectionEdge",
+  "ConversationMessagesConnection",
+  "ConversationMessagesConnectionEdge",
+  "PageInfo",
+  "TokenUsage",
+  "CreateConversationPayload",
+  "RenameConversationPayload",
+  "ArchiveConversationPayload",
+  "DeleteConversationPayload",
+  "StopGenerationPayload",
+  "MessageCreated",
+  "TextDelta",
+  "ToolCallStarted",
+  "ToolCallCompleted",
+  "MessageSnapshot",
+  "MessageCompleted",
+  "MessageSearchConnection",
+  "MessageSearchEdge",
+  "MessageSearchResult",
+];
+
+/** Options for `cacheExchange` from `@urql/exchange-graphcache`. */
+export function graphcacheOptions(): CacheExchangeOpts {
+  return {
+    // The schema makes fragment matching on the stream's union exact and lets Graphcache answer from the
+    // cache with nullable fields it lacks while it asks the API.
+    schema,
+    // Ids are global (unique across types), so the type name need not be part of a key.
+    globalIDs: true,
+    keys: Object.fromEntries(EMBEDDED_TYPES.map((type) => [type, () => null])),
+    resolvers: {
+      Query: { conversations: relayPagination(), searchMessages: relayPagination() },
+      Conversation: { messages: relayPagination() },
+    },
+    updates: {
+      Mutation: {
+        createConversation(result, _args, cache) {
+          const { conversation } = (result as CreateConversationMutation).createConversation;
+          moveConversationToTop(cache, conversation.id);
+        },
+        deleteConversation(result, _args, cache) {
+          const { deletedId } = (result as DeleteConversationMutation).deleteConversation;
+          removeFromLists(cache, deletedId, () => true);
+          cache.invalidate({ __typename: "Conversation", id: deletedId });
+        },
+        archiveConversation(result, _args, cache) {
+          moveBetweenLists(cache, idOf(result.archiveConversation), true);
+        },
+        unarchiveConversation(result, _args, cache) {
+          moveBetweenLists(cache, idOf(result.unarchiveConversation), false);
+        },
+      },
+      Subscription: {
+        sendMessage(result, _args, cache) {
+          applyStreamEvent(cache, result.sendMessage as StreamEventFragment);
+        },
+        messageStream(result, _args, cache) {
+          applyStreamEvent(cache, result.messageStream as StreamEventFragment);
+        },
+      },
+    },
+  };
+}
+
+const idOf = (payload: unknown) => (payload as { conversation: { id: string } }).conversation.id;
+
+/** The stored pages of `entity.field` whose arguments pass `match`. */
+function pagesOf(
+  cache: Cache,
+  entity: string,
+  field: string,
+  match: (args: Record<string, unknown>) => boolean,
+) {
+  return cache.inspectFields(entity).filter((f) => f.fieldName === field && match(f.arguments ?? {}));
+}
+
+/** The first page of a paginated field: the one loaded without a cursor. */
+const isFirstPage = (args: Record<string, unknown>) => args.after == null && args.before == null;
+
+const isArchivedList = (args: Record<string, unknown>) => args.archived === true;
+
+/** The edge keys stored for one page, with the connection that holds them. */
+function edgesOf(cache: Cache, entity: string, fieldKey: string) {
+  const connection = cache.resolve(entity, fieldKey) as string | null;
+  const edges = connection ? ((cache.resolve(connection, "edges") as string[] | null) ?? []) : [];
+  return { connection, edges };
+}
+
+/** The stored pages of the conversation lists that `inList(archived)` selects. */
+const listPages = (cache: Cache, inList: (archived: boolean) => boolean) =>
+  pagesOf(cache, "Query", "conversations", (a) => inList(isArchivedList(a)));
+
+/** Whether any of `pages` holds the conversation. */
+const inAnyPage = (cache: Cache, pages: ReturnType<typeof pagesOf>, id: string) =>
+  pages.some((p) => edgesOf(cache, "Query", p.fieldKey).edges.some((e) => cache.resolve(e, "node") === id));
+
+/** Rewrites the first page (the one loaded without a cursor) of each selected conversation list. */
+function updateFirstPages(
+  cache: Cache,
+  pages: ReturnType<typeof pagesOf>,
+  update: (list: ConversationListQuery["conversations"]) => void,
+) {
+  for (const page of pages.filter((p) => isFirstPage(p.arguments ?? {}))) {
+    cache.updateQuery(
+      { query: ConversationListDocument, variables: page.arguments ?? {} },
+      (data: ConversationListQuery | null) => {
+        if (!data) return null;
+        update(data.conversations);
+        return data;
+      },
+    );
+  }
+}
+
+/**
+ * Puts a conversation first in the active lists (new, or it just got a message). A later page may still
+ * hold it: `relayPagination` merges pages in order and keeps the first copy of each node.
+ */
+function moveConversationToTop(cache: Cache, id: string) {
+  const node = cache.readFragment(ConversationSummaryFragmentDoc, { __typename: "Conversation", id });
+  if (!node) return;
+  const pages = listPages(cache, (archived) => !archived);
+  const isNew = !inAnyPage(cache, pages, id);
+  updateFirstPages(cache, pages, (list) => {
+    const others = list.edges.filter((e) => e.node.id !== id);
+    list.edges = [edge("QueryConversationsConnectionEdge", node), ...others];
+    if (isNew) list.totalCount += 1;
+  });
+}
+
+/** Removes a conversation from every page of the lists `inList(archived)` selects. */
+function removeFromLists(cache: Cache, id: string, inList: (archived: boolean) => boolean) {
+  const pages = listPages(cache, inList);
+  if (!inAnyPage(cache, pages, id)) return;
+  for (const page of pages) {
+    const { connection, edges } = edgesOf(cache, "Query", page.fieldKey);
+    const kept = edges.filter((e) => cache.resolve(e, "node") !== id);
+    if (connection && kept.length !== edges.length) cache.link(connection, "edges", kept);
+  }
+  updateFirstPages(cache, pages, (list) => {
+    list.totalCount -= 1;
+  });
+}
+
+/** Archiving takes a conversation out of the active lists; the archived lists are refetched when shown. */
+function moveBetweenLists(cache: Cache, id: string, archived: boolean) {
+  removeFromLists(cache, id, (list) => list !== archived);
+  for (const page of listPages(cache, (list) => list === archived)) {
+    cache.invalidate("Query", "conversations", page.arguments ?? undefined);
+  }
+}
+
+/** Adds a new message after the newest loaded page of its conversation's messages (once). */
+function appendMessage(cache: Cache, conversationId: string, messageId: string) {
+  const node = cache.readFragment(MessageFieldsFragmentDoc, { __typename: "Message", id: messageId });
+  if (!node) return;
+  for (const page of pagesOf(cache, conversationId, "messages", isFirstPage)) {
+    cache.updateQuery(
+      { query: ConversationMessagesDocument, variables: { id: conversationId, ...page.arguments } },
+      (data: ConversationMessagesQuery | null) => {
+        const messages = data?.conversation?.messages;
+        if (!messages || messages.edges.some((e) => e.node.id === messageId)) return null;
+        messages.edges.push(edge("ConversationMessagesConnectionEdge", node));
+        messages.totalCount += 1;
+        return data;
+      },
+    );
+  }
+}
+
+/**
+ * An edge for a node the client added to a list. It has no cursor (the server never gave it one); pages
+ * still load after the last edge that has one. Graphcache needs the `__typename` the types leave out.
+ */
+function edge<Node>(typename: string, node: Node): { cursor: string; node: Node } {
+  return { __typename: typename, cursor: null, node } as unknown as { cursor: string; node: Node };
+}
+
+const MESSAGE_CONTENT = gql`
+  fragment _ on Message {
+    id
+    content
+  }
+`;
+
+/**
+ * Applies one `sendMessage` / `messageStream` event: a new message joins its conversation, which moves to
+ * the top of the list; streamed text and tool calls are added to their message. Graphcache has already
+ * normalized the objects the event carries. Each event must be applied once, in `seq` order.
+ */
+function applyStreamEvent(cache: Cache, event: StreamEventFragment) {
+  switch (event.__typename) {
+    case "MessageCreated":
+      appendMessage(cache, event.message.conversation.id, event.message.id);
+      moveConversationToTop(cache, event.message.conversation.id);
+      return;
+    case "TextDelta": {
+      const content = cache.resolve(event.messageId, "content");
+      if (typeof content !== "string") return;
+      const data = { __typename: "Message", id: event.messageId, content: content + event.delta };
+      cache.writeFragment(MESSAGE_CONTENT, data);
+      return;
+    }
+    case "ToolCallStarted":
+    case "ToolCallCompleted": {
+      const calls = (cache.resolve(event.messageId, "toolCalls") as string[] | null) ?? [];
+      const key = cache.keyOfEntity({ __typename: "ToolCall", id: event.toolCall.id });
+      if (key && !calls.includes(key)) cache.link(event.messageId, "toolCalls", [...calls, key]);
+      return;
+    }
+    default:
+      // MessageSnapshot and MessageCompleted carry the whole message, which Graphcache has stored.
+      return;
+  }
+}

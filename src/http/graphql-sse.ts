@@ -1,0 +1,156 @@
+import { type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
+import { createHandler } from "graphql-sse/lib/use/fetch";
+import type { Plugin, YogaInitialContext } from "graphql-yoga";
+import { ClientError } from "../errors.js";
+import { checkQueryString, readBodyText } from "./body.js";
+import type { PersistedOperations } from "./persisted-operations.js";
+import { errorResponse } from "./responses.js";
+
+/** What the graphql-sse endpoint must apply exactly as `/graphql` does. */
+export interface GraphQLSSEGuards {
+  endpoint: string;
+  maxBodyBytes: number;
+  persisted: PersistedOperations | null;
+  /** The same masking as yoga's (client errors kept, everything else `INTERNAL`). */
+  maskError: (error: unknown) => Error;
+}
+
+/**
+ * The full graphql-sse protocol (distinct connections and single connection) on `endpoint`, guarded like
+ * `/graphql`. It replaces `@graphql-yoga/plugin-graphql-sse`, which answers from `onRequest`, so yoga's
+ * request parsing and `onParams` never run there: this version of it reads bodies strictly with the same size limit, applies
+ * the persisted-operation rules, and reports parse, validation, authentication and rate-limit failures as
+ * GraphQL errors with the contract's codes (the plugin let them escape as a 500 with a stack trace, or a
+ * 400 "Unable to detect operation AST"). CSRF prevention is `useCsrfPrevention`, also in `onRequest`;
+ * operation limits are envelop plugins and run in `enveloped.parse`/`validate` below.
+ */
+export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaInitialContext> {
+  const serverContexts = new WeakMap<Request, { original: Request; serverContext: object }>();
+  let handler: (request: Request) => Promise<Response>;
+  const masked = (error: unknown) => guards.maskError(error) as GraphQLError;
+  const failure = (error: unknown): ExecutionResult => ({ data: null, errors: [masked(error)] });
+  return {
+    onYogaInit({ yoga }) {
+      handler = createHandler(
+        {
+          // yoga leaves `extensions.http` out of its responses; results sent here must not carry it either.
+          onNext: (_ctx, _req, result) => withoutHttpExtensions(result),
+          async onSubscribe(req, params) {
+            const { original, serverContext } = serverContexts.get(req.raw) ?? {
+              original: req.raw,
+              serverContext: {},
+            };
+            try {
+              const query = guards.persisted ? guards.persisted.resolve(params) : params.query;
+              const enveloped = yoga.getEnveloped({ ...serverContext, request: original, params });
+              const document = enveloped.parse(query);
+              const errors: readonly GraphQLError[] = enveloped.validate(enveloped.schema, document);
+              if (errors.length > 0) return { data: null, errors: errors.map(masked) };
+              const operation = getOperationAST(document, params.operationName);
+              if (!operation) {
+                throw new GraphQLError("Could not determine which operation to run", {
+                  extensions: { code: "BAD_USER_INPUT" },
+                });
+              }
+              if (operation.operation === "mutation" && req.method === "GET") {
+                throw new GraphQLError("Mutations cannot be sent with GET", {
+                  extensions: { code: "BAD_USER_INPUT" },
+                });
+              }
+              const contextValue = await enveloped.contextFactory();
+              const args = {
+                schema: enveloped.schema,
+                document,
+                contextValue,
+                variableValues: params.variables,
+                operationName: params.operationName,
+              };
+              const run = operation.operation === "subscription" ? enveloped.subscribe : enveloped.execute;
+              const result = (await run(args)) as ExecutionResult | AsyncIterable<ExecutionResult>;
+              // A subscription that fails to start answers `{ errors }` without `data`, which graphql-sse
+              // would not recognise as a result.
+              return Symbol.asyncIterator in result ? result : { data: null, ...result };
+            } catch (error) {
+              return failure(error);
+            }
+          },
+        },
+        yoga.fetchAPI,
+      );
+    },
+    onRequest({ request, url, endResponse, serverContext, fetchAPI }) {
+      if (url.pathname !== guards.endpoint) return;
+      return (async () => {
+        let guarded = request;
+        try {
+          if (request.method === "GET") {
+            checkQueryString(url);
+            const resolved = persistedGetUrl(url, guards.persisted);
+            if (resolved) guarded = new fetchAPI.Request(resolved, request);
+          }
+          if (request.body) {
+            const body = await readBodyText(request, guards.maxBodyBytes);
+            guarded = new fetchAPI.Request(request.url, {
+              method: request.method,
+              headers: request.headers,
+              body: persistedBody(body, guards.persisted),
+              signal: request.signal,
+            });
+          }
+        } catch (error) {
+          if (error instanceof ClientError) return endResponse(errorResponse(error));
+          throw error;
+        }
+        serverContexts.set(guarded, { original: request, serverContext: serverContext ?? {} });
+        endResponse(await handler(guarded));
+      })();
+    },
+  };
+}
+
+// graphql-sse refuses a request without `query` before any hook runs: a request that names a persisted
+// operation by hash alone gets the document filled in here (onSubscribe resolves it again, to the same).
+
+function persistedBody(body: string, persisted: PersistedOperations | null): string {
+  if (!persisted) return body;
+  let params: unknown;
+  try {
+    params = JSON.parse(body);
+  } catch {
+    return body; // graphql-sse answers malformed JSON itself
+  }
+  if (typeof params !== "object" || params === null || "query" in params) return body;
+  const extensions = (params as { extensions?: Record<string, unknown> }).extensions;
+  if (!extensions) return body;
+  return JSON.stringify({ ...params, query: persisted.resolve({ extensions }) });
+}
+
+function persistedGetUrl(url: URL, persisted: PersistedOperations | null): URL | null {
+  const extensions = url.searchParams.get("extensions");
+  if (!persisted || url.searchParams.has("query") || !extensions) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(extensions);
+  } catch {
+    return null;
+  }
+  const resolved = new URL(url);
+  resolved.searchParams.set("query", persisted.resolve({ extensions: parsed as Record<string, unknown> }));
+  return resolved;
+}
+
+function withoutHttpExtensions<R extends { errors?: readonly GraphQLError[] }>(result: R): R {
+  if (!result.errors?.some((e) => e.extensions?.http)) return result;
+  const errors = result.errors.map((error) => {
+    const { http: _http, ...extensions } = error.extensions;
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      originalError: error.originalError,
+      extensions,
+    });
+  });
+  return { ...result, errors };
+}

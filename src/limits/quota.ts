@@ -1,0 +1,25 @@
+import type { Db } from "../db/client.js";
+
+const DAY_MS = 86_400_000;
+
+/** Midnight UTC at the start of `now`'s day: daily token quotas run from one UTC midnight to the next. */
+export function startOfUtcDay(now: Date): Date {
+  return new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS);
+}
+
+/** Seconds from `now` until the next UTC midnight, when the daily quota starts again. */
+export function secondsUntilNextUtcDay(now: Date): number {
+  return Math.ceil((startOfUtcDay(now).getTime() + DAY_MS - now.getTime()) / 1000);
+}
+
+/**
+ * Tokens the user's replies used since UTC midnight, from the usage recorded on their messages (the
+ * `(ownerId, createdAt)` index serves it). Replies still running have recorded nothing yet.
+ */
+export async function tokensUsedToday(prisma: Db, ownerId: string, now = new Date()): Promise<number> {
+  const { _sum } = await prisma.message.aggregate({
+    where: { ownerId, createdAt: { gte: startOfUtcDay(now) }, totalTokens: { not: null } },
+    _sum: { totalTokens: true },
+  });
+  return _sum.totalTokens ?? 0;
+}

@@ -1,0 +1,96 @@
+import type { Config } from "../config.js";
+import type { Db } from "../db/client.js";
+import { RateLimitedError } from "../errors.js";
+import { secondsUntilNextUtcDay, tokensUsedToday } from "./quota.js";
+import type { LimitStore } from "./store.js";
+
+const MINUTE_MS = 60_000;
+/**
+ * How long a running reply keeps its concurrency slot at most: the slot is released when the reply ends,
+ * this only bounds what a crashed instance leaves behind.
+ */
+const REPLY_SLOT_TTL_MS = 30 * MINUTE_MS;
+/** The retry hint for a full concurrency limit: replies end at unknown times, so ask to check back soon. */
+const CONCURRENCY_RETRY_SECONDS = 5;
+
+/** Called when a limit refuses something, for metrics. */
+export type OnLimited = (limit: string) => void;
+
+/** A held concurrency slot; `release` is idempotent. */
+export interface ReplySlot {
+  release(): Promise<void>;
+}
+
+/**
+ * The per-user (per-IP when anonymous) rates and quotas. Each check either passes or throws
+ * `RATE_LIMITED` with `retryAfter`; checks run before anything is written.
+ */
+export class RateLimiter {
+  constructor(
+    private readonly store: LimitStore,
+    private readonly settings: Config["rateLimits"],
+    private readonly onLimited: OnLimited = () => {},
+  ) {}
+
+  /** Counts one GraphQL request: per user when signed in, per client address otherwise. */
+  async request(viewerId: string | null, clientIp: string): Promise<void> {
+    const [key, limit] =
+      viewerId === null
+        ? [`rl:ip:${clientIp}`, this.settings.anonymousPerMinute]
+        : [`rl:user:${viewerId}`, this.settings.requestsPerMinute];
+    const hit = await this.store.hit(key, limit, MINUTE_MS);
+    if (!hit.allowed) {
+      throw this.refuse("requests", `Too many requests: at most ${limit} a minute`, hit.resetInMs / 1000);
+    }
+  }
+
+  /**
+   * Everything a new message must pass before it is saved: the daily token quota (from recorded usage),
+   * a slot among the user's concurrent replies (held by `replyId` until released), and messages per minute.
+   */
+  async beforeSend(prisma: Db, viewerId: string, replyId: string, now = new Date()): Promise<ReplySlot> {
+    const { tokensPerDay, messagesPerMinute, concurrentReplies } = this.settings;
+    if (tokensPerDay > 0) {
+      const used = await tokensUsedToday(prisma, viewerId, now);
+      if (used >= tokensPerDay) {
+        throw this.refuse(
+          "tokens",
+          `Daily token quota of ${tokensPerDay} used up; it renews at midnight UTC`,
+          secondsUntilNextUtcDay(now),
+        );
+      }
+    }
+    // The slot first: a send refused for concurrency does not use up the minute's messages.
+    const key = `rl:replies:${viewerId}`;
+    const grant = await this.store.acquire(key, replyId, concurrentReplies, REPLY_SLOT_TTL_MS);
+    if (!grant.acquired) {
+      throw this.refuse(
+        "replies",
+        `Too many replies running: at most ${concurrentReplies} at once; wait for one to finish or stop it`,
+        CONCURRENCY_RETRY_SECONDS,
+      );
+    }
+    const hit = await this.store.hit(`rl:messages:${viewerId}`, messagesPerMinute, MINUTE_MS);
+    if (!hit.allowed) {
+      await this.store.release(key, replyId);
+      throw this.refuse(
+        "messages",
+        `Too many messages: at most ${messagesPerMinute} a minute`,
+        hit.resetInMs / 1000,
+      );
+    }
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.store.release(key, replyId);
+      },
+    };
+  }
+
+  private refuse(limit: string, message: string, retryAfterSeconds: number): RateLimitedError {
+    this.onLimited(limit);
+    return new RateLimitedError(limit, message, retryAfterSeconds);
+  }
+}

@@ -1,0 +1,50 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chatWithApollo } from "../../examples/typed-clients/apollo.js";
+import { chatWithUrql } from "../../examples/typed-clients/urql.js";
+import { FakeOpenAI } from "../fixtures/fake-openai.js";
+import { testDatabaseKinds } from "../utils/databases.js";
+import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
+
+// The typed-client examples are type-checked with the rest (tsconfig includes examples/); here they run.
+const [kind = "pglite"] = testDatabaseKinds();
+
+describe(`typed-client examples against the API (${kind})`, () => {
+  let server: TestServer;
+  let fake: FakeOpenAI;
+
+  beforeAll(async () => {
+    fake = await new FakeOpenAI().start();
+    server = await startTestServer(kind, {
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: "test-key",
+      OPENAI_MODEL: "fake-model",
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await fake?.close();
+  });
+
+  it.each([
+    ["Apollo Client", chatWithApollo],
+    ["urql", chatWithUrql],
+  ])("%s example sends a message and streams the reply", async (_name, chat) => {
+    const token = await tokenFor(`user-${randomUUID()}`);
+    fake.script(FakeOpenAI.text(["Typed ", "and ", "streamed"]));
+    const deltas: string[] = [];
+    const result = await chat({
+      url: `${server.url}/graphql`,
+      token,
+      content: "Hello, typed world",
+      onText: (d) => deltas.push(d),
+    });
+    expect(deltas).toEqual(["Typed ", "and ", "streamed"]);
+    expect(result).toMatchObject({
+      conversationsBefore: 0,
+      status: "COMPLETE",
+      reply: "Typed and streamed",
+      cachedMessages: ["USER: Hello, typed world", "ASSISTANT: Typed and streamed"],
+    });
+  });
+});
