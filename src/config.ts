@@ -45,6 +45,20 @@ const envSchema = z
     AUTH_AUDIENCE: optionalString,
     AUTH_DEV_MODE: boolFlag,
     MCP_CONFIG: optionalString,
+    MCP_BUILTIN_TOOLS: boolFlag,
+    MCP_HTTP: boolFlag,
+    MCP_USER_HEADER: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name")
+      .default("X-User-Id"),
+    MCP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    MCP_RECONNECT_MIN_MS: z.coerce.number().int().min(10).default(1_000),
+    MCP_RECONNECT_MAX_MS: z.coerce.number().int().min(10).default(60_000),
+    MCP_PING_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+    TOOL_MAX_ROUNDS: z.coerce.number().int().min(1).max(100).default(8),
+    TOOL_CALL_TIMEOUT_MS: z.coerce.number().int().min(10).default(60_000),
+    TOOL_RESULT_MAX_CHARS: z.coerce.number().int().min(100).default(20_000),
+    TOOL_RESULT_STORE_MAX_CHARS: z.coerce.number().int().min(100).default(1_000_000),
     GRAPHIQL: boolFlag,
     INTROSPECTION: boolFlag,
     MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
@@ -100,6 +114,20 @@ const envSchema = z
         code: "custom",
         path: ["PERSISTED_OPERATIONS_FILE"],
         message: "is required when PERSISTED_OPERATIONS_ONLY=true",
+      });
+    }
+    if (env.TOOL_RESULT_STORE_MAX_CHARS < env.TOOL_RESULT_MAX_CHARS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TOOL_RESULT_STORE_MAX_CHARS"],
+        message: "must be at least TOOL_RESULT_MAX_CHARS (results are stored whole up to it)",
+      });
+    }
+    if (env.MCP_RECONNECT_MAX_MS < env.MCP_RECONNECT_MIN_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["MCP_RECONNECT_MAX_MS"],
+        message: "must be at least MCP_RECONNECT_MIN_MS",
       });
     }
     if (env.AUTH_JWT_SECRET && env.AUTH_JWKS_URL) {
@@ -159,6 +187,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         minGapMs: Math.min(100, e.FLUSH_INTERVAL_MS),
         maxPendingChars: 4_096,
       },
+      tools: {
+        maxRounds: e.TOOL_MAX_ROUNDS,
+        callTimeoutMs: e.TOOL_CALL_TIMEOUT_MS,
+        resultMaxChars: e.TOOL_RESULT_MAX_CHARS,
+        resultStoreMaxChars: e.TOOL_RESULT_STORE_MAX_CHARS,
+      },
     },
     auth: {
       secret: e.AUTH_JWT_SECRET,
@@ -167,7 +201,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       audience: e.AUTH_AUDIENCE,
       devMode: devAuth,
     },
-    mcpConfigPath: e.MCP_CONFIG,
+    mcp: {
+      /** The `mcpServers` JSON file; unset: no external tool servers. */
+      configPath: e.MCP_CONFIG,
+      /** Whether our own agent gets the built-in server's tools (as server `chat`). */
+      builtinTools: e.MCP_BUILTIN_TOOLS ?? false,
+      /** Whether the built-in server is served over Streamable HTTP on `/mcp`. */
+      http: e.MCP_HTTP ?? true,
+      /** The header that carries the acting user's id to Streamable HTTP tool servers. */
+      userHeader: e.MCP_USER_HEADER,
+      connectTimeoutMs: e.MCP_CONNECT_TIMEOUT_MS,
+      reconnect: { minMs: e.MCP_RECONNECT_MIN_MS, maxMs: e.MCP_RECONNECT_MAX_MS },
+      pingIntervalMs: e.MCP_PING_INTERVAL_MS,
+    },
     graphiql: e.GRAPHIQL ?? !production,
     introspection: e.INTROSPECTION ?? !production,
     limits: { messageLength: e.MAX_MESSAGE_LENGTH, titleLength: e.MAX_TITLE_LENGTH, pageSize: 100 },

@@ -22,11 +22,20 @@ export const REDACTED_PATHS = [
   "*.password",
 ];
 
-/** Creates the logger. `LOG_LEVEL` overrides the level; tests default to silence. */
+/**
+ * Creates the logger. `LOG_LEVEL` overrides the level; tests default to silence. `stderr` sends the lines
+ * there (a stdio MCP server's stdout belongs to the protocol); `destination` anywhere else (tests).
+ */
 export function createLogger(
-  options: { level?: string; production?: boolean; destination?: pino.DestinationStream } = {},
+  options: {
+    level?: string;
+    production?: boolean;
+    stderr?: boolean;
+    destination?: pino.DestinationStream;
+  } = {},
 ): Logger {
   const level = process.env.LOG_LEVEL ?? options.level ?? (process.env.VITEST ? "silent" : "info");
   const settings = { level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } };
-  return options.destination ? pino(settings, options.destination) : pino(settings);
+  const destination = options.destination ?? (options.stderr ? pino.destination(2) : undefined);
+  return destination ? pino(settings, destination) : pino(settings);
 }

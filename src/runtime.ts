@@ -1,3 +1,8 @@
+import { loadMcpConfig, McpConfigError, type McpServerConfig } from "./agent/mcp/config.js";
+import { McpHub, type McpServerEntry } from "./agent/mcp/hub.js";
+import { userFromMeta } from "./agent/mcp/identity.js";
+import { inProcessTransport } from "./agent/mcp/in-process.js";
+import { transportFor } from "./agent/mcp/transports.js";
 import { combineObservers } from "./agent/observer.js";
 import type { ModelProvider } from "./agent/provider.js";
 import { failAbandonedReplies, RunManager } from "./agent/runs.js";
@@ -5,28 +10,35 @@ import { selectProvider } from "./agent/select-provider.js";
 import { createAuthenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import type { DatabaseTarget } from "./db/adapter.js";
+import type { Db } from "./db/client.js";
 import { connect, targetFromConfig } from "./db/connect.js";
 import { PersistedOperations } from "./http/persisted-operations.js";
 import { RateLimiter } from "./limits/rate-limiter.js";
 import { type LimitStore, MemoryLimitStore } from "./limits/store.js";
 import { OpenStreams } from "./limits/streams.js";
 import type { Logger } from "./logger.js";
+import { createChatMcpServer } from "./mcp-server/server.js";
 import { createMetrics } from "./metrics.js";
 import { createAppPubSub } from "./pubsub.js";
 import { Readiness } from "./readiness.js";
 import { ensureSearchLanguage } from "./search/language.js";
 import type { Tracing } from "./tracing.js";
 
+/** The name our own agent knows the built-in MCP server by (its tools are `chat__…`). */
+export const BUILTIN_MCP_SERVER = "chat";
+
 /**
  * The long-lived parts of a server process, built from the configuration: database, pub/sub, model
- * provider, runs, limits, metrics and readiness checks. `close` winds them down in order (runs first, so
- * replies are saved).
+ * provider, MCP tool servers, runs, limits, metrics and readiness checks. `close` winds them down in order
+ * (runs first, so replies are saved).
  */
 export async function createRuntime(
   config: Config,
   logger: Logger,
   overrides: { target?: DatabaseTarget; provider?: ModelProvider; limitStore?: LimitStore } = {},
 ) {
+  // A bad `mcpServers` file stops the start like any bad setting, before anything is opened.
+  const toolServers = configuredToolServers(config);
   const target = overrides.target ?? targetFromConfig(config.database);
   const db = await connect(target, { migrate: config.migrateOnStart });
   try {
@@ -51,10 +63,19 @@ export async function createRuntime(
     : null;
   // The gauges read these at scrape time, once both exist.
   const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
+  const mcp = new McpHub(mcpEntries(config, toolServers, logger, db.prisma), {
+    logger,
+    connectTimeoutMs: config.mcp.connectTimeoutMs,
+    reconnect: config.mcp.reconnect,
+    pingIntervalMs: config.mcp.pingIntervalMs,
+  });
+  // Each server gets one bounded attempt before requests are served; one that fails keeps retrying.
+  await mcp.start();
   const runs = new RunManager({
     prisma: db.prisma,
     pubsub,
     provider,
+    toolbox: mcp,
     logger,
     settings: config.runs,
     observer: combineObservers(metrics.runs, tracing?.observer),
@@ -70,6 +91,8 @@ export async function createRuntime(
   readiness.add("accepting", async () => {
     if (!runs.isAccepting) throw new Error("shutting down");
   });
+  // Reported, never failing the probe: a broken tool server must not take the API out of rotation.
+  readiness.detail("mcpServers", () => mcp.status());
 
   return {
     config,
@@ -78,6 +101,7 @@ export async function createRuntime(
     prisma: db.prisma,
     pubsub,
     provider,
+    mcp,
     runs,
     limits,
     streams,
@@ -88,10 +112,11 @@ export async function createRuntime(
     authenticate: createAuthenticator(config.auth),
     /** Refuses new replies; lets running ones finish within the grace period, then cancels and saves them. */
     stopRuns: (graceMs = config.shutdownGraceMs) => runs.shutdown(graceMs),
-    /** Cancels and saves whatever still runs, ends open streams, then closes the stores. */
+    /** Cancels and saves whatever still runs, ends open streams, disconnects tool servers, closes the stores. */
     async close() {
       await runs.shutdown(0);
       await streams.closeAll();
+      await mcp.close();
       await limitStore.close();
       await tracing?.shutdown();
       await db.close();
@@ -107,3 +132,30 @@ async function createLimitStore(config: Config): Promise<LimitStore> {
 
 /** The running process's parts, as the HTTP app receives them. */
 export type Runtime = Awaited<ReturnType<typeof createRuntime>>;
+
+/** The servers of the `mcpServers` file, checked against the built-in server's name. */
+function configuredToolServers(config: Config): McpServerConfig[] {
+  const configured = config.mcp.configPath ? loadMcpConfig(config.mcp.configPath) : [];
+  if (config.mcp.builtinTools && configured.some((s) => s.name === BUILTIN_MCP_SERVER))
+    throw new McpConfigError(
+      `MCP_CONFIG: the server name "${BUILTIN_MCP_SERVER}" is taken by the built-in server (MCP_BUILTIN_TOOLS)`,
+    );
+  return configured;
+}
+
+/** How to reach each tool server, plus the built-in one when our agent is to use it. */
+function mcpEntries(
+  config: Config,
+  configured: McpServerConfig[],
+  logger: Logger,
+  prisma: Db,
+): McpServerEntry[] {
+  const entries = configured.map((s) => ({
+    name: s.name,
+    transport: transportFor(s, config.mcp.userHeader, logger),
+  }));
+  if (!config.mcp.builtinTools) return entries;
+  // In process, only our agent can reach the server, so the user named in `_meta` is trusted.
+  const builtin = inProcessTransport(() => createChatMcpServer(prisma, (extra) => userFromMeta(extra._meta)));
+  return [...entries, { name: BUILTIN_MCP_SERVER, transport: builtin }];
+}

@@ -20,7 +20,16 @@ async function main() {
     throw error;
   }
   const logger = createLogger({ production: config.production });
-  const runtime = await createRuntime(config, logger);
+  let runtime: Awaited<ReturnType<typeof createRuntime>>;
+  try {
+    runtime = await createRuntime(config, logger);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message); // a bad MCP_CONFIG file
+      process.exit(78);
+    }
+    throw error;
+  }
   const { target } = runtime.db;
   logger.info(
     {
@@ -30,6 +39,7 @@ async function main() {
     "database ready",
   );
   logger.info({ model: runtime.provider.label }, "model provider");
+  logger.info({ mcpServers: runtime.mcp.status() }, "tool servers");
   if (config.auth.devMode) {
     logger.warn(
       "DEVELOPMENT AUTH IS ON: requests without a token act as 'dev-user' and unsigned tokens are trusted. " +

@@ -11,6 +11,7 @@ import { useOperationLimits } from "./http/operation-limits.js";
 import { usePersistedOperations } from "./http/persisted-operations.js";
 import { requestInfo, useRequestInfo } from "./http/request-info.js";
 import { createMaskError } from "./mask-error.js";
+import { useMcpEndpoint } from "./mcp-server/http.js";
 import { useMultipartSubscriptions } from "./multipart-subscriptions.js";
 import type { Readiness } from "./readiness.js";
 import type { Runtime } from "./runtime.js";
@@ -22,9 +23,10 @@ const STREAM_ENDPOINT = "/graphql/stream";
 /**
  * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, subscriptions over yoga's SSE or Apollo's
  * multipart protocol, GraphiQL for browsers with its files under `/graphiql/`), `/graphql/stream` (the
- * graphql-sse protocol), `/healthz`, `/readyz` and `/metrics`. Both GraphQL endpoints are guarded alike:
- * CSRF prevention, strict bodies within the size limit, persisted operations, document limits,
- * authentication and rate limits. It does not listen; `src/server.ts` does, and tests serve it on port 0.
+ * graphql-sse protocol), `/mcp` (the built-in MCP server), `/healthz`, `/readyz` and `/metrics`. Both
+ * GraphQL endpoints are guarded alike: CSRF prevention, strict bodies within the size limit, persisted
+ * operations, document limits, authentication and rate limits. It does not listen; `src/server.ts` does,
+ * and tests serve it on port 0.
  */
 export function createApp(runtime: Runtime) {
   const { config, logger } = runtime;
@@ -74,6 +76,18 @@ export function createApp(runtime: Runtime) {
               endpoint: "/metrics",
               // Names and URLs come from clients: as labels they would grow the metrics without bound.
               labels: { operationName: false, url: false },
+            }),
+          ]
+        : []),
+      ...(config.mcp.http
+        ? [
+            useMcpEndpoint({
+              endpoint: "/mcp",
+              prisma: runtime.prisma,
+              authenticate: runtime.authenticate,
+              limits: runtime.limits,
+              maxBodyBytes,
+              logger,
             }),
           ]
         : []),
@@ -137,7 +151,10 @@ function useUnbufferedEventStreams(): Plugin {
   };
 }
 
-/** `/readyz`: 200 when every registered check passes, else 503; the body names each check's state. */
+/**
+ * `/readyz`: 200 when every registered check passes, else 503; the body names each check's state and
+ * carries the reported details (each MCP tool server's state).
+ */
 function useReadinessEndpoint(endpoint: string, readiness: Readiness): Plugin {
   return {
     onRequest({ url, endResponse }) {
@@ -147,7 +164,7 @@ function useReadinessEndpoint(endpoint: string, readiness: Readiness): Plugin {
         .then((report) =>
           endResponse(
             Response.json(
-              { status: report.ready ? "ready" : "unavailable", checks: report.checks },
+              { status: report.ready ? "ready" : "unavailable", checks: report.checks, ...report.details },
               { status: report.ready ? 200 : 503, headers: { "cache-control": "no-store" } },
             ),
           ),
@@ -163,6 +180,8 @@ subscription Chat {
     __typename
     ... on MessageCreated { seq message { id role content conversation { id title } } }
     ... on TextDelta { seq delta }
+    ... on ToolCallStarted { seq toolCall { server name arguments } }
+    ... on ToolCallCompleted { seq toolCall { name result isError } }
     ... on MessageCompleted { seq message { status content error usage { totalTokens } } }
   }
 }

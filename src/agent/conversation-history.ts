@@ -1,6 +1,15 @@
 import type { Db } from "../db/client.js";
 import type { Message, ToolCall } from "../generated/prisma/client.js";
 import type { ChatMessage } from "./provider.js";
+import { resultForModel } from "./tool-result.js";
+
+/** How stored tool calls are replayed: the name the model knows the tool by, and the result size it sees. */
+export interface ToolReplay {
+  toolName(call: { server: string; name: string }): string;
+  resultMaxChars: number;
+}
+
+const asStored: ToolReplay = { toolName: (call) => call.name, resultMaxChars: Number.POSITIVE_INFINITY };
 
 /**
  * The stored messages of a conversation before `beforePosition`, newest `limit` of them, as model history.
@@ -11,6 +20,7 @@ export async function loadConversationHistory(
   conversationId: string,
   beforePosition: number,
   limit: number,
+  replay: ToolReplay = asStored,
 ): Promise<ChatMessage[]> {
   const rows = await prisma.message.findMany({
     where: { conversationId, position: { lt: beforePosition } },
@@ -18,11 +28,14 @@ export async function loadConversationHistory(
     take: limit,
     include: { toolCalls: { orderBy: { position: "asc" } } },
   });
-  return toChatMessages(rows.reverse());
+  return toChatMessages(rows.reverse(), replay);
 }
 
 /** Stored messages as model history; an assistant message's tool calls are followed by their results. */
-export function toChatMessages(rows: (Message & { toolCalls: ToolCall[] })[]): ChatMessage[] {
+export function toChatMessages(
+  rows: (Message & { toolCalls: ToolCall[] })[],
+  replay: ToolReplay = asStored,
+): ChatMessage[] {
   const history: ChatMessage[] = [];
   for (const row of rows) {
     switch (row.role) {
@@ -34,7 +47,7 @@ export function toChatMessages(rows: (Message & { toolCalls: ToolCall[] })[]): C
         break;
       case "ASSISTANT": {
         if (row.status === "FAILED" && row.content === "" && row.toolCalls.length === 0) break;
-        history.push(...assistantTurns(row));
+        history.push(...assistantTurns(row, replay));
         break;
       }
       case "TOOL":
@@ -49,7 +62,7 @@ export function toChatMessages(rows: (Message & { toolCalls: ToolCall[] })[]): C
  * the results, then the final text. Rounds are told apart by the text the model wrote before them
  * (`ToolCall.textOffset`), so the replay matches what the model saw.
  */
-function assistantTurns(row: Message & { toolCalls: ToolCall[] }): ChatMessage[] {
+function assistantTurns(row: Message & { toolCalls: ToolCall[] }, replay: ToolReplay): ChatMessage[] {
   if (row.toolCalls.length === 0) return [{ role: "assistant", content: row.content }];
   const turns: ChatMessage[] = [];
   const rounds = new Map<number, ToolCall[]>();
@@ -60,13 +73,20 @@ function assistantTurns(row: Message & { toolCalls: ToolCall[] }): ChatMessage[]
     turns.push({
       role: "assistant",
       content: row.content.slice(consumed, offset),
-      toolCalls: calls.map((c) => ({ id: c.callId, name: c.name, arguments: JSON.stringify(c.arguments) })),
+      toolCalls: calls.map((c) => ({ id: c.callId, name: replay.toolName(c), arguments: argumentsText(c) })),
     });
-    for (const c of calls)
-      turns.push({ role: "tool", toolCallId: c.callId, content: c.result ?? "(no result)" });
+    for (const c of calls) {
+      const content = c.result === null ? "(no result)" : resultForModel(c.result, replay.resultMaxChars);
+      turns.push({ role: "tool", toolCallId: c.callId, content });
+    }
     consumed = offset;
   }
   const rest = row.content.slice(consumed);
   if (rest !== "") turns.push({ role: "assistant", content: rest });
   return turns;
+}
+
+/** The arguments as the model wrote them: malformed ones were stored as the text they were. */
+function argumentsText(call: ToolCall): string {
+  return typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments);
 }

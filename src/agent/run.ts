@@ -8,6 +8,8 @@ import { fitHistory } from "./history.js";
 import { ignoreRuns, type RunObserver } from "./observer.js";
 import { ModelError, type ModelProvider, type Usage } from "./provider.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
+import { ToolLoop, type ToolSettings } from "./tool-loop.js";
+import type { Toolbox } from "./tools.js";
 
 /** Settings shared by all runs. */
 export interface RunSettings {
@@ -16,6 +18,7 @@ export interface RunSettings {
   historyMaxMessages: number;
   eventBufferSize: number;
   flush: { intervalMs: number; minGapMs: number; maxPendingChars: number };
+  tools: ToolSettings;
 }
 
 /** What a run needs from the process. */
@@ -23,6 +26,8 @@ export interface RunDependencies {
   prisma: Db;
   pubsub: AppPubSub;
   provider: ModelProvider;
+  /** The tools replies may call (MCP servers), acting for the user who sent the message. */
+  toolbox: Toolbox;
   logger: Logger;
   settings: RunSettings;
   /** Told of every event and of each reply's end (metrics). */
@@ -61,6 +66,7 @@ export class Run {
   private readonly startedAt = Date.now();
   private historyMs: number | null = null;
   private firstTokenMs: number | null = null;
+  private loop: ToolLoop | undefined;
 
   constructor(
     private readonly deps: RunDependencies,
@@ -103,7 +109,12 @@ export class Run {
     return {
       type: "MessageSnapshot",
       seq: this.channel.lastSeq,
-      message: { ...this.assistant, content: this.writer.content, lastSeq: this.channel.lastSeq },
+      message: {
+        ...this.assistant,
+        content: this.writer.content,
+        lastSeq: this.channel.lastSeq,
+        toolCalls: [...(this.loop?.calls ?? [])],
+      },
     };
   }
 
@@ -161,33 +172,32 @@ export class Run {
   }
 
   private async generate(holdModelUntil: Promise<unknown> | undefined): Promise<Usage | null> {
-    const { prisma, provider, settings } = this.deps;
+    const { prisma, provider, toolbox, settings } = this.deps;
     const signal = this.controller.signal;
     const stored = await loadConversationHistory(
       prisma,
       this.conversationId,
       this.assistant.position,
       settings.historyMaxMessages,
+      { toolName: (call) => toolbox.modelName(call), resultMaxChars: settings.tools.resultMaxChars },
     );
     const messages = fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
     this.historyMs = Date.now() - this.startedAt;
     if (holdModelUntil) await holdModelUntil;
     signal.throwIfAborted();
-    let usage: Usage | null = null;
-    for await (const event of provider.stream({ messages, model: this.model, signal })) {
-      if (event.type === "text") {
-        const emitted = this.channel.emit({
-          type: "TextDelta",
-          messageId: this.messageId,
-          delta: event.delta,
-        });
-        this.writer.append(event.delta, emitted.seq);
-      } else if (event.type === "usage") {
-        usage = event.usage;
-      }
-    }
-    signal.throwIfAborted();
-    return usage;
+    this.loop = new ToolLoop({
+      prisma,
+      provider,
+      toolbox,
+      settings: settings.tools,
+      model: this.model,
+      userId: this.assistant.ownerId,
+      messageId: this.messageId,
+      channel: this.channel,
+      writer: this.writer,
+      signal,
+    });
+    return this.loop.run(messages);
   }
 
   private failure(error: unknown, outcome: ReplyOutcome): ReplyOutcome {

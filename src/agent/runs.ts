@@ -5,6 +5,9 @@ import { Run, RunCancelled, type RunDependencies, type RunOptions } from "./run.
 /** The message a reply left by a crash gets when the server starts again. */
 export const ABANDONED_REPLY_ERROR = "The server stopped while this reply was being written";
 
+/** The result a tool call left running by a crash gets. */
+export const ABANDONED_TOOL_CALL_RESULT = "The server stopped before the tool answered.";
+
 /**
  * The runs of this process: starts them, finds them by assistant message id, stops them, and winds them
  * down at shutdown.
@@ -74,11 +77,16 @@ export class RunManager {
 }
 
 /**
- * Marks replies a crashed process left `STREAMING` as `FAILED`, keeping their saved text, and frees their
- * conversations. For a single instance, at start, when no reply can be running anywhere yet.
+ * Marks replies a crashed process left `STREAMING` as `FAILED`, keeping their saved text, ends their tool
+ * calls that never answered as errors, and frees their conversations. For a single instance, at start,
+ * when no reply can be running anywhere yet.
  */
 export async function failAbandonedReplies(prisma: Db): Promise<number> {
-  const [failed] = await prisma.$transaction([
+  const [, failed] = await prisma.$transaction([
+    prisma.toolCall.updateMany({
+      where: { completedAt: null, message: { status: "STREAMING" } },
+      data: { isError: true, result: ABANDONED_TOOL_CALL_RESULT, completedAt: new Date() },
+    }),
     prisma.message.updateMany({
       where: { status: "STREAMING" },
       data: { status: "FAILED", error: ABANDONED_REPLY_ERROR },

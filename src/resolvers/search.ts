@@ -76,6 +76,7 @@ export async function searchViewerMessages(
   });
   return {
     edges,
+    totalCount: page.totalCount,
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: args.after != null,

@@ -34,9 +34,18 @@ export const MessageSearchResultRef = builder.objectRef<SearchResult>("MessageSe
   }),
 });
 
-const MessageSearchConnection = builder.connectionObject({
+const MessageSearchConnection = builder.connectionObject<
+  typeof MessageSearchResultRef,
+  { totalCount: number }
+>({
   type: MessageSearchResultRef,
   name: "MessageSearchConnection",
+  fields: (t) => ({
+    totalCount: t.int({
+      description: "How many results all pages hold together.",
+      resolve: (connection) => connection.totalCount,
+    }),
+  }),
 });
 
 builder.queryField("searchMessages", (t) =>

@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import { Prisma } from "../generated/prisma/client.js";
 
 // The search vectors are STORED generated columns whose expression names the text-search configuration.
 // Their first definition is hand-written in the migration that added them (Prisma cannot express
@@ -6,20 +7,38 @@ import type { Db } from "../db/client.js";
 // same statements. Reading the configuration back from the database keeps queries in step with the
 // vectors whoever calls the search.
 
-/** The generated search columns: table, source expression, and the GIN index that serves them. */
+/** The generated search columns: table, generation expression, and the GIN index that serves them. */
 const VECTORS = [
   {
     table: "Conversation",
     index: "Conversation_searchVector_idx",
+    columns: `"searchVector"`,
+    predicate: "",
     // Titles weigh most (A): a title match ranks above the same word in a message.
     expression: (language: string) => `setweight(to_tsvector('${language}'::regconfig, "title"), 'A')`,
   },
   {
     table: "Message",
-    index: "Message_searchVector_idx",
-    expression: (language: string) => `to_tsvector('${language}'::regconfig, "content")`,
+    index: "Message_searchVector_content_idx",
+    // A reply is indexed once, when it stops streaming: no vector (and, with the partial index, no GIN
+    // entries) for text that is rewritten every flush. The owner's mark (see ownerMark) rides along so
+    // the index can narrow to one user's messages. md5 and array_to_tsvector are immutable, as a
+    // generated column requires.
+    expression: (language: string) =>
+      `CASE WHEN "status" = 'STREAMING' THEN NULL ELSE to_tsvector('${language}'::regconfig, "content") || array_to_tsvector(ARRAY[md5("ownerId")]) END`,
+    columns: `"searchVector", "content" gin_trgm_ops`,
+    predicate: ` WHERE (status <> 'STREAMING')`,
   },
 ] as const;
+
+/**
+ * A tsquery matching the mark every message's search vector carries for its owner (md5 of the owner id,
+ * one lexeme). ANDed with a query it lets the GIN index read only that user's postings. Another text
+ * could hold the same lexeme, so callers still filter on "ownerId": the mark narrows, it does not decide.
+ */
+export function ownerMark(ownerId: string): Prisma.Sql {
+  return Prisma.sql`md5(${ownerId})::tsquery`;
+}
 
 const CONFIGURATION_NAME = /^[a-z_][a-z0-9_]*$/;
 
@@ -29,10 +48,10 @@ const CONFIGURATION_NAME = /^[a-z_][a-z0-9_]*$/;
  */
 export function searchVectorStatements(language: string): string[] {
   if (!CONFIGURATION_NAME.test(language)) throw new Error(`Invalid text-search configuration "${language}"`);
-  return VECTORS.flatMap(({ table, index, expression }) => [
+  return VECTORS.flatMap(({ table, index, expression, columns, predicate }) => [
     `ALTER TABLE "${table}" DROP COLUMN "searchVector"`,
     `ALTER TABLE "${table}" ADD COLUMN "searchVector" tsvector GENERATED ALWAYS AS (${expression(language)}) STORED`,
-    `CREATE INDEX "${index}" ON "${table}" USING GIN ("searchVector")`,
+    `CREATE INDEX "${index}" ON "${table}" USING GIN (${columns})${predicate}`,
   ]);
 }
 

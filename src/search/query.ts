@@ -3,8 +3,13 @@ import { BadUserInputError } from "../errors.js";
 /** The longest query accepted, in characters (after trimming). */
 export const MAX_QUERY_LENGTH = 256;
 
-/** Terms shorter than this are matched as whole words by the text rule: the trigram index cannot find them. */
-export const MIN_FRAGMENT_LENGTH = 3;
+/**
+ * Whether the text rule matches a term anywhere, even inside a word: it needs three letters or digits in a
+ * row, which the trigram index can find. Other terms (`go`, `C#`, `a.b`) match as whole words.
+ */
+export function isFragment(term: string): boolean {
+  return /[\p{L}\p{N}]{3}/u.test(term);
+}
 
 /**
  * A search query read the way PostgreSQL's `websearch_to_tsquery` reads it: words, `"quoted phrases"`,

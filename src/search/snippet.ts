@@ -1,4 +1,4 @@
-import { MIN_FRAGMENT_LENGTH } from "./query.js";
+import { isFragment } from "./query.js";
 
 // ts_headline wraps matches in these private-use characters rather than in HTML, so the text around them
 // can be escaped afterwards. It also drops what its parser takes for HTML tags (`<script>` would vanish
@@ -47,8 +47,8 @@ export function headlineToHtml(headline: string): string {
 
 /**
  * A snippet for a match of the text rule: the passage around the first occurrence of a term, HTML-escaped,
- * with every occurrence in it wrapped in `<mark>`. Terms of {@link MIN_FRAGMENT_LENGTH} characters or
- * more match anywhere, shorter ones as whole words (as in the search). Ellipses mark cut text.
+ * with every occurrence in it wrapped in `<mark>`. Fragments (see {@link isFragment}) match anywhere, other
+ * terms as whole words, as in the search. Ellipses mark cut text.
  */
 export function textSnippet(text: string, terms: readonly string[], maxLength = SNIPPET_LENGTH): string {
   const pattern = termPattern(terms);
@@ -82,9 +82,7 @@ function termPattern(terms: readonly string[]): RegExp | null {
     .sort((a, b) => b.length - a.length)
     .map((term) => {
       const escaped = term.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-      return [...term].length >= MIN_FRAGMENT_LENGTH
-        ? escaped
-        : `(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`;
+      return isFragment(term) ? escaped : `(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`;
     });
   return alternatives.length === 0 ? null : new RegExp(alternatives.join("|"), "giu");
 }

@@ -43,7 +43,9 @@ describe("server configuration", () => {
     expect(output).toMatch(/AUTH_DEV_MODE: is refused when NODE_ENV=production/);
   });
 });
-describe.each(testDatabaseKinds())("server process on %s", (kind) => {
+// Each test starts one or two whole processes (migrations on a fresh PGlite folder included): on a busy
+// machine one start alone has taken 20 s, so the default test timeout is too tight.
+describe.each(testDatabaseKinds())("server process on %s", { timeout: 120_000 }, (kind) => {
   let fake: FakeOpenAI;
   let database: TestDatabase;
   let dataDir: string;

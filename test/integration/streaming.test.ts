@@ -33,7 +33,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: "test-key",
       OPENAI_MODEL: "fake-model",
-      OPENAI_IDLE_TIMEOUT_MS: "600",
+      // Long enough that a test holding the model at a gate never trips it; the stall test uses its own.
+      OPENAI_IDLE_TIMEOUT_MS: "30000",
       OPENAI_MAX_RETRIES: "2",
       FLUSH_INTERVAL_MS: "100",
       STREAM_BUFFER_EVENTS: "8",
@@ -364,15 +365,29 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
 
   it("ends FAILED when the model stalls past the idle timeout", async () => {
     await freshUser();
-    fake.script({ chunks: [{ content: "and then" }, { content: "silence" }], stallAfter: 1 });
-    const events = await sendAll("yoga-sse", { content: "stall" });
-    expect(events.at(-1)).toMatchObject({
-      message: {
-        status: "FAILED",
-        content: "and then",
-        error: expect.stringMatching(/sent nothing for 600 ms/),
-      },
+    const impatient = await startTestServer(kind, {
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: "test-key",
+      OPENAI_IDLE_TIMEOUT_MS: "600",
     });
+    try {
+      fake.script({ chunks: [{ content: "and then" }, { content: "silence" }], stallAfter: 1 });
+      const events = eventsOf(
+        await collect(
+          yogaSSE(impatient.url, SendMessage, { input: { content: "stall" } }, token),
+          isCompleted,
+        ),
+      );
+      expect(events.at(-1)).toMatchObject({
+        message: {
+          status: "FAILED",
+          content: "and then",
+          error: expect.stringMatching(/sent nothing for 600 ms/),
+        },
+      });
+    } finally {
+      await impatient.close();
+    }
   });
 
   it("makes one message and one reply for the same clientMessageId, sent twice at once", async () => {

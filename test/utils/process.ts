@@ -19,7 +19,7 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const { child, output, exited } = spawnServer({ LOG_LEVEL: "info", ...env });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), 60_000);
     const check = () => {
       const match = /GraphQL API on (http:\/\/[^/\s"]+)\/graphql/.exec(output());
       if (match?.[1]) {

@@ -1,0 +1,168 @@
+import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
+import type { Db } from "../db/client.js";
+import { isUuid } from "../ids.js";
+import { type SearchMessagesArgs, searchMessages } from "../search/search.js";
+
+/** A conversation as the built-in tools describe it; ids are the GraphQL API's global ids. */
+export interface ConversationSummary {
+  id: string;
+  title: string;
+  createdAt: string;
+  lastActivityAt: string;
+  archived: boolean;
+  messageCount: number;
+}
+
+/** A message as `get_conversation` returns it. */
+export interface MessageView {
+  id: string;
+  position: number;
+  role: string;
+  status: string;
+  content: string;
+  createdAt: string;
+  toolCalls?: { server: string; name: string; isError: boolean }[];
+}
+
+/**
+ * The conversation id inside a tool argument: the GraphQL global id (as `search_messages` and the API
+ * give it) or the bare UUID. Null when it names no conversation at all.
+ */
+export function conversationIdOf(value: string): string | null {
+  if (isUuid(value)) return value;
+  try {
+    const { typename, id } = decodeGlobalID(value);
+    return typename === "Conversation" && isUuid(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+function summary(c: {
+  id: string;
+  title: string;
+  createdAt: Date;
+  activityAt: Date;
+  archivedAt: Date | null;
+  messageCount: number;
+}): ConversationSummary {
+  return {
+    id: encodeGlobalID("Conversation", c.id),
+    title: c.title,
+    createdAt: c.createdAt.toISOString(),
+    lastActivityAt: c.activityAt.toISOString(),
+    archived: c.archivedAt !== null,
+    messageCount: c.messageCount,
+  };
+}
+
+/** The user's most recently active conversations. */
+export async function recentConversations(
+  prisma: Db,
+  ownerId: string,
+  options: { limit: number; includeArchived: boolean },
+): Promise<ConversationSummary[]> {
+  const rows = await prisma.conversation.findMany({
+    where: { ownerId, ...(options.includeArchived ? {} : { archivedAt: null }) },
+    orderBy: [{ activityAt: "desc" }, { id: "desc" }],
+    take: options.limit,
+  });
+  return rows.map(summary);
+}
+
+/**
+ * One of the user's conversations with its newest `limit` messages before `beforePosition` (all when
+ * absent), oldest first; null when it does not exist or is someone else's (the two are not told apart).
+ */
+export async function conversationWithMessages(
+  prisma: Db,
+  ownerId: string,
+  conversationId: string,
+  options: { limit: number; beforePosition?: number },
+): Promise<{ conversation: ConversationSummary; messages: MessageView[]; hasOlder: boolean } | null> {
+  const conversation = await prisma.conversation.findFirst({ where: { id: conversationId, ownerId } });
+  if (!conversation) return null;
+  const rows = await prisma.message.findMany({
+    where: {
+      conversationId,
+      ownerId,
+      ...(options.beforePosition === undefined ? {} : { position: { lt: options.beforePosition } }),
+    },
+    orderBy: { position: "desc" },
+    take: options.limit + 1,
+    include: {
+      toolCalls: { orderBy: { position: "asc" }, select: { server: true, name: true, isError: true } },
+    },
+  });
+  const hasOlder = rows.length > options.limit;
+  const messages = rows
+    .slice(0, options.limit)
+    .reverse()
+    .map(
+      (m): MessageView => ({
+        id: encodeGlobalID("Message", m.id),
+        position: m.position,
+        role: m.role,
+        status: m.status,
+        content: m.content,
+        createdAt: m.createdAt.toISOString(),
+        ...(m.toolCalls.length > 0 ? { toolCalls: m.toolCalls } : {}),
+      }),
+    );
+  return { conversation: summary(conversation), messages, hasOlder };
+}
+
+/** A search result as `search_messages` returns it. */
+export interface SearchResultView {
+  messageId: string;
+  conversationId: string;
+  conversationTitle: string;
+  role: string;
+  position: number;
+  createdAt: string;
+  /** The matching passage, matches wrapped in `<mark></mark>` (HTML-escaped text). */
+  snippet: string;
+  rank: number;
+}
+
+/**
+ * A page of the user's search results (the full-text search of `src/search`), with each message's place in
+ * its conversation. Null when `conversationId` names no conversation of the user's.
+ */
+export async function searchUserMessages(
+  prisma: Db,
+  ownerId: string,
+  args: Omit<SearchMessagesArgs, "conversationId"> & { conversationId?: string },
+): Promise<{ results: SearchResultView[]; nextCursor: string | null } | null> {
+  let conversationId: string | null = null;
+  if (args.conversationId !== undefined) {
+    conversationId = conversationIdOf(args.conversationId);
+    const owned = conversationId
+      ? await prisma.conversation.count({ where: { id: conversationId, ownerId } })
+      : 0;
+    if (owned === 0) return null;
+  }
+  const page = await searchMessages(prisma, ownerId, { ...args, conversationId });
+  const messages = await prisma.message.findMany({
+    where: { id: { in: page.hits.map((h) => h.messageId) }, ownerId },
+    select: { id: true, role: true, position: true, conversation: { select: { title: true } } },
+  });
+  const byId = new Map(messages.map((m) => [m.id, m]));
+  const results = page.hits.flatMap((hit): SearchResultView[] => {
+    const message = byId.get(hit.messageId);
+    if (!message) return []; // deleted since the search
+    return [
+      {
+        messageId: encodeGlobalID("Message", hit.messageId),
+        conversationId: encodeGlobalID("Conversation", hit.conversationId),
+        conversationTitle: message.conversation.title,
+        role: message.role,
+        position: message.position,
+        createdAt: hit.createdAt.toISOString(),
+        snippet: hit.snippet,
+        rank: hit.rank,
+      },
+    ];
+  });
+  return { results, nextCursor: page.hasNextPage ? (page.hits.at(-1)?.cursor ?? null) : null };
+}

@@ -1,0 +1,148 @@
+import { Prisma } from "../generated/prisma/client.js";
+import type { SearchPosition } from "./cursor.js";
+import { ownerMark } from "./language.js";
+import { isFragment, type ParsedQuery } from "./query.js";
+import type { SearchMatch } from "./search.js";
+import { LESS_THAN, MARK_END, MARK_START } from "./snippet.js";
+
+/** A result as the search query returns it. */
+export interface SearchResultRow {
+  id: string;
+  conversationId: string;
+  createdAt: Date;
+  rank: number;
+  kind: SearchMatch;
+  /** ts_headline output, for matches found by full-text search. */
+  headline: string | null;
+  /** The raw message text or title, for matches of the text rule (the snippet is built by the app). */
+  plain: string | null;
+}
+
+/**
+ * A row of the search query: every row carries the number of results in all pages; an empty page is one
+ * row with only that number.
+ */
+export type SearchRow = { total: number } & (SearchResultRow | { [K in keyof SearchResultRow]: null });
+
+/** What one page of a search asks for. */
+export interface SearchSqlInput {
+  readonly ownerId: string;
+  readonly language: string;
+  readonly parsed: ParsedQuery;
+  /** Whether the text rule applies (see textRuleApplies in search.ts). */
+  readonly textRule: boolean;
+  readonly conversationId: string | null;
+  readonly includeArchived: boolean;
+  readonly after: SearchPosition | null;
+  readonly first: number;
+}
+
+// ts_headline shows a short text whole; a longer one as up to two passages of 8 to 24 words around the
+// best matches (ShortWord=0: short words at a passage's edges stay).
+const SHORT_TEXT = 240;
+const WHOLE_TEXT = `StartSel=${MARK_START}, StopSel=${MARK_END}, HighlightAll=true`;
+const PASSAGES = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxFragments=2, MinWords=8, MaxWords=24, ShortWord=0, FragmentDelimiter=" … "`;
+// translate(): `<` becomes LESS_THAN, the marks (and LESS_THAN itself) are dropped.
+const HEADLINE_FROM = `<${MARK_START}${MARK_END}${LESS_THAN}`;
+
+/**
+ * One page of ranked results, in one statement:
+ * - `hits`: messages in scope matching by words (ranked with ts_rank_cd, plus the rank of their
+ *   conversation's title when it matches too) or only by the text rule (rank: the title's);
+ * - `titles`: a conversation whose title matches but none of whose messages do, as its first message;
+ * - the page after the cursor's position (rank, createdAt, id: all descending), one row more than asked
+ *   to tell whether another page follows, and snippets for that page only;
+ * - the number of results in all pages (cheap: ranking has read them all anyway).
+ * The scans of `hits` carry the owner's mark, so the GIN index reads only this user's postings.
+ */
+export function searchSql(input: SearchSqlInput): Prisma.Sql {
+  const { ownerId, language, parsed, textRule, conversationId, includeArchived, after, first } = input;
+  const tsq = Prisma.sql`websearch_to_tsquery(${language}::regconfig, ${parsed.text})`;
+  const mark = ownerMark(ownerId);
+  const scope =
+    conversationId !== null
+      ? Prisma.sql`AND c.id = ${conversationId}::uuid`
+      : includeArchived
+        ? Prisma.empty
+        : Prisma.sql`AND c."archivedAt" IS NULL`;
+  const titleText = textRule
+    ? Prisma.sql`OR (${textMatch(Prisma.sql`c`, Prisma.sql`title`, language, parsed)})`
+    : Prisma.empty;
+  const messageText = textRule
+    ? Prisma.sql`OR (${textMatch(Prisma.sql`m`, Prisma.sql`content`, language, parsed)})`
+    : Prisma.empty;
+  const titleRank = Prisma.sql`CASE WHEN c."searchVector" @@ ${tsq} THEN ts_rank_cd(c."searchVector", ${tsq}, 1)::float8 ELSE 0 END`;
+  const afterPosition =
+    after === null
+      ? Prisma.empty
+      : Prisma.sql`WHERE (rank, "createdAt", id) < (${after.rank}::float8, ${after.createdAt.toISOString()}::timestamp, ${after.id}::uuid)`;
+  const headline = (text: Prisma.Sql) => Prisma.sql`ts_headline(${language}::regconfig,
+      translate(${text}, ${HEADLINE_FROM}, ${LESS_THAN}), ${tsq},
+      CASE WHEN length(${text}) <= ${SHORT_TEXT} THEN ${WHOLE_TEXT} ELSE ${PASSAGES} END)`;
+
+  return Prisma.sql`
+    WITH hits AS (
+      SELECT m.id, m."conversationId", m."createdAt", m."searchVector" @@ ${tsq} AS words,
+             CASE WHEN m."searchVector" @@ ${tsq} THEN ts_rank_cd(m."searchVector", ${tsq}, 1)::float8 ELSE 0 END
+               + ${titleRank} AS rank
+        FROM "Message" m
+        JOIN "Conversation" c ON c.id = m."conversationId"
+        -- The owner's mark narrows the GIN scans to this user's postings, each arm of the OR becoming one
+        -- scan of the index. "ownerId" is still checked (as || '' so that the planner does not add a
+        -- pointless scan of the ownerId btree: the mark already selected exactly those rows). Replies
+        -- still streaming are not indexed (the index's predicate, repeated here so it can be used).
+       WHERE (m."ownerId" || '') = ${ownerId} AND m.status <> 'STREAMING' AND m."searchVector" @@ ${mark}
+         AND (m."searchVector" @@ ${tsq} ${messageText}) ${scope}
+    ),
+    titles AS (
+      SELECT f.id, c.id AS "conversationId", f."createdAt", ${titleRank} AS rank
+        FROM "Conversation" c
+       CROSS JOIN LATERAL (
+             SELECT id, "createdAt" FROM "Message" WHERE "conversationId" = c.id ORDER BY position LIMIT 1
+       ) f
+       WHERE c."ownerId" = ${ownerId} ${scope} AND (c."searchVector" @@ ${tsq} ${titleText})
+         -- NOT IN over a non-null column: one hashed lookup per conversation.
+         AND c.id NOT IN (SELECT "conversationId" FROM hits)
+    ),
+    ranked AS (
+      SELECT id, "conversationId", "createdAt", rank, CASE WHEN words THEN 'WORDS' ELSE 'TEXT' END AS kind FROM hits
+      UNION ALL
+      SELECT id, "conversationId", "createdAt", rank, 'TITLE' FROM titles
+    ),
+    page AS (
+      SELECT * FROM ranked ${afterPosition}
+       ORDER BY rank DESC, "createdAt" DESC, id DESC
+       LIMIT ${first + 1}
+    )
+    SELECT t.total, p.id::text AS id, p."conversationId"::text AS "conversationId", p."createdAt", p.rank, p.kind,
+           CASE
+             WHEN p.kind = 'WORDS' THEN ${headline(Prisma.sql`m.content`)}
+             WHEN p.kind = 'TITLE' AND c."searchVector" @@ ${tsq} THEN ${headline(Prisma.sql`c.title`)}
+           END AS headline,
+           CASE p.kind WHEN 'TEXT' THEN m.content WHEN 'TITLE' THEN c.title END AS plain
+      FROM (SELECT count(*)::int AS total FROM ranked) t
+      LEFT JOIN (page p
+                 JOIN "Message" m ON m.id = p.id
+                 JOIN "Conversation" c ON c.id = p."conversationId") ON true
+     ORDER BY p.rank DESC, p."createdAt" DESC, p.id DESC`;
+}
+
+/**
+ * The text rule on one column of `row`: every term occurs, ignoring case (fragments anywhere, through the
+ * trigram index, other terms as whole words), and no excluded word occurs (by full-text, as in the word
+ * rule).
+ */
+function textMatch(row: Prisma.Sql, column: Prisma.Sql, language: string, parsed: ParsedQuery): Prisma.Sql {
+  const text = Prisma.sql`${row}.${column}`;
+  const conditions = parsed.terms.map((term) =>
+    isFragment(term)
+      ? Prisma.sql`${text} ILIKE ${`%${term.replace(/[\\%_]/g, "\\$&")}%`}`
+      : Prisma.sql`${text} ~* ${`(^|[^[:alnum:]_])${term.replace(/[^\p{L}\p{N}]/gu, "\\$&")}($|[^[:alnum:]_])`}`,
+  );
+  if (parsed.excluded !== "") {
+    conditions.push(
+      Prisma.sql`NOT (${row}."searchVector" @@ websearch_to_tsquery(${language}::regconfig, ${parsed.excluded}))`,
+    );
+  }
+  return Prisma.join(conditions, " AND ");
+}
