@@ -225,6 +225,7 @@ describe(`Apollo Client against the API (${kind})`, () => {
     const all = await server.request(SearchMessagesDocument, { query: "message", first: 100 }, token);
     expect(ids).toEqual(all.data?.searchMessages.edges.map((e) => e.node.message.id));
     expect(read()?.edges[0]?.node.snippet).toContain("<mark>");
+    expect(read()?.totalCount).toBe(12);
     watching.unsubscribe();
   });
 

@@ -181,6 +181,7 @@ describe(`urql against the API (${kind})`, () => {
     }
     const ids = page?.searchMessages.edges.map((e) => e.node.message.id) ?? [];
     expect(new Set(ids).size).toBe(12);
+    expect(page?.searchMessages.totalCount).toBe(12);
     const all = await server.request(SearchMessagesDocument, { query: "message", first: 100 }, token);
     expect(ids).toEqual(all.data?.searchMessages.edges.map((e) => e.node.message.id));
   });
