@@ -25,6 +25,7 @@ const envSchema = z
     DATA_DIR: z.string().min(1).default("./.data"),
     MIGRATE_ON_START: boolFlag,
     REDIS_URL: optionalString,
+    RUN_LEASE_MS: z.coerce.number().int().min(500).default(15_000),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
     OPENAI_MODEL: optionalString,
@@ -165,6 +166,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
     migrateOnStart: e.MIGRATE_ON_START ?? true,
     redisUrl: e.REDIS_URL,
+    /** Prepended to every Redis key and channel, so several deployments (or test runs) share one Redis. */
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    /** How long a running reply survives without a heartbeat from its instance (multi-instance mode). */
+    runLeaseMs: e.RUN_LEASE_MS,
     openai: {
       apiKey: e.OPENAI_API_KEY,
       baseURL: e.OPENAI_BASE_URL,
