@@ -61,7 +61,11 @@ function complete<T>(result: ObservableQuery.Result<T>): T | undefined {
 const textOf = (events: StreamEventFragment[]) =>
   events.map((e) => (e.__typename === "TextDelta" ? e.delta : "")).join("");
 
-describe.each(testDatabaseKinds())("Apollo Client against the API on %s", (kind) => {
+// The client libraries are what is under test here; the server's behaviour on both databases is covered
+// by the other suites, so one database kind (the first selected) keeps CI lean.
+const [kind = "pglite"] = testDatabaseKinds();
+
+describe(`Apollo Client against the API (${kind})`, () => {
   let server: TestServer;
   let fake: FakeOpenAI;
   let user: string;
@@ -221,6 +225,7 @@ describe.each(testDatabaseKinds())("Apollo Client against the API on %s", (kind)
     const all = await server.request(SearchMessagesDocument, { query: "message", first: 100 }, token);
     expect(ids).toEqual(all.data?.searchMessages.edges.map((e) => e.node.message.id));
     expect(read()?.edges[0]?.node.snippet).toContain("<mark>");
+    expect(read()?.totalCount).toBe(12);
     watching.unsubscribe();
   });
 

@@ -67,7 +67,11 @@ function watch<T>(source: { subscribe(fn: (result: { data?: T }) => void): { uns
 const textOf = (events: StreamEventFragment[]) =>
   events.map((e) => (e.__typename === "TextDelta" ? e.delta : "")).join("");
 
-describe.each(testDatabaseKinds())("urql against the API on %s", (kind) => {
+// The client libraries are what is under test here; the server's behaviour on both databases is covered
+// by the other suites, so one database kind (the first selected) keeps CI lean.
+const [kind = "pglite"] = testDatabaseKinds();
+
+describe(`urql against the API (${kind})`, () => {
   let server: TestServer;
   let fake: FakeOpenAI;
   let user: string;
@@ -177,6 +181,7 @@ describe.each(testDatabaseKinds())("urql against the API on %s", (kind) => {
     }
     const ids = page?.searchMessages.edges.map((e) => e.node.message.id) ?? [];
     expect(new Set(ids).size).toBe(12);
+    expect(page?.searchMessages.totalCount).toBe(12);
     const all = await server.request(SearchMessagesDocument, { query: "message", first: 100 }, token);
     expect(ids).toEqual(all.data?.searchMessages.edges.map((e) => e.node.message.id));
   });
