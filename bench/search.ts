@@ -8,6 +8,7 @@
 // where the database `bench_search` is (re)created; --reuse keeps an already seeded one. PGlite runs in
 // memory. Text comes from bench/search-corpus.ts (deterministic). Not a test: it prints figures.
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -83,7 +84,8 @@ async function benchPostgres(messages: number): Promise<void> {
   }
   const url = new URL(adminUrl);
   url.pathname = `/${BENCH_DB}`;
-  await benchTarget("PostgreSQL", { kind: "postgres", url: url.toString(), poolSize: 4 }, messages, reuse);
+  // One connection: one server backend, whose CPU time the measurement reads.
+  await benchTarget("PostgreSQL", { kind: "postgres", url: url.toString(), poolSize: 1 }, messages, reuse);
 }
 
 async function benchTarget(label: string, target: DatabaseTarget, messages: number, reuse: boolean) {
@@ -104,7 +106,12 @@ async function benchTarget(label: string, target: DatabaseTarget, messages: numb
         .join(", ")} messages; median user: ${seeded.owners[Math.floor(seeded.owners.length / 2)]?.messages}`,
     );
     if (target.kind === "postgres") await printSizes(prisma);
-    await measure(prisma, seeded);
+    const backendPid =
+      target.kind === "postgres"
+        ? ((await prisma.$queryRawUnsafe<{ pid: number }[]>("SELECT pg_backend_pid() AS pid"))[0]?.pid ??
+          null)
+        : null;
+    await measure(prisma, seeded, backendPid);
   } finally {
     await prisma.$disconnect();
     await database.close();
@@ -250,95 +257,143 @@ async function printSizes(prisma: Db): Promise<void> {
  * one to know whether more follow). It reads the user's messages through the ownerId index until it has
  * a page: all of them when fewer match. `content || ''` keeps the trigram index out: the seed had none.
  */
-async function ilikePage(prisma: Db, ownerId: string, query: string): Promise<void> {
-  await prisma.$queryRawUnsafe(
+async function ilikePage(prisma: Db, ownerId: string, query: string): Promise<number> {
+  const rows = await prisma.$queryRawUnsafe<unknown[]>(
     `SELECT id::text, content FROM "Message"
       WHERE "ownerId" = $1 AND (content || '') ILIKE '%' || $2 || '%'
       ORDER BY "createdAt" DESC, id DESC LIMIT 21`,
     ownerId,
     likeEscape(query),
   );
+  return rows.length;
 }
 
 /** ILIKE over all of the user's messages, as ranking (or a result count) needs: always a full scan. */
-async function ilikeAll(prisma: Db, ownerId: string, query: string): Promise<void> {
-  await prisma.$queryRawUnsafe(
+async function ilikeAll(prisma: Db, ownerId: string, query: string): Promise<number> {
+  const [row] = await prisma.$queryRawUnsafe<{ n: number }[]>(
     `SELECT count(*)::int AS n FROM "Message" WHERE "ownerId" = $1 AND (content || '') ILIKE '%' || $2 || '%'`,
     ownerId,
     likeEscape(query),
   );
+  return row?.n ?? 0;
 }
 
 const likeEscape = (query: string) => query.replace(/[\\%_]/g, "\\$&");
 
-async function measure(prisma: Db, seeded: Seeded): Promise<void> {
+/**
+ * CPU time used so far by this process and, on PostgreSQL, by the one server backend serving the pool
+ * (read from /proc: the server runs on this machine). Unlike wall-clock time it does not grow while the
+ * shared machine's other work holds the cores, so it compares methods fairly on a busy machine.
+ */
+function cpuMeter(backendPid: number | null): () => number {
+  const clockTicks = 100; // USER_HZ on Linux
+  const backend = () => {
+    if (backendPid === null) return 0;
+    try {
+      const fields = readFileSync(`/proc/${backendPid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+    } catch {
+      return Number.NaN;
+    }
+  };
+  return () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000 + backend();
+  };
+}
+
+type Method = (owner: string, query: string) => Promise<number>;
+interface Samples {
+  wall: number[];
+  cpu: number;
+  count: number;
+}
+
+async function measure(prisma: Db, seeded: Seeded, backendPid: number | null): Promise<void> {
   console.log(`load average (1 min) before measuring: ${loadavg()[0]?.toFixed(1)} on ${cpus} cores`);
+  const cpu = cpuMeter(backendPid);
   const random = prng(99);
   const heavy = seeded.owners.slice(0, 10);
   const populations = [
     { name: "any user", pick: () => seeded.owners[Math.floor(random() * seeded.owners.length)] },
     { name: "10 largest", pick: () => heavy[Math.floor(random() * heavy.length)] },
   ];
+  const methods: Record<"search" | "page" | "all", Method> = {
+    search: async (owner, query) => (await searchMessages(prisma, owner, { query })).hits.length,
+    page: (owner, query) => ilikePage(prisma, owner, query),
+    all: (owner, query) => ilikeAll(prisma, owner, query),
+  };
   const owner0 = seeded.owners[0]?.id ?? "";
   // Warm the caches a little, as a running server's would be.
   for (const { queries } of KINDS) {
-    for (const query of queries.slice(0, 2)) {
-      await searchMessages(prisma, owner0, { query });
-      await ilikePage(prisma, owner0, query);
-      await ilikeAll(prisma, owner0, query);
-    }
+    for (const query of queries.slice(0, 2))
+      for (const method of Object.values(methods)) await method(owner0, query);
   }
-  console.log(
-    "\n| query kind | users | search p50 | search p95 | ILIKE page p50 | ILIKE page p95 | ILIKE all p50 | ILIKE all p95 | p50 vs page | p95 vs page | p50 vs all | p95 vs all | results |",
-  );
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  const totals = populations.map(() => ({
-    search: [] as number[],
-    page: [] as number[],
-    all: [] as number[],
-  }));
-  const row = (
-    label: string,
-    users: string,
-    t: { search: number[]; page: number[]; all: number[] },
-    extra: string,
-  ) => {
-    const [s50, s95] = [pct(t.search, 50), pct(t.search, 95)];
-    const [p50, p95, a50, a95] = [pct(t.page, 50), pct(t.page, 95), pct(t.all, 50), pct(t.all, 95)];
-    console.log(
+  const empty = (): Record<keyof typeof methods, Samples> => ({
+    search: { wall: [], cpu: 0, count: 0 },
+    page: { wall: [], cpu: 0, count: 0 },
+    all: { wall: [], cpu: 0, count: 0 },
+  });
+  const lines: { wall: string[]; cpu: string[] } = { wall: [], cpu: [] };
+  const report = (label: string, users: string, t: Record<keyof typeof methods, Samples>, extra: string) => {
+    const [s50, s95] = [pct(t.search.wall, 50), pct(t.search.wall, 95)];
+    const [p50, p95, a50, a95] = [
+      pct(t.page.wall, 50),
+      pct(t.page.wall, 95),
+      pct(t.all.wall, 50),
+      pct(t.all.wall, 95),
+    ];
+    lines.wall.push(
       `| ${label} | ${users} | ${ms(s50)} | ${ms(s95)} | ${ms(p50)} | ${ms(p95)} | ${ms(a50)} | ${ms(a95)} | ` +
         `${ratio(p50, s50)} | ${ratio(p95, s95)} | ${ratio(a50, s50)} | ${ratio(a95, s95)} | ${extra} |`,
     );
+    const [cs, cp, ca] = [t.search.cpu / t.search.count, t.page.cpu / t.page.count, t.all.cpu / t.all.count];
+    lines.cpu.push(
+      `| ${label} | ${users} | ${ms(cs)} | ${ms(cp)} | ${ms(ca)} | ${ratio(cp, cs)} | ${ratio(ca, cs)} |`,
+    );
   };
+  const totals = populations.map(empty);
   for (const { kind, queries } of KINDS) {
     for (const [index, population] of populations.entries()) {
-      const times = { search: [] as number[], page: [] as number[], all: [] as number[] };
+      const cell = empty();
       let hits = 0;
       for (let i = 0; i < SAMPLES; i += 1) {
         const owner = population.pick()?.id ?? "";
         const query = queries[Math.floor(random() * queries.length)] ?? "";
-        let started = performance.now();
-        const page = await searchMessages(prisma, owner, { query });
-        times.search.push(performance.now() - started);
-        hits += page.hits.length;
-        started = performance.now();
-        await ilikePage(prisma, owner, query);
-        times.page.push(performance.now() - started);
-        started = performance.now();
-        await ilikeAll(prisma, owner, query);
-        times.all.push(performance.now() - started);
+        for (const [name, method] of Object.entries(methods) as [keyof typeof methods, Method][]) {
+          const [wallStart, cpuStart] = [performance.now(), cpu()];
+          const found = await method(owner, query);
+          const [wall, used] = [performance.now() - wallStart, cpu() - cpuStart];
+          for (const samples of [cell[name], totals[index]?.[name]]) {
+            if (!samples) continue;
+            samples.wall.push(wall);
+            samples.cpu += used;
+            samples.count += 1;
+          }
+          if (name === "search") hits += found;
+        }
       }
-      const total = totals[index];
-      total?.search.push(...times.search);
-      total?.page.push(...times.page);
-      total?.all.push(...times.all);
-      row(kind, population.name, times, (hits / SAMPLES).toFixed(1));
+      report(kind, population.name, cell, (hits / SAMPLES).toFixed(1));
     }
   }
   for (const [index, population] of populations.entries()) {
     const total = totals[index];
-    if (total) row("**all kinds**", population.name, total, "");
+    if (total) report("**all kinds**", population.name, total, "");
   }
+  console.log(
+    "\nWall-clock latency per query (search = searchMessages through Prisma; ILIKE page = the seed's newest-first page; ILIKE all = every match):\n",
+  );
+  console.log(
+    "| query kind | users | search p50 | search p95 | ILIKE page p50 | ILIKE page p95 | ILIKE all p50 | ILIKE all p95 | p50 vs page | p95 vs page | p50 vs all | p95 vs all | results |",
+  );
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const line of lines.wall) console.log(line);
+  console.log(
+    `\nCPU time per query, mean (${backendPid === null ? "this process, PGlite included" : "this process plus the PostgreSQL backend"}):\n`,
+  );
+  console.log("| query kind | users | search | ILIKE page | ILIKE all | page / search | all / search |");
+  console.log("|---|---|---:|---:|---:|---:|---:|");
+  for (const line of lines.cpu) console.log(line);
 
   // For scale: what "a full scan" of the whole table costs, with no per-user index at all.
   const scans: number[] = [];

@@ -19,6 +19,7 @@ import { schema } from "./schema/index.js";
 
 const GRAPHQL_ENDPOINT = "/graphql";
 const STREAM_ENDPOINT = "/graphql/stream";
+const MCP_ENDPOINT = "/mcp";
 
 /**
  * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, subscriptions over yoga's SSE or Apollo's
@@ -55,7 +56,7 @@ export function createApp(runtime: Runtime) {
     plugins: [
       ...(runtime.tracing ? [runtime.tracing.plugin] : []),
       useRequestInfo(logger, config.http.trustProxy),
-      useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT]),
+      useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT, MCP_ENDPOINT]),
       useStrictBodies(maxBodyBytes),
       ...(runtime.persisted ? [usePersistedOperations(runtime.persisted)] : []),
       ...useOperationLimits(config.operations, config.introspection),
@@ -82,7 +83,7 @@ export function createApp(runtime: Runtime) {
       ...(config.mcp.http
         ? [
             useMcpEndpoint({
-              endpoint: "/mcp",
+              endpoint: MCP_ENDPOINT,
               prisma: runtime.prisma,
               authenticate: runtime.authenticate,
               limits: runtime.limits,

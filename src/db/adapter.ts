@@ -1,6 +1,5 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { btree_gin } from "@electric-sql/pglite/contrib/btree_gin";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
@@ -18,9 +17,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// PGlite ships these contrib extensions but can only `CREATE EXTENSION` the ones loaded when it starts:
-// search's trigram index (pg_trgm) and its owner-plus-words GIN indexes (btree_gin) need both.
-const pgliteExtensions = { pg_trgm, btree_gin };
+// PGlite ships contrib extensions but can only `CREATE EXTENSION` the ones loaded when it starts: search's
+// trigram index needs pg_trgm (see the search migration).
+const pgliteExtensions = { pg_trgm };
 
 /**
  * Opens the database a target names. PostgreSQL goes through a `pg` pool; PGlite opens (or creates) its

@@ -4,7 +4,7 @@ import { ClientError } from "../errors.js";
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The error for a body over the limit: `BAD_USER_INPUT` with HTTP 413. */
-export function bodyTooLarge(maxBytes: number): ClientError {
+function bodyTooLarge(maxBytes: number): ClientError {
   return new ClientError(
     "BAD_USER_INPUT",
     `Request body is larger than ${maxBytes} bytes`,

@@ -4,8 +4,8 @@ import { errorResponse } from "./responses.js";
 
 /**
  * Headers that prove a browser sent the request only after a CORS preflight (no browser lets a page set
- * them on a "simple" request): yoga's and Apollo's CSRF headers, the graphql-sse stream token, and the
- * Authorization header itself.
+ * them on a "simple" request): yoga's and Apollo's CSRF headers, the graphql-sse stream token, MCP's
+ * session headers, and the Authorization header itself.
  */
 export const CSRF_HEADERS = [
   "x-graphql-yoga-csrf",
@@ -13,6 +13,8 @@ export const CSRF_HEADERS = [
   "x-apollo-operation-name",
   "graphql-preflight",
   "x-graphql-event-stream-token",
+  "mcp-session-id",
+  "mcp-protocol-version",
   "authorization",
 ];
 
@@ -35,7 +37,7 @@ export function isCsrfSuspect(request: Request): boolean {
 }
 
 /**
- * CSRF prevention on every GraphQL endpoint (`/graphql` and the graphql-sse endpoint, which yoga's own
+ * CSRF prevention on every API endpoint (`/graphql`, the graphql-sse endpoint and `/mcp`, which yoga's own
  * CSRF plugin cannot reach because that plugin hooks request parsing): a suspect request is answered
  * `403 FORBIDDEN` before anything runs. GraphiQL's page is served before this hook (yoga answers it first).
  */

@@ -17,8 +17,8 @@ export interface GraphQLSSEGuards {
 
 /**
  * The full graphql-sse protocol (distinct connections and single connection) on `endpoint`, guarded like
- * `/graphql`. `@graphql-yoga/plugin-graphql-sse` answers from `onRequest`, so yoga's request parsing and
- * `onParams` never run there: this version of it reads bodies strictly with the same size limit, applies
+ * `/graphql`. It replaces `@graphql-yoga/plugin-graphql-sse`, which answers from `onRequest`, so yoga's
+ * request parsing and `onParams` never run there: this version of it reads bodies strictly with the same size limit, applies
  * the persisted-operation rules, and reports parse, validation, authentication and rate-limit failures as
  * GraphQL errors with the contract's codes (the plugin let them escape as a 500 with a stack trace, or a
  * 400 "Unable to detect operation AST"). CSRF prevention is `useCsrfPrevention`, also in `onRequest`;

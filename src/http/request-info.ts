@@ -23,7 +23,7 @@ export function requestInfo(request: Request, logger: Logger): RequestInfo {
 }
 
 /** The client address of a node request: the socket's, or the first forwarded hop behind a trusted proxy. */
-export function clientAddress(request: Request, req: IncomingMessage | undefined, trustProxy: boolean) {
+function clientAddress(request: Request, req: IncomingMessage | undefined, trustProxy: boolean) {
   if (trustProxy) {
     const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
     if (forwarded) return forwarded;

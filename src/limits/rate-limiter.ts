@@ -9,7 +9,7 @@ const MINUTE_MS = 60_000;
  * How long a running reply keeps its concurrency slot at most: the slot is released when the reply ends,
  * this only bounds what a crashed instance leaves behind.
  */
-export const REPLY_SLOT_TTL_MS = 30 * MINUTE_MS;
+const REPLY_SLOT_TTL_MS = 30 * MINUTE_MS;
 /** The retry hint for a full concurrency limit: replies end at unknown times, so ask to check back soon. */
 const CONCURRENCY_RETRY_SECONDS = 5;
 

@@ -63,9 +63,13 @@ export class OpenStreams {
     };
   }
 
-  /** Serves `source` under the lease's limits; the slot is released when the stream ends, however it ends. */
-  serve<T>(lease: StreamLease, source: AsyncIterable<T>): AsyncIterable<T> {
+  /**
+   * Serves `source` under the lease's limits; the slot is released when the stream ends, however it ends,
+   * or when the request goes away (also before the stream was ever read).
+   */
+  serve<T>(lease: StreamLease, source: AsyncIterable<T>, signal?: AbortSignal): AsyncIterable<T> {
     const { idleTimeoutMs, maxDurationMs } = this.settings;
+    signal?.addEventListener("abort", () => void lease.release().catch(() => {}), { once: true });
     return new Repeater<T>(async (push, stop) => {
       let markEnded = () => {};
       const ended = new Promise<void>((resolve) => {

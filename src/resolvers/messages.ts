@@ -23,10 +23,36 @@ export async function listMessages(
 ) {
   requireViewer(ctx);
   checkPageSize(args);
-  const from = cursorId(query.cursor);
+  const { cursor, take, skip, ...selection } = query;
+  const from = cursorId(cursor);
+  // The cursor's position: keyset pages compare on it, and a cursor without one here is stale or foreign.
+  let position: number | null = null;
   if (from !== null) {
-    const exists = await ctx.prisma.message.count({ where: { id: from, conversationId } });
-    if (exists === 0) throw staleCursor();
+    const row = await ctx.prisma.message.findFirst({
+      where: { id: from, conversationId },
+      select: { position: true },
+    });
+    if (!row) throw staleCursor();
+    position = row.position;
   }
-  return ctx.prisma.message.findMany({ ...query, where: { conversationId }, orderBy: { position: "asc" } });
+  const after = position === null ? {} : { position: skip > 0 ? { gt: position } : { gte: position } };
+  const before = position === null ? {} : { position: skip > 0 ? { lt: position } : { lte: position } };
+  if (take >= 0) {
+    return ctx.prisma.message.findMany({
+      ...selection,
+      where: { conversationId, ...after },
+      orderBy: { position: "asc" },
+      take,
+    });
+  }
+  // Backwards (last/before), as keyset: Prisma answers a negative `take` without a LIMIT, reading every
+  // older message of the conversation. Newest first with a LIMIT, then back to conversation order, which is
+  // what a negative take returns.
+  const rows = await ctx.prisma.message.findMany({
+    ...selection,
+    where: { conversationId, ...before },
+    orderBy: { position: "desc" },
+    take: -take,
+  });
+  return rows.reverse();
 }

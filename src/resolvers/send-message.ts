@@ -43,7 +43,8 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
       conversationId && checked.clientMessageId
         ? await findEarlierSend(ctx.prisma, conversationId, viewer.id, checked.clientMessageId)
         : null;
-    if (earlier?.kind === "existing") return ctx.streams.serve(lease, streamReply(ctx, earlier.replyId, 0));
+    if (earlier?.kind === "existing")
+      return ctx.streams.serve(lease, streamReply(ctx, earlier.replyId, 0), ctx.request.signal);
     const assistantId = randomUUID();
     slot = await ctx.limits.beforeSend(ctx.prisma, viewer.id, assistantId);
     exchange = await saveExchange(ctx, viewer.id, conversationId, checked, assistantId);
@@ -53,7 +54,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
   }
   if (exchange.kind === "existing") {
     await slot.release();
-    return ctx.streams.serve(lease, streamReply(ctx, exchange.replyId, 0));
+    return ctx.streams.serve(lease, streamReply(ctx, exchange.replyId, 0), ctx.request.signal);
   }
   let firstDelivered = () => {};
   const delivered = new Promise<void>((resolve) => {
@@ -67,7 +68,11 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
   });
   const held = slot;
   void run.done.finally(() => held.release().catch(() => {}));
-  return ctx.streams.serve(lease, streamReply(ctx, exchange.assistant.id, 0, firstDelivered));
+  return ctx.streams.serve(
+    lease,
+    streamReply(ctx, exchange.assistant.id, 0, firstDelivered),
+    ctx.request.signal,
+  );
 }
 
 async function saveExchange(

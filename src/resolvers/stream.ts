@@ -84,7 +84,7 @@ export async function resumeStream(ctx: Context, globalId: string, afterSeq: num
   });
   if (!message) throw new NotFoundError("Message");
   const lease = await ctx.streams.reserve(viewer.id);
-  return ctx.streams.serve(lease, streamReply(ctx, id, afterSeq ?? 0));
+  return ctx.streams.serve(lease, streamReply(ctx, id, afterSeq ?? 0), ctx.request.signal);
 }
 
 /**

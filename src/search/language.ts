@@ -43,6 +43,15 @@ export function ownerMark(ownerId: string): Prisma.Sql {
 const CONFIGURATION_NAME = /^[a-z_][a-z0-9_]*$/;
 
 /**
+ * A text-search configuration as an SQL literal (`'english'::regconfig`). Written into the statement rather
+ * than sent as a parameter: a search names it a dozen times, and it is a checked identifier, never input.
+ */
+export function configurationLiteral(language: string): Prisma.Sql {
+  if (!CONFIGURATION_NAME.test(language)) throw new Error(`Invalid text-search configuration "${language}"`);
+  return Prisma.raw(`'${language}'::regconfig`);
+}
+
+/**
  * The statements that (re)create both search columns and their indexes for a text-search configuration:
  * the same SQL as the hand-written part of the migration that introduced them, for `english`.
  */

@@ -1,6 +1,6 @@
 import { Prisma } from "../generated/prisma/client.js";
 import type { SearchPosition } from "./cursor.js";
-import { ownerMark } from "./language.js";
+import { configurationLiteral, ownerMark } from "./language.js";
 import { isFragment, type ParsedQuery } from "./query.js";
 import type { SearchMatch } from "./search.js";
 import { LESS_THAN, MARK_END, MARK_START } from "./snippet.js";
@@ -57,7 +57,8 @@ const HEADLINE_FROM = `<${MARK_START}${MARK_END}${LESS_THAN}`;
  */
 export function searchSql(input: SearchSqlInput): Prisma.Sql {
   const { ownerId, language, parsed, textRule, conversationId, includeArchived, after, first } = input;
-  const tsq = Prisma.sql`websearch_to_tsquery(${language}::regconfig, ${parsed.text})`;
+  const config = configurationLiteral(language);
+  const tsq = Prisma.sql`websearch_to_tsquery(${config}, ${parsed.text})`;
   const mark = ownerMark(ownerId);
   const scope =
     conversationId !== null
@@ -66,17 +67,17 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
         ? Prisma.empty
         : Prisma.sql`AND c."archivedAt" IS NULL`;
   const titleText = textRule
-    ? Prisma.sql`OR (${textMatch(Prisma.sql`c`, Prisma.sql`title`, language, parsed)})`
+    ? Prisma.sql`OR (${textMatch(Prisma.sql`c`, Prisma.sql`title`, config, parsed)})`
     : Prisma.empty;
   const messageText = textRule
-    ? Prisma.sql`OR (${textMatch(Prisma.sql`m`, Prisma.sql`content`, language, parsed)})`
+    ? Prisma.sql`OR (${textMatch(Prisma.sql`m`, Prisma.sql`content`, config, parsed)})`
     : Prisma.empty;
   const titleRank = Prisma.sql`CASE WHEN c."searchVector" @@ ${tsq} THEN ts_rank_cd(c."searchVector", ${tsq}, 1)::float8 ELSE 0 END`;
   const afterPosition =
     after === null
       ? Prisma.empty
       : Prisma.sql`WHERE (rank, "createdAt", id) < (${after.rank}::float8, ${after.createdAt.toISOString()}::timestamp, ${after.id}::uuid)`;
-  const headline = (text: Prisma.Sql) => Prisma.sql`ts_headline(${language}::regconfig,
+  const headline = (text: Prisma.Sql) => Prisma.sql`ts_headline(${config},
       translate(${text}, ${HEADLINE_FROM}, ${LESS_THAN}), ${tsq},
       CASE WHEN length(${text}) <= ${SHORT_TEXT} THEN ${WHOLE_TEXT} ELSE ${PASSAGES} END)`;
 
@@ -132,7 +133,7 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
  * trigram index, other terms as whole words), and no excluded word occurs (by full-text, as in the word
  * rule).
  */
-function textMatch(row: Prisma.Sql, column: Prisma.Sql, language: string, parsed: ParsedQuery): Prisma.Sql {
+function textMatch(row: Prisma.Sql, column: Prisma.Sql, config: Prisma.Sql, parsed: ParsedQuery): Prisma.Sql {
   const text = Prisma.sql`${row}.${column}`;
   const conditions = parsed.terms.map((term) =>
     isFragment(term)
@@ -141,7 +142,7 @@ function textMatch(row: Prisma.Sql, column: Prisma.Sql, language: string, parsed
   );
   if (parsed.excluded !== "") {
     conditions.push(
-      Prisma.sql`NOT (${row}."searchVector" @@ websearch_to_tsquery(${language}::regconfig, ${parsed.excluded}))`,
+      Prisma.sql`NOT (${row}."searchVector" @@ websearch_to_tsquery(${config}, ${parsed.excluded}))`,
     );
   }
   return Prisma.join(conditions, " AND ");

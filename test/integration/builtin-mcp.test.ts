@@ -197,7 +197,9 @@ describe.each(testDatabaseKinds())("the built-in MCP server on %s", (kind) => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
     });
     expect(forged.status).toBe(401);
-    expect((await fetch(`${server.url}/mcp`)).status).toBe(405);
+    // POST only (a GET carrying no header at all is refused earlier, by CSRF prevention: 403).
+    const get = await fetch(`${server.url}/mcp`, { headers: { authorization: "Bearer x" } });
+    expect(get.status).toBe(405);
   });
 
   it("answers any MCP client over stdio, for the user of MCP_AUTH_TOKEN", async () => {

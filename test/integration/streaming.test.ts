@@ -250,9 +250,11 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     }
     const messageId = assistantIdOf(seen);
     const lastSeen = seen.at(-1)?.seq ?? 0;
-    // The run goes on without its client: the first six chunks arrive (seq 3..8).
+    // The run goes on without its client: the first six chunks arrive (seq 3..8). The model's idle
+    // timeout (600 ms) runs from the sixth chunk, so everything up to gate.resolve() must fit in it.
     await waitFor(
       async () => {
+        if (server.runtime.streams.size !== 0) return false; // the dropped stream has closed
         const m = await server.db.prisma.message.findFirst({ where: { ownerId: user, role: "ASSISTANT" } });
         return m?.content === parts.slice(0, 6).join("");
       },
@@ -260,7 +262,6 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       "text saved after disconnect",
     );
 
-    await waitFor(() => server.runtime.streams.size === 0, 20_000, "the dropped stream to close");
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
       events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
@@ -400,8 +401,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
     const a = collect(send("yoga-sse", input), isCompleted);
     const b = collect(send("graphql-sse-distinct", input), isCompleted);
-    await waitFor(() => server.runtime.streams.size === 2, 20_000, "both sends attached");
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => server.runtime.streams.size === 2, 5_000, "both sends attached");
+    await new Promise((r) => setTimeout(r, 20));
     gate.resolve();
     const [ea, eb] = [eventsOf(await a), eventsOf(await b)];
     expect(assistantIdOf(ea)).toBe(assistantIdOf(eb));

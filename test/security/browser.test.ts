@@ -75,6 +75,16 @@ describe.each(testDatabaseKinds())("browser attacks on %s", (kind) => {
     });
   });
 
+  it("refuses a cross-site text/plain POST to the MCP endpoint too (403 FORBIDDEN)", async () => {
+    const response = await fetch(`${server.url}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(response.status).toBe(403);
+    expect(codes((await response.json()) as never)).toEqual(["FORBIDDEN"]);
+  });
+
   it("streams without compression, unbuffered, and pings at once on both SSE forms", async () => {
     for (const path of endpoints) {
       const controller = new AbortController();

@@ -227,6 +227,14 @@ describe.each(testDatabaseKinds())("rate limits and quotas on %s", (kind) => {
       const refused = await postGraphQL(server, path, "forged.token.x", "{ viewer { id } }");
       expectRateLimited(refused.body, "requests");
     }
+    // The built-in MCP server's endpoint counts against the same limit.
+    const mcp = await fetch(`${server.url}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer forged.token.x" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+    });
+    expect(mcp.status).toBe(429);
+    expect(Number(mcp.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
   });
 
   it("counts refusals in the metrics", async () => {

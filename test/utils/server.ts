@@ -65,6 +65,9 @@ export async function startTestServer(
   const db = runtime.db;
   const app = createApp(runtime);
   const server = createServer(app);
+  // Longer than any pause between two requests of a test on a loaded machine: a client reusing a socket
+  // the server is just closing gets ECONNRESET.
+  server.keepAliveTimeout = 60_000;
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
