@@ -37,7 +37,14 @@ export function createApp(runtime: Runtime) {
     graphqlEndpoint: GRAPHQL_ENDPOINT,
     healthCheckEndpoint: "/healthz",
     landingPage: false,
-    graphiql: config.graphiql ? { title: "Chat backend", defaultQuery: GRAPHIQL_QUERY } : false,
+    graphiql: config.graphiql
+      ? {
+          title: "Chat backend",
+          defaultQuery: GRAPHIQL_QUERY,
+          // GraphiQL's subscriptions are GETs; the header marks them as preflighted (CSRF prevention).
+          additionalHeaders: { "x-graphql-yoga-csrf": "graphiql" },
+        }
+      : false,
     renderGraphiQL: renderLocalGraphiQL,
     logging: logger,
     cors: corsOptions(config.http.corsOrigins),
