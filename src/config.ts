@@ -25,6 +25,7 @@ const envSchema = z
     DATA_DIR: z.string().min(1).default("./.data"),
     MIGRATE_ON_START: boolFlag,
     REDIS_URL: optionalString,
+    RUN_LEASE_MS: z.coerce.number().int().min(500).default(15_000),
     OPENAI_API_KEY: optionalString,
     OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
     OPENAI_MODEL: optionalString,
@@ -65,6 +66,10 @@ const envSchema = z
     MAX_TITLE_LENGTH: z.coerce.number().int().min(1).default(200),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     MULTIPART_HEARTBEAT_MS: z.coerce.number().int().min(10).default(10_000),
+    SEARCH_LANGUAGE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, "must name a text-search configuration, e.g. english, german, simple")
+      .default("english"),
     MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
     MAX_QUERY_CHARACTERS: z.coerce.number().int().min(100).default(10_000),
     MAX_QUERY_TOKENS: z.coerce.number().int().min(10).default(1_000),
@@ -88,10 +93,6 @@ const envSchema = z
     METRICS: boolFlag,
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
     OTEL_SERVICE_NAME: z.string().min(1).default("chat-backend"),
-    SEARCH_LANGUAGE: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]*$/, "must name a text-search configuration, e.g. english, german, simple")
-      .default("english"),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";
@@ -165,6 +166,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
     migrateOnStart: e.MIGRATE_ON_START ?? true,
     redisUrl: e.REDIS_URL,
+    /** Prepended to every Redis key and channel, so several deployments (or test runs) share one Redis. */
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    /** How long a running reply survives without a heartbeat from its instance (multi-instance mode). */
+    runLeaseMs: e.RUN_LEASE_MS,
     openai: {
       apiKey: e.OPENAI_API_KEY,
       baseURL: e.OPENAI_BASE_URL,

@@ -1,10 +1,11 @@
 /** A dependency check: resolves when the dependency works, rejects (or times out) when it does not. */
 export type ReadinessCheck = () => Promise<unknown>;
 
-/** The outcome of a readiness probe: each check's state, ok or failed. */
+/** The outcome of a readiness probe: each check's state, ok or failed, and the reported details. */
 export interface ReadinessReport {
   ready: boolean;
   checks: Record<string, "ok" | "failed">;
+  details: Record<string, unknown>;
 }
 
 /**
@@ -14,6 +15,7 @@ export interface ReadinessReport {
  */
 export class Readiness {
   private readonly checks = new Map<string, ReadinessCheck>();
+  private readonly details = new Map<string, () => unknown>();
 
   constructor(
     private readonly onFailure: (name: string, error: unknown) => void = () => {},
@@ -23,6 +25,14 @@ export class Readiness {
   /** Registers (or replaces) the check called `name`. */
   add(name: string, check: ReadinessCheck): void {
     this.checks.set(name, check);
+  }
+
+  /**
+   * Reports `describe()` in the probe's body as `name`, without ever failing the probe: the state of parts
+   * the API works without (MCP tool servers).
+   */
+  detail(name: string, describe: () => unknown): void {
+    this.details.set(name, describe);
   }
 
   /** Removes a check (a part that was shut down). */
@@ -50,6 +60,7 @@ export class Readiness {
       }),
     );
     const checks = Object.fromEntries(entries);
-    return { ready: entries.every(([, state]) => state === "ok"), checks };
+    const details = Object.fromEntries([...this.details].map(([name, describe]) => [name, describe()]));
+    return { ready: entries.every(([, state]) => state === "ok"), checks, details };
   }
 }

@@ -1,8 +1,10 @@
+import { LeaseKeeper } from "./agent/leases.js";
 import { loadMcpConfig, McpConfigError, type McpServerConfig } from "./agent/mcp/config.js";
 import { McpHub, type McpServerEntry } from "./agent/mcp/hub.js";
 import { userFromMeta } from "./agent/mcp/identity.js";
 import { inProcessTransport } from "./agent/mcp/in-process.js";
 import { transportFor } from "./agent/mcp/transports.js";
+import type { RunNetwork } from "./agent/network.js";
 import { combineObservers } from "./agent/observer.js";
 import type { ModelProvider } from "./agent/provider.js";
 import { failAbandonedReplies, RunManager } from "./agent/runs.js";
@@ -29,8 +31,9 @@ export const BUILTIN_MCP_SERVER = "chat";
 
 /**
  * The long-lived parts of a server process, built from the configuration: database, pub/sub, model
- * provider, MCP tool servers, runs, limits, metrics and readiness checks. `close` winds them down in order
- * (runs first, so replies are saved).
+ * provider, MCP tool servers, runs (with Redis: the run network shared with the other instances, and the
+ * leases of running replies), limits, metrics and readiness checks. `close` winds them down in order (runs
+ * first, so replies are saved and their last events shared).
  */
 export async function createRuntime(
   config: Config,
@@ -51,12 +54,11 @@ export async function createRuntime(
     await db.close();
     throw error;
   }
-  const recovered = await failAbandonedReplies(db.prisma);
-  if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   const pubsub = createAppPubSub();
   const provider = overrides.provider ?? selectProvider(config.openai);
   // Redis and OpenTelemetry are loaded only when configured: a server without them starts faster.
   const limitStore = overrides.limitStore ?? (await createLimitStore(config));
+  const network = await createRunNetwork(config, db.prisma, logger);
   const readiness = new Readiness((name, error) => logger.warn({ check: name, err: error }, "not ready"));
   const tracing: Tracing | null = config.tracing
     ? (await import("./tracing.js")).startTracing(config.tracing, logger)
@@ -79,7 +81,26 @@ export async function createRuntime(
     logger,
     settings: config.runs,
     observer: combineObservers(metrics.runs, tracing?.observer),
+    network,
   });
+  // With Redis, other instances may be writing replies right now: only those whose lease expired are
+  // abandoned. Alone, every reply still streaming was cut off by a crash.
+  const leases =
+    network &&
+    new LeaseKeeper({
+      prisma: db.prisma,
+      network,
+      logger,
+      leaseMs: config.runLeaseMs,
+      running: () => runs.ids(),
+    });
+  if (leases) {
+    await leases.sweep();
+    leases.start();
+  } else {
+    const recovered = await failAbandonedReplies(db.prisma);
+    if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
+  }
   const streams = new OpenStreams(limitStore, config.streams, metrics.limited);
   const limits = new RateLimiter(limitStore, config.rateLimits, metrics.limited);
   const persisted = config.persistedOperations.file
@@ -87,10 +108,18 @@ export async function createRuntime(
     : null;
 
   readiness.add("database", () => db.prisma.$queryRaw`SELECT 1`);
-  if (config.redisUrl) readiness.add("redis", () => limitStore.ping());
+  if (config.redisUrl) {
+    // One check for Redis, whichever of its uses (shared limits, the run network) lost it.
+    readiness.add("redis", async () => {
+      await limitStore.ping();
+      if (network && !(await network.isReady())) throw new Error("the run network cannot reach Redis");
+    });
+  }
   readiness.add("accepting", async () => {
     if (!runs.isAccepting) throw new Error("shutting down");
   });
+  // Reported, never failing the probe: a broken tool server must not take the API out of rotation.
+  if (Object.keys(mcp.status()).length > 0) readiness.detail("mcpServers", () => mcp.status());
 
   return {
     config,
@@ -113,6 +142,8 @@ export async function createRuntime(
     /** Cancels and saves whatever still runs, ends open streams, disconnects tool servers, closes the stores. */
     async close() {
       await runs.shutdown(0);
+      await leases?.stop();
+      await network?.close();
       await streams.closeAll();
       await mcp.close();
       await limitStore.close();
@@ -126,6 +157,21 @@ async function createLimitStore(config: Config): Promise<LimitStore> {
   if (!config.redisUrl) return new MemoryLimitStore();
   const { RedisLimitStore } = await import("./limits/redis-store.js");
   return new RedisLimitStore(config.redisUrl, config.rateLimits.keyPrefix);
+}
+
+async function createRunNetwork(config: Config, prisma: Db, logger: Logger): Promise<RunNetwork | undefined> {
+  if (!config.redisUrl) return undefined;
+  const { connectRunNetwork } = await import("./cluster/redis-network.js");
+  return connectRunNetwork(
+    { url: config.redisUrl, keyPrefix: config.redisKeyPrefix },
+    {
+      historyEvents: config.runs.eventBufferSize,
+      leaseMs: config.runLeaseMs,
+      flushIntervalMs: config.runs.flush.intervalMs,
+    },
+    prisma,
+    logger,
+  );
 }
 
 /** The running process's parts, as the HTTP app receives them. */

@@ -13,6 +13,7 @@ import { requestInfo, useRequestInfo } from "./http/request-info.js";
 import { createMaskError } from "./mask-error.js";
 import { useMcpEndpoint } from "./mcp-server/http.js";
 import { useMultipartSubscriptions } from "./multipart-subscriptions.js";
+import type { Readiness } from "./readiness.js";
 import type { Runtime } from "./runtime.js";
 import { schema } from "./schema/index.js";
 
@@ -41,7 +42,8 @@ export function createApp(runtime: Runtime) {
       ? {
           title: "Chat backend",
           defaultQuery: GRAPHIQL_QUERY,
-          // GraphiQL's subscriptions are GETs; the header marks them as preflighted (CSRF prevention).
+          // GraphiQL's subscriptions are GETs with no content type, which CSRF prevention refuses
+          // without one of its headers.
           additionalHeaders: { "x-graphql-yoga-csrf": "graphiql" },
         }
       : false,
@@ -84,13 +86,13 @@ export function createApp(runtime: Runtime) {
               endpoint: MCP_ENDPOINT,
               prisma: runtime.prisma,
               authenticate: runtime.authenticate,
+              limits: runtime.limits,
+              maxBodyBytes,
               logger,
-              rateLimit: (userId, request) =>
-                runtime.limits.request(userId, requestInfo(request, logger).clientIp),
             }),
           ]
         : []),
-      useReadinessEndpoint("/readyz", runtime),
+      useReadinessEndpoint("/readyz", runtime.readiness),
     ],
   });
 }
@@ -151,24 +153,23 @@ function useUnbufferedEventStreams(): Plugin {
 }
 
 /**
- * `/readyz`: 200 when every registered check passes, else 503; the body names each check's state, and each
- * MCP tool server's (a broken tool server does not make the API unready: replies go on without its tools).
+ * `/readyz`: 200 when every registered check passes, else 503; the body names each check's state and
+ * carries the reported details (each MCP tool server's state).
  */
-function useReadinessEndpoint(endpoint: string, runtime: Runtime): Plugin {
+function useReadinessEndpoint(endpoint: string, readiness: Readiness): Plugin {
   return {
     onRequest({ url, endResponse }) {
       if (url.pathname !== endpoint) return;
-      return runtime.readiness.run().then((report) => {
-        const mcpServers = runtime.mcp.status();
-        const body = {
-          status: report.ready ? "ready" : "unavailable",
-          checks: report.checks,
-          ...(Object.keys(mcpServers).length > 0 ? { mcpServers } : {}),
-        };
-        endResponse(
-          Response.json(body, { status: report.ready ? 200 : 503, headers: { "cache-control": "no-store" } }),
+      return readiness
+        .run()
+        .then((report) =>
+          endResponse(
+            Response.json(
+              { status: report.ready ? "ready" : "unavailable", checks: report.checks, ...report.details },
+              { status: report.ready ? 200 : 503, headers: { "cache-control": "no-store" } },
+            ),
+          ),
         );
-      });
     },
   };
 }

@@ -34,6 +34,8 @@ export class ReplyWriter {
     private readonly messageId: string,
     private readonly logger: Logger,
     private readonly options: { intervalMs: number; minGapMs: number; maxPendingChars: number },
+    /** Called once when the reply is no longer this writer's: deleted, or failed by another instance. */
+    private readonly onLost: () => void = () => {},
   ) {}
 
   /** Adds text that the event numbered `seq` carried. */
@@ -58,12 +60,13 @@ export class ReplyWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.inflight;
-    if (this.gone) return null;
+    if (this.gone) return this.stored();
     this.writes++;
     try {
       const [message] = await this.prisma.$transaction([
         this.prisma.message.update({
-          where: { id: this.messageId },
+          // Fenced on the status: a reply another instance already failed keeps that end.
+          where: { id: this.messageId, status: "STREAMING" },
           data: {
             content: this.content,
             lastSeq: finalSeq,
@@ -83,9 +86,17 @@ export class ReplyWriter {
       ]);
       return message;
     } catch (error) {
-      if (isRecordNotFound(error)) return null; // the conversation was deleted meanwhile
+      if (isRecordNotFound(error)) return this.stored(); // deleted, or ended by another instance
       throw error;
     }
+  }
+
+  /** The reply as stored by whoever ended it, or null when it was deleted. */
+  private stored(): Promise<MessageState | null> {
+    return this.prisma.message.findUnique({
+      where: { id: this.messageId },
+      include: { toolCalls: { orderBy: { position: "asc" } } },
+    });
   }
 
   private schedule(): void {
@@ -109,13 +120,17 @@ export class ReplyWriter {
     const lastSeq = this.lastSeq;
     this.writes++;
     try {
-      await this.prisma.message.update({ where: { id: this.messageId }, data: { content, lastSeq } });
-      this.savedLength = content.length;
-    } catch (error) {
-      if (isRecordNotFound(error)) {
+      const { count } = await this.prisma.message.updateMany({
+        where: { id: this.messageId, status: "STREAMING" },
+        data: { content, lastSeq },
+      });
+      if (count === 0) {
         this.gone = true;
+        this.onLost();
         return;
       }
+      this.savedLength = content.length;
+    } catch (error) {
       // A failed batch is retried with the next one; the text is still in memory.
       this.logger.warn({ err: error, messageId: this.messageId }, "could not save streamed text");
     }

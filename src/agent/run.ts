@@ -5,6 +5,7 @@ import { RunChannel } from "./channel.js";
 import { loadConversationHistory } from "./conversation-history.js";
 import type { MessageState, RunEvent } from "./events.js";
 import { fitHistory } from "./history.js";
+import type { RunNetwork } from "./network.js";
 import { ignoreRuns, type RunObserver } from "./observer.js";
 import { ModelError, type ModelProvider, type Usage } from "./provider.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
@@ -30,6 +31,8 @@ export interface RunDependencies {
   toolbox: Toolbox;
   logger: Logger;
   settings: RunSettings;
+  /** The other instances, in multi-instance mode. */
+  network?: RunNetwork;
   /** Told of every event and of each reply's end (metrics). */
   observer?: RunObserver;
 }
@@ -42,6 +45,9 @@ export interface RunOptions {
   /** The logger of the request that started the reply, so its request id follows the reply to its end. */
   logger?: Logger;
 }
+
+/** Why a run stops when its reply was deleted or ended by another instance meanwhile. */
+const LOST_REPLY = "The reply was deleted or ended elsewhere";
 
 /** Why a run was cancelled; the message stores it when it is not the user's own stop. */
 export class RunCancelled extends Error {
@@ -87,8 +93,11 @@ export class Run {
         this.firstTokenMs = Date.now() - this.startedAt;
       }
       this.observer.event(event);
+      deps.network?.publish(this.messageId, event);
     });
-    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.logger, deps.settings.flush);
+    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.logger, deps.settings.flush, () =>
+      this.cancel(new RunCancelled(LOST_REPLY)),
+    );
     this.channel.emit({ type: "MessageCreated", message: user });
     this.channel.emit({ type: "MessageCreated", message: assistant });
     this.done = this.execute(options.holdModelUntil);

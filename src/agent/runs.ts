@@ -1,5 +1,6 @@
 import type { Db } from "../db/client.js";
 import type { MessageState } from "./events.js";
+import type { RunNetwork } from "./network.js";
 import { Run, RunCancelled, type RunDependencies, type RunOptions } from "./run.js";
 
 /** The message a reply left by a crash gets when the server starts again. */
@@ -16,7 +17,21 @@ export class RunManager {
   private readonly runs = new Map<string, Run>();
   private accepting = true;
 
-  constructor(private readonly deps: RunDependencies) {}
+  constructor(private readonly deps: RunDependencies) {
+    deps.network?.onStop((messageId, reason) =>
+      this.runs.get(messageId)?.cancel(reason === null ? undefined : new RunCancelled(reason)),
+    );
+  }
+
+  /** The other instances, in multi-instance mode: replies running there are followed and stopped through it. */
+  get network(): RunNetwork | undefined {
+    return this.deps.network;
+  }
+
+  /** The assistant message ids of the replies this process is writing. */
+  ids(): string[] {
+    return [...this.runs.keys()];
+  }
 
   /** Whether new replies may start (false once shutdown began). */
   get isAccepting(): boolean {
@@ -41,19 +56,30 @@ export class RunManager {
     return this.runs.get(messageId);
   }
 
-  /** Stops a run of this process and waits for it to be saved; undefined when none runs here. */
+  /**
+   * Stops a reply and waits for it to be saved: here, or through the network on the instance running it.
+   * Resolves with the final message when it ran here, else undefined.
+   */
   async stop(messageId: string): Promise<MessageState | undefined> {
     const run = this.runs.get(messageId);
-    if (!run) return undefined;
+    if (!run) {
+      await this.deps.network?.requestStop(messageId, null);
+      return undefined;
+    }
     run.cancel();
     return run.done;
   }
 
-  /** Stops the reply running in a conversation (it is being deleted) and waits for it to end. */
+  /** Stops the reply running in a conversation (it is being deleted), wherever it runs, and waits for it. */
   async stopConversation(conversationId: string): Promise<void> {
+    const reason = "The conversation was deleted";
     const stopping = [...this.runs.values()].filter((r) => r.conversationId === conversationId);
-    for (const run of stopping) run.cancel(new RunCancelled("The conversation was deleted"));
-    await Promise.all(stopping.map((r) => r.done));
+    for (const run of stopping) run.cancel(new RunCancelled(reason));
+    const remote = this.deps.network && stopping.length === 0 ? await this.remoteReply(conversationId) : null;
+    await Promise.all([
+      ...stopping.map((r) => r.done),
+      remote && this.deps.network?.requestStop(remote, reason),
+    ]);
   }
 
   /**
@@ -74,12 +100,20 @@ export class RunManager {
       run.cancel(new RunCancelled("The server shut down before the reply ended"));
     await Promise.all(running.map((r) => r.done));
   }
+
+  private async remoteReply(conversationId: string): Promise<string | null> {
+    const conversation = await this.deps.prisma.conversation.findUnique({
+      where: { id: conversationId },
+      select: { activeReplyId: true },
+    });
+    return conversation?.activeReplyId ?? null;
+  }
 }
 
 /**
  * Marks replies a crashed process left `STREAMING` as `FAILED`, keeping their saved text, ends their tool
  * calls that never answered as errors, and frees their conversations. For a single instance, at start,
- * when no reply can be running anywhere yet.
+ * when no reply can be running anywhere yet (several instances use leases instead: see leases.ts).
  */
 export async function failAbandonedReplies(prisma: Db): Promise<number> {
   const [, failed] = await prisma.$transaction([

@@ -28,7 +28,12 @@ const pgliteExtensions = { pg_trgm, btree_gin };
  */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === "postgres") {
-    const factory = new PrismaPg({ connectionString: target.url, max: target.poolSize ?? 10 });
+    // A bounded connect: while PostgreSQL is away, requests and the readiness check fail instead of hanging.
+    const factory = new PrismaPg({
+      connectionString: target.url,
+      max: target.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+    });
     return { target, factory, close: async () => {} };
   }
   if (target.dataDir !== null) mkdirSync(target.dataDir, { recursive: true });

@@ -3,22 +3,29 @@ import type { Plugin } from "graphql-yoga";
 import type { Authenticate } from "../auth.js";
 import type { Db } from "../db/client.js";
 import { RateLimitedError } from "../errors.js";
+import { requestInfo } from "../http/request-info.js";
+import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { Logger } from "../logger.js";
 import { createChatMcpServer } from "./server.js";
 
-/**
- * Serves the built-in MCP server over Streamable HTTP at `endpoint`, with the GraphQL API's own JWT auth:
- * each request acts for its token's user. Stateless (a fresh server per POST, JSON responses), so any
- * instance behind a load balancer can answer any request and nothing is held between requests.
- */
-export function useMcpEndpoint(options: {
+/** What the endpoint needs from the runtime. */
+export interface McpEndpointOptions {
   endpoint: string;
   prisma: Db;
   authenticate: Authenticate;
+  /** The API's request rate limits: MCP requests count like GraphQL operations. */
+  limits: RateLimiter;
+  maxBodyBytes: number;
   logger: Logger;
-  /** The API's request rate limit (per user, per client address when anonymous); throws when exceeded. */
-  rateLimit: (userId: string | null, request: Request) => Promise<void>;
-}): Plugin {
+}
+
+/**
+ * Serves the built-in MCP server over Streamable HTTP at `endpoint`, with the GraphQL API's own JWT auth
+ * and request rate limits: each request acts for its token's user. Stateless (a fresh server per POST,
+ * JSON responses), so any instance behind a load balancer can answer any request and nothing is held
+ * between requests.
+ */
+export function useMcpEndpoint(options: McpEndpointOptions): Plugin {
   return {
     async onRequest({ request, url, endResponse }) {
       if (url.pathname !== options.endpoint) return;
@@ -27,41 +34,28 @@ export function useMcpEndpoint(options: {
   };
 }
 
-async function handleMcpRequest(
-  request: Request,
-  options: Parameters<typeof useMcpEndpoint>[0],
-): Promise<Response> {
-  try {
-    return await answerMcpRequest(request, options);
-  } catch (error) {
-    if (!(error instanceof RateLimitedError)) throw error;
-    return rpcError(429, error.message, { "retry-after": String(error.retryAfter) });
-  }
-}
-
-async function answerMcpRequest(
-  request: Request,
-  options: Parameters<typeof useMcpEndpoint>[0],
-): Promise<Response> {
+async function handleMcpRequest(request: Request, options: McpEndpointOptions): Promise<Response> {
   if (request.method !== "POST")
     return rpcError(405, "Method not allowed: this stateless endpoint takes JSON-RPC messages by POST", {
       allow: "POST",
     });
+  const { clientIp } = requestInfo(request, options.logger);
   let userId: string;
   try {
-    const viewer = await options.authenticate(request);
-    if (!viewer) {
-      await options.rateLimit(null, request);
-      return rpcError(401, "Authentication required", { "www-authenticate": "Bearer" });
-    }
+    const viewer = await options.authenticate(request).catch(async (error: unknown) => {
+      // Failed authentication counts against the client address, as on /graphql.
+      await options.limits.request(null, clientIp);
+      throw error;
+    });
+    if (!viewer) return rpcError(401, "Authentication required", { "www-authenticate": "Bearer" });
     userId = viewer.id;
+    await options.limits.request(userId, clientIp);
   } catch (error) {
-    if (error instanceof RateLimitedError) throw error;
-    await options.rateLimit(null, request);
+    if (error instanceof RateLimitedError)
+      return rpcError(429, error.message, { "retry-after": String(error.retryAfter) });
     const message = error instanceof Error ? error.message : "Invalid token";
     return rpcError(401, message, { "www-authenticate": 'Bearer error="invalid_token"' });
   }
-  await options.rateLimit(userId, request);
   const server = createChatMcpServer(options.prisma, (extra) => {
     const id = extra.authInfo?.extra?.userId;
     return typeof id === "string" ? id : undefined;
@@ -69,6 +63,7 @@ async function answerMcpRequest(
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,
+    maxRequestBodySize: options.maxBodyBytes,
   });
   try {
     await server.connect(transport);

@@ -1,4 +1,5 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { pino } from "pino";
 import { createAuthenticator } from "../auth.js";
 import { ConfigError, loadConfig } from "../config.js";
 import { connect, targetFromConfig } from "../db/connect.js";
@@ -23,7 +24,7 @@ async function main() {
     }
     throw error;
   }
-  const logger = createLogger({ production: config.production, stderr: true });
+  const logger = createLogger({ production: config.production, destination: pino.destination(2) });
   const token = process.env.MCP_AUTH_TOKEN?.trim();
   const authenticate = createAuthenticator(config.auth);
   let userId: string;

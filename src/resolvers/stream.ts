@@ -10,7 +10,8 @@ import { parseGlobalId } from "../ids.js";
  * The events of a reply after `afterSeq`, without gap or duplicate: replayed from the run's buffer when it
  * still holds them, else a `MessageSnapshot` of the reply so far; then live events until
  * `MessageCompleted`. A finished reply answers `MessageCompleted` at once. The stream ends when the client
- * goes away (request signal) or stops reading, without waiting for the next event.
+ * goes away (request signal) or stops reading, without waiting for the next event. With several instances,
+ * a reply running on another one is followed through the run network.
  */
 export function streamReply(
   ctx: Context,
@@ -18,6 +19,8 @@ export function streamReply(
   afterSeq: number,
   onFirstDelivered?: () => void,
 ): AsyncIterable<RunEvent> {
+  const { network } = ctx.runs;
+  if (network && !ctx.runs.get(messageId)) return network.follow(messageId, afterSeq, ctx.request.signal);
   return new Repeater<RunEvent>(async (push, stop) => {
     const live = ctx.pubsub.subscribe("run:event", messageId)[Symbol.asyncIterator]();
     // The pub/sub's repeater attaches its listener on the first next(): ask for it before reading the
@@ -84,7 +87,10 @@ export async function resumeStream(ctx: Context, globalId: string, afterSeq: num
   return ctx.streams.serve(lease, streamReply(ctx, id, afterSeq ?? 0), ctx.request.signal);
 }
 
-/** `stopGeneration`: stops one of the viewer's replies; a finished reply is returned as it is. */
+/**
+ * `stopGeneration`: stops one of the viewer's replies, on whichever instance runs it; a finished reply is
+ * returned as it is.
+ */
 export async function stopGeneration(ctx: Context, globalId: string) {
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(globalId, "Message", "messageId");

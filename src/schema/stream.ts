@@ -40,7 +40,7 @@ const MessageCreated = messageEvent(
 );
 const MessageSnapshot = messageEvent(
   "MessageSnapshot",
-  "The reply as it stands, when resuming from too far back.",
+  "The reply as it stands; its content replaces the text received so far. Sent when resuming from too far back, or when events were lost between server instances (a Redis outage).",
 );
 const MessageCompleted = messageEvent(
   "MessageCompleted",

@@ -33,7 +33,8 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: "test-key",
       OPENAI_MODEL: "fake-model",
-      OPENAI_IDLE_TIMEOUT_MS: "600",
+      // Long enough that a test holding the model at a gate never trips it; the stall test uses its own.
+      OPENAI_IDLE_TIMEOUT_MS: "30000",
       OPENAI_MAX_RETRIES: "2",
       FLUSH_INTERVAL_MS: "100",
       STREAM_BUFFER_EVENTS: "8",
@@ -263,14 +264,14 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
 
     const resumes = [0, 2, lastSeen, 7].map((afterSeq) => ({
       afterSeq,
-      ...watch(subscribe("yoga-sse", MessageStream, { messageId, afterSeq })),
+      events: collect(subscribe("yoga-sse", MessageStream, { messageId, afterSeq }), isCompleted),
     }));
-    // Every resume is attached (it has its first replayed event) before the reply goes on and ends.
-    await waitFor(() => resumes.every((r) => r.seen.length > 0), 10_000, "the resumes to attach");
+    // All four attached before the model goes on (on a loaded machine that can take a while).
+    await waitFor(() => server.runtime.streams.size === 4, 20_000, "four resumed streams");
+    await new Promise((r) => setTimeout(r, 50));
     gate.resolve();
     for (const resume of resumes) {
-      await resume.done;
-      const events = resume.seen;
+      const events = eventsOf(await resume.events);
       const seqs = events.map((e) => e.seq);
       expect(new Set(seqs).size).toBe(seqs.length);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -365,21 +366,35 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
 
   it("ends FAILED when the model stalls past the idle timeout", async () => {
     await freshUser();
-    fake.script({ chunks: [{ content: "and then" }, { content: "silence" }], stallAfter: 1 });
-    const events = await sendAll("yoga-sse", { content: "stall" });
-    expect(events.at(-1)).toMatchObject({
-      message: {
-        status: "FAILED",
-        content: "and then",
-        error: expect.stringMatching(/sent nothing for 600 ms/),
-      },
+    const impatient = await startTestServer(kind, {
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: "test-key",
+      OPENAI_IDLE_TIMEOUT_MS: "600",
     });
+    try {
+      fake.script({ chunks: [{ content: "and then" }, { content: "silence" }], stallAfter: 1 });
+      const events = eventsOf(
+        await collect(
+          yogaSSE(impatient.url, SendMessage, { input: { content: "stall" } }, token),
+          isCompleted,
+        ),
+      );
+      expect(events.at(-1)).toMatchObject({
+        message: {
+          status: "FAILED",
+          content: "and then",
+          error: expect.stringMatching(/sent nothing for 600 ms/),
+        },
+      });
+    } finally {
+      await impatient.close();
+    }
   });
 
   it("makes one message and one reply for the same clientMessageId, sent twice at once", async () => {
     await freshUser();
     const gate = deferred();
-    fake.script({ chunks: [{ content: "only " }, { content: "once", gate: gate.promise }] });
+    fake.script(FakeOpenAI.text(["created"]));
     const first = await sendAll("yoga-sse", { content: "create the conversation" });
     const conversationId = conversationIdOf(first);
     const input = { content: "idempotent", conversationId, clientMessageId: "client-key-1" };

@@ -32,6 +32,21 @@ describe("loadConfig", () => {
     expect(config).toMatchObject({ graphiql: false, introspection: false, auth: { devMode: false } });
   });
 
+  it("reads the multi-instance settings, refusing a lease too short to renew", () => {
+    expect(loadConfig({})).toMatchObject({
+      redisUrl: undefined,
+      redisKeyPrefix: "chat:",
+      runLeaseMs: 15_000,
+    });
+    const config = loadConfig({
+      REDIS_URL: "redis://r:6379",
+      REDIS_KEY_PREFIX: "prod:",
+      RUN_LEASE_MS: "6000",
+    });
+    expect(config).toMatchObject({ redisUrl: "redis://r:6379", redisKeyPrefix: "prod:", runLeaseMs: 6_000 });
+    expect(() => loadConfig({ RUN_LEASE_MS: "100" })).toThrow(/RUN_LEASE_MS/);
+  });
+
   it("rejects a short HS256 secret", () => {
     expect(() => loadConfig({ AUTH_JWT_SECRET: "short" })).toThrow(/AUTH_JWT_SECRET: must be at least 32/);
   });

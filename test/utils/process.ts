@@ -19,6 +19,7 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const { child, output, exited } = spawnServer({ LOG_LEVEL: "info", ...env });
   const url = await new Promise<string>((resolve, reject) => {
+    // Generous: on a busy two-core machine, tsx and the migrations of a fresh database take a while.
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), 60_000);
     const check = () => {
       const match = /GraphQL API on (http:\/\/[^/\s"]+)\/graphql/.exec(output());
@@ -57,6 +58,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
       key.startsWith("VITEST") ||
       key.startsWith("OPENAI_") ||
       key.startsWith("AUTH_") ||
+      key.startsWith("REDIS_") ||
       key === "DATABASE_URL"
     ) {
       delete env[key];

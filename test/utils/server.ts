@@ -77,20 +77,7 @@ export async function startTestServer(
     runtime,
     db,
     database,
-    async request(document, variables, token, init = {}) {
-      const response = await fetch(`${url}/graphql`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/graphql-response+json, application/json",
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...init.headers,
-        },
-        body: JSON.stringify({ query: print(document), variables }),
-      });
-      const body = (await response.json()) as Omit<GraphQLResponse<never>, "status">;
-      return { status: response.status, ...body } as GraphQLResponse<never>;
-    },
+    request: (document, variables, token, init) => requestAt(url, document, variables, token, init),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -99,4 +86,26 @@ export async function startTestServer(
       await database.drop();
     },
   };
+}
+
+/** Sends a typed operation to the server at `url` (any server: in-process or a child process). */
+export async function requestAt<R, V>(
+  url: string,
+  document: TypedDocumentNode<R, V>,
+  variables: V,
+  token: string | null,
+  init: { headers?: Record<string, string> } = {},
+): Promise<GraphQLResponse<R>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/graphql-response+json, application/json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...init.headers,
+    },
+    body: JSON.stringify({ query: print(document), variables }),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<R>, "status">;
+  return { status: response.status, ...body };
 }
