@@ -6,7 +6,7 @@ import { ConversationsQuery, CreateConversation, MessagesQuery, SendMessage } fr
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { collect, yogaSSE } from "../utils/sse.js";
 import { eventsOf } from "../utils/stream-events.js";
-import { codes, rowCounts } from "./helpers.js";
+import { codes, endpoints, postGraphQL, rowCounts } from "./helpers.js";
 
 // Text that means something to a database, a search parser or a browser is only text here: stored and
 // returned exactly as sent, never interpreted. (Every query is parameterized by Prisma; these tests pin
@@ -111,8 +111,32 @@ describe.each(testDatabaseKinds())("hostile text on %s", (kind) => {
     );
   });
 
-  // Search (issue 5) lands in parallel: when `searchMessages` exists, extend this with each of HOSTILE as
-  // the query (ranked results or none, never an error but BAD_USER_INPUT for an empty query) and check that
-  // snippets escape HTML outside their <mark> tags.
-  it.todo("searchMessages treats tsquery metacharacters as words and escapes HTML in snippets (issue 5)");
+  it("searches with SQL and tsquery metacharacters as plain words: results or BAD_USER_INPUT, never an error", async () => {
+    const before = await rowCounts(server.db.prisma);
+    const query = `query($q: String!) { searchMessages(query: $q, first: 5) {
+      edges { node { snippet message { content } } } } }`;
+    for (const q of [...HOSTILE, "pg_sleep", "DROP", ":*", "!(", "<->", "a | b & !c"]) {
+      for (const path of endpoints) {
+        const answer = await postGraphQL(server, path, token, query, { q });
+        const code = codes(answer.body);
+        expect([q, code.length === 0 || code.every((c) => c === "BAD_USER_INPUT")]).toEqual([q, true]);
+      }
+    }
+    expect(await rowCounts(server.db.prisma)).toEqual(before);
+  });
+
+  it("returns search snippets with the message's HTML escaped and only <mark> as markup", async () => {
+    const query = `query($q: String!) { searchMessages(query: $q, first: 5) { edges { node { snippet } } } }`;
+    const answer = await postGraphQL(server, "/graphql", token, query, { q: "alert document cookie" });
+    const snippets = (
+      (answer.body.data as { searchMessages: { edges: { node: { snippet: string } }[] } }).searchMessages
+        .edges ?? []
+    ).map((e) => e.node.snippet);
+    expect(snippets.length).toBeGreaterThan(0);
+    for (const snippet of snippets) {
+      expect(snippet).toContain("<mark>");
+      expect(snippet.replace(/<\/?mark>/g, "")).not.toMatch(/<[a-z/!]/i);
+      expect(snippet).toContain("&lt;script&gt;");
+    }
+  });
 });
