@@ -187,11 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
       historyMaxMessages: e.HISTORY_MAX_MESSAGES,
       eventBufferSize: e.STREAM_BUFFER_EVENTS,
-      flush: {
-        intervalMs: e.FLUSH_INTERVAL_MS,
-        minGapMs: Math.min(100, e.FLUSH_INTERVAL_MS),
-        maxPendingChars: 4_096,
-      },
+      flush: { intervalMs: e.FLUSH_INTERVAL_MS },
       tools: {
         maxRounds: e.TOOL_MAX_ROUNDS,
         callTimeoutMs: e.TOOL_CALL_TIMEOUT_MS,

@@ -6,14 +6,12 @@ import { UnauthenticatedError } from "./errors.js";
 import type { RateLimiter } from "./limits/rate-limiter.js";
 import type { OpenStreams } from "./limits/streams.js";
 import type { Logger } from "./logger.js";
-import type { AppPubSub } from "./pubsub.js";
 
 /** What every resolver receives: the database, the caller, the runs, and the configuration. */
 export interface Context {
   readonly prisma: Db;
   readonly viewer: Viewer | null;
   readonly config: Config;
-  readonly pubsub: AppPubSub;
   readonly runs: RunManager;
   /** The HTTP request; its signal aborts when the client goes away. */
   readonly request: Request;

@@ -21,7 +21,6 @@ import { OpenStreams } from "./limits/streams.js";
 import type { Logger } from "./logger.js";
 import { createChatMcpServer } from "./mcp-server/server.js";
 import { createMetrics } from "./metrics.js";
-import { createAppPubSub } from "./pubsub.js";
 import { Readiness } from "./readiness.js";
 import { ensureSearchLanguage } from "./search/language.js";
 import type { Tracing } from "./tracing.js";
@@ -54,7 +53,6 @@ export async function createRuntime(
     await db.close();
     throw error;
   }
-  const pubsub = createAppPubSub();
   const provider = overrides.provider ?? selectProvider(config.openai);
   // Redis and OpenTelemetry are loaded only when configured: a server without them starts faster.
   const limitStore = overrides.limitStore ?? (await createLimitStore(config));
@@ -75,7 +73,6 @@ export async function createRuntime(
   await mcp.start();
   const runs = new RunManager({
     prisma: db.prisma,
-    pubsub,
     provider,
     toolbox: mcp,
     logger,
@@ -126,7 +123,6 @@ export async function createRuntime(
     logger,
     db,
     prisma: db.prisma,
-    pubsub,
     provider,
     mcp,
     runs,

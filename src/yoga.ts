@@ -118,7 +118,6 @@ async function createContext(runtime: Runtime, request: Request): Promise<Contex
   return {
     prisma: runtime.prisma,
     config: runtime.config,
-    pubsub: runtime.pubsub,
     runs: runtime.runs,
     limits: runtime.limits,
     streams: runtime.streams,

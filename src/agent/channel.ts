@@ -1,17 +1,21 @@
-import type { AppPubSub } from "../pubsub.js";
 import type { RunEvent, UnnumberedEvent } from "./events.js";
 
+/** Told of each event of a reply as it is emitted. */
+export type RunListener = (event: RunEvent) => void;
+
 /**
- * Numbers a reply's events, keeps the newest of them for resuming clients, and publishes them on the
- * reply's topic.
+ * Numbers a reply's events, keeps the newest of them for resuming clients, and hands each to the streams
+ * watching the reply. Listeners are called directly: one reply's events concern only its own watchers, so
+ * a process-wide pub/sub (an `EventTarget` dispatch per event) would only add work.
  */
 export class RunChannel {
   private seq: number;
   private readonly buffer: RunEvent[] = [];
+  /** Index of the oldest kept event in `buffer` (dropped ones are spliced off in chunks, not per event). */
+  private start = 0;
+  private readonly listeners = new Set<RunListener>();
 
   constructor(
-    private readonly messageId: string,
-    private readonly pubsub: AppPubSub,
     private readonly capacity: number,
     startSeq = 0,
     private readonly onEmit: (event: RunEvent) => void = () => {},
@@ -26,25 +30,38 @@ export class RunChannel {
 
   /** The newest event, if any is buffered. */
   get last(): RunEvent | undefined {
-    return this.buffer.at(-1);
+    return this.buffer.length > this.start ? this.buffer.at(-1) : undefined;
   }
 
-  /** Numbers, buffers and publishes an event. */
+  /** Calls `listener` with every event emitted from now on; returns the function that stops it. */
+  subscribe(listener: RunListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Numbers, buffers and delivers an event. */
   emit(event: UnnumberedEvent): RunEvent {
     const numbered = { ...event, seq: this.seq + 1 } as RunEvent;
     this.seq = numbered.seq;
     this.buffer.push(numbered);
-    if (this.buffer.length > this.capacity) this.buffer.shift();
-    this.pubsub.publish("run:event", this.messageId, numbered);
+    if (this.buffer.length - this.start > this.capacity) {
+      this.start++;
+      if (this.start >= this.capacity) {
+        this.buffer.splice(0, this.start);
+        this.start = 0;
+      }
+    }
     this.onEmit(numbered);
+    for (const listener of this.listeners) listener(numbered);
     return numbered;
   }
 
   /** Exactly the events after `afterSeq`, or null when the oldest of them has left the buffer. */
   since(afterSeq: number): RunEvent[] | null {
     if (afterSeq >= this.seq) return [];
-    const oldest = this.buffer[0]?.seq ?? this.seq + 1;
+    const oldest = this.buffer[this.start]?.seq ?? this.seq + 1;
     if (afterSeq + 1 < oldest) return null;
-    return this.buffer.filter((e) => e.seq > afterSeq);
+    // Seqs are consecutive: the events wanted are the buffer's tail.
+    return this.buffer.slice(this.buffer.length - (this.seq - afterSeq));
   }
 }

@@ -1,6 +1,5 @@
 import type { Db } from "../db/client.js";
 import type { Logger } from "../logger.js";
-import type { AppPubSub } from "../pubsub.js";
 import { RunChannel } from "./channel.js";
 import { loadConversationHistory } from "./conversation-history.js";
 import type { MessageState, RunEvent } from "./events.js";
@@ -9,6 +8,7 @@ import type { RunNetwork } from "./network.js";
 import { ignoreRuns, type RunObserver } from "./observer.js";
 import { ModelError, type ModelProvider, type Usage } from "./provider.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
+import type { TextFlusher } from "./text-flusher.js";
 import { ToolLoop, type ToolSettings } from "./tool-loop.js";
 import type { Toolbox } from "./tools.js";
 
@@ -18,14 +18,14 @@ export interface RunSettings {
   historyTokenBudget: number;
   historyMaxMessages: number;
   eventBufferSize: number;
-  flush: { intervalMs: number; minGapMs: number; maxPendingChars: number };
+  /** Streamed text is saved in batches, at most once per interval per reply. */
+  flush: { intervalMs: number };
   tools: ToolSettings;
 }
 
 /** What a run needs from the process. */
 export interface RunDependencies {
   prisma: Db;
-  pubsub: AppPubSub;
   provider: ModelProvider;
   /** The tools replies may call (MCP servers), acting for the user who sent the message. */
   toolbox: Toolbox;
@@ -75,7 +75,7 @@ export class Run {
   private loop: ToolLoop | undefined;
 
   constructor(
-    private readonly deps: RunDependencies,
+    private readonly deps: RunDependencies & { flusher: TextFlusher },
     user: MessageState,
     private readonly assistant: MessageState,
     options: RunOptions,
@@ -88,14 +88,14 @@ export class Run {
       messageId: assistant.id,
       conversationId: assistant.conversationId,
     });
-    this.channel = new RunChannel(assistant.id, deps.pubsub, deps.settings.eventBufferSize, 0, (event) => {
+    this.channel = new RunChannel(deps.settings.eventBufferSize, 0, (event) => {
       if (event.type === "TextDelta" && this.firstTokenMs === null) {
         this.firstTokenMs = Date.now() - this.startedAt;
       }
       this.observer.event(event);
       deps.network?.publish(this.messageId, event);
     });
-    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.logger, deps.settings.flush, () =>
+    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.flusher, () =>
       this.cancel(new RunCancelled(LOST_REPLY)),
     );
     this.channel.emit({ type: "MessageCreated", message: user });

@@ -2,6 +2,7 @@ import type { Db } from "../db/client.js";
 import type { MessageState } from "./events.js";
 import type { RunNetwork } from "./network.js";
 import { Run, RunCancelled, type RunDependencies, type RunOptions } from "./run.js";
+import { TextFlusher } from "./text-flusher.js";
 
 /** The message a reply left by a crash gets when the server starts again. */
 export const ABANDONED_REPLY_ERROR = "The server stopped while this reply was being written";
@@ -16,8 +17,14 @@ export const ABANDONED_TOOL_CALL_RESULT = "The server stopped before the tool an
 export class RunManager {
   private readonly runs = new Map<string, Run>();
   private accepting = true;
+  private readonly deps: RunDependencies & { flusher: TextFlusher };
 
-  constructor(private readonly deps: RunDependencies) {
+  constructor(deps: RunDependencies) {
+    // One flusher for every reply of the process: their text is saved together, a few statements a second.
+    this.deps = {
+      ...deps,
+      flusher: new TextFlusher(deps.prisma, deps.logger, deps.settings.flush.intervalMs),
+    };
     deps.network?.onStop((messageId, reason) =>
       this.runs.get(messageId)?.cancel(reason === null ? undefined : new RunCancelled(reason)),
     );

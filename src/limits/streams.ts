@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { Repeater } from "graphql-yoga";
 import type { Config } from "../config.js";
 import { RateLimitedError } from "../errors.js";
 import type { OnLimited } from "./rate-limiter.js";
@@ -24,7 +23,7 @@ export interface StreamLease {
  * last event is not `MessageCompleted`, and the client resumes with `messageStream(afterSeq:)`.
  */
 export class OpenStreams {
-  private readonly stops = new Map<string, { stop: () => void; ended: Promise<void> }>();
+  private readonly stops = new Map<string, { stop(): void; readonly ended: Promise<void> }>();
 
   constructor(
     private readonly store: LimitStore,
@@ -67,43 +66,106 @@ export class OpenStreams {
    * Serves `source` under the lease's limits; the slot is released when the stream ends, however it ends,
    * or when the request goes away (also before the stream was ever read).
    */
-  serve<T>(lease: StreamLease, source: AsyncIterable<T>, signal?: AbortSignal): AsyncIterable<T> {
-    const { idleTimeoutMs, maxDurationMs } = this.settings;
+  serve<T>(lease: StreamLease, source: AsyncIterable<T>, signal?: AbortSignal): AsyncIterableIterator<T> {
     signal?.addEventListener("abort", () => void lease.release().catch(() => {}), { once: true });
-    return new Repeater<T>(async (push, stop) => {
-      let markEnded = () => {};
-      const ended = new Promise<void>((resolve) => {
-        markEnded = resolve;
-      });
-      this.stops.set(lease.id, { stop: () => stop(), ended });
-      const iterator = source[Symbol.asyncIterator]();
-      let idle = setTimeout(() => stop(), idleTimeoutMs);
-      const total = setTimeout(() => stop(), maxDurationMs);
-      const stopped = stop.then(() => null);
-      try {
-        for (;;) {
-          const next = await Promise.race([iterator.next(), stopped]);
-          if (next === null || next.done) break;
-          clearTimeout(idle);
-          idle = setTimeout(() => stop(), idleTimeoutMs);
-          await push(next.value);
-        }
-      } finally {
-        clearTimeout(idle);
-        clearTimeout(total);
-        stop();
-        await iterator.return?.();
-        this.stops.delete(lease.id);
-        await lease.release().catch(() => {});
-        markEnded();
-      }
+    const stream = new LimitedStream(source[Symbol.asyncIterator](), this.settings, async () => {
+      this.stops.delete(lease.id);
+      await lease.release().catch(() => {});
     });
+    this.stops.set(lease.id, stream);
+    return stream;
   }
 
   /** Ends every open stream (at shutdown) and resolves once all of them have finished. */
   async closeAll(): Promise<void> {
     const open = [...this.stops.values()];
-    for (const s of open) s.stop();
-    await Promise.all(open.map((s) => s.ended));
+    for (const stream of open) stream.stop();
+    await Promise.all(open.map((stream) => stream.ended));
+  }
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * A stream ended after `idleTimeoutMs` without an event, after `maxDurationMs` in all, or by `stop()`,
+ * whichever comes first, even while a read is waiting. Its source is returned and `onEnd` runs once, however
+ * it ends. (A plain wrapper rather than a Repeater: it sits on every event's path.)
+ */
+class LimitedStream<T> implements AsyncIterableIterator<T> {
+  /** Resolves once the stream has ended and its slot is released. */
+  readonly ended: Promise<void>;
+  private markEnded = () => {};
+  private finished = false;
+  private waiting: ((result: IteratorResult<T>) => void) | null = null;
+  private readonly idle: NodeJS.Timeout;
+  private readonly total: NodeJS.Timeout;
+
+  constructor(
+    private readonly source: AsyncIterator<T>,
+    settings: { idleTimeoutMs: number; maxDurationMs: number },
+    private readonly onEnd: () => Promise<void>,
+  ) {
+    this.ended = new Promise((resolve) => {
+      this.markEnded = resolve;
+    });
+    this.idle = setTimeout(() => this.stop(), settings.idleTimeoutMs);
+    this.total = setTimeout(() => this.stop(), settings.maxDurationMs);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.finished) return Promise.resolve(DONE);
+    return new Promise<IteratorResult<T>>((resolve, reject) => {
+      this.waiting = resolve;
+      this.source.next().then(
+        (result) => {
+          if (this.waiting !== resolve) return; // stopped meanwhile
+          this.waiting = null;
+          if (result.done) {
+            void this.end();
+            resolve(DONE);
+            return;
+          }
+          this.idle.refresh();
+          resolve(result);
+        },
+        (error: unknown) => {
+          if (this.waiting !== resolve) return;
+          this.waiting = null;
+          void this.end();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    await this.end();
+    return DONE;
+  }
+
+  /** Ends the stream now; a read waiting for the next event completes at once. */
+  stop(): void {
+    const resolve = this.waiting;
+    this.waiting = null;
+    resolve?.(DONE);
+    void this.end();
+  }
+
+  private async end(): Promise<void> {
+    if (this.finished) return this.ended;
+    this.finished = true;
+    clearTimeout(this.idle);
+    clearTimeout(this.total);
+    try {
+      await this.source.return?.();
+    } catch {
+      // the source failed while closing: the stream is over either way
+    }
+    await this.onEnd();
+    this.markEnded();
   }
 }

@@ -1,5 +1,5 @@
-import { Repeater } from "graphql-yoga";
-import { isFinal, type MessageState, type RunEvent } from "../agent/events.js";
+import type { MessageState, RunEvent } from "../agent/events.js";
+import { RunFeed } from "../agent/feed.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
 import { BadUserInputError, NotFoundError } from "../errors.js";
@@ -7,11 +7,9 @@ import type { Prisma } from "../generated/prisma/client.js";
 import { parseGlobalId } from "../ids.js";
 
 /**
- * The events of a reply after `afterSeq`, without gap or duplicate: replayed from the run's buffer when it
- * still holds them, else a `MessageSnapshot` of the reply so far; then live events until
- * `MessageCompleted`. A finished reply answers `MessageCompleted` at once. The stream ends when the client
- * goes away (request signal) or stops reading, without waiting for the next event. With several instances,
- * a reply running on another one is followed through the run network.
+ * The events of a reply after `afterSeq`, without gap or duplicate, until `MessageCompleted`: from the run
+ * when it is running here (see {@link RunFeed}), through the run network when it runs on another instance,
+ * else from the database, where a finished reply answers `MessageCompleted` at once.
  */
 export function streamReply(
   ctx: Context,
@@ -19,57 +17,22 @@ export function streamReply(
   afterSeq: number,
   onFirstDelivered?: () => void,
 ): AsyncIterable<RunEvent> {
+  const run = ctx.runs.get(messageId);
+  if (run) return new RunFeed(run, afterSeq, ctx.request.signal, onFirstDelivered);
   const { network } = ctx.runs;
-  if (network && !ctx.runs.get(messageId)) return network.follow(messageId, afterSeq, ctx.request.signal);
-  return new Repeater<RunEvent>(async (push, stop) => {
-    const live = ctx.pubsub.subscribe("run:event", messageId)[Symbol.asyncIterator]();
-    // The pub/sub's repeater attaches its listener on the first next(): ask for it before reading the
-    // buffer, so nothing published in between is lost (duplicates are dropped by seq below).
-    let pending = live.next();
-    const onAbort = () => stop();
-    ctx.request.signal.addEventListener("abort", onAbort, { once: true });
-    void stop.then(() => live.return?.());
-    let last = afterSeq;
-    const deliver = async (event: RunEvent, force = false) => {
-      if (event.seq <= last && !force) return false;
-      last = Math.max(last, event.seq);
-      await push(event);
-      onFirstDelivered?.();
-      return isFinal(event);
-    };
-    try {
-      for (const event of await initialEvents(ctx, messageId, afterSeq)) {
-        if (await deliver(event, isFinal(event))) return;
-      }
-      for (;;) {
-        const next = await pending;
-        if (next.done || (await deliver(next.value))) return;
-        pending = live.next();
-      }
-    } finally {
-      onFirstDelivered?.();
-      ctx.request.signal.removeEventListener("abort", onAbort);
-      stop();
-    }
-  });
+  if (network) return network.follow(messageId, afterSeq, ctx.request.signal);
+  return storedReply(ctx, messageId, afterSeq);
 }
 
-async function initialEvents(ctx: Context, messageId: string, afterSeq: number): Promise<RunEvent[]> {
-  const run = ctx.runs.get(messageId);
-  if (run) {
-    const last = run.channel.last;
-    // A run that has just finished answers like a finished message: its last event alone.
-    if (last && isFinal(last)) return [last];
-    return run.channel.since(afterSeq) ?? [run.snapshot()];
-  }
+/** A reply no run of this process is writing: it has ended (or was cut off by a crash). */
+async function* storedReply(ctx: Context, messageId: string, afterSeq: number): AsyncGenerator<RunEvent> {
   const message = await ctx.prisma.message.findUnique({
     where: { id: messageId },
     include: { toolCalls: { orderBy: { position: "asc" } } },
   });
-  if (!message) return [];
-  if (message.status !== "STREAMING") return [{ type: "MessageCompleted", seq: message.lastSeq, message }];
-  // Running, but not here: the saved state, then whatever the run publishes.
-  return afterSeq >= message.lastSeq ? [] : [{ type: "MessageSnapshot", seq: message.lastSeq, message }];
+  if (!message) return;
+  if (message.status !== "STREAMING") yield { type: "MessageCompleted", seq: message.lastSeq, message };
+  else if (afterSeq < message.lastSeq) yield { type: "MessageSnapshot", seq: message.lastSeq, message };
 }
 
 /** `messageStream`: attach to one of the viewer's assistant replies, resuming after `afterSeq`. */

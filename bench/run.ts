@@ -1,0 +1,136 @@
+// `npm run bench`: the benchmark suite of issue #9. Starts a fake OpenAI-compatible model server and, one
+// after the other, the two baselines and this server (each its own process), drives them with SSE clients
+// from this process, prints the tables and writes the figures to bench/results/latest.json.
+//
+//   npm run bench                               every scenario (about 8 minutes here)
+//   npm run bench -- --quick                    shorter replies, fewer loads
+//   npm run bench -- --only streaming,memory    some scenarios (streaming, memory, queries)
+//   npm run bench -- --systems server           some systems (raw, graphql-sse, server)
+//   npm run bench -- --profile                  this server with --cpu-prof (profiles in bench/results/)
+//
+// PostgreSQL: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the server
+// where the databases bench_stream (and bench_pages) are recreated.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import type { BenchContext } from "./lib/context.js";
+import type { ModelScript } from "./lib/model-server.js";
+import { Child } from "./lib/processes.js";
+import { printMemory, printQueries, printStreaming } from "./lib/report.js";
+import { SYSTEM_LABELS, type SystemName, startSystem } from "./lib/systems.js";
+import { type MemoryRow, measureMemory, memoryLoads } from "./scenarios/memory.js";
+import { measureQueries, type QueryRow } from "./scenarios/queries.js";
+import { measureLoad, type StreamingRow, streamingLoads } from "./scenarios/streaming.js";
+
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string", default: "streaming,memory,queries" },
+    systems: { type: "string", default: "raw,graphql-sse,server" },
+    profile: { type: "boolean", default: false },
+  },
+});
+const scenarios = new Set(options.only.split(","));
+const systems = options.systems.split(",") as SystemName[];
+const adminUrl = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const resultsDir = new URL("./results/", import.meta.url);
+
+async function recreateDatabase(name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  mkdirSync(resultsDir, { recursive: true });
+  const machine = {
+    cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? "?"}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadBefore: loadavg()[0],
+  };
+  console.log(`machine: ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+  console.log(`load average at start: ${machine.loadBefore?.toFixed(2)}\n`);
+
+  const model = Child.start("model", "bench/lib/model-server.ts");
+  const { port } = await model.receive<{ port: number }>("ready");
+  await model.calibrate();
+  const bench: BenchContext = {
+    modelUrl: `http://127.0.0.1:${port}`,
+    modelOffsetMs: model.offsetMs,
+    setScript: async (script: ModelScript) => {
+      await model.ask({ type: "script", script }, "script-set");
+    },
+    databaseUrl: "",
+    quick: options.quick,
+  };
+  const streaming: StreamingRow[] = [];
+  const memory: MemoryRow[] = [];
+  let queries: QueryRow[] = [];
+  try {
+    if (scenarios.has("streaming") || scenarios.has("memory")) {
+      for (const name of systems) {
+        bench.databaseUrl = name === "server" ? await recreateDatabase("bench_stream") : "";
+        const profile = options.profile && name === "server";
+        const system = await startSystem(name, bench.modelUrl, {
+          databaseUrl: bench.databaseUrl,
+          nodeOptions: profile ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir.pathname}`] : [],
+        });
+        try {
+          if (scenarios.has("streaming")) {
+            for (const load of streamingLoads(options.quick)) {
+              const row = await measureLoad(bench, system, load);
+              if (load.name !== "warm-up") streaming.push(row);
+              progress(`${SYSTEM_LABELS[name]}: ${load.name}`, row.failed, row.firstError);
+            }
+          }
+          if (scenarios.has("memory")) {
+            for (const load of memoryLoads(options.quick)) {
+              const row = await measureMemory(bench, system, load);
+              memory.push(row);
+              progress(`${SYSTEM_LABELS[name]}: ${load.streams} open streams`, row.failed, row.firstError);
+            }
+          }
+        } finally {
+          await system.stop();
+        }
+      }
+    }
+    if (scenarios.has("queries")) queries = await measureQueries(adminUrl, options.quick);
+  } finally {
+    await model.stop();
+  }
+
+  console.log("");
+  if (streaming.length > 0) printStreaming(streaming);
+  if (memory.length > 0) printMemory(memory);
+  if (queries.length > 0) printQueries(queries);
+  const elapsed = (Date.now() - started) / 1000;
+  console.log(`\nload average at end: ${loadavg()[0]?.toFixed(2)}; ${elapsed.toFixed(0)} s in all`);
+  const file = new URL("latest.json", resultsDir);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, elapsedSeconds: elapsed, streaming, memory, queries }, null, 2)}\n`,
+  );
+  console.log(`figures written to ${file.pathname}`);
+}
+
+function progress(what: string, failed: number, error: string | undefined): void {
+  const problem = failed > 0 || error ? ` (${failed} failed${error ? `: ${error}` : ""})` : "";
+  process.stderr.write(`  ${what}${problem}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+// Streaming overhead (issues #3 and #9): added latency from the model writing a chunk to the client
+// reading it, at several concurrencies of paced replies; events/s and CPU per event at saturation; and
+// database writes per reply.
+
+import type { BenchContext } from "../lib/context.js";
+import { runLoad } from "../lib/sse-client.js";
+import { median, postgresCpuMs, quantile } from "../lib/stats.js";
+import type { RunningSystem } from "../lib/systems.js";
+
+/** One measured load on one system. */
+export interface StreamingRow {
+  system: string;
+  load: string;
+  streams: number;
+  failed: number;
+  tokensPerReply: number;
+  rate: number;
+  events: number;
+  p50Ms: number;
+  p99Ms: number;
+  eventsPerSecond: number;
+  cpuMsPer10kEvents: number;
+  postgresCpuMsPer10kEvents: number;
+  writesPerReply: number | null;
+  writesPerReplySecond: number | null;
+  firstError?: string;
+}
+
+/** Runs one load of `streams` replies of `tokens` chunks at `rate` per second on a system. */
+export async function measureLoad(
+  bench: BenchContext,
+  system: RunningSystem,
+  load: { name: string; streams: number; tokens: number; rate: number; rampMs: number },
+): Promise<StreamingRow> {
+  await bench.setScript({ tokens: load.tokens, rate: load.rate, size: 8 });
+  const loadId = `${load.name}-${Date.now().toString(36)}`;
+  await system.prepare(loadId, load.streams);
+  system.takeWrites();
+  const cpuBefore = await system.child.stats();
+  const postgresBefore = postgresCpuMs();
+  const result = await runLoad({
+    baseUrl: system.baseUrl,
+    count: load.streams,
+    rampMs: load.rampMs,
+    offsetMs: bench.modelOffsetMs,
+    expectedDeltas: load.tokens,
+    open: (i) => system.open(loadId, i),
+  });
+  const cpuAfter = await system.child.stats();
+  const postgresAfter = postgresCpuMs();
+  // The server logs a reply's writes just after its last event: give the log a moment to arrive.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const writes = system.takeWrites();
+  for (const line of system.takeErrors()) process.stderr.write(`    server error: ${line}\n`);
+  const replySeconds = load.rate > 0 ? load.tokens / load.rate : null;
+  const per10k = (ms: number) => (result.events > 0 ? (ms * 10_000) / result.events : Number.NaN);
+  return {
+    system: system.name,
+    load: load.name,
+    streams: load.streams,
+    failed: result.failed,
+    tokensPerReply: load.tokens,
+    rate: load.rate,
+    events: result.events,
+    p50Ms: median(result.latencies),
+    p99Ms: quantile(result.latencies, 0.99),
+    eventsPerSecond: (result.events * 1000) / result.wallMs,
+    cpuMsPer10kEvents: per10k(cpuAfter.cpuMs - cpuBefore.cpuMs),
+    postgresCpuMsPer10kEvents: system.name === "server" ? per10k(postgresAfter - postgresBefore) : 0,
+    writesPerReply: writes.length > 0 ? median(writes) : null,
+    writesPerReplySecond: writes.length > 0 && replySeconds ? median(writes) / replySeconds : null,
+    firstError: result.firstError,
+  };
+}
+
+/** The loads of the streaming scenario, per system. */
+export function streamingLoads(quick: boolean) {
+  const paced = quick ? [1, 100, 1000] : [1, 100, 200, 1000];
+  const tokens = quick ? 60 : 200;
+  return [
+    { name: "warm-up", streams: 50, tokens: 50, rate: 0, rampMs: 0 },
+    ...paced.map((streams) => ({
+      name: `${streams} × 20 tok/s`,
+      streams,
+      tokens,
+      rate: 20,
+      rampMs: Math.min(2_000, streams * 2),
+    })),
+    { name: "saturation", streams: 100, tokens: quick ? 200 : 500, rate: 0, rampMs: 0 },
+  ];
+}

@@ -1,0 +1,136 @@
+import { isFinal, type RunEvent } from "./events.js";
+import type { Run } from "./run.js";
+
+/** Events a stream may fall behind its reply before what it missed is replaced by a snapshot. */
+export const FEED_LAG_LIMIT = 1_000;
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * One stream's view of a reply running in this process: the events after `afterSeq` (replayed from the
+ * run's buffer, or a `MessageSnapshot` when they have left it), then live events until `MessageCompleted`,
+ * without gap or duplicate. Events wait here until the client reads them; a client more than
+ * {@link FEED_LAG_LIMIT} events behind gets one snapshot instead, so a stalled reader costs bounded memory.
+ * It ends when the request's signal aborts or the reader returns, without waiting for the next event.
+ */
+export class RunFeed implements AsyncIterableIterator<RunEvent> {
+  private queue: RunEvent[] = [];
+  private head = 0;
+  private last: number;
+  /** The reader fell too far behind: the next read builds a snapshot. */
+  private lagged = false;
+  private readAny = false;
+  private ended = false;
+  private closed = false;
+  private waiting: ((result: IteratorResult<RunEvent>) => void) | null = null;
+  private readonly unsubscribe: () => void;
+  private readonly onAbort = () => this.close();
+
+  constructor(
+    private readonly run: Run,
+    afterSeq: number,
+    private readonly signal: AbortSignal,
+    /** Called once the reader comes back after its first event (or the feed closes). */
+    private onFirstHandedOn: () => void = () => {},
+  ) {
+    this.last = afterSeq;
+    this.unsubscribe = run.channel.subscribe((event) => this.offer(event));
+    const newest = run.channel.last;
+    // A run that has just finished answers like a finished message: its last event alone.
+    if (newest && isFinal(newest)) this.offer(newest, true);
+    else for (const event of run.channel.since(afterSeq) ?? [run.snapshot()]) this.offer(event);
+    signal.addEventListener("abort", this.onAbort, { once: true });
+    if (signal.aborted) this.close();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<RunEvent>> {
+    // Asked again: the first event has been handed on towards the client.
+    if (this.readAny) this.firstHandedOn();
+    const event = this.take();
+    if (event) return Promise.resolve(this.read(event));
+    if (this.ended || this.closed) {
+      this.close();
+      return Promise.resolve(DONE);
+    }
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<RunEvent>> {
+    this.close();
+    return Promise.resolve(DONE);
+  }
+
+  private offer(event: RunEvent, force = false): void {
+    if (this.closed || this.ended || (event.seq <= this.last && !force)) return;
+    this.last = Math.max(this.last, event.seq);
+    if (isFinal(event)) {
+      this.ended = true;
+      this.unsubscribe();
+      // The final event carries the whole message: it replaces anything the reader had fallen behind on.
+      if (this.lagged) {
+        this.lagged = false;
+        this.queue = [];
+        this.head = 0;
+      }
+    } else if (this.lagged) {
+      return; // covered by the snapshot the next read builds
+    }
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve(this.read(event));
+      return;
+    }
+    this.queue.push(event);
+    if (this.queue.length - this.head > FEED_LAG_LIMIT && !this.ended) {
+      this.lagged = true;
+      this.queue = [];
+      this.head = 0;
+    }
+  }
+
+  private take(): RunEvent | undefined {
+    if (this.lagged) {
+      // Built at read time, not when the reader fell behind: the run's text then matches its last seq.
+      this.lagged = false;
+      const snapshot = this.run.snapshot();
+      this.last = snapshot.seq;
+      return snapshot;
+    }
+    if (this.head >= this.queue.length) return undefined;
+    const event = this.queue[this.head++];
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    }
+    return event;
+  }
+
+  private read(event: RunEvent): IteratorYieldResult<RunEvent> {
+    this.readAny = true;
+    return { done: false, value: event };
+  }
+
+  private firstHandedOn(): void {
+    this.onFirstHandedOn();
+    this.onFirstHandedOn = () => {};
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.signal.removeEventListener("abort", this.onAbort);
+    this.firstHandedOn();
+    this.queue = [];
+    const resolve = this.waiting;
+    this.waiting = null;
+    resolve?.(DONE);
+  }
+}
