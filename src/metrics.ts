@@ -70,9 +70,16 @@ export function createMetrics(sources: { runningReplies: () => number; openStrea
     },
   });
 
+  // Children bound once per label value: a counter looked up by labels hashes them on every event.
+  const eventsByType = new Map<string, { inc(): void }>();
   const runs: RunObserver = {
     event(event) {
-      events.inc({ type: event.type });
+      let counter = eventsByType.get(event.type);
+      if (!counter) {
+        counter = events.labels({ type: event.type });
+        eventsByType.set(event.type, counter);
+      }
+      counter.inc();
       if (event.type === "ToolCallCompleted") {
         toolCalls.inc({ outcome: event.toolCall.isError ? "error" : "ok" });
       }

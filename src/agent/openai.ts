@@ -41,12 +41,14 @@ export class OpenAIProvider implements ModelProvider {
     request.signal.addEventListener("abort", onAbort, { once: true });
     let idle: NodeJS.Timeout | undefined;
     let stalled = false;
+    // Re-armed on every chunk: `refresh()` restarts the one timer instead of making a new one per chunk.
     const armIdleTimer = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => {
-        stalled = true;
-        controller.abort();
-      }, this.idleTimeoutMs);
+      if (idle) idle.refresh();
+      else
+        idle = setTimeout(() => {
+          stalled = true;
+          controller.abort();
+        }, this.idleTimeoutMs);
     };
     try {
       const stream = await this.client.chat.completions.create(

@@ -67,15 +67,20 @@ export async function stopGeneration(ctx: Context, globalId: string) {
 }
 
 /**
- * The message an event carries, loaded with the selection the client asked for (relations included), with
- * the event's own state winning: a snapshot's text must match the deltas that follow it, not whatever was
- * saved since. A message deleted meanwhile (its conversation was) answers with the event's state alone.
+ * The message an event carries, with the event's own state winning: a snapshot's text must match the
+ * deltas that follow it, not whatever was saved since. The event holds the whole row and its tool calls,
+ * so the database is read only when the client's selection reaches further (the conversation); a message
+ * deleted meanwhile (its conversation was) then answers with the event's state alone.
  */
 export async function eventMessage(
   ctx: Context,
   state: MessageState,
   query: { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect },
 ) {
+  const reachesFurther =
+    query.select !== undefined ||
+    Object.keys(query.include ?? {}).some((relation) => relation !== "toolCalls");
+  if (!reachesFurther) return state;
   const row = await ctx.prisma.message.findUnique({ ...query, where: { id: state.id } });
   return row ? { ...row, ...state } : state;
 }
