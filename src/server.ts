@@ -49,6 +49,10 @@ async function main() {
 
   const app = createApp(runtime);
   const server = createServer(app);
+  // Longer than the idle timeout of the proxies usually in front (60 s), so that they, not this server,
+  // close idle keep-alive connections: a request sent on a connection being closed fails with a reset.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;

@@ -59,7 +59,7 @@ export async function runLoad(options: {
       let errored = false;
       const fail = (why: string) => {
         failed++;
-        firstError ??= why;
+        firstError ??= `${why} (${seen ? "mid-stream" : "before the first bytes"}, ${Math.round(now() - started)} ms into the load)`;
         resolve();
       };
       const req = request(

@@ -17,9 +17,9 @@ export function median(values: ArrayLike<number>): number {
 
 const TICKS_PER_SECOND = 100;
 
-/** CPU time (ms) used so far by every PostgreSQL server process on this machine. */
-export function postgresCpuMs(): number {
-  let ticks = 0;
+/** CPU time (ms) used so far by each PostgreSQL server process on this machine, by pid. */
+export function postgresCpu(): Map<string, number> {
+  const used = new Map<string, number>();
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
@@ -27,10 +27,17 @@ export function postgresCpuMs(): number {
       // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
+      used.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND);
     } catch {
       // the process ended meanwhile
     }
   }
-  return (ticks * 1000) / TICKS_PER_SECOND;
+  return used;
+}
+
+/** PostgreSQL CPU time (ms) between two readings (processes that ended in between are left out). */
+export function postgresCpuSince(before: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, ms] of postgresCpu()) total += ms - (before.get(pid) ?? 0);
+  return total;
 }

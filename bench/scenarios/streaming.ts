@@ -4,7 +4,7 @@
 
 import type { BenchContext } from "../lib/context.js";
 import { runLoad } from "../lib/sse-client.js";
-import { median, postgresCpuMs, quantile } from "../lib/stats.js";
+import { median, postgresCpu, postgresCpuSince, quantile } from "../lib/stats.js";
 import type { RunningSystem } from "../lib/systems.js";
 
 /** One measured load on one system. */
@@ -37,7 +37,7 @@ export async function measureLoad(
   await system.prepare(loadId, load.streams);
   system.takeWrites();
   const cpuBefore = await system.child.stats();
-  const postgresBefore = postgresCpuMs();
+  const postgresBefore = postgresCpu();
   const result = await runLoad({
     baseUrl: system.baseUrl,
     count: load.streams,
@@ -47,7 +47,7 @@ export async function measureLoad(
     open: (i) => system.open(loadId, i),
   });
   const cpuAfter = await system.child.stats();
-  const postgresAfter = postgresCpuMs();
+  const postgresMs = postgresCpuSince(postgresBefore);
   // The server logs a reply's writes just after its last event: give the log a moment to arrive.
   await new Promise((resolve) => setTimeout(resolve, 200));
   const writes = system.takeWrites();
@@ -66,7 +66,7 @@ export async function measureLoad(
     p99Ms: quantile(result.latencies, 0.99),
     eventsPerSecond: (result.events * 1000) / result.wallMs,
     cpuMsPer10kEvents: per10k(cpuAfter.cpuMs - cpuBefore.cpuMs),
-    postgresCpuMsPer10kEvents: system.name === "server" ? per10k(postgresAfter - postgresBefore) : 0,
+    postgresCpuMsPer10kEvents: system.name === "server" ? per10k(postgresMs) : 0,
     writesPerReply: writes.length > 0 ? median(writes) : null,
     writesPerReplySecond: writes.length > 0 && replySeconds ? median(writes) / replySeconds : null,
     firstError: result.firstError,

@@ -41,8 +41,8 @@ export class RunChannel {
 
   /** Numbers, buffers and delivers an event. */
   emit(event: UnnumberedEvent): RunEvent {
-    const numbered = { ...event, seq: this.seq + 1 } as RunEvent;
-    this.seq = numbered.seq;
+    this.seq++;
+    const numbered = { ...event, seq: this.seq } as RunEvent;
     this.buffer.push(numbered);
     if (this.buffer.length - this.start > this.capacity) {
       this.start++;
