@@ -81,28 +81,39 @@ async function main(): Promise<void> {
     if (scenarios.has("streaming") || scenarios.has("memory")) {
       for (const name of systems) {
         bench.databaseUrl = name === "server" ? await recreateDatabase("bench_stream") : "";
-        const profile = options.profile && name === "server";
-        const system = await startSystem(name, bench.modelUrl, {
-          databaseUrl: bench.databaseUrl,
-          nodeOptions: profile ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir.pathname}`] : [],
-        });
-        try {
-          if (scenarios.has("streaming")) {
+        const start = () =>
+          startSystem(name, bench.modelUrl, {
+            databaseUrl: bench.databaseUrl,
+            nodeOptions:
+              options.profile && name === "server"
+                ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir.pathname}`]
+                : [],
+          });
+        if (scenarios.has("streaming")) {
+          const system = await start();
+          try {
             for (const load of streamingLoads(options.quick)) {
+              if (load.serverOnly && name !== "server") continue;
               const row = await measureLoad(bench, system, load);
               if (load.name !== "warm-up") streaming.push(row);
               progress(`${SYSTEM_LABELS[name]}: ${load.name}`, row.failed, row.firstError);
             }
+          } finally {
+            await system.stop();
           }
-          if (scenarios.has("memory")) {
-            for (const load of memoryLoads(options.quick)) {
+        }
+        // Each memory load on a fresh process, so that what an earlier load left does not count.
+        if (scenarios.has("memory")) {
+          for (const load of memoryLoads(options.quick)) {
+            const system = await start();
+            try {
               const row = await measureMemory(bench, system, load);
               memory.push(row);
               progress(`${SYSTEM_LABELS[name]}: ${load.streams} open streams`, row.failed, row.firstError);
+            } finally {
+              await system.stop();
             }
           }
-        } finally {
-          await system.stop();
         }
       }
     }

@@ -8,6 +8,8 @@ import { createApp } from "./yoga.js";
 
 /** How long finished streams get at shutdown to deliver their last event before connections are cut. */
 const STREAM_DRAIN_MS = 2_000;
+/** Pending connections the kernel queues for the server (capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 4_096;
 async function main() {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -53,7 +55,9 @@ async function main() {
   // close idle keep-alive connections: a request sent on a connection being closed fails with a reset.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  server.listen(config.port, config.host, () => {
+  // A deep accept queue: under a burst of new connections (thousands of clients reconnecting at once) the
+  // default 511 overflows while the event loop is busy, and the kernel drops or resets connections.
+  server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const host = config.host === "0.0.0.0" ? "localhost" : config.host;

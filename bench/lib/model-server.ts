@@ -96,7 +96,7 @@ process.on("message", (message: { type: string; script?: ModelScript }) => {
   }
 });
 
-server.listen(0, "127.0.0.1", () => {
+server.listen({ port: 0, host: "127.0.0.1", backlog: 4_096 }, () => {
   const address = server.address();
   process.send?.({ type: "ready", port: typeof address === "object" && address ? address.port : 0 });
 });

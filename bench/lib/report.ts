@@ -89,10 +89,21 @@ export function printMemory(rows: MemoryRow[]): void {
   console.log("Memory with open streams (after a full collection)");
   console.log(
     table(
-      ["system", "streams", "RSS", "heap used", "RSS / stream", "heap / stream", "idle RSS", "failed"],
+      [
+        "system",
+        "streams",
+        "streaming at once",
+        "RSS",
+        "heap used",
+        "RSS / stream",
+        "heap / stream",
+        "idle RSS",
+        "failed",
+      ],
       rows.map((r) => [
         label(r.system),
         r.streams.toLocaleString("en"),
+        r.concurrent.toLocaleString("en"),
         mb(r.rss),
         mb(r.heapUsed),
         kb(r.rssPerStream),

@@ -29,8 +29,7 @@ const DELTA = '"delta":"';
 
 /**
  * Opens `count` streams (spread evenly over `rampMs`), reads them to the end, and resolves once all have
- * ended. `offsetMs` turns the model's clock into this process's. `onAllOpen` fires once every stream has
- * received its first bytes.
+ * ended. `offsetMs` turns the model's clock into this process's.
  */
 export async function runLoad(options: {
   baseUrl: string;
@@ -39,16 +38,16 @@ export async function runLoad(options: {
   offsetMs: number;
   expectedDeltas: number;
   open: (index: number) => StreamRequest;
-  onAllOpen?: () => Promise<void> | void;
+  /** Told how many streams are receiving text (had their first chunk, not ended) whenever that changes. */
+  onActive?: (active: number) => void;
 }): Promise<LoadResult> {
   const latencies = new Float64Array(options.count * options.expectedDeltas);
   let samples = 0;
   let events = 0;
   let deltas = 0;
   let failed = 0;
+  let active = 0;
   let firstError: string | undefined;
-  let opened = 0;
-  let allOpen: Promise<void> | undefined;
   const started = now();
 
   const one = (index: number) =>
@@ -57,6 +56,7 @@ export async function runLoad(options: {
       let buffered = "";
       let seen = false;
       let errored = false;
+      let streaming = false;
       const fail = (why: string) => {
         failed++;
         firstError ??= `${why} (${seen ? "mid-stream" : "before the first bytes"}, ${Math.round(now() - started)} ms into the load)`;
@@ -82,10 +82,7 @@ export async function runLoad(options: {
           res.setEncoding("utf8");
           res.on("data", (data: string) => {
             const at = now() - options.offsetMs;
-            if (!seen) {
-              seen = true;
-              if (++opened === options.count) allOpen = Promise.resolve(options.onAllOpen?.());
-            }
+            seen = true;
             buffered += data;
             let end = buffered.indexOf("\n\n");
             while (end !== -1) {
@@ -101,11 +98,16 @@ export async function runLoad(options: {
               const at0 = block.indexOf(DELTA);
               if (at0 === -1) continue;
               deltas++;
+              if (!streaming) {
+                streaming = true;
+                options.onActive?.(++active);
+              }
               const stamp = block.slice(at0 + DELTA.length, at0 + DELTA.length + STAMP_LENGTH);
               if (samples < latencies.length) latencies[samples++] = sinceStamp(stamp, at);
             }
           });
           res.on("end", () => {
+            if (streaming) options.onActive?.(--active);
             if (errored) failed++;
             resolve();
           });
@@ -124,7 +126,6 @@ export async function runLoad(options: {
     streams.push(one(i));
   }
   await Promise.all(streams);
-  await allOpen;
   return {
     streams: options.count,
     failed,

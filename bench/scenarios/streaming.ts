@@ -30,7 +30,7 @@ export interface StreamingRow {
 export async function measureLoad(
   bench: BenchContext,
   system: RunningSystem,
-  load: { name: string; streams: number; tokens: number; rate: number; rampMs: number },
+  load: StreamingLoad,
 ): Promise<StreamingRow> {
   await bench.setScript({ tokens: load.tokens, rate: load.rate, size: 8 });
   const loadId = `${load.name}-${Date.now().toString(36)}`;
@@ -73,10 +73,21 @@ export async function measureLoad(
   };
 }
 
+/** A load of the streaming scenario. */
+export interface StreamingLoad {
+  name: string;
+  streams: number;
+  tokens: number;
+  rate: number;
+  rampMs: number;
+  /** Measured on this server only (what the baselines cannot show: database writes). */
+  serverOnly?: boolean;
+}
+
 /** The loads of the streaming scenario, per system. */
-export function streamingLoads(quick: boolean) {
+export function streamingLoads(quick: boolean): StreamingLoad[] {
   const paced = quick ? [1, 100, 1000] : [1, 100, 200, 1000];
-  const tokens = quick ? 60 : 200;
+  const tokens = quick ? 60 : 100;
   return [
     { name: "warm-up", streams: 50, tokens: 50, rate: 0, rampMs: 0 },
     ...paced.map((streams) => ({
@@ -87,5 +98,17 @@ export function streamingLoads(quick: boolean) {
       rampMs: Math.min(2_000, streams * 2),
     })),
     { name: "saturation", streams: 100, tokens: quick ? 200 : 500, rate: 0, rampMs: 0 },
+    ...(quick
+      ? []
+      : [
+          {
+            name: "10 × 500 tokens, 20 tok/s",
+            streams: 10,
+            tokens: 500,
+            rate: 20,
+            rampMs: 0,
+            serverOnly: true,
+          },
+        ]),
   ];
 }

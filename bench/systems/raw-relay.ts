@@ -25,4 +25,4 @@ const server = createServer(async (req, res) => {
   res.end("event: complete\ndata:\n\n");
 });
 server.keepAliveTimeout = 60_000;
-server.listen(Number(process.env.PORT), "127.0.0.1");
+server.listen({ port: Number(process.env.PORT), host: "127.0.0.1", backlog: 4_096 });
