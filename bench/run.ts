@@ -4,7 +4,8 @@
 //
 //   npm run bench                               every scenario (about 8 minutes here)
 //   npm run bench -- --quick                    shorter replies, fewer loads
-//   npm run bench -- --only streaming,memory    some scenarios (streaming, memory, queries)
+//   npm run bench -- --only streaming,memory    some scenarios (streaming, memory, queries, search)
+//   npm run bench -- --reseed                   seed the 1,000,000-message page database again
 //   npm run bench -- --systems server           some systems (raw, graphql-sse, server)
 //   npm run bench -- --profile                  this server with --cpu-prof (profiles in bench/results/)
 //
@@ -21,14 +22,16 @@ import { printMemory, printQueries, printStreaming } from "./lib/report.js";
 import { SYSTEM_LABELS, type SystemName, startSystem } from "./lib/systems.js";
 import { type MemoryRow, measureMemory, memoryLoads } from "./scenarios/memory.js";
 import { measureQueries, type QueryRow } from "./scenarios/queries.js";
+import { measureSearch } from "./scenarios/search.js";
 import { measureLoad, type StreamingRow, streamingLoads } from "./scenarios/streaming.js";
 
 const { values: options } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
-    only: { type: "string", default: "streaming,memory,queries" },
+    only: { type: "string", default: "streaming,memory,queries,search" },
     systems: { type: "string", default: "raw,graphql-sse,server" },
     profile: { type: "boolean", default: false },
+    reseed: { type: "boolean", default: false },
   },
 });
 const scenarios = new Set(options.only.split(","));
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
   const streaming: StreamingRow[] = [];
   const memory: MemoryRow[] = [];
   let queries: QueryRow[] = [];
+  let search = "";
   try {
     if (scenarios.has("streaming") || scenarios.has("memory")) {
       for (const name of systems) {
@@ -117,7 +121,8 @@ async function main(): Promise<void> {
         }
       }
     }
-    if (scenarios.has("queries")) queries = await measureQueries(adminUrl, options.quick);
+    if (scenarios.has("queries")) queries = await measureQueries(adminUrl, options.quick, options.reseed);
+    if (scenarios.has("search")) search = await measureSearch(adminUrl, options.quick);
   } finally {
     await model.stop();
   }
@@ -126,12 +131,13 @@ async function main(): Promise<void> {
   if (streaming.length > 0) printStreaming(streaming);
   if (memory.length > 0) printMemory(memory);
   if (queries.length > 0) printQueries(queries);
+  if (search) console.log(`Search (bench/search.ts on PostgreSQL)\n${search}`);
   const elapsed = (Date.now() - started) / 1000;
   console.log(`\nload average at end: ${loadavg()[0]?.toFixed(2)}; ${elapsed.toFixed(0)} s in all`);
   const file = new URL("latest.json", resultsDir);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, elapsedSeconds: elapsed, streaming, memory, queries }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, elapsedSeconds: elapsed, streaming, memory, queries, search }, null, 2)}\n`,
   );
   console.log(`figures written to ${file.pathname}`);
 }
