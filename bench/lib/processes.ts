@@ -12,6 +12,10 @@ const probe = fileURLToPath(new URL("./probe.ts", import.meta.url));
 /** What a measured server reports about itself. */
 export interface ProcessStats {
   cpuMs: number;
+  /** Since the previous reading: event loop utilization (0..1), and its delay's p99 and maximum, ms. */
+  loopBusy: number;
+  loopDelayP99: number;
+  loopDelayMax: number;
   rss: number;
   heapUsed: number;
   external: number;

@@ -21,10 +21,41 @@ export interface LoadResult {
   /** Added latency of every chunk, ms. */
   latencies: Float64Array;
   wallMs: number;
+  /** Milliseconds from opening each stream to its first text chunk. */
+  firstText: number[];
   firstError?: string;
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+// Connections are kept and reused between loads, as a reverse proxy keeps its upstream connections.
+const agent = new Agent({
+  keepAlive: true,
+  maxSockets: Number.POSITIVE_INFINITY,
+  maxFreeSockets: Number.POSITIVE_INFINITY,
+});
+
+/**
+ * Opens `count` keep-alive connections to the system (one `GET /healthz` each, 200 at a time) before a
+ * load, so that the load measures streams, not TCP accepts: a busy Node process accepts one connection per
+ * event-loop turn (libuv), which turns a burst of thousands of new connections into a queue of seconds.
+ * Behind a reverse proxy with upstream keep-alive, the server sees the same: few new connections.
+ */
+export async function openConnections(baseUrl: string, count: number): Promise<void> {
+  // All at once: each request in flight holds its own connection, so `count` of them exist afterwards.
+  await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const req = request(`${baseUrl}/healthz`, { agent }, (res) => {
+            res.resume();
+            res.on("end", resolve);
+          });
+          req.on("error", reject);
+          req.end();
+        }),
+    ),
+  );
+}
 const DELTA = '"delta":"';
 
 /**
@@ -40,6 +71,8 @@ export async function runLoad(options: {
   open: (index: number) => StreamRequest;
   /** Told how many streams are receiving text (had their first chunk, not ended) whenever that changes. */
   onActive?: (active: number) => void;
+  /** Ends every stream of the load at once (the result then counts what arrived until then). */
+  signal?: AbortSignal;
 }): Promise<LoadResult> {
   const latencies = new Float64Array(options.count * options.expectedDeltas);
   let samples = 0;
@@ -47,12 +80,14 @@ export async function runLoad(options: {
   let deltas = 0;
   let failed = 0;
   let active = 0;
+  const firstText: number[] = [];
   let firstError: string | undefined;
   const started = now();
 
   const one = (index: number) =>
     new Promise<void>((resolve) => {
       const spec = options.open(index);
+      const opened = now();
       let buffered = "";
       let seen = false;
       let errored = false;
@@ -100,26 +135,31 @@ export async function runLoad(options: {
               deltas++;
               if (!streaming) {
                 streaming = true;
+                firstText.push(at + options.offsetMs - opened);
                 options.onActive?.(++active);
               }
               const stamp = block.slice(at0 + DELTA.length, at0 + DELTA.length + STAMP_LENGTH);
               if (samples < latencies.length) latencies[samples++] = sinceStamp(stamp, at);
             }
           });
+          res.on("close", () => {
+            if (options.signal?.aborted) resolve();
+          });
           res.on("end", () => {
             if (streaming) options.onActive?.(--active);
             if (errored) failed++;
             resolve();
           });
-          res.on("error", (error) => fail(error.message));
+          res.on("error", (error) => (options.signal?.aborted ? resolve() : fail(error.message)));
         },
       );
-      req.on("error", (error) => fail(error.message));
+      req.on("error", (error) => (options.signal?.aborted ? resolve() : fail(error.message)));
+      options.signal?.addEventListener("abort", () => req.destroy(), { once: true });
       req.end(spec.body);
     });
 
   const streams: Promise<void>[] = [];
-  for (let i = 0; i < options.count; i++) {
+  for (let i = 0; i < options.count && !options.signal?.aborted; i++) {
     const due = started + (options.rampMs * i) / options.count;
     const wait = due - now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -133,6 +173,7 @@ export async function runLoad(options: {
     deltas,
     latencies: latencies.subarray(0, samples),
     wallMs: now() - started,
+    firstText,
     firstError,
   };
 }

@@ -1,5 +1,6 @@
 // The three systems the streaming scenarios measure, each started as its own process: our server, and the
 // two baselines of issue #9 relaying the same model stream.
+import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { SignJWT } from "jose";
 import { Child, freePort, waitForHttp } from "./processes.js";
@@ -91,6 +92,8 @@ export async function startSystem(
       OPENAI_MODEL: "bench",
       OPENAI_MAX_RETRIES: "0",
       REDIS_URL: "",
+      // Loads cut short leave replies running: a short grace, then they are cancelled and saved.
+      SHUTDOWN_GRACE_MS: "1000",
       MCP_CONFIG: "",
     },
     probe: true,
@@ -103,7 +106,10 @@ export async function startSystem(
   const stdout = child.process.stdout;
   if (!stdout) throw new Error("the server's log is not piped");
   const lines = createInterface({ input: stdout });
+  // BENCH_SERVER_LOG=<file> keeps the server's whole log, to see where time goes.
+  const log = process.env.BENCH_SERVER_LOG ? createWriteStream(process.env.BENCH_SERVER_LOG) : null;
   lines.on("line", (line) => {
+    log?.write(`${line}\n`);
     if (/"level":(50|60)/.test(line) && errors.length < 5) errors.push(line.slice(0, 600));
     if (!line.includes('"reply ended"')) return;
     const entry = JSON.parse(line) as { writes?: number };

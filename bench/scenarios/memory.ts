@@ -2,7 +2,8 @@
 // while every reply of the load is streaming at once, against the same process idle.
 import type { BenchContext } from "../lib/context.js";
 import type { ProcessStats } from "../lib/processes.js";
-import { runLoad } from "../lib/sse-client.js";
+import { openConnections, runLoad } from "../lib/sse-client.js";
+import { median, quantile } from "../lib/stats.js";
 import type { RunningSystem } from "../lib/systems.js";
 
 export interface MemoryRow {
@@ -20,47 +21,62 @@ export interface MemoryRow {
   firstError?: string;
 }
 
-const RAMP_MS = 5_000;
-/** Chunks per reply, at 2 a second: 20 seconds, long enough for every reply of a load to stream at once. */
-const TOKENS = 40;
+/** Streams are opened at this pace (this server sustains about 130 sends a second here). */
+const OPENS_PER_SECOND = 100;
+/** One chunk every 5 seconds: thousands of open replies then stream a few thousand events a second. */
+const RATE = 0.2;
 
 export function memoryLoads(quick: boolean) {
   return quick ? [{ streams: 1_000 }] : [{ streams: 1_000 }, { streams: 5_000 }];
 }
 
 /**
- * Opens `streams` replies that stream slowly (2 chunks a second for 20 seconds, started over 5 seconds),
- * and reads the system's memory, after a full collection, once all of them are streaming at once.
+ * Opens `streams` replies that stream slowly, and reads the system's memory, after a full collection, once
+ * all of them are streaming at once.
  */
 export async function measureMemory(
   bench: BenchContext,
   system: RunningSystem,
   load: { streams: number },
 ): Promise<MemoryRow> {
-  await bench.setScript({ tokens: TOKENS, rate: 2, size: 8 });
+  const rampMs = (load.streams * 1000) / OPENS_PER_SECOND;
+  // Replies outlast the ramp by 30 seconds; memory is read once all stream at once, or 25 seconds after
+  // the ramp at the latest, and then the load is cut short.
+  const tokens = Math.ceil((rampMs / 1000 + 30) * RATE);
+  await bench.setScript({ tokens, rate: RATE, size: 8 });
   const loadId = `memory-${load.streams}-${Date.now().toString(36)}`;
   await system.prepare(loadId, load.streams);
+  await openConnections(system.baseUrl, load.streams);
   const idle = await system.child.stats(true);
-  // Measured once every reply is streaming at the same time (or, if that never happens, at the most).
+  const cut = new AbortController();
   let loaded: Promise<ProcessStats> | undefined;
   let peak = 0;
-  let peakStats: Promise<ProcessStats> | undefined;
+  const measure = () => {
+    loaded ??= system.child.stats(true).finally(() => cut.abort());
+  };
+  const deadline = setTimeout(measure, rampMs + 25_000);
   const result = await runLoad({
     baseUrl: system.baseUrl,
     count: load.streams,
-    rampMs: RAMP_MS,
+    rampMs,
     offsetMs: bench.modelOffsetMs,
-    expectedDeltas: TOKENS,
+    expectedDeltas: tokens,
     open: (i) => system.open(loadId, i),
+    signal: cut.signal,
     onActive: (active) => {
-      if (active === load.streams && !loaded) loaded = system.child.stats(true);
-      if (active > peak + load.streams / 20) {
-        peak = active;
-        peakStats = system.child.stats(true);
-      }
+      peak = Math.max(peak, active);
+      if (active === load.streams) measure();
     },
   });
-  const stats = await (loaded ?? peakStats ?? system.child.stats(true));
+  clearTimeout(deadline);
+  const stats = await (loaded ?? system.child.stats(true));
+  const after = await system.child.stats();
+  process.stderr.write(
+    `    event loop during the load: ${(after.loopBusy * 100).toFixed(0)} % busy, delay p99 ${after.loopDelayP99.toFixed(0)} ms, max ${after.loopDelayMax.toFixed(0)} ms\n`,
+  );
+  process.stderr.write(
+    `    first text after ${median(result.firstText).toFixed(0)} ms (p50), ${quantile(result.firstText, 0.99).toFixed(0)} ms (p99)\n`,
+  );
   system.takeWrites();
   for (const line of system.takeErrors()) process.stderr.write(`    server error: ${line}\n`);
   return {
@@ -69,11 +85,11 @@ export async function measureMemory(
     failed: result.failed,
     idleRss: idle.rss,
     idleHeap: idle.heapUsed,
-    concurrent: loaded ? load.streams : peak,
+    concurrent: peak,
     rss: stats.rss,
     heapUsed: stats.heapUsed,
-    rssPerStream: (stats.rss - idle.rss) / (loaded ? load.streams : peak),
-    heapPerStream: (stats.heapUsed - idle.heapUsed) / (loaded ? load.streams : peak),
+    rssPerStream: (stats.rss - idle.rss) / peak,
+    heapPerStream: (stats.heapUsed - idle.heapUsed) / peak,
     firstError: result.firstError,
   };
 }

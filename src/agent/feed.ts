@@ -1,6 +1,9 @@
 import { isFinal, type RunEvent } from "./events.js";
 import type { Run } from "./run.js";
 
+/** What a feed needs of a run: its events, and the reply as it stands. */
+export type FeedSource = Pick<Run, "channel" | "snapshot">;
+
 /** Events a stream may fall behind its reply before what it missed is replaced by a snapshot. */
 export const FEED_LAG_LIMIT = 1_000;
 
@@ -27,7 +30,7 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
   private readonly onAbort = () => this.close();
 
   constructor(
-    private readonly run: Run,
+    private readonly run: FeedSource,
     afterSeq: number,
     private readonly signal: AbortSignal,
     /** Called once the reader comes back after its first event (or the feed closes). */

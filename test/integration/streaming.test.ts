@@ -231,6 +231,32 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     expect(updates.length).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 2);
   });
 
+  it("saves concurrent replies' text together: one statement per flush interval for all of them", async () => {
+    await freshUser();
+    const parts = Array.from({ length: 60 }, (_, i) => `c${i} `);
+    fake.script(...[0, 1, 2].map(() => FakeOpenAI.text(parts, { delayMs: 5 })));
+    const batches: string[] = [];
+    server.db.prisma.$on("query", (e) => {
+      if (/^UPDATE "public"\."Message" AS m/.test(e.query)) batches.push(e.params);
+    });
+    const started = Date.now();
+    const results = await Promise.all(
+      [0, 1, 2].map((i) => sendAll("yoga-sse", { content: `parallel ${i}` })),
+    );
+    const elapsed = Date.now() - started;
+    const ids = results.map((events) => assistantIdOf(events));
+    for (const events of results) expect(replyText(events)).toBe(parts.join(""));
+    const stored = await server.db.prisma.message.findMany({ where: { ownerId: user, role: "ASSISTANT" } });
+    expect(stored.map((m) => m.content)).toEqual([0, 1, 2].map(() => parts.join("")));
+    // At most one batch per 100 ms (FLUSH_INTERVAL_MS) for the three replies together, and one of them
+    // carried all three.
+    expect(batches.length).toBeGreaterThanOrEqual(1);
+    expect(batches.length).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 1);
+    const rawIds = stored.map((m) => m.id);
+    expect(ids).toHaveLength(3);
+    expect(batches.some((params) => rawIds.every((id) => params.includes(id)))).toBe(true);
+  });
+
   it("keeps running when the client disconnects, and resumes exactly from any afterSeq", async () => {
     await freshUser();
     const gate = deferred();
