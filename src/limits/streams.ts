@@ -63,16 +63,25 @@ export class OpenStreams {
   }
 
   /**
-   * Serves `source` under the lease's limits; the slot is released when the stream ends, however it ends,
-   * or when the request goes away (also before the stream was ever read).
+   * Serves `source` under the lease's limits; the slot is released when the stream ends, however it ends:
+   * its last value handed on (a reader that then drops the stream without closing it holds nothing), a
+   * limit, or the request going away (also before the stream was ever read).
    */
-  serve<T>(lease: StreamLease, source: AsyncIterable<T>, signal?: AbortSignal): AsyncIterableIterator<T> {
-    signal?.addEventListener("abort", () => void lease.release().catch(() => {}), { once: true });
-    const stream = new LimitedStream(source[Symbol.asyncIterator](), this.settings, async () => {
+  serve<T>(
+    lease: StreamLease,
+    source: AsyncIterable<T>,
+    signal?: AbortSignal,
+    /** The stream's last value: once it is handed on, the stream ends without waiting for another read. */
+    isLast: (value: T) => boolean = () => false,
+  ): AsyncIterableIterator<T> {
+    const stream = new LimitedStream(source[Symbol.asyncIterator](), this.settings, isLast, async () => {
       this.stops.delete(lease.id);
       await lease.release().catch(() => {});
     });
     this.stops.set(lease.id, stream);
+    // A client gone ends its stream (and frees the slot) even when nothing reads the stream anymore.
+    signal?.addEventListener("abort", () => stream.stop(), { once: true });
+    if (signal?.aborted) stream.stop();
     return stream;
   }
 
@@ -103,6 +112,7 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
   constructor(
     private readonly source: AsyncIterator<T>,
     settings: { idleTimeoutMs: number; maxDurationMs: number },
+    private readonly isLast: (value: T) => boolean,
     private readonly onEnd: () => Promise<void>,
   ) {
     this.ended = new Promise((resolve) => {
@@ -130,6 +140,7 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
             return;
           }
           this.idle.refresh();
+          if (this.isLast(result.value)) void this.end();
           resolve(result);
         },
         (error: unknown) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { MessageState, RunEvent } from "../agent/events.js";
+import { isFinal, type MessageState, type RunEvent } from "../agent/events.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
 import { ClientError, ConflictError, NotFoundError } from "../errors.js";
@@ -44,7 +44,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
         ? await findEarlierSend(ctx.prisma, conversationId, viewer.id, checked.clientMessageId)
         : null;
     if (earlier?.kind === "existing")
-      return ctx.streams.serve(lease, streamReply(ctx, earlier.replyId, 0), ctx.request.signal);
+      return ctx.streams.serve(lease, streamReply(ctx, earlier.replyId, 0), ctx.request.signal, isFinal);
     const assistantId = randomUUID();
     slot = await ctx.limits.beforeSend(ctx.prisma, viewer.id, assistantId);
     exchange = await saveExchange(ctx, viewer.id, conversationId, checked, assistantId);
@@ -54,7 +54,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
   }
   if (exchange.kind === "existing") {
     await slot.release();
-    return ctx.streams.serve(lease, streamReply(ctx, exchange.replyId, 0), ctx.request.signal);
+    return ctx.streams.serve(lease, streamReply(ctx, exchange.replyId, 0), ctx.request.signal, isFinal);
   }
   let firstDelivered = () => {};
   const delivered = new Promise<void>((resolve) => {
@@ -72,6 +72,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
     lease,
     streamReply(ctx, exchange.assistant.id, 0, firstDelivered),
     ctx.request.signal,
+    isFinal,
   );
 }
 

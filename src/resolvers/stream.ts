@@ -1,4 +1,4 @@
-import type { MessageState, RunEvent } from "../agent/events.js";
+import { isFinal, type MessageState, type RunEvent } from "../agent/events.js";
 import { RunFeed } from "../agent/feed.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
@@ -24,15 +24,49 @@ export function streamReply(
   return storedReply(ctx, messageId, afterSeq);
 }
 
-/** A reply no run of this process is writing: it has ended (or was cut off by a crash). */
-async function* storedReply(ctx: Context, messageId: string, afterSeq: number): AsyncGenerator<RunEvent> {
-  const message = await ctx.prisma.message.findUnique({
-    where: { id: messageId },
-    include: { toolCalls: { orderBy: { position: "asc" } } },
-  });
-  if (!message) return;
-  if (message.status !== "STREAMING") yield { type: "MessageCompleted", seq: message.lastSeq, message };
-  else if (afterSeq < message.lastSeq) yield { type: "MessageSnapshot", seq: message.lastSeq, message };
+/**
+ * A reply no run of this process is writing: one that has ended answers `MessageCompleted`; one still
+ * `STREAMING` (written elsewhere, with no run network to follow it) answers its saved state and stays open,
+ * quiet, until the client or a stream limit ends it.
+ */
+function storedReply(ctx: Context, messageId: string, afterSeq: number): AsyncIterableIterator<RunEvent> {
+  const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  let stored: Promise<{ events: RunEvent[]; ended: boolean }> | undefined;
+  let closed = false;
+  let waiting: ((result: IteratorResult<RunEvent>) => void) | null = null;
+  const load = async () => {
+    const message = await ctx.prisma.message.findUnique({
+      where: { id: messageId },
+      include: { toolCalls: { orderBy: { position: "asc" } } },
+    });
+    if (!message) return { events: [], ended: true };
+    if (message.status !== "STREAMING")
+      return { events: [{ type: "MessageCompleted", seq: message.lastSeq, message } as const], ended: true };
+    const events: RunEvent[] =
+      afterSeq < message.lastSeq ? [{ type: "MessageSnapshot", seq: message.lastSeq, message }] : [];
+    return { events, ended: false };
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      stored ??= load();
+      const { events, ended } = await stored;
+      const event = events.shift();
+      if (closed) return DONE;
+      if (event) return { done: false, value: event };
+      if (ended) return DONE;
+      return new Promise<IteratorResult<RunEvent>>((resolve) => {
+        waiting = resolve;
+      });
+    },
+    async return() {
+      closed = true;
+      waiting?.(DONE);
+      return DONE;
+    },
+  };
 }
 
 /** `messageStream`: attach to one of the viewer's assistant replies, resuming after `afterSeq`. */
@@ -47,7 +81,7 @@ export async function resumeStream(ctx: Context, globalId: string, afterSeq: num
   });
   if (!message) throw new NotFoundError("Message");
   const lease = await ctx.streams.reserve(viewer.id);
-  return ctx.streams.serve(lease, streamReply(ctx, id, afterSeq ?? 0), ctx.request.signal);
+  return ctx.streams.serve(lease, streamReply(ctx, id, afterSeq ?? 0), ctx.request.signal, isFinal);
 }
 
 /**
