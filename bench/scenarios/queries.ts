@@ -94,12 +94,18 @@ async function measureTarget(
   const runtime = await createRuntime(config, createLogger({ level: "silent" }), { target });
   const app = createApp(runtime);
   try {
-    const started = performance.now();
-    await seed(runtime.prisma, layout);
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    process.stderr.write(
-      `  ${label}: seeded ${layout.total.toLocaleString("en")} messages in ${seconds} s\n`,
-    );
+    if (seedFirst) {
+      const started = performance.now();
+      await seed(runtime.prisma, layout);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      process.stderr.write(
+        `  ${label}: seeded ${layout.total.toLocaleString("en")} messages in ${seconds} s\n`,
+      );
+    } else {
+      process.stderr.write(
+        `  ${label}: reusing ${layout.total.toLocaleString("en")} messages seeded earlier\n`,
+      );
+    }
     const long = await runtime.prisma.conversation.findFirstOrThrow({
       where: { ownerId: OWNER, messageCount: layout.long },
     });
