@@ -1,5 +1,6 @@
 // Concurrency (issue #9): memory of one process holding many open streams, RSS and live heap, measured
 // while every reply of the load is streaming at once, against the same process idle.
+import { setMaxListeners } from "node:events";
 import type { BenchContext } from "../lib/context.js";
 import type { ProcessStats } from "../lib/processes.js";
 import { openConnections, runLoad } from "../lib/sse-client.js";
@@ -49,6 +50,7 @@ export async function measureMemory(
   await openConnections(system.baseUrl, load.streams);
   const idle = await system.child.stats(true);
   const cut = new AbortController();
+  setMaxListeners(0, cut.signal); // one listener per stream of the load
   let loaded: Promise<ProcessStats> | undefined;
   let peak = 0;
   const measure = () => {
