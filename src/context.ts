@@ -3,6 +3,7 @@ import type { Viewer } from "./auth.js";
 import type { Config } from "./config.js";
 import type { Db } from "./db/client.js";
 import { UnauthenticatedError } from "./errors.js";
+import type { Gate } from "./limits/gate.js";
 import type { RateLimiter } from "./limits/rate-limiter.js";
 import type { OpenStreams } from "./limits/streams.js";
 import type { Logger } from "./logger.js";
@@ -21,6 +22,8 @@ export interface Context {
   readonly limits: RateLimiter;
   /** The subscription streams open on this instance, with their per-user cap and time limits. */
   readonly streams: OpenStreams;
+  /** Bounds how many sends save their exchange at once (see Gate). */
+  readonly sends: Gate;
 }
 
 /** The caller's identity; throws `UNAUTHENTICATED` for anonymous requests. */

@@ -15,6 +15,7 @@ import type { DatabaseTarget } from "./db/adapter.js";
 import type { Db } from "./db/client.js";
 import { connect, targetFromConfig } from "./db/connect.js";
 import { PersistedOperations } from "./http/persisted-operations.js";
+import { Gate } from "./limits/gate.js";
 import { RateLimiter } from "./limits/rate-limiter.js";
 import { type LimitStore, MemoryLimitStore } from "./limits/store.js";
 import { OpenStreams } from "./limits/streams.js";
@@ -99,6 +100,8 @@ export async function createRuntime(
     if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   }
   const streams = new OpenStreams(limitStore, config.streams, metrics.limited);
+  // Half the pool for saving new exchanges: the other half stays free for running replies' writes.
+  const sends = new Gate(Math.max(1, Math.floor(config.database.poolSize / 2)));
   const limits = new RateLimiter(limitStore, config.rateLimits, metrics.limited);
   const persisted = config.persistedOperations.file
     ? await PersistedOperations.load(config.persistedOperations.file, config.persistedOperations.only)
@@ -128,6 +131,7 @@ export async function createRuntime(
     runs,
     limits,
     streams,
+    sends,
     metrics,
     readiness,
     persisted,

@@ -121,6 +121,7 @@ async function createContext(runtime: Runtime, request: Request): Promise<Contex
     runs: runtime.runs,
     limits: runtime.limits,
     streams: runtime.streams,
+    sends: runtime.sends,
     logger: viewer ? info.logger.child({ userId: viewer.id }) : info.logger,
     request,
     viewer,

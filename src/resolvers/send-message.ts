@@ -47,7 +47,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
       return ctx.streams.serve(lease, streamReply(ctx, earlier.replyId, 0), ctx.request.signal, isFinal);
     const assistantId = randomUUID();
     slot = await ctx.limits.beforeSend(ctx.prisma, viewer.id, assistantId);
-    exchange = await saveExchange(ctx, viewer.id, conversationId, checked, assistantId);
+    exchange = await ctx.sends.run(() => saveExchange(ctx, viewer.id, conversationId, checked, assistantId));
   } catch (error) {
     await Promise.all([lease.release(), slot?.release()]);
     throw error;
