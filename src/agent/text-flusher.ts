@@ -23,8 +23,6 @@ export class TextFlusher {
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> = Promise.resolve();
   private lastTickAt = 0;
-  /** Statements run so far (one per batch). */
-  statements = 0;
 
   constructor(
     private readonly prisma: Db,
@@ -71,7 +69,6 @@ export class TextFlusher {
       contents.push(content);
       seqs.push(lastSeq);
     }
-    this.statements++;
     try {
       // Fenced on the status: a reply that ended (here or on another instance) keeps its final state.
       const rows = await this.prisma.$queryRaw<{ id: string }[]>`UPDATE "public"."Message" AS m

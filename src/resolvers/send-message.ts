@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { isFinal, type MessageState, type RunEvent } from "../agent/events.js";
+import type { MessageState, RunEvent } from "../agent/events.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
 import { ClientError, ConflictError, NotFoundError } from "../errors.js";
 import { parseGlobalId } from "../ids.js";
 import type { ReplySlot } from "../limits/rate-limiter.js";
 import { checkSendInput, titleFromMessage } from "./send-input.js";
-import { streamReply } from "./stream.js";
+import { serveReply } from "./stream.js";
 
 /** `sendMessage`'s input as the schema gives it. */
 export interface SendMessageInput {
@@ -43,8 +43,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
       conversationId && checked.clientMessageId
         ? await findEarlierSend(ctx.prisma, conversationId, viewer.id, checked.clientMessageId)
         : null;
-    if (earlier?.kind === "existing")
-      return ctx.streams.serve(lease, streamReply(ctx, earlier.replyId, 0), ctx.request.signal, isFinal);
+    if (earlier?.kind === "existing") return serveReply(ctx, lease, earlier.replyId, 0);
     const assistantId = randomUUID();
     slot = await ctx.limits.beforeSend(ctx.prisma, viewer.id, assistantId);
     exchange = await ctx.sends.run(() => saveExchange(ctx, viewer.id, conversationId, checked, assistantId));
@@ -54,7 +53,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
   }
   if (exchange.kind === "existing") {
     await slot.release();
-    return ctx.streams.serve(lease, streamReply(ctx, exchange.replyId, 0), ctx.request.signal, isFinal);
+    return serveReply(ctx, lease, exchange.replyId, 0);
   }
   let firstDelivered = () => {};
   const delivered = new Promise<void>((resolve) => {
@@ -68,12 +67,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
   });
   const held = slot;
   void run.done.finally(() => held.release().catch(() => {}));
-  return ctx.streams.serve(
-    lease,
-    streamReply(ctx, exchange.assistant.id, 0, firstDelivered),
-    ctx.request.signal,
-    isFinal,
-  );
+  return serveReply(ctx, lease, exchange.assistant.id, 0, firstDelivered);
 }
 
 async function saveExchange(

@@ -5,13 +5,33 @@ import { requireViewer } from "../context.js";
 import { BadUserInputError, NotFoundError } from "../errors.js";
 import type { Prisma } from "../generated/prisma/client.js";
 import { parseGlobalId } from "../ids.js";
+import type { StreamLease } from "../limits/streams.js";
+
+/**
+ * Streams a reply's events to the client under the stream slot `lease` holds (see `OpenStreams.serve`):
+ * the stream ends with `MessageCompleted`, a stream limit, or the client going away.
+ */
+export function serveReply(
+  ctx: Context,
+  lease: StreamLease,
+  messageId: string,
+  afterSeq: number,
+  onFirstDelivered?: () => void,
+) {
+  return ctx.streams.serve(
+    lease,
+    replyEvents(ctx, messageId, afterSeq, onFirstDelivered),
+    ctx.request.signal,
+    isFinal,
+  );
+}
 
 /**
  * The events of a reply after `afterSeq`, without gap or duplicate, until `MessageCompleted`: from the run
  * when it is running here (see {@link RunFeed}), through the run network when it runs on another instance,
  * else from the database, where a finished reply answers `MessageCompleted` at once.
  */
-export function streamReply(
+function replyEvents(
   ctx: Context,
   messageId: string,
   afterSeq: number,
@@ -81,7 +101,7 @@ export async function resumeStream(ctx: Context, globalId: string, afterSeq: num
   });
   if (!message) throw new NotFoundError("Message");
   const lease = await ctx.streams.reserve(viewer.id);
-  return ctx.streams.serve(lease, streamReply(ctx, id, afterSeq ?? 0), ctx.request.signal, isFinal);
+  return serveReply(ctx, lease, id, afterSeq ?? 0);
 }
 
 /**
