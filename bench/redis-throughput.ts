@@ -24,6 +24,7 @@ import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { createRuntime } from "../src/runtime.js";
 import { createApp } from "../src/yoga.js";
+import { median } from "./lib/stats.js";
 
 const REPLIES = Number(process.env.BENCH_REPLIES ?? 40);
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 250);
@@ -193,14 +194,6 @@ async function cpuNow(redis: Redis): Promise<{ process: number; redis: number }>
     process: (usage.user + usage.system) / 1e6,
     redis: field("used_cpu_user") + field("used_cpu_sys"),
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Per mode: events/s to the senders' clients, to the followers, and CPU µs per delivered event. */

@@ -26,9 +26,7 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
   beforeAll(async () => {
     fake = await new FakeOpenAI().start();
     server = await startTestServer(kind, {
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
       FLUSH_INTERVAL_MS: "50",
     });
     example = await startChatExample({ apiUrl: `${server.url}/graphql`, port: 0 });

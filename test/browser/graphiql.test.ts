@@ -26,9 +26,7 @@ describe(`GraphiQL in headless Chromium (${kind})`, { timeout: 4 * BROWSER_TIMEO
     fake = await new FakeOpenAI().start();
     server = await startTestServer(kind, {
       AUTH_JWT_SECRET: "",
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
     });
     browser = await launchBrowser();
   }, 4 * BROWSER_TIMEOUT_MS);

@@ -74,9 +74,7 @@ describe(`Apollo Client against the API (${kind})`, () => {
   beforeAll(async () => {
     fake = await new FakeOpenAI().start();
     server = await startTestServer(kind, {
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
       FLUSH_INTERVAL_MS: "50",
     });
   });

@@ -112,9 +112,7 @@ describe.each(testDatabaseKinds())("the built-in MCP server on %s", (kind) => {
   beforeAll(async () => {
     fake = await new FakeOpenAI().start();
     server = await startTestServer(kind, {
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
       MCP_BUILTIN_TOOLS: "true",
     });
     seeded = await seed(server.runtime.prisma);

@@ -16,9 +16,7 @@ describe(`typed-client examples against the API (${kind})`, () => {
   beforeAll(async () => {
     fake = await new FakeOpenAI().start();
     server = await startTestServer(kind, {
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
     });
   });
   afterAll(async () => {

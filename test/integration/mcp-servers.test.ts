@@ -39,9 +39,7 @@ describe.each(testDatabaseKinds())("MCP server connections on %s", (kind) => {
       off: { command: "never-started", disabled: true },
     });
     server = await startTestServer(kind, {
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
       MCP_CONFIG: config,
       // A busy machine can take seconds to spawn the stdio fixture: the suite needs it connected at start.
       MCP_CONNECT_TIMEOUT_MS: "30000",

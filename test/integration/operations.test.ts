@@ -33,7 +33,7 @@ describe("operations", () => {
     });
     server = await startTestServer(
       "pglite",
-      { OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: "k", OPENAI_MODEL: "fake-model", OPENAI_MAX_RETRIES: "0" },
+      { ...fake.serverEnv, OPENAI_MAX_RETRIES: "0" },
       { logger: createLogger({ level: "info", destination }) },
     );
   });

@@ -30,9 +30,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
   beforeAll(async () => {
     fake = await new FakeOpenAI().start();
     server = await startTestServer(kind, {
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
       // Long enough that a test holding the model at a gate never trips it; the stall test uses its own.
       OPENAI_IDLE_TIMEOUT_MS: "30000",
       OPENAI_MAX_RETRIES: "2",

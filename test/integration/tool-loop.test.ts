@@ -38,9 +38,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
       local: stdioFixtureEntry(stdioLog, "local"),
     });
     server = await startTestServer(kind, {
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
       SYSTEM_PROMPT: "You are a test assistant.",
       MCP_CONFIG: config,
       // A busy machine can take seconds to spawn the stdio fixture: the suite needs it connected at start.

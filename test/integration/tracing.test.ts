@@ -49,9 +49,7 @@ describe("OpenTelemetry tracing", () => {
     server = await startTestServer("pglite", {
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
       OTEL_SERVICE_NAME: "chat-test",
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "k",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
     });
   });
   afterAll(async () => {

@@ -50,9 +50,7 @@ describe.each(testDatabaseKinds())("rate limits and quotas on %s", (kind) => {
   beforeAll(async () => {
     fake = await new FakeOpenAI().start();
     server = await startTestServer(kind, {
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_MODEL: "fake-model",
+      ...fake.serverEnv,
       ...LIMITS,
     });
   });
