@@ -36,14 +36,15 @@ export const MessageSearchResultRef = builder.objectRef<SearchResult>("MessageSe
 
 const MessageSearchConnection = builder.connectionObject<
   typeof MessageSearchResultRef,
-  { totalCount: number }
+  { totalCount: () => Promise<number> }
 >({
   type: MessageSearchResultRef,
   name: "MessageSearchConnection",
   fields: (t) => ({
     totalCount: t.int({
-      description: "How many results all pages hold together.",
-      resolve: (connection) => connection.totalCount,
+      description:
+        "How many results all pages hold together. Free for ranked searches; a search of only stop words costs one more scan when this is asked.",
+      resolve: (connection) => connection.totalCount(),
     }),
   }),
 });

@@ -5,7 +5,14 @@ import { decodeSearchCursor, encodeSearchCursor, searchScope } from "./cursor.js
 import { searchLanguage } from "./language.js";
 import { isFragment, type ParsedQuery, parseSearchQuery } from "./query.js";
 import { headlineToHtml, textSnippet } from "./snippet.js";
-import { type SearchResultRow, type SearchRow, searchSql } from "./sql.js";
+import {
+  type SearchResultRow,
+  type SearchRow,
+  type SearchSqlInput,
+  searchSql,
+  unrankedCountSql,
+  unrankedSql,
+} from "./sql.js";
 
 /** What to search for; see README "Search" for the query syntax and the matching rules. */
 export interface SearchMessagesArgs {
@@ -46,8 +53,11 @@ export interface MessageSearchHit {
 export interface MessageSearchPage {
   readonly hits: MessageSearchHit[];
   readonly hasNextPage: boolean;
-  /** How many results all pages hold together. */
-  readonly totalCount: number;
+  /**
+   * How many results all pages hold together. A ranked search has counted them already; one with nothing
+   * to rank reads only a page, and counts (another statement, every match) when this is called.
+   */
+  readonly totalCount: () => Promise<number>;
 }
 
 /**
@@ -68,12 +78,35 @@ export async function searchMessages(
   const after = args.after == null ? null : decodeSearchCursor(args.after, scope);
 
   const language = await searchLanguage(prisma);
-  const textRule = await textRuleApplies(prisma, language, parsed);
-  const rows = await prisma.$queryRaw<SearchRow[]>(
-    searchSql({ ownerId, language, parsed, textRule, conversationId, includeArchived, after, first }),
-  );
+  const plan = await searchPlan(prisma, language, parsed);
+  const input: SearchSqlInput = {
+    ownerId,
+    language,
+    parsed,
+    textRule: plan.textRule,
+    conversationId,
+    includeArchived,
+    after,
+    first,
+  };
+  let results: SearchResultRow[];
+  let totalCount: () => Promise<number>;
+  if (plan.ranked) {
+    const rows = await prisma.$queryRaw<SearchRow[]>(searchSql(input));
+    const total = rows[0]?.total ?? 0;
+    results = rows.filter((row): row is SearchRow & SearchResultRow => row.id !== null);
+    totalCount = () => Promise.resolve(total);
+  } else {
+    results = await prisma.$queryRaw<SearchResultRow[]>(unrankedSql(input));
+    let counted: Promise<number> | undefined;
+    totalCount = () => {
+      counted ??= prisma
+        .$queryRaw<{ total: number }[]>(unrankedCountSql(input))
+        .then(([row]) => row?.total ?? 0);
+      return counted;
+    };
+  }
 
-  const results = rows.filter((row): row is SearchRow & SearchResultRow => row.id !== null);
   const hits = results.slice(0, first).map((row): MessageSearchHit => {
     const position = { rank: row.rank, createdAt: row.createdAt, id: row.id };
     return {
@@ -87,7 +120,7 @@ export async function searchMessages(
       cursor: encodeSearchCursor(position, scope),
     };
   });
-  return { hits, hasNextPage: results.length > first, totalCount: rows[0]?.total ?? 0 };
+  return { hits, hasNextPage: results.length > first, totalCount };
 }
 
 function pageSize(first: number | null | undefined): number {
@@ -99,13 +132,19 @@ function pageSize(first: number | null | undefined): number {
 }
 
 /**
- * The text rule (README "Search"): off when `or` joins alternatives; on when a term is a fragment the
- * trigram index can find; otherwise only when full-text search has nothing to go on (stop words).
+ * How to answer a query. The text rule (README "Search") is off when `or` joins alternatives; on when a
+ * term is a fragment the trigram index can find, or when full-text search has nothing to go on (only stop
+ * words). With nothing to go on there is nothing to rank either: every result has rank 0, so the search
+ * pages newest first instead of ranking every match.
  */
-async function textRuleApplies(prisma: Db, language: string, parsed: ParsedQuery): Promise<boolean> {
-  if (parsed.hasOr) return false;
-  if (parsed.terms.some(isFragment)) return true;
+async function searchPlan(
+  prisma: Db,
+  language: string,
+  parsed: ParsedQuery,
+): Promise<{ textRule: boolean; ranked: boolean }> {
+  if (parsed.hasOr) return { textRule: false, ranked: true };
   const [row] = await prisma.$queryRaw<{ nodes: number }[]>`
     SELECT numnode(websearch_to_tsquery(${language}::regconfig, ${parsed.text}))::int AS nodes`;
-  return row?.nodes === 0;
+  const empty = row?.nodes === 0;
+  return { textRule: empty || parsed.terms.some(isFragment), ranked: !empty };
 }

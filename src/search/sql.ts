@@ -19,8 +19,8 @@ export interface SearchResultRow {
 }
 
 /**
- * A row of the search query: every row carries the number of results in all pages; an empty page is one
- * row with only that number.
+ * A row of the ranked search query: every row carries the number of results in all pages; an empty page is
+ * one row with only that number.
  */
 export type SearchRow = { total: number } & (SearchResultRow | { [K in keyof SearchResultRow]: null });
 
@@ -29,7 +29,7 @@ export interface SearchSqlInput {
   readonly ownerId: string;
   readonly language: string;
   readonly parsed: ParsedQuery;
-  /** Whether the text rule applies (see textRuleApplies in search.ts). */
+  /** Whether the text rule applies (see searchPlan in search.ts). */
   readonly textRule: boolean;
   readonly conversationId: string | null;
   readonly includeArchived: boolean;
@@ -60,12 +60,7 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
   const config = configurationLiteral(language);
   const tsq = Prisma.sql`websearch_to_tsquery(${config}, ${parsed.text})`;
   const mark = ownerMark(ownerId);
-  const scope =
-    conversationId !== null
-      ? Prisma.sql`AND c.id = ${conversationId}::uuid`
-      : includeArchived
-        ? Prisma.empty
-        : Prisma.sql`AND c."archivedAt" IS NULL`;
+  const scope = scopeFilter(conversationId, includeArchived);
   const titleText = textRule
     ? Prisma.sql`OR (${textMatch(Prisma.sql`c`, Prisma.sql`title`, config, parsed)})`
     : Prisma.empty;
@@ -126,6 +121,87 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
                  JOIN "Message" m ON m.id = p.id
                  JOIN "Conversation" c ON c.id = p."conversationId") ON true
      ORDER BY p.rank DESC, p."createdAt" DESC, p.id DESC`;
+}
+
+/**
+ * One page of a search with nothing to rank (its full-text query is empty: only stop words, such as `it`),
+ * where every result has rank 0 and the order is newest first. Unlike {@link searchSql} it does not read
+ * every match: each branch walks newest first and stops after the page (through the `ownerId, createdAt`
+ * index, or the owner's postings in the GIN index when the planner expects few matches), so a common
+ * stop word costs a page, not a user's whole history. No total: see {@link unrankedCountSql}.
+ */
+export function unrankedSql(input: SearchSqlInput): Prisma.Sql {
+  const { after, first } = input;
+  const before = (row: Prisma.Sql) =>
+    after === null
+      ? Prisma.empty
+      : Prisma.sql`AND (${row}."createdAt", ${row}.id) < (${after.createdAt.toISOString()}::timestamp, ${after.id}::uuid)`;
+  const limit = Prisma.sql`ORDER BY "createdAt" DESC, id DESC LIMIT ${first + 1}`;
+  return Prisma.sql`
+    WITH hits AS (
+      SELECT m.id, m."conversationId", m."createdAt", 'TEXT' AS kind ${unrankedHits(input)} ${before(Prisma.sql`m`)}
+       ${limit}
+    ),
+    titles AS (
+      SELECT f.id, c.id AS "conversationId", f."createdAt", 'TITLE' AS kind ${unrankedTitles(input)} ${before(Prisma.sql`f`)}
+       ${limit}
+    ),
+    page AS (
+      SELECT * FROM hits UNION ALL SELECT * FROM titles
+       ${limit}
+    )
+    SELECT p.id::text AS id, p."conversationId"::text AS "conversationId", p."createdAt", 0::float8 AS rank, p.kind,
+           NULL::text AS headline, CASE p.kind WHEN 'TEXT' THEN m.content ELSE c.title END AS plain
+      FROM page p
+      JOIN "Message" m ON m.id = p.id
+      JOIN "Conversation" c ON c.id = p."conversationId"
+     ORDER BY p."createdAt" DESC, p.id DESC`;
+}
+
+/** How many results all pages of {@link unrankedSql} hold: every match read, so only asked when wanted. */
+export function unrankedCountSql(input: SearchSqlInput): Prisma.Sql {
+  return Prisma.sql`
+    SELECT ((SELECT count(*) ${unrankedHits(input)}) + (SELECT count(*) ${unrankedTitles(input)}))::int AS total`;
+}
+
+/** The messages {@link unrankedSql} finds: the text rule alone (the full-text query is empty). */
+function unrankedHits(input: SearchSqlInput): Prisma.Sql {
+  const { ownerId, language, parsed, conversationId, includeArchived } = input;
+  const content = textMatch(Prisma.sql`m`, Prisma.sql`content`, configurationLiteral(language), parsed);
+  // "ownerId" plainly, unlike searchSql: the btree on (ownerId, createdAt) is what walks newest first. The
+  // owner's mark only when a fragment lets the trigram index find rare matches; otherwise it would be
+  // checked on every row read (a tsvector to detoast) and help nothing.
+  const narrow = parsed.terms.some(isFragment)
+    ? Prisma.sql`AND m."searchVector" @@ ${ownerMark(ownerId)}`
+    : Prisma.empty;
+  return Prisma.sql`
+        FROM "Message" m
+        JOIN "Conversation" c ON c.id = m."conversationId"
+       WHERE m."ownerId" = ${ownerId} AND m.status <> 'STREAMING' ${narrow}
+         AND ${content} ${scopeFilter(conversationId, includeArchived)}`;
+}
+
+/** The conversations {@link unrankedSql} finds by title alone, as their first message. */
+function unrankedTitles(input: SearchSqlInput): Prisma.Sql {
+  const { ownerId, language, parsed, conversationId, includeArchived } = input;
+  const config = configurationLiteral(language);
+  return Prisma.sql`
+        FROM "Conversation" c
+       CROSS JOIN LATERAL (
+             SELECT id, "createdAt" FROM "Message" WHERE "conversationId" = c.id ORDER BY position LIMIT 1
+       ) f
+       WHERE c."ownerId" = ${ownerId} ${scopeFilter(conversationId, includeArchived)}
+         AND ${textMatch(Prisma.sql`c`, Prisma.sql`title`, config, parsed)}
+         AND NOT EXISTS (
+               SELECT FROM "Message" m
+                WHERE m."conversationId" = c.id AND m.status <> 'STREAMING'
+                  AND ${textMatch(Prisma.sql`m`, Prisma.sql`content`, config, parsed)})`;
+}
+
+/** Which conversations a search reads: one, or all the owner's (archived ones only when asked). */
+function scopeFilter(conversationId: string | null, includeArchived: boolean): Prisma.Sql {
+  if (conversationId !== null) return Prisma.sql`AND c.id = ${conversationId}::uuid`;
+  return includeArchived ? Prisma.empty : Prisma.sql`AND c."archivedAt" IS NULL`;
 }
 
 /**

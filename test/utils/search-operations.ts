@@ -42,3 +42,25 @@ export const SearchQuery = graphql(`
     }
   }
 `);
+
+/** A results page without `totalCount`, as a search box that shows no count asks for it. */
+export const SearchPageQuery = graphql(`
+  query SearchPage($query: String!, $first: Int, $after: String) {
+    searchMessages(query: $query, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          snippet
+          match
+          message {
+            id
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
