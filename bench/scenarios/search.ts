@@ -25,7 +25,8 @@ async function seededMessages(adminUrl: string): Promise<number> {
 /** Runs the search benchmark and resolves with what it printed. */
 export async function measureSearch(adminUrl: string, quick: boolean): Promise<string> {
   const reuse = (await seededMessages(adminUrl)) >= 1_000_000;
-  const args = ["--only", "postgres", "--samples", quick ? "5" : "10"];
+  // The seed's full scan takes a second a sample: a few per row give its scale.
+  const args = ["--only", "postgres", "--samples", quick ? "5" : "10", "--scan-samples", quick ? "1" : "3"];
   args.push(...(reuse ? ["--reuse"] : ["--messages", "100000"]));
   const child = spawn(process.execPath, ["--import", "tsx", "bench/search.ts", ...args], {
     cwd: root,

@@ -62,7 +62,8 @@ export interface MessageSearchPage {
 
 /**
  * Full-text search over one user's messages, ranked (`ts_rank_cd`, title matches weighing more, newest
- * first among equals), with snippets and keyset cursors. Only `ownerId`'s messages are ever read.
+ * first among equals; a query of only stop words: newest first), with snippets and keyset cursors. Only
+ * `ownerId`'s messages are ever read.
  * Throws `BAD_USER_INPUT` for an empty, over-long or exclusion-only query, a bad page size or cursor.
  */
 export async function searchMessages(
