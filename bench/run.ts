@@ -7,6 +7,7 @@
 //   npm run bench -- --only streaming,memory    some scenarios (streaming, memory, queries, search)
 //   npm run bench -- --reseed                   seed the 1,000,000-message page database again
 //   npm run bench -- --systems server           some systems (raw, graphql-sse, server)
+//   npm run bench -- --loads 100,saturation     some streaming loads (1, 100, 200, 1000, saturation, long)
 //   npm run bench -- --profile                  this server with --cpu-prof (profiles in bench/results/)
 //
 // PostgreSQL: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the server
@@ -30,12 +31,14 @@ const { values: options } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string", default: "streaming,memory,queries,search" },
     systems: { type: "string", default: "raw,graphql-sse,server" },
+    loads: { type: "string" },
     profile: { type: "boolean", default: false },
     reseed: { type: "boolean", default: false },
   },
 });
 const scenarios = new Set(options.only.split(","));
 const systems = options.systems.split(",") as SystemName[];
+const loads = options.loads === undefined ? null : new Set(["warm-up", ...options.loads.split(",")]);
 const adminUrl = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const resultsDir = new URL("./results/", import.meta.url);
 
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
           try {
             for (const load of streamingLoads(options.quick)) {
               if (load.serverOnly && name !== "server") continue;
+              if (loads !== null && !loads.has(load.key)) continue;
               const row = await measureLoad(bench, system, load);
               if (load.name !== "warm-up") streaming.push(row);
               progress(`${SYSTEM_LABELS[name]}: ${load.name}`, row.failed, row.firstError);

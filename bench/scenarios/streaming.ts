@@ -77,6 +77,8 @@ export async function measureLoad(
 /** A load of the streaming scenario. */
 export interface StreamingLoad {
   name: string;
+  /** What `--loads` calls it: the number of paced streams, `saturation` or `long`. */
+  key: string;
   streams: number;
   tokens: number;
   rate: number;
@@ -91,21 +93,23 @@ export function streamingLoads(quick: boolean): StreamingLoad[] {
   const paced = quick ? [1, 100, 1000] : [1, 100, 200, 1000];
   const tokens = quick ? 60 : 100;
   return [
-    { name: "warm-up", streams: 50, tokens: 50, rate: 0, rampMs: 0 },
+    { name: "warm-up", key: "warm-up", streams: 50, tokens: 50, rate: 0, rampMs: 0 },
     ...paced.map((streams) => ({
       name: `${streams} × 20 tok/s`,
+      key: String(streams),
       streams,
       tokens,
       rate: 20,
       rampMs: Math.min(2_000, streams * 2),
       serverOnly: streams === 200,
     })),
-    { name: "saturation", streams: 100, tokens: quick ? 200 : 500, rate: 0, rampMs: 0 },
+    { name: "saturation", key: "saturation", streams: 100, tokens: quick ? 200 : 500, rate: 0, rampMs: 0 },
     ...(quick
       ? []
       : [
           {
             name: "10 × 500 tokens, 20 tok/s",
+            key: "long",
             streams: 10,
             tokens: 500,
             rate: 20,
