@@ -1,9 +1,9 @@
 import type { Db } from "../db/client.js";
 import { isRecordNotFound } from "../db/errors.js";
-import type { MessageStatus } from "../generated/prisma/client.js";
+import type { MessageStatus, ToolCall } from "../generated/prisma/client.js";
 import type { MessageState } from "./events.js";
 import type { Usage } from "./provider.js";
-import type { FlushedReply, TextFlusher } from "./text-flusher.js";
+import type { FlushedReply, TextFlusher, UnsavedText } from "./text-flusher.js";
 
 /** How the reply ended, as stored. */
 export interface ReplyOutcome {
@@ -24,6 +24,9 @@ export class ReplyWriter implements FlushedReply {
   writes = 0;
   private lastSeq = 0;
   private gone = false;
+  /** How much of `content` is stored: UTF-16 units, and characters (-1: the stored text must be replaced). */
+  private storedLength = 0;
+  private storedChars = 0;
 
   constructor(
     private readonly prisma: Db,
@@ -45,25 +48,46 @@ export class ReplyWriter implements FlushedReply {
     if (!this.gone) this.flusher.mark(this);
   }
 
-  pending(): { content: string; lastSeq: number } {
-    return { content: this.content, lastSeq: this.lastSeq };
+  unsaved(): UnsavedText {
+    const replace = this.storedChars < 0;
+    let end = this.content.length;
+    // Never split a surrogate pair between two flushes: half of it would be stored as U+FFFD.
+    if (isHighSurrogate(this.content.charCodeAt(end - 1))) end -= 1;
+    const text = this.content.slice(replace ? 0 : this.storedLength, end);
+    return { text, at: this.storedChars, chars: codePoints(text), lastSeq: this.lastSeq, end };
   }
 
-  saved(): void {
+  saved(written: UnsavedText): void {
     this.writes++;
+    this.storedLength = written.end;
+    this.storedChars = Math.max(written.at, 0) + written.chars;
   }
 
-  lost(): void {
+  refused(written: UnsavedText): void {
+    if (written.at < 0) {
+      this.lost(); // even a whole replacement was refused: the row is no longer STREAMING
+      return;
+    }
+    // Not what this writer stored last (or gone): replace it whole with the next flush, which tells.
+    this.storedChars = -1;
+    this.flusher.mark(this);
+  }
+
+  private lost(): void {
     if (this.gone) return;
     this.gone = true;
     this.onLost();
   }
 
-  /** Writes the final state and frees the conversation for the next send; returns the stored message. */
+  /**
+   * Writes the final state and frees the conversation for the next send; returns the stored message with
+   * `toolCalls`, the reply's calls as the run stored them (read back only when the reply is not ours).
+   */
   async finish(
     outcome: ReplyOutcome,
     finalSeq: number,
     conversationId: string,
+    toolCalls: ToolCall[],
   ): Promise<MessageState | null> {
     await this.flusher.settle(this);
     if (this.gone) return this.stored();
@@ -83,14 +107,13 @@ export class ReplyWriter implements FlushedReply {
             completionTokens: outcome.usage?.completionTokens ?? null,
             totalTokens: outcome.usage?.totalTokens ?? null,
           },
-          include: { toolCalls: { orderBy: { position: "asc" } } },
         }),
         this.prisma.conversation.updateMany({
           where: { id: conversationId, activeReplyId: this.messageId },
           data: { activeReplyId: null },
         }),
       ]);
-      return message;
+      return { ...message, toolCalls };
     } catch (error) {
       if (isRecordNotFound(error)) return this.stored(); // deleted, or ended by another instance
       throw error;
@@ -104,4 +127,18 @@ export class ReplyWriter implements FlushedReply {
       include: { toolCalls: { orderBy: { position: "asc" } } },
     });
   }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+/** Characters as PostgreSQL's char_length counts them: code points, not UTF-16 units. */
+function codePoints(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0xdc00 || code > 0xdfff) count++;
+  }
+  return count;
 }

@@ -140,9 +140,10 @@ export class Run {
       if (outcome.status === "FAILED") log.warn({ err: error }, "reply failed");
     }
     const finalSeq = this.channel.lastSeq + 1;
+    const toolCalls = [...(this.loop?.calls ?? [])];
     let final: MessageState | null = null;
     try {
-      final = await this.writer.finish(outcome, finalSeq, this.conversationId);
+      final = await this.writer.finish(outcome, finalSeq, this.conversationId, toolCalls);
     } catch (error) {
       log.error({ err: error }, "could not save the end of a reply");
     }
@@ -155,6 +156,7 @@ export class Run {
       completionTokens: outcome.usage?.completionTokens ?? null,
       totalTokens: outcome.usage?.totalTokens ?? null,
       updatedAt: new Date(),
+      toolCalls,
     };
     this.channel.emit({ type: "MessageCompleted", message: final });
     const totalMs = Date.now() - this.startedAt;

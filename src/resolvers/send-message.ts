@@ -118,6 +118,7 @@ async function saveExchange(
       conversation = row;
     }
     const common = { conversationId: conversation.id, ownerId, createdAt: now };
+    // New messages have no tool calls: asking Prisma to include them would cost a SELECT after each INSERT.
     const user = await tx.message.create({
       data: {
         ...common,
@@ -126,7 +127,6 @@ async function saveExchange(
         content: input.content,
         clientMessageId: input.clientMessageId,
       },
-      include: { toolCalls: true },
     });
     const assistant = await tx.message.create({
       data: {
@@ -137,9 +137,8 @@ async function saveExchange(
         status: "STREAMING",
         model: input.model,
       },
-      include: { toolCalls: true },
     });
-    return { kind: "new", user, assistant };
+    return { kind: "new", user: { ...user, toolCalls: [] }, assistant: { ...assistant, toolCalls: [] } };
   });
 }
 

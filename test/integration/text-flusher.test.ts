@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ReplyWriter } from "../../src/agent/reply-writer.js";
+import { TextFlusher } from "../../src/agent/text-flusher.js";
+import type { Db } from "../../src/db/client.js";
+import { type Connection, connect } from "../../src/db/connect.js";
+import { createLogger } from "../../src/logger.js";
+import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
+import { waitFor } from "../utils/stream-events.js";
+
+const INTERVAL_MS = 20;
+
+/** A conversation with a reply being written. */
+async function streamingReply(prisma: Db) {
+  const ownerId = `user-${randomUUID()}`;
+  const conversation = await prisma.conversation.create({
+    data: { ownerId, title: "flushing", messageCount: 1 },
+  });
+  return prisma.message.create({
+    data: { conversationId: conversation.id, ownerId, position: 1, role: "ASSISTANT", status: "STREAMING" },
+  });
+}
+
+// The flusher and the reply writer alone, on a real database: what a crash would leave in the row.
+describe.each(testDatabaseKinds())("streamed text flushes on %s", (kind) => {
+  let database: TestDatabase;
+  let connection: Connection;
+  let flusher: TextFlusher;
+  const stored = async (id: string) =>
+    (await connection.prisma.message.findUniqueOrThrow({ where: { id } })).content;
+  const flushed = (writer: ReplyWriter, id: string) =>
+    waitFor(async () => (await stored(id)) === writer.content, 5_000);
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    connection = await connect(database.target, { migrate: true });
+    flusher = new TextFlusher(connection.prisma, createLogger(), INTERVAL_MS);
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await database?.drop();
+  });
+
+  it("appends only new text, keeps surrogate pairs whole, and stores the seq it covers", async () => {
+    const { prisma } = connection;
+    const message = await streamingReply(prisma);
+    const writer = new ReplyWriter(prisma, message.id, flusher);
+    const statements: string[] = [];
+    prisma.$on("query", (e) => {
+      if (/^UPDATE "public"\."Message" AS m/.test(e.query) && e.params.includes(message.id)) {
+        statements.push(e.params);
+      }
+    });
+    writer.append("Hello, ", 1);
+    await flushed(writer, message.id);
+    const emoji = "😀";
+    // The first half of a surrogate pair waits for its second half.
+    writer.append(`wide ${emoji.charAt(0)}`, 2);
+    await waitFor(async () => (await stored(message.id)) === "Hello, wide ", 5_000);
+    writer.append(`${emoji.charAt(1)} world ü`, 3);
+    await flushed(writer, message.id);
+    expect(await stored(message.id)).toBe(`Hello, wide ${emoji} world ü`);
+    const row = await prisma.message.findUniqueOrThrow({ where: { id: message.id } });
+    expect(row.lastSeq).toBe(3);
+    // Each statement carried the text added since the one before, never the whole text again.
+    const last = statements.at(-1) ?? "";
+    expect(last).toContain(`${emoji} world ü`);
+    expect(last).not.toContain("Hello");
+  });
+
+  it("replaces the stored text whole when the row holds something else than the writer saved", async () => {
+    const { prisma } = connection;
+    const message = await streamingReply(prisma);
+    const writer = new ReplyWriter(prisma, message.id, flusher);
+    writer.append("first part. ", 1);
+    await flushed(writer, message.id);
+    // Written behind the writer's back (an append the writer thinks failed, say).
+    await prisma.message.update({ where: { id: message.id }, data: { content: "first part. first part. " } });
+    writer.append("second part.", 2);
+    await flushed(writer, message.id);
+    expect(await stored(message.id)).toBe("first part. second part.");
+  });
+
+  it("leaves a reply that is no longer streaming as it ended, and calls it lost", async () => {
+    const { prisma } = connection;
+    const message = await streamingReply(prisma);
+    let lost = 0;
+    const writer = new ReplyWriter(prisma, message.id, flusher, () => {
+      lost += 1;
+    });
+    writer.append("some text", 1);
+    await flushed(writer, message.id);
+    await prisma.message.update({ where: { id: message.id }, data: { status: "FAILED", content: "final" } });
+    writer.append(" more", 2);
+    await waitFor(() => lost === 1, 5_000);
+    expect(await stored(message.id)).toBe("final");
+  });
+});
