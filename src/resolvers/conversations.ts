@@ -37,7 +37,11 @@ export async function getConversation(ctx: Context, globalId: string, query: Con
   return found;
 }
 
-/** A page of the viewer's conversations, most recently active first, filtered by archived state. */
+/**
+ * A page of the viewer's conversations, most recently active first, filtered by archived state. Keyset
+ * pages in both directions: Prisma answers a negative `take` (`last`/`before`) without a LIMIT, reading every
+ * conversation after the cursor, so backward pages read newest-last with a LIMIT and are turned around.
+ */
 export async function listConversations(
   ctx: Context,
   args: { archived?: boolean | null; first?: number | null; last?: number | null },
@@ -45,16 +49,57 @@ export async function listConversations(
 ) {
   const viewer = requireViewer(ctx);
   checkPageSize(args);
-  const after = cursorId(query.cursor);
-  if (after !== null) {
-    const exists = await ctx.prisma.conversation.count({ where: { id: after, ownerId: viewer.id } });
-    if (exists === 0) throw staleCursor();
+  const { cursor, take, skip, ...selection } = query;
+  const from = cursorId(cursor);
+  const where: Prisma.ConversationWhereInput = {
+    ownerId: viewer.id,
+    archivedAt: archivedFilter(args.archived),
+  };
+  let at: { activityAt: Date; id: string } | null = null;
+  if (from !== null) {
+    at = await ctx.prisma.conversation.findFirst({
+      where: { id: from, ownerId: viewer.id },
+      select: { activityAt: true, id: true },
+    });
+    if (!at) throw staleCursor();
   }
-  return ctx.prisma.conversation.findMany({
-    ...query,
-    where: { ownerId: viewer.id, archivedAt: archivedFilter(args.archived) },
-    orderBy: RECENT_FIRST,
+  // `skip` is 1 when the cursor's own row is left out (Pothos pages past it), 0 when it is included.
+  const strict = skip > 0;
+  if (take >= 0) {
+    return ctx.prisma.conversation.findMany({
+      ...selection,
+      where: at === null ? where : { ...where, ...olderThan(at, strict) },
+      orderBy: RECENT_FIRST,
+      take,
+    });
+  }
+  const rows = await ctx.prisma.conversation.findMany({
+    ...selection,
+    where: at === null ? where : { ...where, ...newerThan(at, strict) },
+    orderBy: [{ activityAt: "asc" }, { id: "asc" }],
+    take: -take,
   });
+  return rows.reverse();
+}
+
+/** Conversations after `at` in the list's order (less recently active, then smaller id). */
+function olderThan(at: { activityAt: Date; id: string }, strict: boolean): Prisma.ConversationWhereInput {
+  return {
+    OR: [
+      { activityAt: { lt: at.activityAt } },
+      { activityAt: at.activityAt, id: strict ? { lt: at.id } : { lte: at.id } },
+    ],
+  };
+}
+
+/** Conversations before `at` in the list's order (more recently active, then larger id). */
+function newerThan(at: { activityAt: Date; id: string }, strict: boolean): Prisma.ConversationWhereInput {
+  return {
+    OR: [
+      { activityAt: { gt: at.activityAt } },
+      { activityAt: at.activityAt, id: strict ? { gt: at.id } : { gte: at.id } },
+    ],
+  };
 }
 
 /** How many conversations the viewer has in the given archived state. */

@@ -225,6 +225,35 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
       expect(back).toEqual(ids);
     });
 
+    it("pages through equal activity times by id, and reads a backward page with a LIMIT", async () => {
+      await freshUser();
+      const same = new Date();
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const c = await seedConversation(server.db.prisma, user, { activityAt: same });
+        ids.push(encodeGlobalID("Conversation", c.id));
+      }
+      const all = await server.request(ConversationsQuery, { first: 10 }, token);
+      const order = all.data?.conversations.edges.map((e) => e.node.id) ?? [];
+      expect([...order].sort()).toEqual([...ids].sort());
+
+      const statements: string[] = [];
+      server.db.prisma.$on("query", (e) => statements.push(e.query));
+      const back: string[] = [];
+      let before: string | null | undefined = null;
+      for (;;) {
+        const page: ConversationsPage = await server.request(ConversationsQuery, { last: 4, before }, token);
+        const c = page.data?.conversations;
+        back.unshift(...(c?.edges.map((e) => e.node.id) ?? []));
+        if (!c?.pageInfo.hasPreviousPage) break;
+        before = c.pageInfo.startCursor;
+      }
+      expect(back).toEqual(order);
+      const pages = statements.filter((q) => /FROM "public"\."Conversation"/.test(q) && /ORDER BY/.test(q));
+      expect(pages.length).toBeGreaterThanOrEqual(2);
+      for (const page of pages) expect(page).toMatch(/LIMIT/);
+    });
+
     it("rejects forged, foreign and stale cursors with BAD_USER_INPUT", async () => {
       await seedMany(2);
       const forged = await server.request(ConversationsQuery, { first: 2, after: "bm90LWEtY3Vyc29y" }, token);
