@@ -10,6 +10,7 @@ import { useGuardedGraphQLSSE } from "./http/graphql-sse.js";
 import { useOperationLimits } from "./http/operation-limits.js";
 import { usePersistedOperations } from "./http/persisted-operations.js";
 import { requestInfo, useRequestInfo } from "./http/request-info.js";
+import { useStreamedSubscriptions } from "./http/streamed-subscriptions.js";
 import { createMaskError } from "./mask-error.js";
 import { useMcpEndpoint } from "./mcp-server/http.js";
 import { useMultipartSubscriptions } from "./multipart-subscriptions.js";
@@ -68,6 +69,7 @@ export function createApp(runtime: Runtime) {
         persisted: runtime.persisted,
         maskError,
       }),
+      useStreamedSubscriptions(GRAPHQL_ENDPOINT),
       useMultipartSubscriptions({ heartbeatMs: config.multipartHeartbeatMs }),
       useUnbufferedEventStreams(),
       ...(config.metrics

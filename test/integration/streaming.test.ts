@@ -479,6 +479,23 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     expect(resumeForeign?.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
   });
 
+  it("refuses a subscription from a client that cannot read a stream, before it writes anything", async () => {
+    await freshUser();
+    const requestsBefore = fake.requests.length;
+    for (const accept of ["application/json", "application/graphql-response+json, application/json"]) {
+      const response = await server.request(SendMessage, sendVars({ content: "no stream for me" }), token, {
+        headers: { accept },
+      });
+      expect(response.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
+      expect(response.errors?.[0]?.message).toMatch(/text\/event-stream/);
+    }
+    expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(0);
+    expect(fake.requests.length).toBe(requestsBefore);
+    // The same operation with a stream it can read runs (the stream slots were never taken).
+    fake.script(FakeOpenAI.text(["streamed"]));
+    expect(replyText(await sendAll("yoga-sse", { content: "now with a stream" }))).toBe("streamed");
+  });
+
   it("stops the running reply when its conversation is deleted", async () => {
     await freshUser();
     const gate = deferred();

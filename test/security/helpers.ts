@@ -61,11 +61,18 @@ export async function send(
   return { status: response.status, headers: response.headers, body, text };
 }
 
-/** JSON POST headers, with a token when given, asking for an event stream on the graphql-sse endpoint. */
+/**
+ * JSON POST headers, with a token when given. `/graphql` answers JSON, and an event stream for a
+ * subscription that runs (it refuses subscriptions from clients that cannot read one); the graphql-sse
+ * endpoint always streams.
+ */
 export function jsonHeaders(token: string | null, path: "/graphql" | "/graphql/stream" = "/graphql") {
   return {
     "content-type": "application/json",
-    accept: path === "/graphql" ? "application/graphql-response+json, application/json" : "text/event-stream",
+    accept:
+      path === "/graphql"
+        ? "application/graphql-response+json, application/json, text/event-stream"
+        : "text/event-stream",
     ...(token ? { authorization: `Bearer ${token}` } : {}),
   };
 }
