@@ -1,9 +1,15 @@
 import type { Db } from "../db/client.js";
-import { isRecordNotFound } from "../db/errors.js";
-import type { MessageStatus, ToolCall } from "../generated/prisma/client.js";
+import { type Message, type MessageStatus, Prisma, type ToolCall } from "../generated/prisma/client.js";
 import type { MessageState } from "./events.js";
 import type { Usage } from "./provider.js";
 import type { FlushedReply, TextFlusher, UnsavedText } from "./text-flusher.js";
+
+/** Every column of a message (the model's scalar fields), as a statement returns them. */
+const MESSAGE_COLUMNS = Prisma.raw(
+  Object.values(Prisma.MessageScalarFieldEnum)
+    .map((field) => `m."${field}"`)
+    .join(", "),
+);
 
 /** How the reply ended, as stored. */
 export interface ReplyOutcome {
@@ -92,32 +98,30 @@ export class ReplyWriter implements FlushedReply {
     await this.flusher.settle(this);
     if (this.gone) return this.stored();
     this.writes++;
-    try {
-      const [message] = await this.prisma.$transaction([
-        this.prisma.message.update({
-          // Fenced on the status: a reply another instance already failed keeps that end.
-          where: { id: this.messageId, status: "STREAMING" },
-          data: {
-            content: this.content,
-            lastSeq: finalSeq,
-            status: outcome.status,
-            error: outcome.error,
-            model: outcome.model,
-            promptTokens: outcome.usage?.promptTokens ?? null,
-            completionTokens: outcome.usage?.completionTokens ?? null,
-            totalTokens: outcome.usage?.totalTokens ?? null,
-          },
-        }),
-        this.prisma.conversation.updateMany({
-          where: { id: conversationId, activeReplyId: this.messageId },
-          data: { activeReplyId: null },
-        }),
-      ]);
-      return { ...message, toolCalls };
-    } catch (error) {
-      if (isRecordNotFound(error)) return this.stored(); // deleted, or ended by another instance
-      throw error;
-    }
+    const now = new Date().toISOString();
+    // One statement, atomic like a transaction but one round trip instead of four: the reply's end, fenced
+    // on the status (a reply another instance already failed keeps that end), and the conversation freed
+    // for the next send only when this writer's end was the one stored.
+    const [message] = await this.prisma.$queryRaw<Message[]>`
+      WITH ended AS (
+        UPDATE "public"."Message" AS m
+           SET content = ${this.content}, "lastSeq" = ${finalSeq},
+               status = ${outcome.status}::"public"."MessageStatus", error = ${outcome.error},
+               model = ${outcome.model}, "promptTokens" = ${outcome.usage?.promptTokens ?? null},
+               "completionTokens" = ${outcome.usage?.completionTokens ?? null},
+               "totalTokens" = ${outcome.usage?.totalTokens ?? null}, "updatedAt" = ${now}::timestamp(3)
+         WHERE m.id = ${this.messageId}::uuid AND m.status = 'STREAMING'
+        RETURNING ${MESSAGE_COLUMNS}
+      ),
+      freed AS (
+        UPDATE "public"."Conversation"
+           SET "activeReplyId" = NULL, "updatedAt" = ${now}::timestamp(3)
+         WHERE id = ${conversationId}::uuid AND "activeReplyId" = ${this.messageId}::uuid
+           AND EXISTS (SELECT FROM ended)
+      )
+      SELECT * FROM ended`;
+    // Deleted, or ended by another instance: what is stored.
+    return message ? { ...message, toolCalls } : this.stored();
   }
 
   /** The reply as stored by whoever ended it, or null when it was deleted. */

@@ -10,19 +10,28 @@ import { waitFor } from "../utils/stream-events.js";
 
 const INTERVAL_MS = 20;
 
-/** A conversation with a reply being written. */
+/** A conversation with a reply being written (the conversation's running reply). */
 async function streamingReply(prisma: Db) {
   const ownerId = `user-${randomUUID()}`;
+  const id = randomUUID();
   const conversation = await prisma.conversation.create({
-    data: { ownerId, title: "flushing", messageCount: 1 },
+    data: { ownerId, title: "flushing", messageCount: 1, activeReplyId: id },
   });
   return prisma.message.create({
-    data: { conversationId: conversation.id, ownerId, position: 1, role: "ASSISTANT", status: "STREAMING" },
+    data: {
+      id,
+      conversationId: conversation.id,
+      ownerId,
+      position: 1,
+      role: "ASSISTANT",
+      status: "STREAMING",
+    },
   });
 }
 
-// The flusher and the reply writer alone, on a real database: what a crash would leave in the row.
-describe.each(testDatabaseKinds())("streamed text flushes on %s", (kind) => {
+// The flusher and the reply writer alone, on a real database: what a crash would leave in the row, and
+// what the end of a reply stores.
+describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
   let database: TestDatabase;
   let connection: Connection;
   let flusher: TextFlusher;
@@ -94,5 +103,41 @@ describe.each(testDatabaseKinds())("streamed text flushes on %s", (kind) => {
     writer.append(" more", 2);
     await waitFor(() => lost === 1, 5_000);
     expect(await stored(message.id)).toBe("final");
+  });
+
+  it("stores the end of a reply, returns it as stored, and frees the conversation", async () => {
+    const { prisma } = connection;
+    const message = await streamingReply(prisma);
+    const writer = new ReplyWriter(prisma, message.id, flusher);
+    writer.append("The whole answer.", 1);
+    const usage = { promptTokens: 12, completionTokens: 4, totalTokens: 16 };
+    const outcome = { status: "COMPLETE", error: null, usage, model: "m-1" } as const;
+    const final = await writer.finish(outcome, 2, message.conversationId, []);
+    const row = await prisma.message.findUniqueOrThrow({ where: { id: message.id } });
+    expect(final).toEqual({ ...row, toolCalls: [] });
+    expect(row).toMatchObject({ status: "COMPLETE", content: "The whole answer.", lastSeq: 2, model: "m-1" });
+    expect(row).toMatchObject({ promptTokens: 12, completionTokens: 4, totalTokens: 16, error: null });
+    const conversation = await prisma.conversation.findUniqueOrThrow({
+      where: { id: message.conversationId },
+    });
+    expect(conversation.activeReplyId).toBeNull();
+  });
+
+  it("keeps the end another instance stored, and leaves the conversation to it", async () => {
+    const { prisma } = connection;
+    const message = await streamingReply(prisma);
+    const writer = new ReplyWriter(prisma, message.id, flusher);
+    writer.append("late text", 1);
+    await prisma.message.update({
+      where: { id: message.id },
+      data: { status: "FAILED", error: "abandoned", content: "saved part" },
+    });
+    const outcome = { status: "COMPLETE", error: null, usage: null, model: "m-1" } as const;
+    const final = await writer.finish(outcome, 2, message.conversationId, []);
+    expect(final).toMatchObject({ status: "FAILED", error: "abandoned", content: "saved part" });
+    const conversation = await prisma.conversation.findUniqueOrThrow({
+      where: { id: message.conversationId },
+    });
+    expect(conversation.activeReplyId).toBe(message.id);
   });
 });
