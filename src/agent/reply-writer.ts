@@ -1,15 +1,9 @@
 import type { Db } from "../db/client.js";
-import { type Message, type MessageStatus, Prisma, type ToolCall } from "../generated/prisma/client.js";
+import { messageColumns } from "../db/columns.js";
+import type { Message, MessageStatus, ToolCall } from "../generated/prisma/client.js";
 import type { MessageState } from "./events.js";
 import type { Usage } from "./provider.js";
 import type { FlushedReply, TextFlusher, UnsavedText } from "./text-flusher.js";
-
-/** Every column of a message (the model's scalar fields), as a statement returns them. */
-const MESSAGE_COLUMNS = Prisma.raw(
-  Object.values(Prisma.MessageScalarFieldEnum)
-    .map((field) => `m."${field}"`)
-    .join(", "),
-);
 
 /** How the reply ended, as stored. */
 export interface ReplyOutcome {
@@ -111,7 +105,7 @@ export class ReplyWriter implements FlushedReply {
                "completionTokens" = ${outcome.usage?.completionTokens ?? null},
                "totalTokens" = ${outcome.usage?.totalTokens ?? null}, "updatedAt" = ${now}::timestamp(3)
          WHERE m.id = ${this.messageId}::uuid AND m.status = 'STREAMING'
-        RETURNING ${MESSAGE_COLUMNS}
+        RETURNING ${messageColumns("m")}
       ),
       freed AS (
         UPDATE "public"."Conversation"

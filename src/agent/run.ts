@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.js";
 import type { Logger } from "../logger.js";
 import { RunChannel } from "./channel.js";
-import { loadConversationHistory } from "./conversation-history.js";
+import { loadConversationHistory, toChatMessages } from "./conversation-history.js";
 import type { MessageState, RunEvent } from "./events.js";
 import { fitHistory } from "./history.js";
 import type { RunNetwork } from "./network.js";
@@ -10,7 +10,7 @@ import { ModelError, type ModelProvider, type Usage } from "./provider.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
 import type { TextFlusher } from "./text-flusher.js";
 import { ToolLoop, type ToolSettings } from "./tool-loop.js";
-import type { Toolbox } from "./tools.js";
+import type { ToolAddress, Toolbox } from "./tools.js";
 
 /** Settings shared by all runs. */
 export interface RunSettings {
@@ -76,7 +76,7 @@ export class Run {
 
   constructor(
     private readonly deps: RunDependencies & { flusher: TextFlusher },
-    user: MessageState,
+    private readonly user: MessageState,
     private readonly assistant: MessageState,
     options: RunOptions,
   ) {
@@ -185,13 +185,21 @@ export class Run {
   private async generate(holdModelUntil: Promise<unknown> | undefined): Promise<Usage | null> {
     const { prisma, provider, toolbox, settings } = this.deps;
     const signal = this.controller.signal;
-    const stored = await loadConversationHistory(
-      prisma,
-      this.conversationId,
-      this.assistant.position,
-      settings.historyMaxMessages,
-      { toolName: (call) => toolbox.modelName(call), resultMaxChars: settings.tools.resultMaxChars },
-    );
+    const replay = {
+      toolName: (call: ToolAddress) => toolbox.modelName(call),
+      resultMaxChars: settings.tools.resultMaxChars,
+    };
+    // A conversation's first exchange has no history but the user's message, already in hand.
+    const stored =
+      this.user.position === 1
+        ? toChatMessages([this.user], replay)
+        : await loadConversationHistory(
+            prisma,
+            this.conversationId,
+            this.assistant.position,
+            settings.historyMaxMessages,
+            replay,
+          );
     const messages = fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
     this.historyMs = Date.now() - this.startedAt;
     if (holdModelUntil) await holdModelUntil;

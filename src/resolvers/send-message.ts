@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { MessageState, RunEvent } from "../agent/events.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
+import { messageColumns } from "../db/columns.js";
+import { isUniqueViolation } from "../db/errors.js";
 import { ClientError, ConflictError, NotFoundError } from "../errors.js";
+import { type Message, Prisma } from "../generated/prisma/client.js";
 import { parseGlobalId } from "../ids.js";
 import type { ReplySlot } from "../limits/rate-limiter.js";
 import { checkSendInput, titleFromMessage } from "./send-input.js";
@@ -23,7 +26,7 @@ type Exchange =
 
 /**
  * `sendMessage`: validates and authorizes, checks the stream cap and the rate limits and quotas, saves the
- * user's message and an assistant placeholder in one transaction, starts the reply, and streams its events.
+ * user's message and an assistant placeholder in one statement, starts the reply, and streams its events.
  * The same `clientMessageId` again attaches to the first reply instead of writing anything (and is not
  * counted as a new message).
  */
@@ -70,6 +73,13 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
   return serveReply(ctx, lease, exchange.assistant.id, 0, firstDelivered);
 }
 
+/**
+ * Saves the user's message and the assistant's placeholder in one statement (atomic, one round trip): a new
+ * conversation is inserted with them; an existing one is claimed first, by a conditional update that takes
+ * its row lock: one running reply per conversation, across every instance, and positions allocated without
+ * gaps or races. When the claim fails, an earlier send with the same `clientMessageId` is attached to, or
+ * the conversation is missing (`NOT_FOUND`) or busy (`CONFLICT`).
+ */
 async function saveExchange(
   ctx: Context,
   ownerId: string,
@@ -77,85 +87,75 @@ async function saveExchange(
   input: ReturnType<typeof checkSendInput>,
   assistantId: string,
 ): Promise<Exchange> {
-  const now = new Date();
-  return ctx.prisma.$transaction(async (tx) => {
-    let conversation: { id: string; messageCount: number };
-    if (conversationId === null) {
-      conversation = await tx.conversation.create({
-        data: {
-          ownerId,
-          title: titleFromMessage(input.content, ctx.config.limits.titleLength),
-          messageCount: 2,
-          activeReplyId: assistantId,
-          activityAt: now,
-        },
-      });
-    } else {
-      if (input.clientMessageId) {
-        const earlier = await findEarlierSend(tx, conversationId, ownerId, input.clientMessageId);
-        if (earlier) return earlier;
-      }
-      // The conditional update takes the conversation's row lock: one running reply per conversation,
-      // across every instance, and positions allocated without gaps or races.
-      const claimed = await tx.conversation.updateManyAndReturn({
-        where: { id: conversationId, ownerId, activeReplyId: null },
-        data: { messageCount: { increment: 2 }, activityAt: now, activeReplyId: assistantId },
-        select: { id: true, messageCount: true },
-      });
-      const [row] = claimed;
-      if (!row) {
-        // A concurrent send with the same key may have just committed: attach to it.
-        const earlier = input.clientMessageId
-          ? await findEarlierSend(tx, conversationId, ownerId, input.clientMessageId)
-          : null;
-        if (earlier) return earlier;
-        const exists = await tx.conversation.count({ where: { id: conversationId, ownerId } });
-        if (exists === 0) throw new NotFoundError("Conversation");
-        throw new ConflictError(
-          "A reply is already being written in this conversation; wait for it or stop it",
-        );
-      }
-      conversation = row;
-    }
-    const common = { conversationId: conversation.id, ownerId, createdAt: now };
-    // New messages have no tool calls: asking Prisma to include them would cost a SELECT after each INSERT.
-    const user = await tx.message.create({
-      data: {
-        ...common,
-        position: conversation.messageCount - 1,
-        role: "USER",
-        content: input.content,
-        clientMessageId: input.clientMessageId,
-      },
-    });
-    const assistant = await tx.message.create({
-      data: {
-        ...common,
-        id: assistantId,
-        position: conversation.messageCount,
-        role: "ASSISTANT",
-        status: "STREAMING",
-        model: input.model,
-      },
-    });
+  const now = Prisma.sql`${new Date().toISOString()}::timestamp(3)`;
+  const claim =
+    conversationId === null
+      ? Prisma.sql`INSERT INTO "public"."Conversation"
+                     (id, "ownerId", title, "createdAt", "updatedAt", "activityAt", "messageCount", "activeReplyId")
+                   VALUES (${randomUUID()}::uuid, ${ownerId},
+                           ${titleFromMessage(input.content, ctx.config.limits.titleLength)},
+                           ${now}, ${now}, ${now}, 2, ${assistantId}::uuid)
+                   RETURNING id, "messageCount"`
+      : Prisma.sql`UPDATE "public"."Conversation"
+                      SET "messageCount" = "messageCount" + 2, "activityAt" = ${now}, "updatedAt" = ${now},
+                          "activeReplyId" = ${assistantId}::uuid
+                    WHERE id = ${conversationId}::uuid AND "ownerId" = ${ownerId} AND "activeReplyId" IS NULL
+                    RETURNING id, "messageCount"`;
+  let rows: Message[];
+  try {
+    rows = await ctx.prisma.$queryRaw<Message[]>`
+      WITH c AS (${claim}),
+      saved AS (
+        INSERT INTO "public"."Message" AS m
+               (id, "conversationId", "ownerId", position, role, content, status, model, "clientMessageId",
+                "createdAt", "updatedAt")
+        SELECT v.id, c.id, ${ownerId}, c."messageCount" + v.shift, v.role::"public"."MessageRole", v.content,
+               v.status::"public"."MessageStatus", v.model, v.key, ${now}, ${now}
+          FROM c, (VALUES (${randomUUID()}::uuid, -1, 'USER', ${input.content}::text, 'COMPLETE', NULL::text,
+                           ${input.clientMessageId ?? null}::text),
+                          (${assistantId}::uuid, 0, 'ASSISTANT', '', 'STREAMING', ${input.model ?? null}::text,
+                           NULL::text))
+                  AS v(id, shift, role, content, status, model, key)
+        RETURNING ${messageColumns("m")}
+      )
+      SELECT * FROM saved ORDER BY position`;
+  } catch (error) {
+    // The same key as a send whose reply has ended since the check in sendMessage: attach to that one.
+    const earlier =
+      conversationId && input.clientMessageId && isUniqueViolation(error)
+        ? await findEarlierSend(ctx.prisma, conversationId, ownerId, input.clientMessageId)
+        : null;
+    if (earlier) return earlier;
+    throw error;
+  }
+  const [user, assistant] = rows;
+  if (user && assistant) {
+    // New messages have no tool calls.
     return { kind: "new", user: { ...user, toolCalls: [] }, assistant: { ...assistant, toolCalls: [] } };
-  });
+  }
+  if (conversationId === null) throw new Error("A new conversation's messages were not saved");
+  // A concurrent send with the same key may have just committed: attach to it.
+  const earlier = input.clientMessageId
+    ? await findEarlierSend(ctx.prisma, conversationId, ownerId, input.clientMessageId)
+    : null;
+  if (earlier) return earlier;
+  const exists = await ctx.prisma.conversation.count({ where: { id: conversationId, ownerId } });
+  if (exists === 0) throw new NotFoundError("Conversation");
+  throw new ConflictError("A reply is already being written in this conversation; wait for it or stop it");
 }
 
-type Tx = Parameters<Parameters<Context["prisma"]["$transaction"]>[0]>[0];
-
 async function findEarlierSend(
-  tx: Tx | Context["prisma"],
+  prisma: Context["prisma"],
   conversationId: string,
   ownerId: string,
   clientMessageId: string,
 ): Promise<Exchange | null> {
-  const user = await tx.message.findFirst({
+  const user = await prisma.message.findFirst({
     where: { conversationId, ownerId, clientMessageId },
     select: { position: true },
   });
   if (!user) return null;
-  const reply = await tx.message.findUniqueOrThrow({
+  const reply = await prisma.message.findUniqueOrThrow({
     where: { conversationId_position: { conversationId, position: user.position + 1 } },
     select: { id: true },
   });

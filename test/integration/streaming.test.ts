@@ -229,6 +229,25 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     expect(updates.length).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 2);
   });
 
+  it("saves a send's exchange in one statement and its end in one, with no transaction around them", async () => {
+    await freshUser();
+    const statements: string[] = [];
+    const listener = (e: { query: string; params: string }) => statements.push(e.query);
+    server.db.prisma.$on("query", listener);
+    fake.script(FakeOpenAI.text(["one", " two"]));
+    const first = await sendAll("yoga-sse", { content: "first turn" });
+    fake.script(FakeOpenAI.text(["three"]));
+    await sendAll("yoga-sse", { content: "second turn", conversationId: conversationIdOf(first) });
+    const flush = /^UPDATE "public"\."Message" AS m/;
+    const writes = statements.filter((q) => /^\s*(WITH|INSERT|UPDATE|DELETE)/.test(q) && !flush.test(q));
+    // Per send: the exchange (conversation claimed or created, both messages inserted), then the end.
+    expect(writes).toHaveLength(4);
+    expect(statements.filter((q) => /^(BEGIN|COMMIT)/i.test(q))).toEqual([]);
+    // The first turn's history is the message in hand; the second reads the conversation's.
+    expect(fake.requests.at(-2)?.body.messages.at(-1)).toMatchObject({ role: "user", content: "first turn" });
+    expect(fake.requests.at(-1)?.body.messages.map((m) => m.content)).toContain("one two");
+  });
+
   it("saves concurrent replies' text together: one statement per flush interval for all of them", async () => {
     await freshUser();
     const parts = Array.from({ length: 60 }, (_, i) => `c${i} `);
