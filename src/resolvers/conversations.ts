@@ -68,36 +68,35 @@ export async function listConversations(
   if (take >= 0) {
     return ctx.prisma.conversation.findMany({
       ...selection,
-      where: at === null ? where : { ...where, ...olderThan(at, strict) },
+      where: at === null ? where : { ...where, ...beyond(at, "older", strict) },
       orderBy: RECENT_FIRST,
       take,
     });
   }
   const rows = await ctx.prisma.conversation.findMany({
     ...selection,
-    where: at === null ? where : { ...where, ...newerThan(at, strict) },
+    where: at === null ? where : { ...where, ...beyond(at, "newer", strict) },
     orderBy: [{ activityAt: "asc" }, { id: "asc" }],
     take: -take,
   });
   return rows.reverse();
 }
 
-/** Conversations after `at` in the list's order (less recently active, then smaller id). */
-function olderThan(at: { activityAt: Date; id: string }, strict: boolean): Prisma.ConversationWhereInput {
+/**
+ * Conversations beyond `at` in the list's order: `older` (less recently active, then smaller id) for forward
+ * pages, newer for backward ones; `at` itself too unless `strict`.
+ */
+function beyond(
+  at: { activityAt: Date; id: string },
+  direction: "older" | "newer",
+  strict: boolean,
+): Prisma.ConversationWhereInput {
+  const after = direction === "older" ? "lt" : "gt";
+  const afterOrAt = direction === "older" ? "lte" : "gte";
   return {
     OR: [
-      { activityAt: { lt: at.activityAt } },
-      { activityAt: at.activityAt, id: strict ? { lt: at.id } : { lte: at.id } },
-    ],
-  };
-}
-
-/** Conversations before `at` in the list's order (more recently active, then larger id). */
-function newerThan(at: { activityAt: Date; id: string }, strict: boolean): Prisma.ConversationWhereInput {
-  return {
-    OR: [
-      { activityAt: { gt: at.activityAt } },
-      { activityAt: at.activityAt, id: strict ? { gt: at.id } : { gte: at.id } },
+      { activityAt: { [after]: at.activityAt } },
+      { activityAt: at.activityAt, id: { [strict ? after : afterOrAt]: at.id } },
     ],
   };
 }

@@ -45,6 +45,11 @@ const PASSAGES = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxFragments=2, M
 // translate(): `<` becomes LESS_THAN, the marks (and LESS_THAN itself) are dropped.
 const HEADLINE_FROM = `<${MARK_START}${MARK_END}${LESS_THAN}`;
 
+/** A conversation `c`'s first message, which stands for it when only its title matches. */
+const FIRST_MESSAGE = Prisma.sql`(
+             SELECT id, "createdAt" FROM "Message" WHERE "conversationId" = c.id ORDER BY position LIMIT 1
+       )`;
+
 /**
  * One page of ranked results, in one statement:
  * - `hits`: messages in scope matching by words (ranked with ts_rank_cd, plus the rank of their
@@ -93,9 +98,7 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
     titles AS (
       SELECT f.id, c.id AS "conversationId", f."createdAt", ${titleRank} AS rank
         FROM "Conversation" c
-       CROSS JOIN LATERAL (
-             SELECT id, "createdAt" FROM "Message" WHERE "conversationId" = c.id ORDER BY position LIMIT 1
-       ) f
+       CROSS JOIN LATERAL ${FIRST_MESSAGE} f
        WHERE c."ownerId" = ${ownerId} ${scope} AND (c."searchVector" @@ ${tsq} ${titleText})
          -- NOT IN over a non-null column: one hashed lookup per conversation.
          AND c.id NOT IN (SELECT "conversationId" FROM hits)
@@ -187,9 +190,7 @@ function unrankedTitles(input: SearchSqlInput): Prisma.Sql {
   const config = configurationLiteral(language);
   return Prisma.sql`
         FROM "Conversation" c
-       CROSS JOIN LATERAL (
-             SELECT id, "createdAt" FROM "Message" WHERE "conversationId" = c.id ORDER BY position LIMIT 1
-       ) f
+       CROSS JOIN LATERAL ${FIRST_MESSAGE} f
        WHERE c."ownerId" = ${ownerId} ${scopeFilter(conversationId, includeArchived)}
          AND ${textMatch(Prisma.sql`c`, Prisma.sql`title`, config, parsed)}
          AND NOT EXISTS (

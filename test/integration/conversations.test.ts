@@ -176,6 +176,23 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
       return ids; // newest first
     }
 
+    /** Every conversation of the current user, read with `last: size` pages from the newest back. */
+    async function pageBackward(size: number) {
+      const back: string[] = [];
+      let before: string | null | undefined = null;
+      for (;;) {
+        const page: ConversationsPage = await server.request(
+          ConversationsQuery,
+          { last: size, before },
+          token,
+        );
+        const c = page.data?.conversations;
+        back.unshift(...(c?.edges.map((e) => e.node.id) ?? []));
+        if (!c?.pageInfo.hasPreviousPage) return back;
+        before = c.pageInfo.startCursor;
+      }
+    }
+
     it("answers an empty page with no cursors", async () => {
       await freshUser();
       const page = await server.request(ConversationsQuery, { first: 5 }, token);
@@ -213,15 +230,7 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
       }
       expect(seen).toEqual(ids);
 
-      const back: string[] = [];
-      let before: string | null | undefined = null;
-      for (;;) {
-        const page: ConversationsPage = await server.request(ConversationsQuery, { last: 3, before }, token);
-        const c = page.data?.conversations;
-        back.unshift(...(c?.edges.map((e) => e.node.id) ?? []));
-        if (!c?.pageInfo.hasPreviousPage) break;
-        before = c.pageInfo.startCursor;
-      }
+      const back = await pageBackward(3);
       expect(back).toEqual(ids);
     });
 
@@ -239,15 +248,7 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
 
       const statements: string[] = [];
       server.db.prisma.$on("query", (e) => statements.push(e.query));
-      const back: string[] = [];
-      let before: string | null | undefined = null;
-      for (;;) {
-        const page: ConversationsPage = await server.request(ConversationsQuery, { last: 4, before }, token);
-        const c = page.data?.conversations;
-        back.unshift(...(c?.edges.map((e) => e.node.id) ?? []));
-        if (!c?.pageInfo.hasPreviousPage) break;
-        before = c.pageInfo.startCursor;
-      }
+      const back = await pageBackward(4);
       expect(back).toEqual(order);
       const pages = statements.filter((q) => /FROM "public"\."Conversation"/.test(q) && /ORDER BY/.test(q));
       expect(pages.length).toBeGreaterThanOrEqual(2);
