@@ -1,26 +1,36 @@
-// `npm run bench`: the benchmark suite of issue #9. Starts a fake OpenAI-compatible model server and, one
-// after the other, the two baselines and this server (each its own process), drives them with SSE clients
-// from this process, prints the tables and writes the figures to bench/results/latest.json.
+// `npm run bench`: the benchmark suite of issues #9 and #15. Starts a fake OpenAI-compatible model server
+// and, one after the other, the baselines and this server (each its own process), drives them with SSE
+// clients from this process, prints the tables and writes the figures to bench/results/latest.json.
 //
-//   npm run bench                               every scenario (about 8 minutes here)
+//   npm run bench                               every scenario but compare (about 10 minutes here)
 //   npm run bench -- --quick                    shorter replies, fewer loads
-//   npm run bench -- --only streaming,memory    some scenarios (streaming, memory, queries, search)
+//   npm run bench -- --only streaming,memory    some scenarios (streaming, memory, queries, search, compare)
+//   npm run bench -- --only compare             issue #15's table: this server, the seed design and the
+//                                               raw relay in rounds (about 7 minutes; also --table seed)
 //   npm run bench -- --reseed                   seed the 1,000,000-message page database again
-//   npm run bench -- --systems server           some systems (raw, graphql-sse, server)
+//   npm run bench -- --systems server           some systems (raw, graphql-sse, seed, server)
 //   npm run bench -- --loads 100,saturation     some streaming loads (1, 100, 200, 1000, saturation, long)
 //   npm run bench -- --profile                  this server with --cpu-prof (profiles in bench/results/)
 //
 // PostgreSQL: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the server
-// where the databases bench_stream (and bench_pages) are recreated.
+// where the databases bench_stream, bench_seed (and bench_pages) are recreated. The seed design runs on
+// Debian's Python: bench/systems/seed/install.sh installs its packages.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import type { BenchContext } from "./lib/context.js";
 import type { ModelScript } from "./lib/model-server.js";
-import { Child } from "./lib/processes.js";
-import { printMemory, printQueries, printStreaming } from "./lib/report.js";
-import { SYSTEM_LABELS, type SystemName, startSystem } from "./lib/systems.js";
+import { Child, seedRuntime } from "./lib/processes.js";
+import { printCompare, printMemory, printQueries, printStreaming } from "./lib/report.js";
+import {
+  SYSTEM_DATABASES,
+  SYSTEM_LABELS,
+  SYSTEM_NAMES,
+  type SystemName,
+  startSystem,
+} from "./lib/systems.js";
+import { COMPARE_SYSTEMS, type CompareResult, measureCompare } from "./scenarios/compare.js";
 import { type MemoryRow, measureMemory, memoryLoads } from "./scenarios/memory.js";
 import { measureQueries, type QueryRow } from "./scenarios/queries.js";
 import { measureSearch } from "./scenarios/search.js";
@@ -30,14 +40,23 @@ const { values: options } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string", default: "streaming,memory,queries,search" },
-    systems: { type: "string", default: "raw,graphql-sse,server" },
+    systems: { type: "string", default: "raw,graphql-sse,seed,server" },
+    table: { type: "string" },
     loads: { type: "string" },
     profile: { type: "boolean", default: false },
     reseed: { type: "boolean", default: false },
   },
 });
-const scenarios = new Set(options.only.split(","));
+const scenarios = new Set(options.table === "seed" ? ["compare"] : options.only.split(","));
 const systems = options.systems.split(",") as SystemName[];
+for (const name of systems)
+  if (!SYSTEM_NAMES.includes(name)) throw new Error(`unknown system ${name} (${SYSTEM_NAMES.join(", ")})`);
+// The seed design needs Debian's Python packages: say so before anything runs.
+if (
+  systems.includes("seed") &&
+  (scenarios.has("streaming") || scenarios.has("memory") || scenarios.has("compare"))
+)
+  seedRuntime();
 const loads = options.loads === undefined ? null : new Set(["warm-up", ...options.loads.split(",")]);
 const adminUrl = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const resultsDir = new URL("./results/", import.meta.url);
@@ -82,12 +101,14 @@ async function main(): Promise<void> {
   };
   const streaming: StreamingRow[] = [];
   const memory: MemoryRow[] = [];
+  let compare: CompareResult | null = null;
   let queries: QueryRow[] = [];
   let search = "";
   try {
     if (scenarios.has("streaming") || scenarios.has("memory")) {
       for (const name of systems) {
-        bench.databaseUrl = name === "server" ? await recreateDatabase("bench_stream") : "";
+        const database = SYSTEM_DATABASES[name];
+        bench.databaseUrl = database ? await recreateDatabase(database) : "";
         const start = () =>
           startSystem(name, bench.modelUrl, {
             databaseUrl: bench.databaseUrl,
@@ -125,6 +146,20 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (scenarios.has("compare")) {
+      const names = COMPARE_SYSTEMS.filter((name) => systems.includes(name));
+      compare = await measureCompare(
+        bench,
+        names,
+        async (name) => {
+          const database = SYSTEM_DATABASES[name];
+          return startSystem(name, bench.modelUrl, {
+            databaseUrl: database ? await recreateDatabase(database) : "",
+          });
+        },
+        progress,
+      );
+    }
     if (scenarios.has("queries")) queries = await measureQueries(adminUrl, options.quick, options.reseed);
     if (scenarios.has("search")) search = await measureSearch(adminUrl, options.quick);
   } finally {
@@ -134,6 +169,7 @@ async function main(): Promise<void> {
   console.log("");
   if (streaming.length > 0) printStreaming(streaming);
   if (memory.length > 0) printMemory(memory);
+  if (compare !== null) printCompare(compare);
   if (queries.length > 0) printQueries(queries);
   if (search) console.log(`Search (bench/search.ts on PostgreSQL)\n${search}`);
   const elapsed = (Date.now() - started) / 1000;
@@ -141,7 +177,7 @@ async function main(): Promise<void> {
   const file = new URL("latest.json", resultsDir);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), machine, elapsedSeconds: elapsed, streaming, memory, queries, search }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, elapsedSeconds: elapsed, streaming, memory, compare, queries, search }, null, 2)}\n`,
   );
   console.log(`figures written to ${file.pathname}`);
 }

@@ -1,26 +1,41 @@
-// The three systems the streaming scenarios measure, each started as its own process: our server, and the
-// two baselines of issue #9 relaying the same model stream.
+// The systems the streaming scenarios measure, each started as its own process: our server, the two
+// baselines of issue #9 relaying the same model stream, and the seed design of issue #15 (the FastAPI +
+// SQLModel server this product replaced, bench/systems/seed).
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { SignJWT } from "jose";
-import { Child, freePort, waitForHttp } from "./processes.js";
+import pg from "pg";
+import { Child, freePort, type MeasuredProcess, PythonServer, waitForHttp } from "./processes.js";
 import type { StreamRequest } from "./sse-client.js";
 
-export type SystemName = "raw" | "graphql-sse" | "server";
+export type SystemName = "raw" | "graphql-sse" | "seed" | "server";
+
+export const SYSTEM_NAMES: SystemName[] = ["raw", "graphql-sse", "seed", "server"];
 
 export const SYSTEM_LABELS: Record<SystemName, string> = {
   raw: "(a) node:http SSE relay",
   "graphql-sse": "(b) graphql-js + graphql-sse",
+  seed: "(c) seed design: FastAPI + SQLModel",
   server: "this server",
+};
+
+/** The database each system with one gets, recreated for each run on BENCH_POSTGRES_URL's server. */
+export const SYSTEM_DATABASES: Partial<Record<SystemName, string>> = {
+  seed: "bench_seed",
+  server: "bench_stream",
 };
 
 /** A measured system, running. */
 export interface RunningSystem {
   name: SystemName;
-  child: Child;
+  child: MeasuredProcess;
   baseUrl: string;
+  /** Its database's name (whose PostgreSQL backends' CPU is its), or null. */
+  database: string | null;
   /** The request that opens stream `index`; `load` keeps users apart between loads. */
-  open: (load: string, index: number) => StreamRequest;
+  open: (load: string, index: number) => StreamRequest | Promise<StreamRequest>;
+  /** The assistant reply the system saved for stream `index` of `load` (systems with a database). */
+  savedReply?: (load: string, index: number) => Promise<string | null>;
   /** Prepares `count` streams of a load (our server signs a token per user). */
   prepare: (load: string, count: number) => Promise<void>;
   /** Database writes per reply, as the server counted them, for the replies ended since the last call. */
@@ -66,6 +81,7 @@ export async function startSystem(
       name,
       child,
       baseUrl,
+      database: null,
       open: (load, i) => ({
         path: name === "raw" ? "/stream" : "/graphql",
         headers: {},
@@ -77,6 +93,8 @@ export async function startSystem(
       stop: () => child.stop(),
     };
   }
+
+  if (name === "seed") return startSeed(modelUrl, options.databaseUrl, port, baseUrl);
 
   const child = Child.start("server", "src/server.ts", {
     env: {
@@ -117,26 +135,35 @@ export async function startSystem(
   });
   await waitForHttp(`${baseUrl}/healthz`);
   const tokens = new Map<string, string>();
+  const key = new TextEncoder().encode(SECRET);
+  // One user per stream: the default limits allow a user 20 sends a minute and 3 replies at once.
+  const sign = (load: string, i: number) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(`bench-${load}-${i}`)
+      .setExpirationTime("1h")
+      .sign(key);
+  const database = new DatabaseReader(options.databaseUrl);
   return {
     name,
     child,
     baseUrl,
+    database: new URL(options.databaseUrl).pathname.slice(1),
     prepare: async (load, count) => {
-      const key = new TextEncoder().encode(SECRET);
-      for (let i = 0; i < count; i++) {
-        const token = await new SignJWT({})
-          .setProtectedHeader({ alg: "HS256" })
-          .setSubject(`bench-${load}-${i}`)
-          .setExpirationTime("1h")
-          .sign(key);
-        tokens.set(`${load}/${i}`, token);
-      }
+      for (let i = 0; i < count; i++) tokens.set(`${load}/${i}`, await sign(load, i));
     },
-    open: (load, i) => ({
+    // Streams beyond those prepared (the closed loops of the compare scenario) sign their token here.
+    open: async (load, i) => ({
       path: "/graphql/stream",
-      headers: { authorization: `Bearer ${tokens.get(`${load}/${i}`)}` },
+      headers: { authorization: `Bearer ${tokens.get(`${load}/${i}`) ?? (await sign(load, i))}` },
       body: JSON.stringify({ query: SEND, variables: { input: { content: `Question ${i} of ${load}` } } }),
     }),
+    savedReply: (load, i) =>
+      database.one(
+        `SELECT a.content FROM "Message" u JOIN "Message" a ON a."conversationId" = u."conversationId" AND a.role = 'ASSISTANT'
+         WHERE u.role = 'USER' AND u.content = $1`,
+        [`Question ${i} of ${load}`],
+      ),
     takeWrites: () => {
       const taken = writes;
       writes = [];
@@ -147,6 +174,81 @@ export async function startSystem(
       errors = [];
       return taken;
     },
-    stop: () => child.stop(),
+    stop: async () => {
+      await database.end();
+      await child.stop();
+    },
+  };
+}
+
+/** Reads what a system saved, on its own connection, once the load is over. */
+class DatabaseReader {
+  private client: pg.Client | null = null;
+
+  constructor(private readonly url: string) {}
+
+  async one(sql: string, values: unknown[]): Promise<string | null> {
+    if (this.client === null) {
+      this.client = new pg.Client({ connectionString: this.url });
+      await this.client.connect();
+    }
+    const { rows } = await this.client.query<{ content: string }>(sql, values);
+    return rows[0]?.content ?? null;
+  }
+
+  async end(): Promise<void> {
+    await this.client?.end();
+    this.client = null;
+  }
+}
+
+/**
+ * The seed design (bench/systems/seed/app.py) on its own database: `POST /api/chat/stream?message=…` opens a
+ * new conversation per stream; its tables are created when it starts.
+ */
+async function startSeed(
+  modelUrl: string,
+  databaseUrl: string,
+  port: number,
+  baseUrl: string,
+): Promise<RunningSystem> {
+  const child = PythonServer.start("seed", port, {
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: "20",
+    MODEL_URL: `${modelUrl}/v1`,
+    MODEL_NAME: "bench",
+  });
+  await waitForHttp(`${baseUrl}/healthz`);
+  const database = new DatabaseReader(databaseUrl);
+  const message = (load: string, i: number) => `Question ${i} of ${load}`;
+  return {
+    name: "seed",
+    child,
+    baseUrl,
+    database: new URL(databaseUrl).pathname.slice(1),
+    open: (load, i) => ({
+      path: `/api/chat/stream?message=${encodeURIComponent(message(load, i))}`,
+      headers: {},
+      body: "",
+    }),
+    savedReply: (load, i) =>
+      database.one(
+        `SELECT a.content FROM message u JOIN message a ON a.conversation_id = u.conversation_id AND a.role = 'assistant'
+         WHERE u.role = 'user' AND u.content = $1`,
+        [message(load, i)],
+      ),
+    prepare: async () => {},
+    takeWrites: () => [],
+    takeErrors: () => {
+      const lines = child
+        .takeStderr()
+        .split("\n")
+        .filter((line) => /error|exception|traceback/i.test(line));
+      return lines.slice(0, 5);
+    },
+    stop: async () => {
+      await database.end();
+      await child.stop();
+    },
   };
 }

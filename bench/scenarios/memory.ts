@@ -1,5 +1,6 @@
-// Concurrency (issue #9): memory of one process holding many open streams, RSS and live heap, measured
-// while every reply of the load is streaming at once, against the same process idle.
+// Concurrency (issues #9 and #15): memory of one process holding many open streams, RSS and live heap
+// (Node processes; the seed design's Python process: RSS from /proc), measured while every reply of the
+// load is streaming at once, against the same process idle.
 import { setMaxListeners } from "node:events";
 import type { BenchContext } from "../lib/context.js";
 import type { ProcessStats } from "../lib/processes.js";
@@ -73,9 +74,11 @@ export async function measureMemory(
   clearTimeout(deadline);
   const stats = await (loaded ?? system.child.stats(true));
   const after = await system.child.stats();
-  process.stderr.write(
-    `    event loop during the load: ${(after.loopBusy * 100).toFixed(0)} % busy, delay p99 ${after.loopDelayP99.toFixed(0)} ms, max ${after.loopDelayMax.toFixed(0)} ms\n`,
-  );
+  // (Measured from inside Node processes only; the seed design's Python process is read from /proc.)
+  if (Number.isFinite(after.loopBusy))
+    process.stderr.write(
+      `    event loop during the load: ${(after.loopBusy * 100).toFixed(0)} % busy, delay p99 ${after.loopDelayP99.toFixed(0)} ms, max ${after.loopDelayMax.toFixed(0)} ms\n`,
+    );
   process.stderr.write(
     `    first text after ${median(result.firstText).toFixed(0)} ms (p50), ${quantile(result.firstText, 0.99).toFixed(0)} ms (p99)\n`,
   );
