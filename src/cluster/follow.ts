@@ -1,5 +1,5 @@
 import { Repeater } from "graphql-yoga";
-import { isFinal, type MessageState, type RunEvent } from "../agent/events.js";
+import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
 import type { ChannelSubscription } from "./fanout.js";
 
 /** Where a follower reads a reply running on another instance. */

@@ -1,7 +1,7 @@
-import { isFinal, type RunEvent } from "../agent/events.js";
-import type { RunNetwork } from "../agent/network.js";
+import { isFinal, type RunEvent } from "../agent/runs/events.js";
+import type { RunNetwork } from "../agent/runs/network.js";
 import type { Db } from "../db/client.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../observability/logger.js";
 import { decodeEvent, encodeEvent } from "./codec.js";
 import { ChannelFanout } from "./fanout.js";
 import { type FollowSource, type FollowTimings, followReply } from "./follow.js";

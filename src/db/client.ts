@@ -1,5 +1,5 @@
-import { PrismaClient } from "../generated/prisma/client.js";
 import type { Database } from "./adapter.js";
+import { PrismaClient } from "./generated/prisma/client.js";
 
 /** The application's Prisma client type. */
 export type Db = ReturnType<typeof createPrismaClient>;

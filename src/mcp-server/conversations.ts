@@ -1,7 +1,7 @@
 import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
+import { isUuid } from "../core/ids.js";
 import type { Db } from "../db/client.js";
-import { isUuid } from "../ids.js";
-import { type SearchMessagesArgs, searchMessages } from "../search/search.js";
+import { type SearchMessagesArgs, searchMessages } from "../db/search/search.js";
 
 /** A conversation as the built-in tools describe it; ids are the GraphQL API's global ids. */
 export interface ConversationSummary {

@@ -2,8 +2,8 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { ClientError } from "../core/errors.js";
 import type { Db } from "../db/client.js";
-import { ClientError } from "../errors.js";
 import {
   conversationIdOf,
   conversationWithMessages,

@@ -1,10 +1,10 @@
-import type { Context } from "../context.js";
-import { requireViewer } from "../context.js";
+import { NotFoundError } from "../core/errors.js";
+import { parseGlobalId } from "../core/ids.js";
+import { checkPageSize, cursorId, staleCursor } from "../core/pagination.js";
 import { isRecordNotFound } from "../db/errors.js";
-import { NotFoundError } from "../errors.js";
-import type { Prisma } from "../generated/prisma/client.js";
-import { parseGlobalId } from "../ids.js";
-import { checkPageSize, cursorId, staleCursor } from "./pagination.js";
+import type { Prisma } from "../db/generated/prisma/client.js";
+import type { Context } from "./context.js";
+import { requireViewer } from "./context.js";
 import { normalizeTitle } from "./text.js";
 
 /** The selection Pothos computes for the requested fields; always passed into the Prisma call. */

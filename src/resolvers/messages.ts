@@ -1,7 +1,7 @@
-import type { Context } from "../context.js";
-import { requireViewer } from "../context.js";
-import type { Prisma } from "../generated/prisma/client.js";
-import { checkPageSize, cursorId, staleCursor } from "./pagination.js";
+import { checkPageSize, cursorId, staleCursor } from "../core/pagination.js";
+import type { Prisma } from "../db/generated/prisma/client.js";
+import type { Context } from "./context.js";
+import { requireViewer } from "./context.js";
 
 type MessagePageQuery = {
   include?: Prisma.MessageInclude;

@@ -1,11 +1,11 @@
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import type { GraphQLResolveInfo } from "graphql";
-import type { Context } from "../context.js";
-import { requireViewer } from "../context.js";
-import { NotFoundError } from "../errors.js";
-import type { Conversation, Message } from "../generated/prisma/client.js";
-import { parseGlobalId } from "../ids.js";
-import { type SearchMatch, searchMessages } from "../search/search.js";
+import { NotFoundError } from "../core/errors.js";
+import { parseGlobalId } from "../core/ids.js";
+import type { Conversation, Message } from "../db/generated/prisma/client.js";
+import { type SearchMatch, searchMessages } from "../db/search/search.js";
+import type { Context } from "./context.js";
+import { requireViewer } from "./context.js";
 
 /** One edge's node: the hit with its message and conversation loaded as the query selects them. */
 export interface SearchResult {

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
-import type { MessageState, RunEvent } from "../agent/events.js";
-import type { Context } from "../context.js";
-import { requireViewer } from "../context.js";
+import type { MessageState, RunEvent } from "../agent/runs/events.js";
+import { ClientError, ConflictError, NotFoundError } from "../core/errors.js";
+import { parseGlobalId } from "../core/ids.js";
 import { messageColumns } from "../db/columns.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { ClientError, ConflictError, NotFoundError } from "../errors.js";
-import { type Message, Prisma } from "../generated/prisma/client.js";
-import { parseGlobalId } from "../ids.js";
+import { type Message, Prisma } from "../db/generated/prisma/client.js";
 import type { ReplySlot } from "../limits/rate-limiter.js";
+import type { Context } from "./context.js";
+import { requireViewer } from "./context.js";
 import { checkSendInput, titleFromMessage } from "./send-input.js";
 import { serveReply } from "./stream.js";
 

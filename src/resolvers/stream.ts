@@ -1,11 +1,11 @@
-import { isFinal, type MessageState, type RunEvent } from "../agent/events.js";
-import { RunFeed } from "../agent/feed.js";
-import type { Context } from "../context.js";
-import { requireViewer } from "../context.js";
-import { BadUserInputError, NotFoundError } from "../errors.js";
-import type { Prisma } from "../generated/prisma/client.js";
-import { parseGlobalId } from "../ids.js";
+import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
+import { RunFeed } from "../agent/runs/feed.js";
+import { BadUserInputError, NotFoundError } from "../core/errors.js";
+import { parseGlobalId } from "../core/ids.js";
+import type { Prisma } from "../db/generated/prisma/client.js";
 import type { StreamLease } from "../limits/streams.js";
+import type { Context } from "./context.js";
+import { requireViewer } from "./context.js";
 
 /**
  * Streams a reply's events to the client under the stream slot `lease` holds (see `OpenStreams.serve`):
