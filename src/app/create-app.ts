@@ -12,6 +12,7 @@ import { useOperationLimits } from "../http/operation-limits.js";
 import { usePersistedOperations } from "../http/persisted-operations.js";
 import { requestInfo, useRequestInfo } from "../http/request-info.js";
 import { useStreamedSubscriptions } from "../http/streamed-subscriptions.js";
+import { useTracing } from "../http/tracing.js";
 import { useMcpEndpoint } from "../mcp-server/http.js";
 import type { Readiness } from "../observability/readiness.js";
 import type { Context } from "../resolvers/context.js";
@@ -55,7 +56,7 @@ export function createApp(runtime: Runtime) {
     maskedErrors: { maskError },
     context: ({ request }) => createContext(runtime, request),
     plugins: [
-      ...(runtime.tracing ? [runtime.tracing.plugin] : []),
+      ...(runtime.tracing ? [useTracing(runtime.tracing.tracer, logger)] : []),
       useRequestInfo(logger, config.http.trustProxy),
       useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT, MCP_ENDPOINT]),
       useStrictBodies(maxBodyBytes),

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { RunObserver } from "../agent/runs/observer.js";
+import type { ReplyObserver } from "./replies.js";
 
 /** Buckets for reply phases: from a fast first token to a long tool-using reply. */
 const PHASE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -77,10 +77,10 @@ export function createMetrics(sources: { runningReplies: () => number; openStrea
     },
   });
 
-  const runs: RunObserver = {
+  const runs: ReplyObserver = {
     event(event) {
       eventTally.set(event.type, (eventTally.get(event.type) ?? 0) + 1);
-      if (event.type === "ToolCallCompleted") {
+      if (event.type === "ToolCallCompleted" && event.toolCall) {
         toolCalls.inc({ outcome: event.toolCall.isError ? "error" : "ok" });
       }
     },

@@ -1,17 +1,12 @@
 import type { MessageStatus } from "../../db/generated/prisma/client.js";
+import type { ReplySummary } from "../../observability/replies.js";
 import type { Usage } from "../model/provider.js";
 import type { RunEvent } from "./events.js";
 
 /** How a reply went, reported once when it ends. */
-export interface RunSummary {
-  messageId: string;
-  model: string;
-  status: Exclude<MessageStatus, "STREAMING">;
-  usage: Usage | null;
-  /** The model call failed (a provider error, not a cancellation). */
-  modelError: boolean;
-  /** Milliseconds spent loading the history, until the first text, and in all (null: never happened). */
-  durations: { historyMs: number | null; firstTokenMs: number | null; totalMs: number };
+export interface RunSummary extends ReplySummary {
+  readonly status: Exclude<MessageStatus, "STREAMING">;
+  readonly usage: Usage | null;
 }
 
 /**
