@@ -7,15 +7,22 @@ const timings = { gapRetryMs: 5, outagePollMs: 7, idleCheckMs: 1_000 };
 const delta = (seq: number): RunEvent => ({ type: "TextDelta", seq, messageId: "m", delta: `t${seq}` });
 const saved = (lastSeq: number, status: MessageState["status"] = "STREAMING"): MessageState =>
   ({ id: "m", lastSeq, status, content: "saved", toolCalls: [] }) as unknown as MessageState;
-const completed = (seq: number): RunEvent => ({ type: "MessageCompleted", seq, message: saved(seq, "COMPLETE") });
-const seqs = (events: RunEvent[]) => events.map((e) => `${e.type === "TextDelta" ? "" : `${e.type}:`}${e.seq}`);
+const completed = (seq: number): RunEvent => ({
+  type: "MessageCompleted",
+  seq,
+  message: saved(seq, "COMPLETE"),
+});
+const seqs = (events: RunEvent[]) =>
+  events.map((e) => `${e.type === "TextDelta" ? "" : `${e.type}:`}${e.seq}`);
 
 describe("FollowMachine", () => {
   it("starts with a first catch-up from the client's position, then later ones are not first", () => {
     const machine = new FollowMachine(3);
     expect(machine.phase).toBe("catch-up");
     expect(machine.beginCatchUp()).toEqual({ afterSeq: 3, initial: true });
-    expect(machine.caughtUp({ events: [delta(4)], retryInMs: null, gone: false }).map((e) => e.seq)).toEqual([4]);
+    expect(machine.caughtUp({ events: [delta(4)], retryInMs: null, gone: false }).map((e) => e.seq)).toEqual([
+      4,
+    ]);
     expect(machine.phase).toBe("live");
     machine.recheck();
     expect(machine.phase).toBe("catch-up");
@@ -168,7 +175,11 @@ describe("catchUp", () => {
     source.row = saved(9, "COMPLETE");
     expect(seqs((await catchUp(source, timings, "m", 2, false)).events)).toEqual(["MessageCompleted:9"]);
     source.row = null;
-    expect(await catchUp(source, timings, "m", 2, false)).toEqual({ events: [], retryInMs: null, gone: true });
+    expect(await catchUp(source, timings, "m", 2, false)).toEqual({
+      events: [],
+      retryInMs: null,
+      gone: true,
+    });
   });
 });
 
