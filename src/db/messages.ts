@@ -54,8 +54,10 @@ export async function messagePage<S extends MessageSelection>(
 ): Promise<Prisma.MessageGetPayload<S>[]> {
   const { take, position, inclusive = false } = page;
   let bound: Prisma.MessageWhereInput = {};
-  if (position !== undefined && take >= 0) bound = { position: inclusive ? { gte: position } : { gt: position } };
-  if (position !== undefined && take < 0) bound = { position: inclusive ? { lte: position } : { lt: position } };
+  if (position !== undefined && take >= 0)
+    bound = { position: inclusive ? { gte: position } : { gt: position } };
+  if (position !== undefined && take < 0)
+    bound = { position: inclusive ? { lte: position } : { lt: position } };
   // Backwards, as keyset: Prisma answers a negative `take` without a LIMIT, reading every older message of
   // the conversation. Newest first with a LIMIT, then back to conversation order.
   const rows = await db.message.findMany({
@@ -75,7 +77,12 @@ export function messageHistory(db: Db, conversationId: string, beforePosition: n
 }
 
 /** The owner's messages among `ids` (in no particular order), with the selected fields and relations. */
-export function messagesByIds<S extends MessageSelection>(db: Db, ownerId: string, ids: string[], selection: S) {
+export function messagesByIds<S extends MessageSelection>(
+  db: Db,
+  ownerId: string,
+  ids: string[],
+  selection: S,
+) {
   return db.message.findMany({ ...selection, where: { id: { in: ids }, ownerId } }) as Prisma.PrismaPromise<
     Prisma.MessageGetPayload<S>[]
   >;

@@ -66,20 +66,24 @@ export async function conversationWithMessages(
     prisma,
     conversationId,
     { take: -(options.limit + 1), position: options.beforePosition },
-    { include: { toolCalls: { orderBy: { position: "asc" }, select: { server: true, name: true, isError: true } } } },
+    {
+      include: {
+        toolCalls: { orderBy: { position: "asc" }, select: { server: true, name: true, isError: true } },
+      },
+    },
   );
   const hasOlder = rows.length > options.limit;
   const messages = (hasOlder ? rows.slice(1) : rows).map(
-      (m): MessageView => ({
-        id: encodeGlobalID("Message", m.id),
-        position: m.position,
-        role: m.role,
-        status: m.status,
-        content: m.content,
-        createdAt: m.createdAt.toISOString(),
-        ...(m.toolCalls.length > 0 ? { toolCalls: m.toolCalls } : {}),
-      }),
-    );
+    (m): MessageView => ({
+      id: encodeGlobalID("Message", m.id),
+      position: m.position,
+      role: m.role,
+      status: m.status,
+      content: m.content,
+      createdAt: m.createdAt.toISOString(),
+      ...(m.toolCalls.length > 0 ? { toolCalls: m.toolCalls } : {}),
+    }),
+  );
   return { conversation: summary(conversation), messages, hasOlder };
 }
 

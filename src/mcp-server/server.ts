@@ -5,11 +5,7 @@ import { z } from "zod";
 import { ClientError } from "../core/errors.js";
 import { databaseIdOf } from "../core/ids.js";
 import type { Db } from "../db/client.js";
-import {
-  conversationWithMessages,
-  recentConversations,
-  searchUserMessages,
-} from "./conversations.js";
+import { conversationWithMessages, recentConversations, searchUserMessages } from "./conversations.js";
 
 /** What a tool handler learns of its request. */
 export type ToolRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;

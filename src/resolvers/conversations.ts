@@ -1,8 +1,8 @@
 import { NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
 import { checkPageSize } from "../core/pagination.js";
-import * as conversations from "../db/conversations.js";
 import type { ConversationPageQuery, ConversationSelection } from "../db/conversations.js";
+import * as conversations from "../db/conversations.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
 import { normalizeTitle } from "./text.js";
@@ -70,9 +70,11 @@ export async function setArchived(ctx: Context, globalId: string, archived: bool
 export async function deleteConversation(ctx: Context, globalId: string) {
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(globalId, "Conversation");
-  if (!(await conversations.ownsConversation(ctx.prisma, viewer.id, id))) throw new NotFoundError("Conversation");
+  if (!(await conversations.ownsConversation(ctx.prisma, viewer.id, id)))
+    throw new NotFoundError("Conversation");
   // The running reply ends (CANCELLED) and is saved before its rows go.
   await ctx.runs.stopConversation(id);
-  if (!(await conversations.deleteConversation(ctx.prisma, viewer.id, id))) throw new NotFoundError("Conversation");
+  if (!(await conversations.deleteConversation(ctx.prisma, viewer.id, id)))
+    throw new NotFoundError("Conversation");
   return id;
 }

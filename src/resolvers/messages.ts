@@ -1,5 +1,5 @@
 import { checkPageSize } from "../core/pagination.js";
-import { listMessages as messagePage, type MessagePageQuery } from "../db/messages.js";
+import { type MessagePageQuery, listMessages as messagePage } from "../db/messages.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
 

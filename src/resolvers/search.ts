@@ -37,7 +37,8 @@ export async function searchViewerMessages(
   let conversationId: string | null = null;
   if (args.conversationId != null) {
     conversationId = parseGlobalId(String(args.conversationId), "Conversation", "conversationId");
-    if (!(await ownsConversation(ctx.prisma, viewer.id, conversationId))) throw new NotFoundError("Conversation");
+    if (!(await ownsConversation(ctx.prisma, viewer.id, conversationId)))
+      throw new NotFoundError("Conversation");
   }
   const page = await searchMessages(ctx.prisma, viewer.id, { ...args, conversationId });
 
@@ -54,7 +55,12 @@ export async function searchViewerMessages(
       ctx.prisma,
       viewer.id,
       conversationIds,
-      queryFromInfo({ context: ctx, info, typeName: "Conversation", path: ["edges", "node", "conversation"] }),
+      queryFromInfo({
+        context: ctx,
+        info,
+        typeName: "Conversation",
+        path: ["edges", "node", "conversation"],
+      }),
     ),
   ]);
   const messageById = new Map(messages.map((m) => [m.id, m]));

@@ -121,11 +121,7 @@ export async function stopGeneration(ctx: Context, globalId: string) {
  * so the database is read only when the client's selection reaches further (the conversation); a message
  * deleted meanwhile (its conversation was) then answers with the event's state alone.
  */
-export async function eventMessage(
-  ctx: Context,
-  state: MessageState,
-  query: MessageSelection,
-) {
+export async function eventMessage(ctx: Context, state: MessageState, query: MessageSelection) {
   const reachesFurther =
     query.select !== undefined ||
     Object.keys(query.include ?? {}).some((relation) => relation !== "toolCalls");
