@@ -3,7 +3,7 @@ import { selectProvider } from "../agent/model/select-provider.js";
 import { LeaseKeeper } from "../agent/runs/leases.js";
 import type { RunNetwork } from "../agent/runs/network.js";
 import { combineObservers } from "../agent/runs/observer.js";
-import { failAbandonedReplies, RunManager } from "../agent/runs/run-manager.js";
+import { RunManager } from "../agent/runs/run-manager.js";
 import { loadMcpConfig, McpConfigError, type McpServerConfig } from "../agent/tools/mcp/config.js";
 import { McpHub, type McpServerEntry } from "../agent/tools/mcp/hub.js";
 import { userFromMeta } from "../agent/tools/mcp/identity.js";
@@ -11,8 +11,9 @@ import { inProcessTransport } from "../agent/tools/mcp/in-process.js";
 import { transportFor } from "../agent/tools/mcp/transports.js";
 import { createAuthenticator } from "../auth/tokens.js";
 import type { Config } from "../core/config.js";
+import { failAbandonedReplies } from "../db/abandoned-replies.js";
 import type { DatabaseTarget } from "../db/adapter.js";
-import type { Db } from "../db/client.js";
+import { type Db, pingDatabase } from "../db/client.js";
 import { connect, targetFromConfig } from "../db/connect.js";
 import { ensureSearchLanguage } from "../db/search/language.js";
 import { PersistedOperations } from "../http/persisted-operations.js";
@@ -107,7 +108,7 @@ export async function createRuntime(
     ? await PersistedOperations.load(config.persistedOperations.file, config.persistedOperations.only)
     : null;
 
-  readiness.add("database", () => db.prisma.$queryRaw`SELECT 1`);
+  readiness.add("database", () => pingDatabase(db.prisma));
   if (config.redisUrl) {
     // One check for Redis, whichever of its uses (shared limits, the run network) lost it.
     readiness.add("redis", async () => {

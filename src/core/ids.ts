@@ -14,12 +14,30 @@ export function isUuid(value: unknown): value is string {
  * like an id of someone else's object.
  */
 export function parseGlobalId(globalId: string, typename: string, field = "id"): string {
+  const id = decodeTyped(globalId, typename);
+  if (id === undefined) throw new BadUserInputError(`"${field}" is not a valid ID`, field);
+  if (id === null) throw new NotFoundError(typename);
+  return id;
+}
+
+/**
+ * The database id a value names for `typename`: a global id of that type, or the bare UUID (clients outside
+ * GraphQL, such as the built-in MCP server's tools, may pass either). Null when it names no such object.
+ */
+export function databaseIdOf(value: string, typename: string): string | null {
+  return isUuid(value) ? value : (decodeTyped(value, typename) ?? null);
+}
+
+/**
+ * The UUID inside a global id of `typename`; null for another type's id or one that cannot exist, undefined
+ * when the string is no global id at all (callers tell the two apart differently).
+ */
+function decodeTyped(globalId: string, typename: string): string | null | undefined {
   let decoded: { typename: string; id: string };
   try {
     decoded = decodeGlobalID(globalId);
   } catch {
-    throw new BadUserInputError(`"${field}" is not a valid ID`, field);
+    return undefined;
   }
-  if (decoded.typename !== typename || !isUuid(decoded.id)) throw new NotFoundError(typename);
-  return decoded.id;
+  return decoded.typename === typename && isUuid(decoded.id) ? decoded.id : null;
 }

@@ -21,3 +21,8 @@ export function createPrismaClient(database: Database) {
     transactionOptions: { maxWait: 15_000, timeout: 20_000 },
   });
 }
+
+/** The cheapest statement: whether the database answers (the readiness probe). */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.$queryRaw`SELECT 1`;
+}

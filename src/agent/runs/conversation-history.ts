@@ -1,5 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Message, ToolCall } from "../../db/generated/prisma/client.js";
+import { messageHistory } from "../../db/messages.js";
 import type { ChatMessage } from "../model/provider.js";
 import { resultForModel } from "../tools/tool-result.js";
 
@@ -22,13 +23,8 @@ export async function loadConversationHistory(
   limit: number,
   replay: ToolReplay = asStored,
 ): Promise<ChatMessage[]> {
-  const rows = await prisma.message.findMany({
-    where: { conversationId, position: { lt: beforePosition } },
-    orderBy: { position: "desc" },
-    take: limit,
-    include: { toolCalls: { orderBy: { position: "asc" } } },
-  });
-  return toChatMessages(rows.reverse(), replay);
+  const rows = await messageHistory(prisma, conversationId, beforePosition, limit);
+  return toChatMessages(rows, replay);
 }
 
 /** Stored messages as model history; an assistant message's tool calls are followed by their results. */

@@ -1,6 +1,7 @@
 import type { Db } from "../../db/client.js";
-import { messageColumns } from "../../db/columns.js";
-import type { Message, MessageStatus, ToolCall } from "../../db/generated/prisma/client.js";
+import type { MessageStatus, ToolCall } from "../../db/generated/prisma/client.js";
+import { findMessageWithToolCalls } from "../../db/messages.js";
+import { endReply } from "../../db/replies.js";
 import type { Usage } from "../model/provider.js";
 import type { MessageState } from "./events.js";
 import type { FlushedReply, TextFlusher, UnsavedText } from "./text-flusher.js";
@@ -92,38 +93,24 @@ export class ReplyWriter implements FlushedReply {
     await this.flusher.settle(this);
     if (this.gone) return this.stored();
     this.writes++;
-    const now = new Date().toISOString();
-    // One statement, atomic like a transaction but one round trip instead of four: the reply's end, fenced
-    // on the status (a reply another instance already failed keeps that end), and the conversation freed
-    // for the next send only when this writer's end was the one stored.
-    const [message] = await this.prisma.$queryRaw<Message[]>`
-      WITH ended AS (
-        UPDATE "public"."Message" AS m
-           SET content = ${this.content}, "lastSeq" = ${finalSeq},
-               status = ${outcome.status}::"public"."MessageStatus", error = ${outcome.error},
-               model = ${outcome.model}, "promptTokens" = ${outcome.usage?.promptTokens ?? null},
-               "completionTokens" = ${outcome.usage?.completionTokens ?? null},
-               "totalTokens" = ${outcome.usage?.totalTokens ?? null}, "updatedAt" = ${now}::timestamp(3)
-         WHERE m.id = ${this.messageId}::uuid AND m.status = 'STREAMING'
-        RETURNING ${messageColumns("m")}
-      ),
-      freed AS (
-        UPDATE "public"."Conversation"
-           SET "activeReplyId" = NULL, "updatedAt" = ${now}::timestamp(3)
-         WHERE id = ${conversationId}::uuid AND "activeReplyId" = ${this.messageId}::uuid
-           AND EXISTS (SELECT FROM ended)
-      )
-      SELECT * FROM ended`;
+    // One statement frees the conversation only when this writer's end is the one stored.
+    const message = await endReply(this.prisma, this.messageId, conversationId, {
+      content: this.content,
+      lastSeq: finalSeq,
+      status: outcome.status,
+      error: outcome.error,
+      model: outcome.model,
+      promptTokens: outcome.usage?.promptTokens ?? null,
+      completionTokens: outcome.usage?.completionTokens ?? null,
+      totalTokens: outcome.usage?.totalTokens ?? null,
+    });
     // Deleted, or ended by another instance: what is stored.
     return message ? { ...message, toolCalls } : this.stored();
   }
 
   /** The reply as stored by whoever ended it, or null when it was deleted. */
   private stored(): Promise<MessageState | null> {
-    return this.prisma.message.findUnique({
-      where: { id: this.messageId },
-      include: { toolCalls: { orderBy: { position: "asc" } } },
-    });
+    return findMessageWithToolCalls(this.prisma, this.messageId);
   }
 }
 

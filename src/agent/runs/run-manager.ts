@@ -1,14 +1,8 @@
-import type { Db } from "../../db/client.js";
+import { activeReplyOf } from "../../db/conversations.js";
 import type { MessageState } from "./events.js";
 import type { RunNetwork } from "./network.js";
 import { Run, RunCancelled, type RunDependencies, type RunOptions } from "./run.js";
 import { TextFlusher } from "./text-flusher.js";
-
-/** The message a reply left by a crash gets when the server starts again. */
-export const ABANDONED_REPLY_ERROR = "The server stopped while this reply was being written";
-
-/** The result a tool call left running by a crash gets. */
-export const ABANDONED_TOOL_CALL_RESULT = "The server stopped before the tool answered.";
 
 /**
  * The runs of this process: starts them, finds them by assistant message id, stops them, and winds them
@@ -82,7 +76,10 @@ export class RunManager {
     const reason = "The conversation was deleted";
     const stopping = [...this.runs.values()].filter((r) => r.conversationId === conversationId);
     for (const run of stopping) run.cancel(new RunCancelled(reason));
-    const remote = this.deps.network && stopping.length === 0 ? await this.remoteReply(conversationId) : null;
+    const remote =
+      this.deps.network && stopping.length === 0
+        ? await activeReplyOf(this.deps.prisma, conversationId)
+        : null;
     await Promise.all([
       ...stopping.map((r) => r.done),
       remote && this.deps.network?.requestStop(remote, reason),
@@ -107,35 +104,4 @@ export class RunManager {
       run.cancel(new RunCancelled("The server shut down before the reply ended"));
     await Promise.all(running.map((r) => r.done));
   }
-
-  private async remoteReply(conversationId: string): Promise<string | null> {
-    const conversation = await this.deps.prisma.conversation.findUnique({
-      where: { id: conversationId },
-      select: { activeReplyId: true },
-    });
-    return conversation?.activeReplyId ?? null;
-  }
-}
-
-/**
- * Marks replies a crashed process left `STREAMING` as `FAILED`, keeping their saved text, ends their tool
- * calls that never answered as errors, and frees their conversations. For a single instance, at start,
- * when no reply can be running anywhere yet (several instances use leases instead: see leases.ts).
- */
-export async function failAbandonedReplies(prisma: Db): Promise<number> {
-  const [, failed] = await prisma.$transaction([
-    prisma.toolCall.updateMany({
-      where: { completedAt: null, message: { status: "STREAMING" } },
-      data: { isError: true, result: ABANDONED_TOOL_CALL_RESULT, completedAt: new Date() },
-    }),
-    prisma.message.updateMany({
-      where: { status: "STREAMING" },
-      data: { status: "FAILED", error: ABANDONED_REPLY_ERROR },
-    }),
-    prisma.conversation.updateMany({
-      where: { activeReplyId: { not: null } },
-      data: { activeReplyId: null },
-    }),
-  ]);
-  return failed.count;
 }

@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client.js";
+import { appendReplyTexts } from "../../db/replies.js";
 import type { Logger } from "../../observability/logger.js";
 
 /** Text of a reply not stored yet, as one flush saves it. */
@@ -80,28 +81,11 @@ export class TextFlusher {
     const batch = [...this.dirty];
     this.dirty.clear();
     if (batch.length === 0) return;
-    const ids: string[] = [];
-    const texts: string[] = [];
-    const ats: number[] = [];
-    const seqs: number[] = [];
-    const written = batch.map((reply) => {
-      const unsaved = reply.unsaved();
-      ids.push(reply.messageId);
-      texts.push(unsaved.text);
-      ats.push(unsaved.at);
-      seqs.push(unsaved.lastSeq);
-      return unsaved;
-    });
+    const written = batch.map((reply) => ({ messageId: reply.messageId, ...reply.unsaved() }));
     try {
       // Fenced on the status (a reply that ended, here or on another instance, keeps its final state) and
       // on the stored length (an append lands only where the writer's last one ended).
-      const rows = await this.prisma.$queryRaw<{ id: string }[]>`UPDATE "public"."Message" AS m
-           SET content = CASE WHEN v.at < 0 THEN v.text ELSE m.content || v.text END,
-               "lastSeq" = v.seq, "updatedAt" = ${new Date().toISOString()}::timestamp(3)
-          FROM unnest(${ids}::uuid[], ${texts}::text[], ${ats}::int[], ${seqs}::int[]) AS v(id, text, at, seq)
-         WHERE m.id = v.id AND m.status = 'STREAMING' AND (v.at < 0 OR char_length(m.content) = v.at)
-        RETURNING m.id::text AS id`;
-      const updated = new Set(rows.map((r) => r.id));
+      const updated = await appendReplyTexts(this.prisma, written);
       batch.forEach((reply, i) => {
         const unsaved = written[i] as UnsavedText;
         if (updated.has(reply.messageId)) reply.saved(unsaved);

@@ -1,5 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Prisma, ToolCall } from "../../db/generated/prisma/client.js";
+import { completeToolCall, insertToolCalls } from "../../db/tool-calls.js";
 import type { ChatMessage, ModelProvider, ModelToolCall, Usage } from "../model/provider.js";
 import { ToolCallAssembler } from "../tools/tool-call-assembler.js";
 import { resultForModel, resultForStorage } from "../tools/tool-result.js";
@@ -106,8 +107,9 @@ export class ToolLoop {
     const { prisma, messageId, writer } = this.o;
     const planned = requested.map((call) => this.plan(call));
     const first = this.calls.length;
-    const rows = await prisma.toolCall.createManyAndReturn({
-      data: planned.map((p, i) => ({
+    const rows = await insertToolCalls(
+      prisma,
+      planned.map((p, i) => ({
         messageId,
         position: first + i,
         round,
@@ -117,8 +119,7 @@ export class ToolLoop {
         name: p.name,
         arguments: p.storedArguments,
       })),
-    });
-    rows.sort((a, b) => a.position - b.position);
+    );
     for (const row of rows) {
       this.calls.push(row);
       this.emit({ type: "ToolCallStarted", messageId, toolCall: row });
@@ -137,10 +138,7 @@ export class ToolLoop {
     const output = await this.execute(plan);
     const result = resultForStorage(output.content, settings.resultStoreMaxChars);
     const completedAt = new Date();
-    await prisma.toolCall.updateMany({
-      where: { id: row.id },
-      data: { result, isError: output.isError, completedAt },
-    });
+    await completeToolCall(prisma, row.id, { result, isError: output.isError, completedAt });
     const done: ToolCall = { ...row, result, isError: output.isError, completedAt };
     this.calls[row.position] = done;
     this.emit({ type: "ToolCallCompleted", messageId, toolCall: done });
