@@ -57,6 +57,10 @@ function runsUpward(from: string, to: string): boolean {
   return (FLOORS[toTop] ?? 99) >= (FLOORS[fromTop] ?? -1);
 }
 
+/** A Prisma model call or raw SQL: what only db/ may run. */
+const STATEMENT =
+  /\$(?:queryRaw|executeRaw|transaction)|Prisma\.sql|\b(?:prisma|db|tx)\.\w+\.(?:find\w*|create\w*|update\w*|delete\w*|upsert|count|aggregate|groupBy)\(/;
+
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)"(\.{1,2}\/[^"]+)"/g;
 
 /** Every relative import of src/, as [importing file, imported file]. */
@@ -85,6 +89,19 @@ describe("the layout", () => {
     expect(upward).toEqual([]);
   });
 
+  it("keeps every database statement in db/", () => {
+    const outside = sourceFiles(SRC)
+      .filter((file) => roomOf(file) !== "db")
+      .flatMap((file) =>
+        readFileSync(file, "utf8")
+          .split("\n")
+          .map((line, index) => [file, index + 1, line] as const),
+      )
+      .filter(([, , line]) => STATEMENT.test(line))
+      .map(([file, line]) => `${path.relative(SRC, file)}:${line}`);
+    expect(outside).toEqual([]);
+  });
+
   it("reads imports the way the check needs (a planted upward import is caught)", () => {
     expect(runsUpward("db", "resolvers")).toBe(true);
     expect(runsUpward("core", "observability")).toBe(true);
@@ -92,6 +109,10 @@ describe("the layout", () => {
     expect(runsUpward("agent/model", "agent/runs")).toBe(true);
     expect(runsUpward("agent/runs", "agent/tools")).toBe(false);
     expect(runsUpward("resolvers", "db")).toBe(false);
+    expect(STATEMENT.test("await ctx.prisma.message.findMany({ where })")).toBe(true);
+    expect(STATEMENT.test("prisma.$queryRaw`SELECT 1`")).toBe(true);
+    expect(STATEMENT.test("await db.attachment.deleteMany({ where })")).toBe(true);
+    expect(STATEMENT.test("this.listeners.delete(channel);")).toBe(false);
     const planted = 'import type { Context } from "../resolvers/context.js";\nimport("../app/runtime.js");';
     expect([...planted.matchAll(IMPORT)].map((m) => m[1])).toEqual([
       "../resolvers/context.js",
