@@ -19,11 +19,11 @@ import type { AddressInfo } from "node:net";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pg from "pg";
-import type { ModelEvent, ModelProvider, ModelRequest } from "../src/agent/provider.js";
-import { loadConfig } from "../src/config.js";
-import { createLogger } from "../src/logger.js";
-import { createRuntime } from "../src/runtime.js";
-import { createApp } from "../src/yoga.js";
+import type { ModelEvent, ModelProvider, ModelRequest } from "../src/agent/model/provider.js";
+import { createApp } from "../src/app/create-app.js";
+import { createRuntime } from "../src/app/runtime.js";
+import { loadConfig } from "../src/core/config.js";
+import { createLogger } from "../src/observability/logger.js";
 import { median } from "./lib/stats.js";
 
 const REPLIES = Number(process.env.BENCH_REPLIES ?? 40);

@@ -15,8 +15,8 @@ import pg from "pg";
 import { type Database, type DatabaseTarget, openDatabase } from "../src/db/adapter.js";
 import { createPrismaClient, type Db } from "../src/db/client.js";
 import { applyPendingMigrations } from "../src/db/migrations.js";
-import { ensureSearchLanguage } from "../src/search/language.js";
-import { searchMessages } from "../src/search/search.js";
+import { ensureSearchLanguage } from "../src/db/search/language.js";
+import { searchMessages } from "../src/db/search/search.js";
 import { prng, rareWords, TextGenerator } from "./search-corpus.js";
 
 const { values: options } = parseArgs({

@@ -2,11 +2,11 @@
 //   tsx scripts/migrate.ts deploy          apply pending migrations to DATABASE_URL, else PGlite in DATA_DIR
 //   tsx scripts/migrate.ts create <name>   write the next migration from the diff to prisma/schema.prisma
 import path from "node:path";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { ConfigError, loadConfig } from "../src/core/config.js";
 import { type DatabaseTarget, openDatabase } from "../src/db/adapter.js";
 import { createPrismaClient } from "../src/db/client.js";
 import { applyPendingMigrations, createMigration, projectPaths } from "../src/db/migrations.js";
-import { ensureSearchLanguage } from "../src/search/language.js";
+import { ensureSearchLanguage } from "../src/db/search/language.js";
 
 const usage = "usage: tsx scripts/migrate.ts deploy | create <name>";
 

@@ -1,10 +1,10 @@
 import { createServer } from "node:http";
-import { ConfigError, loadConfig } from "./config.js";
-import { createLogger } from "./logger.js";
-import { createRuntime } from "./runtime.js";
-import { createApp } from "./yoga.js";
+import { createApp } from "./app/create-app.js";
+import { createRuntime } from "./app/runtime.js";
+import { ConfigError, loadConfig } from "./core/config.js";
+import { createLogger } from "./observability/logger.js";
 
-// Listens and shuts down; everything else is built in src/yoga.ts and src/runtime.ts.
+// Listens and shuts down; everything else is built in src/app/create-app.ts and src/app/runtime.ts.
 
 /** How long finished streams get at shutdown to deliver their last event before connections are cut. */
 const STREAM_DRAIN_MS = 2_000;

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { now } from "./clock.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 const probe = fileURLToPath(new URL("./probe.ts", import.meta.url));
 
 /** What a measured server reports about itself. */

@@ -5,12 +5,12 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { SignJWT } from "jose";
 import pg from "pg";
-import { loadConfig } from "../../src/config.js";
+import { createApp } from "../../src/app/create-app.js";
+import { createRuntime } from "../../src/app/runtime.js";
+import { loadConfig } from "../../src/core/config.js";
 import type { DatabaseTarget } from "../../src/db/adapter.js";
 import type { Db } from "../../src/db/client.js";
-import { createLogger } from "../../src/logger.js";
-import { createRuntime } from "../../src/runtime.js";
-import { createApp } from "../../src/yoga.js";
+import { createLogger } from "../../src/observability/logger.js";
 import { median, quantile } from "../lib/stats.js";
 
 export interface QueryRow {

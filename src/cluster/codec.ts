@@ -1,5 +1,5 @@
-import type { MessageState, RunEvent } from "../agent/events.js";
-import type { ToolCall } from "../generated/prisma/client.js";
+import type { MessageState, RunEvent } from "../agent/runs/events.js";
+import type { ToolCall } from "../db/generated/prisma/client.js";
 
 /** An event as stored in a Redis stream and sent on a channel. */
 export function encodeEvent(event: RunEvent): string {

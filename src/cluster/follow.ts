@@ -1,5 +1,5 @@
 import { Repeater } from "graphql-yoga";
-import { isFinal, type MessageState, type RunEvent } from "../agent/events.js";
+import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
 import type { ChannelSubscription } from "./fanout.js";
 
 /** Where a follower reads a reply running on another instance. */
@@ -25,19 +25,116 @@ export interface FollowTimings {
 }
 
 /** What a catch-up found: events to deliver, and when to look again (null: wait for live events). */
-interface CatchUp {
+export interface CatchUp {
   events: RunEvent[];
   retryInMs: number | null;
+  /** The reply no longer exists: the stream ends with nothing more. */
   gone: boolean;
+}
+
+/**
+ * Where a follower stands: `catch-up` must read the history (first, after a hole in the live events, a
+ * change of connection or a quiet period), `live` delivers live events as they come, `ended` is done.
+ */
+export type FollowPhase = "catch-up" | "live" | "ended";
+
+/**
+ * A follower's state, with no I/O and no timers, so every transition can be tested alone: the driver
+ * ({@link followReply}) feeds it live events, catch-up results, timer and connection signals, and delivers
+ * what it returns. `position` is the last seq delivered; an event at or below it is dropped, except the
+ * final one, which always goes and ends the stream.
+ */
+export class FollowMachine {
+  private readonly inbox: RunEvent[] = [];
+  private resync = true;
+  private initial = true;
+  private ended = false;
+  private retryInMs: number | null = null;
+
+  constructor(private last: number) {}
+
+  get phase(): FollowPhase {
+    return this.ended ? "ended" : this.resync ? "catch-up" : "live";
+  }
+
+  /** The seq of the last event delivered (or the client's `afterSeq`). */
+  get position(): number {
+    return this.last;
+  }
+
+  /** How long to wait for live events before checking again. */
+  waitMs(idleCheckMs: number): number {
+    return this.retryInMs ?? idleCheckMs;
+  }
+
+  /** A live event arrived; it is delivered by the next {@link drain}. */
+  receive(event: RunEvent): void {
+    if (!this.ended) this.inbox.push(event);
+  }
+
+  /** Live delivery stopped or resumed, or the wait ran out: events may have been missed, read them back. */
+  recheck(): void {
+    if (!this.ended) this.resync = true;
+  }
+
+  /** Starts a catch-up: where to read from, and whether it is the first (a finished reply then answers with its end). */
+  beginCatchUp(): { afterSeq: number; initial: boolean } {
+    const initial = this.initial;
+    this.resync = false;
+    this.initial = false;
+    return { afterSeq: this.last, initial };
+  }
+
+  /** A catch-up's result; returns what to deliver. A recheck asked for meanwhile stays pending. */
+  caughtUp(found: CatchUp): RunEvent[] {
+    if (found.gone) {
+      this.end();
+      return [];
+    }
+    this.retryInMs = found.retryInMs;
+    const out: RunEvent[] = [];
+    for (const event of found.events) if (this.take(event, out)) break;
+    return out;
+  }
+
+  /** The live events that can be delivered now; a hole before the next one asks for a catch-up instead. */
+  drain(): RunEvent[] {
+    const out: RunEvent[] = [];
+    while (this.phase === "live" && this.inbox.length > 0) {
+      const event = this.inbox[0] as RunEvent;
+      // A live event past a hole: some were missed (Redis dropped them); read them back first.
+      if (event.seq > this.last + 1 && !isFinal(event)) {
+        this.resync = true;
+        break;
+      }
+      this.inbox.shift();
+      if (this.take(event, out)) break;
+    }
+    return out;
+  }
+
+  /** Adds an event to `out` unless already delivered; true when it ended the stream. */
+  private take(event: RunEvent, out: RunEvent[]): boolean {
+    if (event.seq <= this.last && !isFinal(event)) return false;
+    this.last = Math.max(this.last, event.seq);
+    out.push(event);
+    if (isFinal(event)) this.end();
+    return this.ended;
+  }
+
+  private end(): void {
+    this.ended = true;
+    this.inbox.length = 0;
+  }
 }
 
 /**
  * Follows a reply running on another instance. Live events come from the pub/sub channel (subscribed
  * first, so nothing published during the catch-up is missed); the first catch-up, and any later one after a
- * gap in seq, a change of connection or a quiet period, reads the shared history. When the history no longer holds every event
- * after the client's position, the saved reply (whose text and `lastSeq` are written together) stands in as
- * a `MessageSnapshot`, as soon as it covers the gap. The stream ends after `MessageCompleted`, when the
- * reply no longer exists, or when `signal` aborts.
+ * gap in seq, a change of connection or a quiet period, reads the shared history. When the history no longer
+ * holds every event after the client's position, the saved reply (whose text and `lastSeq` are written
+ * together) stands in as a `MessageSnapshot`, as soon as it covers the gap. The stream ends after
+ * `MessageCompleted`, when the reply no longer exists, or when `signal` aborts.
  */
 export function followReply(
   source: FollowSource,
@@ -47,16 +144,15 @@ export function followReply(
   signal: AbortSignal,
 ): AsyncIterable<RunEvent> {
   return new Repeater<RunEvent>(async (push, stop) => {
-    const inbox: RunEvent[] = [];
+    const machine = new FollowMachine(afterSeq);
     let wake = () => {};
-    let resync = true;
     let stopped = false;
     const subscription = source.subscribe(messageId, (event) => {
-      inbox.push(event);
+      machine.receive(event);
       wake();
     });
     const offConnectionChange = source.onConnectionChange(() => {
-      resync = true;
+      machine.recheck();
       wake();
     });
     const onAbort = () => stop();
@@ -65,42 +161,29 @@ export function followReply(
       stopped = true;
       wake();
     });
-    let last = afterSeq;
-    /** Delivers an event unless already delivered; the final one always goes. True when it ended the stream. */
-    const deliver = async (event: RunEvent) => {
-      if (event.seq <= last && !isFinal(event)) return false;
-      last = Math.max(last, event.seq);
-      await push(event);
-      return isFinal(event);
+    const deliver = async (events: RunEvent[]) => {
+      for (const event of events) await push(event);
     };
     try {
       // Bounded: while Redis is away the SUBSCRIBE waits for the reconnection, and the database answers meanwhile.
       await Promise.race([subscription.ready, sleep(1_000)]);
-      let retryInMs: number | null = null;
-      let initial = true;
-      while (!stopped) {
-        if (resync) {
-          resync = false;
-          const found = await catchUp(source, timings, messageId, last, initial);
-          initial = false;
-          if (found.gone) return;
-          for (const event of found.events) if (await deliver(event)) return;
-          retryInMs = found.retryInMs;
+      while (!stopped && machine.phase !== "ended") {
+        if (machine.phase === "catch-up") {
+          const { afterSeq: from, initial } = machine.beginCatchUp();
+          await deliver(machine.caughtUp(await catchUp(source, timings, messageId, from, initial)));
+          continue;
         }
-        while (inbox.length > 0 && !resync) {
-          const event = inbox.shift() as RunEvent;
-          // A live event past a hole: some were missed (Redis dropped them); read them back first.
-          if (event.seq > last + 1 && !isFinal(event)) {
-            inbox.unshift(event);
-            resync = true;
-          } else if (await deliver(event)) return;
+        const live = machine.drain();
+        if (live.length > 0) {
+          await deliver(live);
+          continue;
         }
-        if (resync || stopped) continue;
+        if (machine.phase !== "live") continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
-            resync = true;
+            machine.recheck();
             resolve();
-          }, retryInMs ?? timings.idleCheckMs);
+          }, machine.waitMs(timings.idleCheckMs));
           wake = () => {
             clearTimeout(timer);
             resolve();
@@ -117,7 +200,8 @@ export function followReply(
   });
 }
 
-async function catchUp(
+/** Reads what was missed after `last`: the held events, else the saved reply as a snapshot (or its end). */
+export async function catchUp(
   source: FollowSource,
   timings: FollowTimings,
   messageId: string,

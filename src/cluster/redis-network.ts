@@ -1,7 +1,9 @@
-import { isFinal, type RunEvent } from "../agent/events.js";
-import type { RunNetwork } from "../agent/network.js";
+import { isFinal, type RunEvent } from "../agent/runs/events.js";
+import type { RunNetwork } from "../agent/runs/network.js";
 import type { Db } from "../db/client.js";
-import type { Logger } from "../logger.js";
+import { findMessageWithToolCalls } from "../db/messages.js";
+import { replyStatus } from "../db/replies.js";
+import type { Logger } from "../observability/logger.js";
 import { decodeEvent, encodeEvent } from "./codec.js";
 import { ChannelFanout } from "./fanout.js";
 import { type FollowSource, type FollowTimings, followReply } from "./follow.js";
@@ -55,11 +57,7 @@ export class RedisRunNetwork implements RunNetwork {
         this.fanout.subscribe(this.key(messageId), (payload) => listener(this.decode(payload))),
       onConnectionChange: (listener) => this.fanout.onConnectionChange(listener),
       read: (messageId, afterSeq) => this.read(messageId, afterSeq),
-      load: (messageId) =>
-        this.prisma.message.findUnique({
-          where: { id: messageId },
-          include: { toolCalls: { orderBy: { position: "asc" } } },
-        }),
+      load: (messageId) => findMessageWithToolCalls(this.prisma, messageId),
     };
   }
 
@@ -94,11 +92,7 @@ export class RedisRunNetwork implements RunNetwork {
     });
     try {
       await Promise.race([subscription.ready, delay(1_000)]);
-      const saved = await this.prisma.message.findUnique({
-        where: { id: messageId },
-        select: { status: true },
-      });
-      if (saved?.status !== "STREAMING") return;
+      if ((await replyStatus(this.prisma, messageId)) !== "STREAMING") return;
       const command: StopCommand = { messageId, reason };
       await this.redis.commands.publish(this.commandChannel, JSON.stringify(command));
       await Promise.race([end, delay(this.settings.stopWaitMs)]);

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { Redis } from "ioredis";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../observability/logger.js";
 
 /** The two connections an instance keeps to Redis: commands, and the one in subscriber mode. */
 export interface RedisConnections {

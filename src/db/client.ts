@@ -1,5 +1,5 @@
-import { PrismaClient } from "../generated/prisma/client.js";
 import type { Database } from "./adapter.js";
+import { PrismaClient } from "./generated/prisma/client.js";
 
 /** The application's Prisma client type. */
 export type Db = ReturnType<typeof createPrismaClient>;
@@ -20,4 +20,9 @@ export function createPrismaClient(database: Database) {
     // sends, and the final save of replies, that a moment's patience saves (measured: 1,000 sends at once).
     transactionOptions: { maxWait: 15_000, timeout: 20_000 },
   });
+}
+
+/** The cheapest statement: whether the database answers (the readiness probe). */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.$queryRaw`SELECT 1`;
 }

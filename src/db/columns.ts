@@ -1,4 +1,4 @@
-import { Prisma } from "../generated/prisma/client.js";
+import { Prisma } from "./generated/prisma/client.js";
 
 /**
  * Every column of `Message` (the model's scalar fields, so it follows the schema) qualified by `alias`,

@@ -1,4 +1,4 @@
-import type { Config } from "../config.js";
+import type { Config } from "../core/config.js";
 import { type DatabaseTarget, openDatabase } from "./adapter.js";
 import { createPrismaClient, type Db } from "./client.js";
 import { applyPendingMigrations } from "./migrations.js";

@@ -1,4 +1,4 @@
-import { Prisma } from "../generated/prisma/client.js";
+import { Prisma } from "./generated/prisma/client.js";
 
 /** Whether Prisma failed because the record an update or delete targets does not exist (P2025). */
 export function isRecordNotFound(error: unknown): boolean {

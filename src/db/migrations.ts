@@ -26,7 +26,7 @@ export interface Migration {
 
 /** The project's own layout, found from this file rather than the working directory. */
 export const projectPaths: MigrationPaths = (() => {
-  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const root = fileURLToPath(new URL("../..", import.meta.url));
   return {
     root,
     schema: path.join(root, "prisma", "schema.prisma"),

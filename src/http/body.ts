@@ -1,5 +1,5 @@
 import type { Plugin } from "graphql-yoga";
-import { ClientError } from "../errors.js";
+import { ClientError } from "../core/errors.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 

@@ -1,5 +1,5 @@
 import type { Plugin } from "graphql-yoga";
-import { ForbiddenError } from "../errors.js";
+import { ForbiddenError } from "../core/errors.js";
 import { errorResponse } from "./responses.js";
 
 /**

@@ -1,7 +1,7 @@
 import { type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
 import { createHandler } from "graphql-sse/lib/use/fetch";
 import type { Plugin, YogaInitialContext } from "graphql-yoga";
-import { ClientError } from "../errors.js";
+import { ClientError } from "../core/errors.js";
 import { checkQueryString, readBodyText } from "./body.js";
 import type { PersistedOperations } from "./persisted-operations.js";
 import { errorResponse } from "./responses.js";

@@ -11,8 +11,8 @@ import {
   visit,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import type { Config } from "../config.js";
-import { BadUserInputError } from "../errors.js";
+import type { Config } from "../core/config.js";
+import { BadUserInputError } from "../core/errors.js";
 
 /**
  * graphql-armor's limits on the document (characters, tokens, depth, cost, aliases, directives), checked

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Plugin } from "graphql-yoga";
-import { BadUserInputError } from "../errors.js";
+import { BadUserInputError } from "../core/errors.js";
 
 /** The request fields persisted operations look at. */
 export interface OperationParams {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Plugin } from "graphql-yoga";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../observability/logger.js";
 
 /** What the transport knows of a request before GraphQL runs. */
 export interface RequestInfo {

@@ -1,4 +1,4 @@
-import type { ClientError } from "../errors.js";
+import type { ClientError } from "../core/errors.js";
 
 /**
  * A GraphQL-over-HTTP error response built outside yoga's pipeline (transport checks that run before

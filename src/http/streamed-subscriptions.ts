@@ -1,6 +1,6 @@
 import type { Plugin } from "graphql-yoga";
-import { BadUserInputError } from "../errors.js";
-import { acceptsMultipartSubscriptions } from "../multipart-subscriptions.js";
+import { BadUserInputError } from "../core/errors.js";
+import { acceptsMultipartSubscriptions } from "./multipart-subscriptions.js";
 
 /**
  * Refuses, before it runs, a subscription sent to `endpoint` by a client that cannot read a stream (an

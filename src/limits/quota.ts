@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.js";
+import { tokensUsedSince } from "../db/usage.js";
 
 const DAY_MS = 86_400_000;
 
@@ -12,14 +13,7 @@ export function secondsUntilNextUtcDay(now: Date): number {
   return Math.ceil((startOfUtcDay(now).getTime() + DAY_MS - now.getTime()) / 1000);
 }
 
-/**
- * Tokens the user's replies used since UTC midnight, from the usage recorded on their messages (the
- * `(ownerId, createdAt)` index serves it). Replies still running have recorded nothing yet.
- */
-export async function tokensUsedToday(prisma: Db, ownerId: string, now = new Date()): Promise<number> {
-  const { _sum } = await prisma.message.aggregate({
-    where: { ownerId, createdAt: { gte: startOfUtcDay(now) }, totalTokens: { not: null } },
-    _sum: { totalTokens: true },
-  });
-  return _sum.totalTokens ?? 0;
+/** Tokens the user's replies used since UTC midnight: what the daily quota counts. */
+export function tokensUsedToday(prisma: Db, ownerId: string, now = new Date()): Promise<number> {
+  return tokensUsedSince(prisma, ownerId, startOfUtcDay(now));
 }

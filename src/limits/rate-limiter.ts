@@ -1,6 +1,6 @@
-import type { Config } from "../config.js";
+import type { Config } from "../core/config.js";
+import { RateLimitedError } from "../core/errors.js";
 import type { Db } from "../db/client.js";
-import { RateLimitedError } from "../errors.js";
 import { secondsUntilNextUtcDay, tokensUsedToday } from "./quota.js";
 import type { LimitStore } from "./store.js";
 

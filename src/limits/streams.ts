@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Config } from "../config.js";
-import { RateLimitedError } from "../errors.js";
+import type { Config } from "../core/config.js";
+import { RateLimitedError } from "../core/errors.js";
 import type { OnLimited } from "./rate-limiter.js";
 import type { LimitStore } from "./store.js";
 

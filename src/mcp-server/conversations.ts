@@ -1,7 +1,10 @@
-import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
+import { encodeGlobalID } from "@pothos/plugin-relay";
+import { databaseIdOf } from "../core/ids.js";
 import type { Db } from "../db/client.js";
-import { isUuid } from "../ids.js";
-import { type SearchMessagesArgs, searchMessages } from "../search/search.js";
+import { findOwnedConversation, listConversations, ownsConversation } from "../db/conversations.js";
+import type { Conversation } from "../db/generated/prisma/client.js";
+import { messagePage, messagesByIds } from "../db/messages.js";
+import { type SearchMessagesArgs, searchMessages } from "../db/search/search.js";
 
 /** A conversation as the built-in tools describe it; ids are the GraphQL API's global ids. */
 export interface ConversationSummary {
@@ -24,28 +27,7 @@ export interface MessageView {
   toolCalls?: { server: string; name: string; isError: boolean }[];
 }
 
-/**
- * The conversation id inside a tool argument: the GraphQL global id (as `search_messages` and the API
- * give it) or the bare UUID. Null when it names no conversation at all.
- */
-export function conversationIdOf(value: string): string | null {
-  if (isUuid(value)) return value;
-  try {
-    const { typename, id } = decodeGlobalID(value);
-    return typename === "Conversation" && isUuid(id) ? id : null;
-  } catch {
-    return null;
-  }
-}
-
-function summary(c: {
-  id: string;
-  title: string;
-  createdAt: Date;
-  activityAt: Date;
-  archivedAt: Date | null;
-  messageCount: number;
-}): ConversationSummary {
+function summary(c: Conversation): ConversationSummary {
   return {
     id: encodeGlobalID("Conversation", c.id),
     title: c.title,
@@ -62,11 +44,8 @@ export async function recentConversations(
   ownerId: string,
   options: { limit: number; includeArchived: boolean },
 ): Promise<ConversationSummary[]> {
-  const rows = await prisma.conversation.findMany({
-    where: { ownerId, ...(options.includeArchived ? {} : { archivedAt: null }) },
-    orderBy: [{ activityAt: "desc" }, { id: "desc" }],
-    take: options.limit,
-  });
+  const archived = options.includeArchived ? undefined : false;
+  const rows = await listConversations(prisma, ownerId, archived, { take: options.limit, skip: 0 });
   return rows.map(summary);
 }
 
@@ -80,35 +59,31 @@ export async function conversationWithMessages(
   conversationId: string,
   options: { limit: number; beforePosition?: number },
 ): Promise<{ conversation: ConversationSummary; messages: MessageView[]; hasOlder: boolean } | null> {
-  const conversation = await prisma.conversation.findFirst({ where: { id: conversationId, ownerId } });
+  const conversation = await findOwnedConversation(prisma, ownerId, conversationId);
   if (!conversation) return null;
-  const rows = await prisma.message.findMany({
-    where: {
-      conversationId,
-      ownerId,
-      ...(options.beforePosition === undefined ? {} : { position: { lt: options.beforePosition } }),
+  // One more than asked for tells whether older messages remain.
+  const rows = await messagePage(
+    prisma,
+    conversationId,
+    { take: -(options.limit + 1), position: options.beforePosition },
+    {
+      include: {
+        toolCalls: { orderBy: { position: "asc" }, select: { server: true, name: true, isError: true } },
+      },
     },
-    orderBy: { position: "desc" },
-    take: options.limit + 1,
-    include: {
-      toolCalls: { orderBy: { position: "asc" }, select: { server: true, name: true, isError: true } },
-    },
-  });
+  );
   const hasOlder = rows.length > options.limit;
-  const messages = rows
-    .slice(0, options.limit)
-    .reverse()
-    .map(
-      (m): MessageView => ({
-        id: encodeGlobalID("Message", m.id),
-        position: m.position,
-        role: m.role,
-        status: m.status,
-        content: m.content,
-        createdAt: m.createdAt.toISOString(),
-        ...(m.toolCalls.length > 0 ? { toolCalls: m.toolCalls } : {}),
-      }),
-    );
+  const messages = (hasOlder ? rows.slice(1) : rows).map(
+    (m): MessageView => ({
+      id: encodeGlobalID("Message", m.id),
+      position: m.position,
+      role: m.role,
+      status: m.status,
+      content: m.content,
+      createdAt: m.createdAt.toISOString(),
+      ...(m.toolCalls.length > 0 ? { toolCalls: m.toolCalls } : {}),
+    }),
+  );
   return { conversation: summary(conversation), messages, hasOlder };
 }
 
@@ -136,17 +111,17 @@ export async function searchUserMessages(
 ): Promise<{ results: SearchResultView[]; nextCursor: string | null } | null> {
   let conversationId: string | null = null;
   if (args.conversationId !== undefined) {
-    conversationId = conversationIdOf(args.conversationId);
-    const owned = conversationId
-      ? await prisma.conversation.count({ where: { id: conversationId, ownerId } })
-      : 0;
-    if (owned === 0) return null;
+    // The global id (as `search_messages` and the API give it) or the bare UUID.
+    conversationId = databaseIdOf(args.conversationId, "Conversation");
+    if (!conversationId || !(await ownsConversation(prisma, ownerId, conversationId))) return null;
   }
   const page = await searchMessages(prisma, ownerId, { ...args, conversationId });
-  const messages = await prisma.message.findMany({
-    where: { id: { in: page.hits.map((h) => h.messageId) }, ownerId },
-    select: { id: true, role: true, position: true, conversation: { select: { title: true } } },
-  });
+  const messages = await messagesByIds(
+    prisma,
+    ownerId,
+    page.hits.map((h) => h.messageId),
+    { select: { id: true, role: true, position: true, conversation: { select: { title: true } } } },
+  );
   const byId = new Map(messages.map((m) => [m.id, m]));
   const results = page.hits.flatMap((hit): SearchResultView[] => {
     const message = byId.get(hit.messageId);

@@ -1,11 +1,11 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Plugin } from "graphql-yoga";
-import type { Authenticate } from "../auth.js";
+import type { Authenticate } from "../auth/tokens.js";
+import { RateLimitedError } from "../core/errors.js";
 import type { Db } from "../db/client.js";
-import { RateLimitedError } from "../errors.js";
 import { requestInfo } from "../http/request-info.js";
 import type { RateLimiter } from "../limits/rate-limiter.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../observability/logger.js";
 import { createChatMcpServer } from "./server.js";
 
 /** What the endpoint needs from the runtime. */

@@ -2,14 +2,10 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { ClientError } from "../core/errors.js";
+import { databaseIdOf } from "../core/ids.js";
 import type { Db } from "../db/client.js";
-import { ClientError } from "../errors.js";
-import {
-  conversationIdOf,
-  conversationWithMessages,
-  recentConversations,
-  searchUserMessages,
-} from "./conversations.js";
+import { conversationWithMessages, recentConversations, searchUserMessages } from "./conversations.js";
 
 /** What a tool handler learns of its request. */
 export type ToolRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -97,7 +93,7 @@ export function createChatMcpServer(prisma: Db, identify: IdentifyUser): McpServ
     },
     async ({ conversationId, limit, beforePosition }, extra) =>
       asUser(identify, extra, async (ownerId) => {
-        const id = conversationIdOf(conversationId);
+        const id = databaseIdOf(conversationId, "Conversation");
         const found = id
           ? await conversationWithMessages(prisma, ownerId, id, { limit, beforePosition })
           : null;

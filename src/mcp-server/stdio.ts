@@ -1,10 +1,10 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { pino } from "pino";
-import { createAuthenticator } from "../auth.js";
-import { ConfigError, loadConfig } from "../config.js";
+import { createAuthenticator } from "../auth/tokens.js";
+import { ConfigError, loadConfig } from "../core/config.js";
 import { connect, targetFromConfig } from "../db/connect.js";
-import { createLogger } from "../logger.js";
-import { ensureSearchLanguage } from "../search/language.js";
+import { ensureSearchLanguage } from "../db/search/language.js";
+import { createLogger } from "../observability/logger.js";
 import { createChatMcpServer } from "./server.js";
 
 // The built-in MCP server over stdio, for MCP clients that spawn their servers (Claude Desktop, Cursor,

@@ -1,11 +1,13 @@
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import type { GraphQLResolveInfo } from "graphql";
-import type { Context } from "../context.js";
-import { requireViewer } from "../context.js";
-import { NotFoundError } from "../errors.js";
-import type { Conversation, Message } from "../generated/prisma/client.js";
-import { parseGlobalId } from "../ids.js";
-import { type SearchMatch, searchMessages } from "../search/search.js";
+import { NotFoundError } from "../core/errors.js";
+import { parseGlobalId } from "../core/ids.js";
+import { conversationsByIds, ownsConversation } from "../db/conversations.js";
+import type { Conversation, Message } from "../db/generated/prisma/client.js";
+import { messagesByIds } from "../db/messages.js";
+import { type SearchMatch, searchMessages } from "../db/search/search.js";
+import type { Context } from "./context.js";
+import { requireViewer } from "./context.js";
 
 /** One edge's node: the hit with its message and conversation loaded as the query selects them. */
 export interface SearchResult {
@@ -35,27 +37,31 @@ export async function searchViewerMessages(
   let conversationId: string | null = null;
   if (args.conversationId != null) {
     conversationId = parseGlobalId(String(args.conversationId), "Conversation", "conversationId");
-    const owned = await ctx.prisma.conversation.count({ where: { id: conversationId, ownerId: viewer.id } });
-    if (owned === 0) throw new NotFoundError("Conversation");
+    if (!(await ownsConversation(ctx.prisma, viewer.id, conversationId)))
+      throw new NotFoundError("Conversation");
   }
   const page = await searchMessages(ctx.prisma, viewer.id, { ...args, conversationId });
 
   const messageIds = page.hits.map((hit) => hit.messageId);
   const conversationIds = [...new Set(page.hits.map((hit) => hit.conversationId))];
   const [messages, conversations] = await Promise.all([
-    ctx.prisma.message.findMany({
-      ...queryFromInfo({ context: ctx, info, typeName: "Message", path: ["edges", "node", "message"] }),
-      where: { id: { in: messageIds }, ownerId: viewer.id },
-    }),
-    ctx.prisma.conversation.findMany({
-      ...queryFromInfo({
+    messagesByIds(
+      ctx.prisma,
+      viewer.id,
+      messageIds,
+      queryFromInfo({ context: ctx, info, typeName: "Message", path: ["edges", "node", "message"] }),
+    ),
+    conversationsByIds(
+      ctx.prisma,
+      viewer.id,
+      conversationIds,
+      queryFromInfo({
         context: ctx,
         info,
         typeName: "Conversation",
         path: ["edges", "node", "conversation"],
       }),
-      where: { id: { in: conversationIds }, ownerId: viewer.id },
-    }),
+    ),
   ]);
   const messageById = new Map(messages.map((m) => [m.id, m]));
   const conversationById = new Map(conversations.map((c) => [c.id, c]));

@@ -1,5 +1,5 @@
-import type { Config } from "../config.js";
-import { BadUserInputError } from "../errors.js";
+import type { Config } from "../core/config.js";
+import { BadUserInputError } from "../core/errors.js";
 import { DEFAULT_TITLE } from "./conversations.js";
 import { normalizeTitle } from "./text.js";
 

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
-import type { MessageState, RunEvent } from "../agent/events.js";
-import type { Context } from "../context.js";
-import { requireViewer } from "../context.js";
-import { messageColumns } from "../db/columns.js";
+import type { MessageState, RunEvent } from "../agent/runs/events.js";
+import { ClientError, ConflictError, NotFoundError } from "../core/errors.js";
+import { parseGlobalId } from "../core/ids.js";
+import { ownsConversation } from "../db/conversations.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { ClientError, ConflictError, NotFoundError } from "../errors.js";
-import { type Message, Prisma } from "../generated/prisma/client.js";
-import { parseGlobalId } from "../ids.js";
+import type { Message } from "../db/generated/prisma/client.js";
+import { earlierReplyId, insertExchange } from "../db/sends.js";
 import type { ReplySlot } from "../limits/rate-limiter.js";
+import type { Context } from "./context.js";
+import { requireViewer } from "./context.js";
 import { checkSendInput, titleFromMessage } from "./send-input.js";
 import { serveReply } from "./stream.js";
 
@@ -74,11 +75,9 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
 }
 
 /**
- * Saves the user's message and the assistant's placeholder in one statement (atomic, one round trip): a new
- * conversation is inserted with them; an existing one is claimed first, by a conditional update that takes
- * its row lock: one running reply per conversation, across every instance, and positions allocated without
- * gaps or races. When the claim fails, an earlier send with the same `clientMessageId` is attached to, or
- * the conversation is missing (`NOT_FOUND`) or busy (`CONFLICT`).
+ * Saves the user's message and the assistant's placeholder in one statement (see `insertExchange`). When
+ * the existing conversation cannot be claimed, an earlier send with the same `clientMessageId` is attached
+ * to, or the conversation is missing (`NOT_FOUND`) or busy (`CONFLICT`).
  */
 async function saveExchange(
   ctx: Context,
@@ -87,38 +86,19 @@ async function saveExchange(
   input: ReturnType<typeof checkSendInput>,
   assistantId: string,
 ): Promise<Exchange> {
-  const now = Prisma.sql`${new Date().toISOString()}::timestamp(3)`;
-  const claim =
-    conversationId === null
-      ? Prisma.sql`INSERT INTO "public"."Conversation"
-                     (id, "ownerId", title, "createdAt", "updatedAt", "activityAt", "messageCount", "activeReplyId")
-                   VALUES (${randomUUID()}::uuid, ${ownerId},
-                           ${titleFromMessage(input.content, ctx.config.limits.titleLength)},
-                           ${now}, ${now}, ${now}, 2, ${assistantId}::uuid)
-                   RETURNING id, "messageCount"`
-      : Prisma.sql`UPDATE "public"."Conversation"
-                      SET "messageCount" = "messageCount" + 2, "activityAt" = ${now}, "updatedAt" = ${now},
-                          "activeReplyId" = ${assistantId}::uuid
-                    WHERE id = ${conversationId}::uuid AND "ownerId" = ${ownerId} AND "activeReplyId" IS NULL
-                    RETURNING id, "messageCount"`;
   let rows: Message[];
   try {
-    rows = await ctx.prisma.$queryRaw<Message[]>`
-      WITH c AS (${claim}),
-      saved AS (
-        INSERT INTO "public"."Message" AS m
-               (id, "conversationId", "ownerId", position, role, content, status, model, "clientMessageId",
-                "createdAt", "updatedAt")
-        SELECT v.id, c.id, ${ownerId}, c."messageCount" + v.shift, v.role::"public"."MessageRole", v.content,
-               v.status::"public"."MessageStatus", v.model, v.key, ${now}, ${now}
-          FROM c, (VALUES (${randomUUID()}::uuid, -1, 'USER', ${input.content}::text, 'COMPLETE', NULL::text,
-                           ${input.clientMessageId ?? null}::text),
-                          (${assistantId}::uuid, 0, 'ASSISTANT', '', 'STREAMING', ${input.model ?? null}::text,
-                           NULL::text))
-                  AS v(id, shift, role, content, status, model, key)
-        RETURNING ${messageColumns("m")}
-      )
-      SELECT * FROM saved ORDER BY position`;
+    rows = await insertExchange(ctx.prisma, {
+      ownerId,
+      conversation:
+        conversationId === null
+          ? { title: titleFromMessage(input.content, ctx.config.limits.titleLength) }
+          : { id: conversationId },
+      content: input.content,
+      clientMessageId: input.clientMessageId,
+      model: input.model,
+      assistantId,
+    });
   } catch (error) {
     // The same key as a send whose reply has ended since the check in sendMessage: attach to that one.
     const earlier =
@@ -139,27 +119,19 @@ async function saveExchange(
     ? await findEarlierSend(ctx.prisma, conversationId, ownerId, input.clientMessageId)
     : null;
   if (earlier) return earlier;
-  const exists = await ctx.prisma.conversation.count({ where: { id: conversationId, ownerId } });
-  if (exists === 0) throw new NotFoundError("Conversation");
+  if (!(await ownsConversation(ctx.prisma, ownerId, conversationId))) throw new NotFoundError("Conversation");
   throw new ConflictError("A reply is already being written in this conversation; wait for it or stop it");
 }
 
+/** The reply an earlier send with this `clientMessageId` created, to attach to instead of sending again. */
 async function findEarlierSend(
   prisma: Context["prisma"],
   conversationId: string,
   ownerId: string,
   clientMessageId: string,
 ): Promise<Exchange | null> {
-  const user = await prisma.message.findFirst({
-    where: { conversationId, ownerId, clientMessageId },
-    select: { position: true },
-  });
-  if (!user) return null;
-  const reply = await prisma.message.findUniqueOrThrow({
-    where: { conversationId_position: { conversationId, position: user.position + 1 } },
-    select: { id: true },
-  });
-  return { kind: "existing", replyId: reply.id };
+  const replyId = await earlierReplyId(prisma, ownerId, conversationId, clientMessageId);
+  return replyId === null ? null : { kind: "existing", replyId };
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,11 +1,17 @@
-import { isFinal, type MessageState, type RunEvent } from "../agent/events.js";
-import { RunFeed } from "../agent/feed.js";
-import type { Context } from "../context.js";
-import { requireViewer } from "../context.js";
-import { BadUserInputError, NotFoundError } from "../errors.js";
-import type { Prisma } from "../generated/prisma/client.js";
-import { parseGlobalId } from "../ids.js";
+import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
+import { RunFeed } from "../agent/runs/feed.js";
+import { BadUserInputError, NotFoundError } from "../core/errors.js";
+import { parseGlobalId } from "../core/ids.js";
+import {
+  findMessage,
+  findMessageWithToolCalls,
+  getMessage,
+  type MessageSelection,
+  ownsMessage,
+} from "../db/messages.js";
 import type { StreamLease } from "../limits/streams.js";
+import type { Context } from "./context.js";
+import { requireViewer } from "./context.js";
 
 /**
  * Streams a reply's events to the client under the stream slot `lease` holds (see `OpenStreams.serve`):
@@ -55,10 +61,7 @@ function storedReply(ctx: Context, messageId: string, afterSeq: number): AsyncIt
   let closed = false;
   let waiting: ((result: IteratorResult<RunEvent>) => void) | null = null;
   const load = async () => {
-    const message = await ctx.prisma.message.findUnique({
-      where: { id: messageId },
-      include: { toolCalls: { orderBy: { position: "asc" } } },
-    });
+    const message = await findMessageWithToolCalls(ctx.prisma, messageId);
     if (!message) return { events: [], ended: true };
     if (message.status !== "STREAMING")
       return { events: [{ type: "MessageCompleted", seq: message.lastSeq, message } as const], ended: true };
@@ -95,11 +98,7 @@ export async function resumeStream(ctx: Context, globalId: string, afterSeq: num
   const id = parseGlobalId(globalId, "Message", "messageId");
   if (afterSeq != null && afterSeq < 0)
     throw new BadUserInputError('"afterSeq" must not be negative', "afterSeq");
-  const message = await ctx.prisma.message.findFirst({
-    where: { id, ownerId: viewer.id, role: "ASSISTANT" },
-    select: { id: true },
-  });
-  if (!message) throw new NotFoundError("Message");
+  if (!(await ownsMessage(ctx.prisma, viewer.id, id, "ASSISTANT"))) throw new NotFoundError("Message");
   const lease = await ctx.streams.reserve(viewer.id);
   return serveReply(ctx, lease, id, afterSeq ?? 0);
 }
@@ -111,13 +110,9 @@ export async function resumeStream(ctx: Context, globalId: string, afterSeq: num
 export async function stopGeneration(ctx: Context, globalId: string) {
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(globalId, "Message", "messageId");
-  const owned = await ctx.prisma.message.findFirst({
-    where: { id, ownerId: viewer.id },
-    select: { id: true },
-  });
-  if (!owned) throw new NotFoundError("Message");
+  if (!(await ownsMessage(ctx.prisma, viewer.id, id))) throw new NotFoundError("Message");
   await ctx.runs.stop(id);
-  return ctx.prisma.message.findUniqueOrThrow({ where: { id } });
+  return getMessage(ctx.prisma, id);
 }
 
 /**
@@ -126,15 +121,11 @@ export async function stopGeneration(ctx: Context, globalId: string) {
  * so the database is read only when the client's selection reaches further (the conversation); a message
  * deleted meanwhile (its conversation was) then answers with the event's state alone.
  */
-export async function eventMessage(
-  ctx: Context,
-  state: MessageState,
-  query: { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect },
-) {
+export async function eventMessage(ctx: Context, state: MessageState, query: MessageSelection) {
   const reachesFurther =
     query.select !== undefined ||
     Object.keys(query.include ?? {}).some((relation) => relation !== "toolCalls");
   if (!reachesFurther) return state;
-  const row = await ctx.prisma.message.findUnique({ ...query, where: { id: state.id } });
+  const row = await findMessage(ctx.prisma, state.id, query);
   return row ? { ...row, ...state } : state;
 }

@@ -1,4 +1,4 @@
-import { BadUserInputError } from "../errors.js";
+import { BadUserInputError } from "../core/errors.js";
 
 // C0/C1 control characters except tab and newline: invisible, and trouble for the terminals and logs
 // that later show a title.

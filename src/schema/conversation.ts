@@ -1,6 +1,6 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import { builder } from "../builder.js";
-import { requireViewer } from "../context.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../core/pagination.js";
+import { requireViewer } from "../resolvers/context.js";
 import {
   countConversations,
   createConversation,
@@ -11,7 +11,7 @@ import {
   setArchived,
 } from "../resolvers/conversations.js";
 import { listMessages } from "../resolvers/messages.js";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../resolvers/pagination.js";
+import { builder } from "./builder.js";
 import { MessageRef } from "./message.js";
 
 /** A conversation between the viewer and the assistant. */

@@ -1,6 +1,6 @@
-import { builder } from "../builder.js";
-import { requireViewer } from "../context.js";
-import { MessageRole, MessageStatus } from "../generated/prisma/client.js";
+import { MessageRole, MessageStatus } from "../db/generated/prisma/client.js";
+import { requireViewer } from "../resolvers/context.js";
+import { builder } from "./builder.js";
 
 export const MessageRoleEnum = builder.enumType(MessageRole, { name: "MessageRole" });
 export const MessageStatusEnum = builder.enumType(MessageStatus, {

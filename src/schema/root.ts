@@ -1,4 +1,4 @@
-import { builder } from "../builder.js";
+import { builder } from "./builder.js";
 
 // The root types; their fields are added beside the types they return.
 builder.queryType({});

@@ -1,5 +1,5 @@
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
-import { builder } from "../builder.js";
+import { builder } from "./builder.js";
 
 builder.addScalarType("DateTime", DateTimeResolver);
 builder.addScalarType("JSON", JSONResolver);

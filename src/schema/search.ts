@@ -1,5 +1,5 @@
-import { builder } from "../builder.js";
 import { type SearchResult, searchViewerMessages } from "../resolvers/search.js";
+import { builder } from "./builder.js";
 import { ConversationRef } from "./conversation.js";
 import { MessageRef } from "./message.js";
 

@@ -1,8 +1,8 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import type { RunEvent } from "../agent/events.js";
-import { builder } from "../builder.js";
+import type { RunEvent } from "../agent/runs/events.js";
 import { sendMessage } from "../resolvers/send-message.js";
 import { eventMessage, resumeStream, stopGeneration } from "../resolvers/stream.js";
+import { builder } from "./builder.js";
 import { MessageRef } from "./message.js";
 import { ToolCallRef } from "./tool-call.js";
 

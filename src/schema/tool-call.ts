@@ -1,4 +1,4 @@
-import { builder } from "../builder.js";
+import { builder } from "./builder.js";
 
 /** A tool the assistant called while writing a message, with its arguments and result. */
 export const ToolCallRef = builder.prismaObject("ToolCall", {

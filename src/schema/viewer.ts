@@ -1,7 +1,7 @@
-import type { Viewer } from "../auth.js";
-import { builder } from "../builder.js";
-import { requireViewer } from "../context.js";
+import type { Viewer } from "../auth/tokens.js";
+import { requireViewer } from "../resolvers/context.js";
 import { countConversations } from "../resolvers/conversations.js";
+import { builder } from "./builder.js";
 
 /** The authenticated user. */
 export const ViewerRef = builder.objectRef<Viewer>("Viewer").implement({

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { BadUserInputError } from "../errors.js";
-import { isUuid } from "../ids.js";
+import { BadUserInputError } from "../core/errors.js";
+import { isUuid } from "../core/ids.js";
 
 /** Where a result sits in the search order: rank, then newest first, then id (all descending). */
 export interface SearchPosition {

@@ -1,4 +1,4 @@
-import { BadUserInputError } from "../errors.js";
+import { BadUserInputError } from "../core/errors.js";
 
 /** The longest query accepted, in characters (after trimming). */
 export const MAX_QUERY_LENGTH = 256;

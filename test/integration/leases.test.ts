@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimExpiredReplies, renewLeases } from "../../src/agent/leases.js";
-import { ABANDONED_REPLY_ERROR } from "../../src/agent/runs.js";
+import { ABANDONED_REPLY_ERROR, claimExpiredReplies, renewLeases } from "../../src/db/abandoned-replies.js";
 import type { Db } from "../../src/db/client.js";
 import { type Connection, connect } from "../../src/db/connect.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";

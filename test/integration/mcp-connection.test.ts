@@ -1,8 +1,8 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { McpConnection } from "../../src/agent/mcp/connection.js";
-import { transportFor } from "../../src/agent/mcp/transports.js";
-import { createLogger } from "../../src/logger.js";
+import { McpConnection } from "../../src/agent/tools/mcp/connection.js";
+import { transportFor } from "../../src/agent/tools/mcp/transports.js";
+import { createLogger } from "../../src/observability/logger.js";
 import { McpHttpFixture } from "../fixtures/mcp-http-server.js";
 import { fixtureLog, stdioFixtureEntry, tempDir } from "../utils/mcp.js";
 import { waitFor } from "../utils/stream-events.js";

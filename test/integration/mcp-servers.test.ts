@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { McpServerStatus } from "../../src/agent/mcp/connection.js";
+import type { McpServerStatus } from "../../src/agent/tools/mcp/connection.js";
 import { FakeOpenAI } from "../fixtures/fake-openai.js";
 import { McpHttpFixture } from "../fixtures/mcp-http-server.js";
 import { testDatabaseKinds } from "../utils/databases.js";

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.js";
-import { createMetrics } from "../../src/metrics.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { createMetrics } from "../../src/observability/metrics.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { SendMessage } from "../utils/operations.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";

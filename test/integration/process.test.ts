@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ABANDONED_REPLY_ERROR } from "../../src/agent/runs.js";
+import { ABANDONED_REPLY_ERROR } from "../../src/db/abandoned-replies.js";
 import { openDatabase } from "../../src/db/adapter.js";
 import { createPrismaClient } from "../../src/db/client.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReplyWriter } from "../../src/agent/reply-writer.js";
-import { TextFlusher } from "../../src/agent/text-flusher.js";
+import { ReplyWriter } from "../../src/agent/runs/reply-writer.js";
+import { TextFlusher } from "../../src/agent/runs/text-flusher.js";
 import type { Db } from "../../src/db/client.js";
 import { type Connection, connect } from "../../src/db/connect.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/observability/logger.js";
 import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { waitFor } from "../utils/stream-events.js";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { decodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ABANDONED_REPLY_ERROR } from "../../src/agent/runs.js";
+import { ABANDONED_REPLY_ERROR } from "../../src/db/abandoned-replies.js";
 import { openDatabase } from "../../src/db/adapter.js";
 import { createPrismaClient } from "../../src/db/client.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";

@@ -12,8 +12,8 @@ import {
   ensureSearchLanguage,
   readSearchLanguage,
   searchVectorStatements,
-} from "../../src/search/language.js";
-import { searchMessages } from "../../src/search/search.js";
+} from "../../src/db/search/language.js";
+import { searchMessages } from "../../src/db/search/search.js";
 import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { SearchQuery } from "../utils/search-operations.js";
 import { startTestServer, tokenFor } from "../utils/server.js";

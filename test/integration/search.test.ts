@@ -1,8 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClientError } from "../../src/core/errors.js";
 import type { Db } from "../../src/db/client.js";
-import { ClientError } from "../../src/errors.js";
-import { type MessageSearchHit, type SearchMessagesArgs, searchMessages } from "../../src/search/search.js";
+import {
+  type MessageSearchHit,
+  type SearchMessagesArgs,
+  searchMessages,
+} from "../../src/db/search/search.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { SearchPageQuery, SearchQuery } from "../utils/search-operations.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";

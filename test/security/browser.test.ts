@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/observability/logger.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { startTestServer, TEST_JWT_SECRET, type TestServer, tokenFor } from "../utils/server.js";
 import { codes, endpoints, postGraphQL, rowCounts, send } from "./helpers.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { MessageState, RunEvent } from "../../src/agent/events.js";
+import type { MessageState, RunEvent } from "../../src/agent/runs/events.js";
 import { decodeEvent, encodeEvent } from "../../src/cluster/codec.js";
 
 const at = new Date("2026-01-02T03:04:05.678Z");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { RunChannel } from "../../src/agent/channel.js";
-import type { RunEvent } from "../../src/agent/events.js";
-import { FEED_LAG_LIMIT, RunFeed } from "../../src/agent/feed.js";
+import { RunChannel } from "../../src/agent/runs/channel.js";
+import type { RunEvent } from "../../src/agent/runs/events.js";
+import { FEED_LAG_LIMIT, RunFeed } from "../../src/agent/runs/feed.js";
 
 /** A reply being written: a real channel, and its text as the run keeps it. */
 function reply(capacity = 5_000) {

@@ -1,7 +1,11 @@
 import { gunzipSync } from "node:zlib";
 import { createSchema, createYoga } from "graphql-yoga";
 import { describe, expect, it } from "vitest";
-import { GRAPHIQL_ASSETS_PATH, renderLocalGraphiQL, useLocalGraphiQLAssets } from "../../src/graphiql.js";
+import {
+  GRAPHIQL_ASSETS_PATH,
+  renderLocalGraphiQL,
+  useLocalGraphiQLAssets,
+} from "../../src/http/graphiql.js";
 
 const yoga = createYoga({
   logging: false,

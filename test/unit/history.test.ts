@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fitHistory, messageTokens } from "../../src/agent/history.js";
-import type { ChatMessage } from "../../src/agent/provider.js";
+import { fitHistory, messageTokens } from "../../src/agent/model/history.js";
+import type { ChatMessage } from "../../src/agent/model/provider.js";
 
 const user = (content: string): ChatMessage => ({ role: "user", content });
 const assistant = (content: string): ChatMessage => ({ role: "assistant", content });

@@ -2,8 +2,8 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadMcpConfig, McpConfigError, parseMcpConfig } from "../../src/agent/mcp/config.js";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { loadMcpConfig, McpConfigError, parseMcpConfig } from "../../src/agent/tools/mcp/config.js";
+import { ConfigError, loadConfig } from "../../src/core/config.js";
 import { tempDir } from "../utils/mcp.js";
 
 describe("parseMcpConfig", () => {

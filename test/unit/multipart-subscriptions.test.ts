@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   acceptsMultipartSubscriptions,
   useMultipartSubscriptions,
-} from "../../src/multipart-subscriptions.js";
+} from "../../src/http/multipart-subscriptions.js";
 
 const APOLLO_ACCEPT =
   "multipart/mixed;boundary=graphql;subscriptionSpec=1.0,application/graphql-response+json,application/json;q=0.9";

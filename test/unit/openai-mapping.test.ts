@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { describe, expect, it } from "vitest";
-import { fromOpenAIChunk, toOpenAIMessages, toOpenAITools } from "../../src/agent/openai-mapping.js";
+import { fromOpenAIChunk, toOpenAIMessages, toOpenAITools } from "../../src/agent/model/openai-mapping.js";
 
 const chunk = (choice: Partial<ChatCompletionChunk.Choice>, usage?: ChatCompletionChunk["usage"]) =>
   ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
-import { ClientError } from "../../src/errors.js";
+import { loadConfig } from "../../src/core/config.js";
+import { ClientError } from "../../src/core/errors.js";
 import { decodeSearchCursor, encodeSearchCursor, searchScope } from "../../src/search/cursor.js";
 import { isFragment, MAX_QUERY_LENGTH, parseSearchQuery } from "../../src/search/query.js";
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/core/config.js";
 import { checkSendInput, titleFromMessage } from "../../src/resolvers/send-input.js";
 
 describe("titleFromMessage", () => {

@@ -1,11 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { toChatMessages } from "../../src/agent/conversation-history.js";
-import { resultText } from "../../src/agent/mcp/content.js";
-import { fetchWithUserHeader, USER_META_KEY, userFromMeta, userMeta } from "../../src/agent/mcp/identity.js";
-import { toolModelName } from "../../src/agent/mcp/names.js";
-import { ToolCallAssembler } from "../../src/agent/tool-call-assembler.js";
-import { resultForModel, resultForStorage } from "../../src/agent/tool-result.js";
-import type { Message, ToolCall } from "../../src/generated/prisma/client.js";
+import { toChatMessages } from "../../src/agent/runs/conversation-history.js";
+import { resultText } from "../../src/agent/tools/mcp/content.js";
+import {
+  fetchWithUserHeader,
+  USER_META_KEY,
+  userFromMeta,
+  userMeta,
+} from "../../src/agent/tools/mcp/identity.js";
+import { toolModelName } from "../../src/agent/tools/mcp/names.js";
+import { ToolCallAssembler } from "../../src/agent/tools/tool-call-assembler.js";
+import { resultForModel, resultForStorage } from "../../src/agent/tools/tool-result.js";
+import type { Message, ToolCall } from "../../src/db/generated/prisma/client.js";
 
 describe("toolModelName", () => {
   it("namespaces by server and keeps valid names as they are", () => {

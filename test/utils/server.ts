@@ -4,10 +4,10 @@ import type { AddressInfo } from "node:net";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { SignJWT } from "jose";
-import { loadConfig } from "../../src/config.js";
-import { createLogger, type Logger } from "../../src/logger.js";
-import { createRuntime, type Runtime } from "../../src/runtime.js";
-import { createApp } from "../../src/yoga.js";
+import { createApp } from "../../src/app/create-app.js";
+import { createRuntime, type Runtime } from "../../src/app/runtime.js";
+import { loadConfig } from "../../src/core/config.js";
+import { createLogger, type Logger } from "../../src/observability/logger.js";
 import { createTestDatabase, type TestDatabase, type TestDatabaseKind } from "./databases.js";
 
 /** The HS256 secret test servers verify tokens with. */

@@ -1,0 +1,88 @@
+import type { Db } from "../../db/client.js";
+import type { Message, ToolCall } from "../../db/generated/prisma/client.js";
+import { messageHistory } from "../../db/messages.js";
+import type { ChatMessage } from "../model/provider.js";
+import { resultForModel } from "../tools/tool-result.js";
+
+/** How stored tool calls are replayed: the name the model knows the tool by, and the result size it sees. */
+export interface ToolReplay {
+  toolName(call: { server: string; name: string }): string;
+  resultMaxChars: number;
+}
+
+const asStored: ToolReplay = { toolName: (call) => call.name, resultMaxChars: Number.POSITIVE_INFINITY };
+
+/**
+ * The stored messages of a conversation before `beforePosition`, newest `limit` of them, as model history.
+ * Failed replies with no text are left out: they carry nothing the model said.
+ */
+export async function loadConversationHistory(
+  prisma: Db,
+  conversationId: string,
+  beforePosition: number,
+  limit: number,
+  replay: ToolReplay = asStored,
+): Promise<ChatMessage[]> {
+  const rows = await messageHistory(prisma, conversationId, beforePosition, limit);
+  return toChatMessages(rows, replay);
+}
+
+/** Stored messages as model history; an assistant message's tool calls are followed by their results. */
+export function toChatMessages(
+  rows: (Message & { toolCalls: ToolCall[] })[],
+  replay: ToolReplay = asStored,
+): ChatMessage[] {
+  const history: ChatMessage[] = [];
+  for (const row of rows) {
+    switch (row.role) {
+      case "USER":
+        history.push({ role: "user", content: row.content });
+        break;
+      case "SYSTEM":
+        history.push({ role: "system", content: row.content });
+        break;
+      case "ASSISTANT": {
+        if (row.status === "FAILED" && row.content === "" && row.toolCalls.length === 0) break;
+        history.push(...assistantTurns(row, replay));
+        break;
+      }
+      case "TOOL":
+        break; // tool results live on the assistant message's tool calls
+    }
+  }
+  return history;
+}
+
+/**
+ * One stored assistant message as the turns the model produced: for each tool round, the call request and
+ * the results, then the final text. Rounds are told apart by the text the model wrote before them
+ * (`ToolCall.textOffset`), so the replay matches what the model saw.
+ */
+function assistantTurns(row: Message & { toolCalls: ToolCall[] }, replay: ToolReplay): ChatMessage[] {
+  if (row.toolCalls.length === 0) return [{ role: "assistant", content: row.content }];
+  const turns: ChatMessage[] = [];
+  const rounds = new Map<number, ToolCall[]>();
+  for (const call of row.toolCalls) rounds.set(call.round, [...(rounds.get(call.round) ?? []), call]);
+  let consumed = 0;
+  for (const calls of [...rounds.entries()].sort(([a], [b]) => a - b).map(([, c]) => c)) {
+    const offset = Math.max(consumed, calls[0]?.textOffset ?? consumed);
+    turns.push({
+      role: "assistant",
+      content: row.content.slice(consumed, offset),
+      toolCalls: calls.map((c) => ({ id: c.callId, name: replay.toolName(c), arguments: argumentsText(c) })),
+    });
+    for (const c of calls) {
+      const content = c.result === null ? "(no result)" : resultForModel(c.result, replay.resultMaxChars);
+      turns.push({ role: "tool", toolCallId: c.callId, content });
+    }
+    consumed = offset;
+  }
+  const rest = row.content.slice(consumed);
+  if (rest !== "") turns.push({ role: "assistant", content: rest });
+  return turns;
+}
+
+/** The arguments as the model wrote them: malformed ones were stored as the text they were. */
+function argumentsText(call: ToolCall): string {
+  return typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments);
+}

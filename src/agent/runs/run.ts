@@ -1,0 +1,231 @@
+import type { Db } from "../../db/client.js";
+import type { Logger } from "../../observability/logger.js";
+import { fitHistory } from "../model/history.js";
+import { ModelError, type ModelProvider, type Usage } from "../model/provider.js";
+import type { ToolAddress, Toolbox } from "../tools/tools.js";
+import { RunChannel } from "./channel.js";
+import { loadConversationHistory, toChatMessages } from "./conversation-history.js";
+import type { MessageState, RunEvent } from "./events.js";
+import type { RunNetwork } from "./network.js";
+import { ignoreRuns, type RunObserver } from "./observer.js";
+import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
+import type { TextFlusher } from "./text-flusher.js";
+import { ToolLoop, type ToolSettings } from "./tool-loop.js";
+
+/** Settings shared by all runs. */
+export interface RunSettings {
+  systemPrompt?: string;
+  historyTokenBudget: number;
+  historyMaxMessages: number;
+  eventBufferSize: number;
+  /** Streamed text is saved in batches, at most once per interval per reply. */
+  flush: { intervalMs: number };
+  tools: ToolSettings;
+}
+
+/** What a run needs from the process. */
+export interface RunDependencies {
+  prisma: Db;
+  provider: ModelProvider;
+  /** The tools replies may call (MCP servers), acting for the user who sent the message. */
+  toolbox: Toolbox;
+  logger: Logger;
+  settings: RunSettings;
+  /** The other instances, in multi-instance mode. */
+  network?: RunNetwork;
+  /** Told of every event and of each reply's end (metrics). */
+  observer?: RunObserver;
+}
+
+/** Per-reply options. */
+export interface RunOptions {
+  model?: string;
+  /** The model is not called before this settles (the first event reaches the client first). */
+  holdModelUntil?: Promise<unknown>;
+  /** The logger of the request that started the reply, so its request id follows the reply to its end. */
+  logger?: Logger;
+}
+
+/** Why a run stops when its reply was deleted or ended by another instance meanwhile. */
+const LOST_REPLY = "The reply was deleted or ended elsewhere";
+
+/** Why a run was cancelled; the message stores it when it is not the user's own stop. */
+export class RunCancelled extends Error {
+  override readonly name = "RunCancelled";
+}
+
+/**
+ * One assistant reply being written: it lives independently of the connections watching it. It numbers
+ * and publishes its events, saves the text in batches, and always ends with `MessageCompleted`.
+ */
+export class Run {
+  readonly messageId: string;
+  readonly conversationId: string;
+  readonly channel: RunChannel;
+  /** Resolves with the stored final message once the run has ended (it never rejects). */
+  readonly done: Promise<MessageState>;
+  private readonly writer: ReplyWriter;
+  private readonly controller = new AbortController();
+  private readonly model: string;
+  private readonly observer: RunObserver;
+  private readonly log: Logger;
+  private readonly startedAt = Date.now();
+  private historyMs: number | null = null;
+  private firstTokenMs: number | null = null;
+  private loop: ToolLoop | undefined;
+
+  constructor(
+    private readonly deps: RunDependencies & { flusher: TextFlusher },
+    private readonly user: MessageState,
+    private readonly assistant: MessageState,
+    options: RunOptions,
+  ) {
+    this.messageId = assistant.id;
+    this.conversationId = assistant.conversationId;
+    this.model = options.model ?? deps.provider.defaultModel;
+    this.observer = deps.observer ?? ignoreRuns;
+    this.log = (options.logger ?? deps.logger).child({
+      messageId: assistant.id,
+      conversationId: assistant.conversationId,
+    });
+    this.channel = new RunChannel(deps.settings.eventBufferSize, 0, (event) => {
+      if (event.type === "TextDelta" && this.firstTokenMs === null) {
+        this.firstTokenMs = Date.now() - this.startedAt;
+      }
+      this.observer.event(event);
+      deps.network?.publish(this.messageId, event);
+    });
+    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.flusher, () =>
+      this.cancel(new RunCancelled(LOST_REPLY)),
+    );
+    this.channel.emit({ type: "MessageCreated", message: user });
+    this.channel.emit({ type: "MessageCreated", message: assistant });
+    this.done = this.execute(options.holdModelUntil);
+  }
+
+  /** Database writes made so far for the reply's text and final state. */
+  get writes(): number {
+    return this.writer.writes;
+  }
+
+  /** Stops the reply: the model call is aborted and the message ends `CANCELLED` with its text so far. */
+  cancel(reason: RunCancelled = new RunCancelled("Stopped")): void {
+    this.controller.abort(reason);
+  }
+
+  /** The reply as it stands, for a client whose resume point has left the buffer. */
+  snapshot(): RunEvent {
+    return {
+      type: "MessageSnapshot",
+      seq: this.channel.lastSeq,
+      message: {
+        ...this.assistant,
+        content: this.writer.content,
+        lastSeq: this.channel.lastSeq,
+        toolCalls: [...(this.loop?.calls ?? [])],
+      },
+    };
+  }
+
+  private async execute(holdModelUntil: Promise<unknown> | undefined): Promise<MessageState> {
+    const log = this.log;
+    log.info({ model: this.model }, "reply started");
+    let outcome: ReplyOutcome = { status: "COMPLETE", error: null, usage: null, model: this.model };
+    let modelFailed = false;
+    try {
+      outcome.usage = await this.generate(holdModelUntil);
+    } catch (error) {
+      modelFailed = error instanceof ModelError;
+      outcome = this.failure(error, outcome);
+      if (outcome.status === "FAILED") log.warn({ err: error }, "reply failed");
+    }
+    const finalSeq = this.channel.lastSeq + 1;
+    const toolCalls = [...(this.loop?.calls ?? [])];
+    let final: MessageState | null = null;
+    try {
+      final = await this.writer.finish(outcome, finalSeq, this.conversationId, toolCalls);
+    } catch (error) {
+      log.error({ err: error }, "could not save the end of a reply");
+    }
+    final ??= {
+      ...this.assistant,
+      ...outcome,
+      content: this.writer.content,
+      lastSeq: finalSeq,
+      promptTokens: outcome.usage?.promptTokens ?? null,
+      completionTokens: outcome.usage?.completionTokens ?? null,
+      totalTokens: outcome.usage?.totalTokens ?? null,
+      updatedAt: new Date(),
+      toolCalls,
+    };
+    this.channel.emit({ type: "MessageCompleted", message: final });
+    const totalMs = Date.now() - this.startedAt;
+    log.info(
+      {
+        status: final.status,
+        writes: this.writer.writes,
+        events: this.channel.lastSeq,
+        ms: totalMs,
+        firstTokenMs: this.firstTokenMs,
+        totalTokens: outcome.usage?.totalTokens,
+      },
+      "reply ended",
+    );
+    this.observer.ended({
+      messageId: this.messageId,
+      model: this.model,
+      status: outcome.status,
+      usage: outcome.usage,
+      modelError: outcome.status === "FAILED" && modelFailed,
+      durations: { historyMs: this.historyMs, firstTokenMs: this.firstTokenMs, totalMs },
+    });
+    return final;
+  }
+
+  private async generate(holdModelUntil: Promise<unknown> | undefined): Promise<Usage | null> {
+    const { prisma, provider, toolbox, settings } = this.deps;
+    const signal = this.controller.signal;
+    const replay = {
+      toolName: (call: ToolAddress) => toolbox.modelName(call),
+      resultMaxChars: settings.tools.resultMaxChars,
+    };
+    // A conversation's first exchange has no history but the user's message, already in hand.
+    const stored =
+      this.user.position === 1
+        ? toChatMessages([this.user], replay)
+        : await loadConversationHistory(
+            prisma,
+            this.conversationId,
+            this.assistant.position,
+            settings.historyMaxMessages,
+            replay,
+          );
+    const messages = fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
+    this.historyMs = Date.now() - this.startedAt;
+    if (holdModelUntil) await holdModelUntil;
+    signal.throwIfAborted();
+    this.loop = new ToolLoop({
+      prisma,
+      provider,
+      toolbox,
+      settings: settings.tools,
+      model: this.model,
+      userId: this.assistant.ownerId,
+      messageId: this.messageId,
+      channel: this.channel,
+      writer: this.writer,
+      signal,
+    });
+    return this.loop.run(messages);
+  }
+
+  private failure(error: unknown, outcome: ReplyOutcome): ReplyOutcome {
+    if (this.controller.signal.aborted) {
+      const reason = this.controller.signal.reason;
+      const why = reason instanceof RunCancelled && reason.message !== "Stopped" ? reason.message : null;
+      return { ...outcome, status: "CANCELLED", error: why };
+    }
+    const message = error instanceof ModelError ? error.message : "The reply failed unexpectedly";
+    return { ...outcome, status: "FAILED", error: message };
+  }
+}

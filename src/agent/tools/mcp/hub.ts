@@ -1,0 +1,111 @@
+import { ErrorCode, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { ToolSpec } from "../../model/provider.js";
+import type { ToolAddress, Toolbox, ToolCallContext, ToolOutput } from "../tools.js";
+import {
+  McpConnection,
+  type McpConnectionOptions,
+  type McpServerStatus,
+  ToolServerUnavailableError,
+  type TransportFactory,
+} from "./connection.js";
+import { resultText } from "./content.js";
+import { userMeta } from "./identity.js";
+import { toolModelName } from "./names.js";
+
+/** A server the hub connects to: its name (the namespace of its tools) and how to reach it. */
+export interface McpServerEntry {
+  name: string;
+  transport: TransportFactory;
+}
+
+/** Settings shared by the hub's connections. */
+export type McpHubOptions = Omit<McpConnectionOptions, "onToolsChanged">;
+
+/**
+ * The agent's toolbox over MCP: one {@link McpConnection} per configured server, their tools offered to
+ * the model as `server__tool`, and calls routed to the server with the acting user's identity in the
+ * request `_meta`. A server that is down simply offers no tools until it is back.
+ */
+export class McpHub implements Toolbox {
+  private readonly connections: McpConnection[];
+  private index = new Map<string, { connection: McpConnection; tool: Tool }>();
+
+  constructor(servers: McpServerEntry[], options: McpHubOptions) {
+    this.connections = servers.map(
+      (s) => new McpConnection(s.name, s.transport, { ...options, onToolsChanged: () => this.reindex() }),
+    );
+  }
+
+  /** Connects to every server; resolves once each has made its first attempt (failed ones keep retrying). */
+  async start(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.start()));
+  }
+
+  /** Each server's connection state, for `/readyz`. */
+  status(): Record<string, McpServerStatus> {
+    return Object.fromEntries(this.connections.map((c) => [c.name, c.status()]));
+  }
+
+  list(): ToolSpec[] {
+    return [...this.index.entries()]
+      .filter(([, { connection }]) => connection.ready)
+      .map(([name, { tool }]) => ({
+        name,
+        description: tool.description ?? tool.title,
+        parameters: tool.inputSchema as Record<string, unknown>,
+      }));
+  }
+
+  /** Also the tools of a server that is down: calling one then says it is unavailable. */
+  resolve(name: string): ToolAddress | undefined {
+    const entry = this.index.get(name);
+    return entry ? { server: entry.connection.name, name: entry.tool.name } : undefined;
+  }
+
+  modelName(address: ToolAddress): string {
+    return address.server === "" ? address.name : toolModelName(address.server, address.name);
+  }
+
+  async call(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<ToolOutput> {
+    const entry = this.index.get(name);
+    if (!entry) return { content: `Unknown tool "${name}"`, isError: true };
+    try {
+      const result = await entry.connection.call(entry.tool.name, args, {
+        meta: userMeta(context.userId),
+        signal: context.signal,
+        timeoutMs: context.timeoutMs,
+      });
+      return { content: resultText(result), isError: result.isError === true };
+    } catch (error) {
+      return { content: failureText(error, context), isError: true };
+    }
+  }
+
+  /** Disconnects from every server. */
+  async close(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.close()));
+    this.index.clear();
+  }
+
+  private reindex(): void {
+    const index = new Map<string, { connection: McpConnection; tool: Tool }>();
+    for (const connection of this.connections) {
+      for (const tool of connection.tools)
+        index.set(toolModelName(connection.name, tool.name), { connection, tool });
+    }
+    this.index = index;
+  }
+}
+
+/** A failed call, told to the model in a way it can act on. */
+function failureText(error: unknown, context: ToolCallContext): string {
+  if (context.signal.aborted) return "The call was cancelled because the reply was stopped.";
+  if (error instanceof McpError && error.code === ErrorCode.RequestTimeout)
+    return `The tool did not answer within ${context.timeoutMs} ms; the call was cancelled.`;
+  if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed)
+    return "The connection to the tool server closed before the tool answered; it may or may not have run.";
+  if (error instanceof ToolServerUnavailableError)
+    return `The tool is unavailable right now: ${error.message}.`;
+  if (error instanceof McpError) return `The tool server answered with an error: ${error.message}`;
+  return `The call failed: ${error instanceof Error ? error.message : String(error)}`;
+}

@@ -1,0 +1,37 @@
+import type { ToolSpec } from "../model/provider.js";
+
+/** Who a tool call acts for and how long it may take. */
+export interface ToolCallContext {
+  /** The user who sent the message being answered: tools act for this user and no other. */
+  userId: string;
+  /** Aborts when the reply is stopped: the call is cancelled at the tool server too. */
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+/** What a tool call returned, as text for the model. Failures are results too (`isError`), never throws. */
+export interface ToolOutput {
+  content: string;
+  isError: boolean;
+}
+
+/** Where a tool the model named lives: the server that provides it and the tool's own name there. */
+export interface ToolAddress {
+  server: string;
+  name: string;
+}
+
+/**
+ * The tools a reply may use: the agent's seam to tool servers (MCP, see `agent/mcp`). Tool names are the
+ * ones offered to the model, unique across servers.
+ */
+export interface Toolbox {
+  /** The tools available now, as offered to the model. */
+  list(): ToolSpec[];
+  /** The server and tool behind a name the model used, if it exists now. */
+  resolve(name: string): ToolAddress | undefined;
+  /** Runs a tool; failures, timeouts and cancellations come back as error results. */
+  call(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<ToolOutput>;
+  /** The name offered to the model for a server's tool, also for stored calls replayed into history. */
+  modelName(address: ToolAddress): string;
+}

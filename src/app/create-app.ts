@@ -1,0 +1,200 @@
+import type { IncomingMessage } from "node:http";
+import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
+import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
+import { type CORSOptions, createYoga, type Plugin } from "graphql-yoga";
+import { useStrictBodies } from "../http/body.js";
+import { useCsrfPrevention } from "../http/csrf.js";
+import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "../http/graphiql.js";
+import { useGuardedGraphQLSSE } from "../http/graphql-sse.js";
+import { createMaskError } from "../http/mask-error.js";
+import { useMultipartSubscriptions } from "../http/multipart-subscriptions.js";
+import { useOperationLimits } from "../http/operation-limits.js";
+import { usePersistedOperations } from "../http/persisted-operations.js";
+import { requestInfo, useRequestInfo } from "../http/request-info.js";
+import { useStreamedSubscriptions } from "../http/streamed-subscriptions.js";
+import { useTracing } from "../http/tracing.js";
+import { useMcpEndpoint } from "../mcp-server/http.js";
+import type { Readiness } from "../observability/readiness.js";
+import type { Context } from "../resolvers/context.js";
+import { schema } from "../schema/index.js";
+import type { Runtime } from "./runtime.js";
+
+const GRAPHQL_ENDPOINT = "/graphql";
+const STREAM_ENDPOINT = "/graphql/stream";
+const MCP_ENDPOINT = "/mcp";
+
+/**
+ * Builds the GraphQL-over-HTTP app: `/graphql` (queries, mutations, subscriptions over yoga's SSE or Apollo's
+ * multipart protocol, GraphiQL for browsers with its files under `/graphiql/`), `/graphql/stream` (the
+ * graphql-sse protocol), `/mcp` (the built-in MCP server), `/healthz`, `/readyz` and `/metrics`. Both
+ * GraphQL endpoints are guarded alike: CSRF prevention, strict bodies within the size limit, persisted
+ * operations, document limits, authentication and rate limits. It does not listen; `src/server.ts` does,
+ * and tests serve it on port 0.
+ */
+export function createApp(runtime: Runtime) {
+  const { config, logger } = runtime;
+  const maskError = createMaskError(logger);
+  const maxBodyBytes = config.operations.maxBodyBytes;
+  return createYoga<{ req?: IncomingMessage }, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_ENDPOINT,
+    healthCheckEndpoint: "/healthz",
+    landingPage: false,
+    graphiql: config.graphiql
+      ? {
+          title: "Chat backend",
+          defaultQuery: GRAPHIQL_QUERY,
+          // GraphiQL's subscriptions are GETs with no content type, which CSRF prevention refuses
+          // without one of its headers.
+          additionalHeaders: { "x-graphql-yoga-csrf": "graphiql" },
+        }
+      : false,
+    renderGraphiQL: renderLocalGraphiQL,
+    logging: logger,
+    cors: corsOptions(config.http.corsOrigins),
+    maxRequestBodySize: maxBodyBytes,
+    maskedErrors: { maskError },
+    context: ({ request }) => createContext(runtime, request),
+    plugins: [
+      ...(runtime.tracing ? [useTracing(runtime.tracing.tracer, logger)] : []),
+      useRequestInfo(logger, config.http.trustProxy),
+      useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT, MCP_ENDPOINT]),
+      useStrictBodies(maxBodyBytes),
+      ...(runtime.persisted ? [usePersistedOperations(runtime.persisted)] : []),
+      ...useOperationLimits(config.operations, config.introspection),
+      ...(config.introspection ? [] : [useDisableIntrospection()]),
+      ...(config.graphiql ? [useLocalGraphiQLAssets()] : []),
+      useGuardedGraphQLSSE({
+        endpoint: STREAM_ENDPOINT,
+        maxBodyBytes,
+        persisted: runtime.persisted,
+        maskError,
+      }),
+      useStreamedSubscriptions(GRAPHQL_ENDPOINT),
+      useMultipartSubscriptions({ heartbeatMs: config.multipartHeartbeatMs }),
+      useUnbufferedEventStreams(),
+      ...(config.metrics
+        ? [
+            usePrometheus({
+              registry: runtime.metrics.registry,
+              endpoint: "/metrics",
+              // Names and URLs come from clients: as labels they would grow the metrics without bound.
+              labels: { operationName: false, url: false },
+            }),
+          ]
+        : []),
+      ...(config.mcp.http
+        ? [
+            useMcpEndpoint({
+              endpoint: MCP_ENDPOINT,
+              prisma: runtime.prisma,
+              authenticate: runtime.authenticate,
+              limits: runtime.limits,
+              maxBodyBytes,
+              logger,
+            }),
+          ]
+        : []),
+      useReadinessEndpoint("/readyz", runtime.readiness),
+    ],
+  });
+}
+
+/** The app type, for tests and the server. */
+export type App = ReturnType<typeof createApp>;
+
+/**
+ * The context of one GraphQL operation: the caller (authenticated now, so subscriptions are authorized
+ * when they start), counted against the request rate limit, with the request's logger.
+ */
+async function createContext(runtime: Runtime, request: Request): Promise<Context> {
+  const info = requestInfo(request, runtime.logger);
+  let viewer: Context["viewer"];
+  try {
+    viewer = await runtime.authenticate(request);
+  } catch (error) {
+    // Failed authentication counts against the client address, so guessing tokens is rate limited too.
+    await runtime.limits.request(null, info.clientIp);
+    throw error;
+  }
+  await runtime.limits.request(viewer?.id ?? null, info.clientIp);
+  return {
+    prisma: runtime.prisma,
+    config: runtime.config,
+    runs: runtime.runs,
+    limits: runtime.limits,
+    streams: runtime.streams,
+    sends: runtime.sends,
+    logger: viewer ? info.logger.child({ userId: viewer.id }) : info.logger,
+    request,
+    viewer,
+  };
+}
+
+/** CORS from configuration: `*` any origin (without credentials), a list those origins, none: no CORS. */
+function corsOptions(origins: string[]): CORSOptions | false {
+  if (origins.length === 0) return false;
+  const exposedHeaders = ["retry-after", "x-request-id"];
+  if (origins.includes("*")) return { origin: "*", exposedHeaders };
+  return { origin: origins, credentials: true, exposedHeaders };
+}
+
+/**
+ * Tells proxies (nginx and the like) not to buffer or transform event streams, which would hold tokens
+ * back; and closes the connection after a 413, whose request body was left unread.
+ */
+function useUnbufferedEventStreams(): Plugin {
+  return {
+    onResponse({ response }) {
+      if (response.status === 413) response.headers.set("connection", "close");
+      if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
+        response.headers.set("x-accel-buffering", "no");
+        response.headers.set("cache-control", "no-cache, no-transform");
+      }
+    },
+  };
+}
+
+/**
+ * `/readyz`: 200 when every registered check passes, else 503; the body names each check's state and
+ * carries the reported details (each MCP tool server's state).
+ */
+function useReadinessEndpoint(endpoint: string, readiness: Readiness): Plugin {
+  return {
+    onRequest({ url, endResponse }) {
+      if (url.pathname !== endpoint) return;
+      return readiness
+        .run()
+        .then((report) =>
+          endResponse(
+            Response.json(
+              { status: report.ready ? "ready" : "unavailable", checks: report.checks, ...report.details },
+              { status: report.ready ? 200 : 503, headers: { "cache-control": "no-store" } },
+            ),
+          ),
+        );
+    },
+  };
+}
+
+const GRAPHIQL_QUERY = `# Development auth is on unless a JWT secret or JWKS URL is configured:
+# requests without a token then act as "dev-user".
+subscription Chat {
+  sendMessage(input: { content: "Hello! What can you do?" }) {
+    __typename
+    ... on MessageCreated { seq message { id role content conversation { id title } } }
+    ... on TextDelta { seq delta }
+    ... on ToolCallStarted { seq toolCall { server name arguments } }
+    ... on ToolCallCompleted { seq toolCall { name result isError } }
+    ... on MessageCompleted { seq message { status content error usage { totalTokens } } }
+  }
+}
+
+query Conversations {
+  viewer { id conversationCount }
+  conversations(first: 20) {
+    edges { node { id title lastActivityAt messageCount lastMessage { role content status } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;

@@ -1,0 +1,206 @@
+import type { ModelProvider } from "../agent/model/provider.js";
+import { selectProvider } from "../agent/model/select-provider.js";
+import { LeaseKeeper } from "../agent/runs/leases.js";
+import type { RunNetwork } from "../agent/runs/network.js";
+import { combineObservers } from "../agent/runs/observer.js";
+import { RunManager } from "../agent/runs/run-manager.js";
+import { loadMcpConfig, McpConfigError, type McpServerConfig } from "../agent/tools/mcp/config.js";
+import { McpHub, type McpServerEntry } from "../agent/tools/mcp/hub.js";
+import { userFromMeta } from "../agent/tools/mcp/identity.js";
+import { inProcessTransport } from "../agent/tools/mcp/in-process.js";
+import { transportFor } from "../agent/tools/mcp/transports.js";
+import { createAuthenticator } from "../auth/tokens.js";
+import type { Config } from "../core/config.js";
+import { failAbandonedReplies } from "../db/abandoned-replies.js";
+import type { DatabaseTarget } from "../db/adapter.js";
+import { type Db, pingDatabase } from "../db/client.js";
+import { connect, targetFromConfig } from "../db/connect.js";
+import { ensureSearchLanguage } from "../db/search/language.js";
+import { PersistedOperations } from "../http/persisted-operations.js";
+import { Gate } from "../limits/gate.js";
+import { RateLimiter } from "../limits/rate-limiter.js";
+import { type LimitStore, MemoryLimitStore } from "../limits/store.js";
+import { OpenStreams } from "../limits/streams.js";
+import { createChatMcpServer } from "../mcp-server/server.js";
+import type { Logger } from "../observability/logger.js";
+import { createMetrics } from "../observability/metrics.js";
+import { Readiness } from "../observability/readiness.js";
+import type { Tracing } from "../observability/tracing.js";
+
+/** The name our own agent knows the built-in MCP server by (its tools are `chat__…`). */
+export const BUILTIN_MCP_SERVER = "chat";
+
+/**
+ * The long-lived parts of a server process, built from the configuration: database, pub/sub, model
+ * provider, MCP tool servers, runs (with Redis: the run network shared with the other instances, and the
+ * leases of running replies), limits, metrics and readiness checks. `close` winds them down in order (runs
+ * first, so replies are saved and their last events shared).
+ */
+export async function createRuntime(
+  config: Config,
+  logger: Logger,
+  overrides: { target?: DatabaseTarget; provider?: ModelProvider; limitStore?: LimitStore } = {},
+) {
+  // A bad `mcpServers` file stops the start like any bad setting, before anything is opened.
+  const toolServers = configuredToolServers(config);
+  const target = overrides.target ?? targetFromConfig(config.database);
+  const db = await connect(target, { migrate: config.migrateOnStart });
+  try {
+    // Like a migration: rebuilt at start when migrating, else a mismatch stops the server with the fix.
+    const search = await ensureSearchLanguage(db.prisma, config.search.language, {
+      rebuild: config.migrateOnStart,
+    });
+    if (search.rebuilt) logger.warn(search, "rebuilt the search columns for SEARCH_LANGUAGE");
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const provider = overrides.provider ?? selectProvider(config.openai);
+  // Redis and OpenTelemetry are loaded only when configured: a server without them starts faster.
+  const limitStore = overrides.limitStore ?? (await createLimitStore(config));
+  const network = await createRunNetwork(config, db.prisma, logger);
+  const readiness = new Readiness((name, error) => logger.warn({ check: name, err: error }, "not ready"));
+  const tracing: Tracing | null = config.tracing
+    ? (await import("../observability/tracing.js")).startTracing(config.tracing, logger)
+    : null;
+  // The gauges read these at scrape time, once both exist.
+  const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
+  const mcp = new McpHub(mcpEntries(config, toolServers, logger, db.prisma), {
+    logger,
+    connectTimeoutMs: config.mcp.connectTimeoutMs,
+    reconnect: config.mcp.reconnect,
+    pingIntervalMs: config.mcp.pingIntervalMs,
+  });
+  // Each server gets one bounded attempt before requests are served; one that fails keeps retrying.
+  await mcp.start();
+  const runs = new RunManager({
+    prisma: db.prisma,
+    provider,
+    toolbox: mcp,
+    logger,
+    settings: config.runs,
+    observer: combineObservers(metrics.runs, tracing?.observer),
+    network,
+  });
+  // With Redis, other instances may be writing replies right now: only those whose lease expired are
+  // abandoned. Alone, every reply still streaming was cut off by a crash.
+  const leases =
+    network &&
+    new LeaseKeeper({
+      prisma: db.prisma,
+      network,
+      logger,
+      leaseMs: config.runLeaseMs,
+      running: () => runs.ids(),
+    });
+  if (leases) {
+    await leases.sweep();
+    leases.start();
+  } else {
+    const recovered = await failAbandonedReplies(db.prisma);
+    if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
+  }
+  const streams = new OpenStreams(limitStore, config.streams, metrics.limited);
+  // Half the pool for saving new exchanges: the other half stays free for running replies' writes.
+  const sends = new Gate(Math.max(1, Math.floor(config.database.poolSize / 2)));
+  const limits = new RateLimiter(limitStore, config.rateLimits, metrics.limited);
+  const persisted = config.persistedOperations.file
+    ? await PersistedOperations.load(config.persistedOperations.file, config.persistedOperations.only)
+    : null;
+
+  readiness.add("database", () => pingDatabase(db.prisma));
+  if (config.redisUrl) {
+    // One check for Redis, whichever of its uses (shared limits, the run network) lost it.
+    readiness.add("redis", async () => {
+      await limitStore.ping();
+      if (network && !(await network.isReady())) throw new Error("the run network cannot reach Redis");
+    });
+  }
+  readiness.add("accepting", async () => {
+    if (!runs.isAccepting) throw new Error("shutting down");
+  });
+  // Reported, never failing the probe: a broken tool server must not take the API out of rotation.
+  if (Object.keys(mcp.status()).length > 0) readiness.detail("mcpServers", () => mcp.status());
+
+  return {
+    config,
+    logger,
+    db,
+    prisma: db.prisma,
+    provider,
+    mcp,
+    runs,
+    limits,
+    streams,
+    sends,
+    metrics,
+    readiness,
+    persisted,
+    tracing,
+    authenticate: createAuthenticator(config.auth),
+    /** Refuses new replies; lets running ones finish within the grace period, then cancels and saves them. */
+    stopRuns: (graceMs = config.shutdownGraceMs) => runs.shutdown(graceMs),
+    /** Cancels and saves whatever still runs, ends open streams, disconnects tool servers, closes the stores. */
+    async close() {
+      await runs.shutdown(0);
+      await leases?.stop();
+      await network?.close();
+      await streams.closeAll();
+      await mcp.close();
+      await limitStore.close();
+      await tracing?.shutdown();
+      await db.close();
+    },
+  };
+}
+
+async function createLimitStore(config: Config): Promise<LimitStore> {
+  if (!config.redisUrl) return new MemoryLimitStore();
+  const { RedisLimitStore } = await import("../limits/redis-store.js");
+  return new RedisLimitStore(config.redisUrl, config.rateLimits.keyPrefix);
+}
+
+async function createRunNetwork(config: Config, prisma: Db, logger: Logger): Promise<RunNetwork | undefined> {
+  if (!config.redisUrl) return undefined;
+  const { connectRunNetwork } = await import("../cluster/redis-network.js");
+  return connectRunNetwork(
+    { url: config.redisUrl, keyPrefix: config.redisKeyPrefix },
+    {
+      historyEvents: config.runs.eventBufferSize,
+      leaseMs: config.runLeaseMs,
+      flushIntervalMs: config.runs.flush.intervalMs,
+    },
+    prisma,
+    logger,
+  );
+}
+
+/** The running process's parts, as the HTTP app receives them. */
+export type Runtime = Awaited<ReturnType<typeof createRuntime>>;
+
+/** The servers of the `mcpServers` file, checked against the built-in server's name. */
+function configuredToolServers(config: Config): McpServerConfig[] {
+  const configured = config.mcp.configPath ? loadMcpConfig(config.mcp.configPath) : [];
+  if (config.mcp.builtinTools && configured.some((s) => s.name === BUILTIN_MCP_SERVER))
+    throw new McpConfigError(
+      `MCP_CONFIG: the server name "${BUILTIN_MCP_SERVER}" is taken by the built-in server (MCP_BUILTIN_TOOLS)`,
+    );
+  return configured;
+}
+
+/** How to reach each tool server, plus the built-in one when our agent is to use it. */
+function mcpEntries(
+  config: Config,
+  configured: McpServerConfig[],
+  logger: Logger,
+  prisma: Db,
+): McpServerEntry[] {
+  const entries = configured.map((s) => ({
+    name: s.name,
+    transport: transportFor(s, config.mcp.userHeader, logger),
+  }));
+  if (!config.mcp.builtinTools) return entries;
+  // In process, only our agent can reach the server, so the user named in `_meta` is trusted.
+  const builtin = inProcessTransport(() => createChatMcpServer(prisma, (extra) => userFromMeta(extra._meta)));
+  return [...entries, { name: BUILTIN_MCP_SERVER, transport: builtin }];
+}

@@ -1,0 +1,96 @@
+import { createRemoteJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from "jose";
+import type { Config } from "../core/config.js";
+import { UnauthenticatedError } from "../core/errors.js";
+
+/** The authenticated user: the token's `sub`. */
+export interface Viewer {
+  readonly id: string;
+}
+
+/** Resolves a request's identity: a {@link Viewer}, null when it carries none, or throws when it is bad. */
+export type Authenticate = (request: Request) => Promise<Viewer | null>;
+
+/** The user development mode assumes when a request carries no token. */
+export const DEV_USER_ID = "dev-user";
+
+const HMAC_ALGORITHMS = ["HS256"];
+const ASYMMETRIC_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "EdDSA",
+];
+const MAX_SUBJECT_LENGTH = 255;
+
+/**
+ * Builds the authenticator the configuration asks for. Verified tokens (HS256 secret or JWKS) always win;
+ * development mode additionally accepts unsigned tokens and no token at all, and must never run in
+ * production (the configuration refuses it).
+ */
+export function createAuthenticator(auth: Config["auth"]): Authenticate {
+  const verifier = createVerifier(auth);
+  return async (request) => {
+    const token = bearerToken(request);
+    if (token === null) return auth.devMode ? { id: DEV_USER_ID } : null;
+    if (verifier) {
+      try {
+        return viewerFrom(await verifier(token));
+      } catch (error) {
+        if (!auth.devMode) throw toAuthError(error);
+      }
+    }
+    if (auth.devMode) return viewerFrom(decodeUnverified(token));
+    throw new UnauthenticatedError("Invalid token");
+  };
+}
+
+function createVerifier(auth: Config["auth"]) {
+  const options = { issuer: auth.issuer, audience: auth.audience };
+  if (auth.secret) {
+    const key = new TextEncoder().encode(auth.secret);
+    return async (token: string) =>
+      (await jwtVerify(token, key, { ...options, algorithms: HMAC_ALGORITHMS })).payload;
+  }
+  if (auth.jwksUrl) {
+    const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(auth.jwksUrl));
+    return async (token: string) =>
+      (await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGORITHMS })).payload;
+  }
+  return null;
+}
+
+function bearerToken(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  if (header === null || header.trim() === "") return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) throw new UnauthenticatedError("Authorization header must be 'Bearer <token>'");
+  return match[1];
+}
+
+function decodeUnverified(token: string) {
+  try {
+    return decodeJwt(token);
+  } catch {
+    throw new UnauthenticatedError("Invalid token");
+  }
+}
+
+function viewerFrom(payload: { sub?: string }): Viewer {
+  const sub = payload.sub;
+  if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) {
+    throw new UnauthenticatedError("Token has no usable 'sub' claim");
+  }
+  return { id: sub };
+}
+
+function toAuthError(error: unknown): UnauthenticatedError {
+  if (error instanceof UnauthenticatedError) return error;
+  const code = (error as { code?: string }).code;
+  if (code === "ERR_JWT_EXPIRED") return new UnauthenticatedError("Token expired");
+  return new UnauthenticatedError("Invalid token");
+}

@@ -1,0 +1,82 @@
+import type { Db } from "./client.js";
+import { messageColumns } from "./columns.js";
+import type { Message } from "./generated/prisma/client.js";
+
+// The writes of a reply while it streams and when it ends. Every one is fenced on the status: a reply that
+// ended, here or on another instance, keeps its final state.
+
+/** Streamed text for one reply, as a flush saves it. */
+export interface ReplyText {
+  messageId: string;
+  /** Appended to the stored text, or the whole text when `at` is negative. */
+  text: string;
+  /** Characters (code points) the stored text must hold for the append to land; negative to replace it. */
+  at: number;
+  /** The seq of the newest event the text covers. */
+  lastSeq: number;
+}
+
+/**
+ * Saves the streamed text of many replies in one statement (`UPDATE … FROM unnest(…)`); returns the ids of
+ * the replies written. A reply is left alone when it is no longer `STREAMING`, or when its stored text does
+ * not end where the append was to follow (`at`).
+ */
+export async function appendReplyTexts(db: Db, replies: ReplyText[]): Promise<Set<string>> {
+  const ids = replies.map((r) => r.messageId);
+  const texts = replies.map((r) => r.text);
+  const ats = replies.map((r) => r.at);
+  const seqs = replies.map((r) => r.lastSeq);
+  const rows = await db.$queryRaw<{ id: string }[]>`UPDATE "public"."Message" AS m
+           SET content = CASE WHEN v.at < 0 THEN v.text ELSE m.content || v.text END,
+               "lastSeq" = v.seq, "updatedAt" = ${new Date().toISOString()}::timestamp(3)
+          FROM unnest(${ids}::uuid[], ${texts}::text[], ${ats}::int[], ${seqs}::int[]) AS v(id, text, at, seq)
+         WHERE m.id = v.id AND m.status = 'STREAMING' AND (v.at < 0 OR char_length(m.content) = v.at)
+        RETURNING m.id::text AS id`;
+  return new Set(rows.map((r) => r.id));
+}
+
+/** A reply's final state, as stored when it ends. */
+export type ReplyEnd = Pick<
+  Message,
+  "content" | "lastSeq" | "status" | "error" | "model" | "promptTokens" | "completionTokens" | "totalTokens"
+>;
+
+/**
+ * Stores a reply's end and frees its conversation for the next send, in one statement (atomic like a
+ * transaction but one round trip instead of four). Fenced on the status: a reply another instance already
+ * failed keeps that end, and the conversation is freed only when this end was the one stored. Returns the
+ * stored message, or null when it was not this call's end (deleted, or ended elsewhere).
+ */
+export async function endReply(
+  db: Db,
+  messageId: string,
+  conversationId: string,
+  end: ReplyEnd,
+): Promise<Message | null> {
+  const now = new Date().toISOString();
+  const [message] = await db.$queryRaw<Message[]>`
+      WITH ended AS (
+        UPDATE "public"."Message" AS m
+           SET content = ${end.content}, "lastSeq" = ${end.lastSeq},
+               status = ${end.status}::"public"."MessageStatus", error = ${end.error},
+               model = ${end.model}, "promptTokens" = ${end.promptTokens},
+               "completionTokens" = ${end.completionTokens},
+               "totalTokens" = ${end.totalTokens}, "updatedAt" = ${now}::timestamp(3)
+         WHERE m.id = ${messageId}::uuid AND m.status = 'STREAMING'
+        RETURNING ${messageColumns("m")}
+      ),
+      freed AS (
+        UPDATE "public"."Conversation"
+           SET "activeReplyId" = NULL, "updatedAt" = ${now}::timestamp(3)
+         WHERE id = ${conversationId}::uuid AND "activeReplyId" = ${messageId}::uuid
+           AND EXISTS (SELECT FROM ended)
+      )
+      SELECT * FROM ended`;
+  return message ?? null;
+}
+
+/** A reply's stored status, or null when it is gone. */
+export async function replyStatus(db: Db, messageId: string): Promise<Message["status"] | null> {
+  const saved = await db.message.findUnique({ where: { id: messageId }, select: { status: true } });
+  return saved?.status ?? null;
+}

@@ -1,0 +1,33 @@
+import type { RunManager } from "../agent/runs/run-manager.js";
+import type { Viewer } from "../auth/tokens.js";
+import type { Config } from "../core/config.js";
+import { UnauthenticatedError } from "../core/errors.js";
+import type { Db } from "../db/client.js";
+import type { Gate } from "../limits/gate.js";
+import type { RateLimiter } from "../limits/rate-limiter.js";
+import type { OpenStreams } from "../limits/streams.js";
+import type { Logger } from "../observability/logger.js";
+
+/** What every resolver receives: the database, the caller, the runs, and the configuration. */
+export interface Context {
+  readonly prisma: Db;
+  readonly viewer: Viewer | null;
+  readonly config: Config;
+  readonly runs: RunManager;
+  /** The HTTP request; its signal aborts when the client goes away. */
+  readonly request: Request;
+  /** The request's logger: its lines (and those of a reply it starts) carry the request id. */
+  readonly logger: Logger;
+  /** Rates and quotas, checked before anything is written. */
+  readonly limits: RateLimiter;
+  /** The subscription streams open on this instance, with their per-user cap and time limits. */
+  readonly streams: OpenStreams;
+  /** Bounds how many sends save their exchange at once (see Gate). */
+  readonly sends: Gate;
+}
+
+/** The caller's identity; throws `UNAUTHENTICATED` for anonymous requests. */
+export function requireViewer(ctx: Context): Viewer {
+  if (ctx.viewer === null) throw new UnauthenticatedError();
+  return ctx.viewer;
+}
