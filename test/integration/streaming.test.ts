@@ -464,6 +464,35 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     });
   });
 
+  it("makes one conversation for the same clientMessageId on a first message, sent twice at once and retried", async () => {
+    await freshUser();
+    const gate = deferred();
+    const input = { content: "a first message, retried", clientMessageId: `first-${randomUUID()}` };
+    fake.script({ chunks: [{ content: "one " }, { content: "conversation", gate: gate.promise }] });
+    const a = collect(send("yoga-sse", input), isCompleted);
+    const b = collect(send("graphql-sse-distinct", input), isCompleted);
+    await waitFor(() => server.runtime.streams.size === 2, 5_000, "both sends attached");
+    gate.resolve();
+    const [ea, eb] = [eventsOf(await a), eventsOf(await b)];
+    expect(assistantIdOf(ea)).toBe(assistantIdOf(eb));
+    expect(replyText(eb)).toBe("one conversation");
+    expect(await server.db.prisma.conversation.count({ where: { ownerId: user } })).toBe(1);
+    expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(2);
+
+    // The retry after the reply ended, without and with the conversation id the first answer gave.
+    for (const retry of [input, { ...input, conversationId: conversationIdOf(eb) }]) {
+      const again = await sendAll("graphql-sse-single", retry);
+      expect(again).toHaveLength(1);
+      expect(again[0]).toMatchObject({
+        __typename: "MessageCompleted",
+        message: { id: assistantIdOf(ea), content: "one conversation" },
+      });
+    }
+    expect(await server.db.prisma.conversation.count({ where: { ownerId: user } })).toBe(1);
+    expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(2);
+    expect(fake.requests.filter((r) => r.body.messages.at(-1)?.content === input.content)).toHaveLength(1);
+  });
+
   it("answers CONFLICT to a second send while a reply runs, writing nothing", async () => {
     await freshUser();
     const gate = deferred();
