@@ -274,6 +274,48 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     expect(batches.some((params) => rawIds.every((id) => params.includes(id)))).toBe(true);
   });
 
+  it("resumes from an afterSeq beyond the reply's last event with a snapshot, then live events to the end", async () => {
+    await freshUser();
+    const gate = deferred();
+    fake.script({
+      chunks: [{ content: "so " }, { content: "far" }, { content: " and on", gate: gate.promise }],
+    });
+    const abort = new AbortController();
+    const first = collect(send("yoga-sse", { content: "run ahead" }, abort.signal), (r) =>
+      eventsOf([r]).some((e) => e.__typename === "TextDelta" && e.delta === "far"),
+    );
+    const messageId = assistantIdOf(eventsOf(await first));
+    abort.abort();
+    await waitFor(() => server.runtime.streams.size === 0, 5_000, "the dropped stream closed");
+    const bounded = AbortSignal.timeout(10_000);
+    const ahead = collect(
+      subscribe("yoga-sse", MessageStream, { messageId, afterSeq: 1_000 }, bounded),
+      isCompleted,
+    );
+    await waitFor(() => server.runtime.streams.size === 1, 5_000, "the resumed stream");
+    gate.resolve();
+    const events = eventsOf(await ahead);
+    expect(events[0]).toMatchObject({
+      __typename: "MessageSnapshot",
+      seq: 4,
+      message: { content: "so far" },
+    });
+    expect(events.at(-1)).toMatchObject({
+      __typename: "MessageCompleted",
+      message: { content: "so far and on" },
+    });
+    expect(events[0]?.__typename === "MessageSnapshot" ? events[0].message.content : "").toBe("so far");
+    expect(replyText(events.slice(1))).toBe(" and on");
+
+    const finished = eventsOf(
+      await collect(
+        subscribe("yoga-sse", MessageStream, { messageId, afterSeq: 1_000 }, AbortSignal.timeout(10_000)),
+        isCompleted,
+      ),
+    );
+    expect(finished.map((e) => e.__typename)).toEqual(["MessageCompleted"]);
+  });
+
   it("keeps running when the client disconnects, and resumes exactly from any afterSeq", async () => {
     await freshUser();
     const gate = deferred();
