@@ -27,7 +27,7 @@ export type SearchMatch =
   | 'WORDS';
 
 export type SendMessageInput = {
-  /** Idempotency key: the same key twice makes one message and one reply. */
+  /** Idempotency key, per user: the same key twice makes one message and one reply (and one conversation when the first send started it); the second send attaches to the first reply's stream. */
   clientMessageId?: string | null | undefined;
   content: string;
   /** Absent: a new conversation, titled from the message. */

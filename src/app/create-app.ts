@@ -6,11 +6,12 @@ import { useStrictBodies } from "../http/body.js";
 import { useCsrfPrevention } from "../http/csrf.js";
 import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "../http/graphiql.js";
 import { useGuardedGraphQLSSE } from "../http/graphql-sse.js";
-import { createMaskError } from "../http/mask-error.js";
+import { createErrorMasking } from "../http/mask-error.js";
 import { useMultipartSubscriptions } from "../http/multipart-subscriptions.js";
 import { useOperationLimits } from "../http/operation-limits.js";
 import { usePersistedOperations } from "../http/persisted-operations.js";
 import { requestInfo, useRequestInfo } from "../http/request-info.js";
+import { useStorableText } from "../http/storable-text.js";
 import { useStreamedSubscriptions } from "../http/streamed-subscriptions.js";
 import { useTracing } from "../http/tracing.js";
 import { useMcpEndpoint } from "../mcp-server/http.js";
@@ -33,7 +34,7 @@ const MCP_ENDPOINT = "/mcp";
  */
 export function createApp(runtime: Runtime) {
   const { config, logger } = runtime;
-  const maskError = createMaskError(logger);
+  const { maskError, yogaLogger } = createErrorMasking(logger);
   const maxBodyBytes = config.operations.maxBodyBytes;
   return createYoga<{ req?: IncomingMessage }, Context>({
     schema,
@@ -50,7 +51,7 @@ export function createApp(runtime: Runtime) {
         }
       : false,
     renderGraphiQL: renderLocalGraphiQL,
-    logging: logger,
+    logging: yogaLogger,
     cors: corsOptions(config.http.corsOrigins),
     maxRequestBodySize: maxBodyBytes,
     maskedErrors: { maskError },
@@ -62,6 +63,7 @@ export function createApp(runtime: Runtime) {
       useStrictBodies(maxBodyBytes),
       ...(runtime.persisted ? [usePersistedOperations(runtime.persisted)] : []),
       ...useOperationLimits(config.operations, config.introspection),
+      useStorableText(),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       ...(config.graphiql ? [useLocalGraphiQLAssets()] : []),
       useGuardedGraphQLSSE({

@@ -30,6 +30,8 @@ export interface CatchUp {
   retryInMs: number | null;
   /** The reply no longer exists: the stream ends with nothing more. */
   gone: boolean;
+  /** The client's position is beyond the reply's last event: `events` start over with a snapshot. */
+  restart?: boolean;
 }
 
 /**
@@ -92,6 +94,7 @@ export class FollowMachine {
       return [];
     }
     this.retryInMs = found.retryInMs;
+    if (found.restart) this.last = -1;
     const out: RunEvent[] = [];
     for (const event of found.events) if (this.take(event, out)) break;
     return out;
@@ -230,6 +233,17 @@ export async function catchUp(
       retryInMs: null,
       gone: false,
     };
+  }
+  if (initial && held !== null && run.length === 0 && saved.lastSeq < last) {
+    // The client may stand ahead of the saved reply (it flushes in batches) or ahead of the reply itself,
+    // at a seq the reply never reached: only the held tail tells. Ahead of the reply, it starts over from
+    // the saved reply and the events held after it, as `RunFeed` does on the instance running it.
+    const since = await source.read(messageId, saved.lastSeq).catch(() => []);
+    if ((since.at(-1)?.seq ?? saved.lastSeq) < last) {
+      const snapshot: RunEvent = { type: "MessageSnapshot", seq: saved.lastSeq, message: saved };
+      const then = contiguousFrom(since, saved.lastSeq + 1);
+      return { events: [snapshot, ...then], retryInMs: null, gone: false, restart: true };
+    }
   }
   // The saved reply replaces what was missed when it reaches past the client's position and up to the oldest
   // event still held (all of them, when the history holds nothing: Redis lost it).

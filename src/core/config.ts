@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const optionalString = z
@@ -9,6 +10,41 @@ const boolFlag = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .optional()
   .transform((v) => (v === undefined ? undefined : ["true", "1", "yes"].includes(v)));
+
+/**
+ * Which `X-Forwarded-For` entries are believed, as Express's `trust proxy` does: none (`null`); those the
+ * nearest `hops` proxies wrote; or those written by proxies at the given addresses or CIDR subnets.
+ */
+export type TrustProxy = { hops: number } | { subnets: string[] } | null;
+
+const trustProxy = optionalString.transform((raw, ctx): TrustProxy => {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === "false" || value === "0" || value === "no") return null;
+  // One proxy in front (a load balancer): the common case, and what `true` meant to an operator.
+  if (value === "true" || value === "yes") return { hops: 1 };
+  if (/^\d+$/.test(value)) return { hops: Number(value) };
+  const subnets = value.split(",").map((s) => s.trim());
+  const invalid = subnets.filter((s) => subnetOf(s) === null);
+  if (invalid.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be true, false, a hop count or a list of proxy addresses/CIDRs (not ${invalid.join(", ")})`,
+    });
+    return z.NEVER;
+  }
+  return { subnets: subnets.map((s) => subnetOf(s) as string) };
+});
+
+/** `address` or `address/prefix` as `address/prefix`, or null when it is neither. */
+function subnetOf(entry: string): string | null {
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return null;
+  const bits = version === 4 ? 32 : 128;
+  if (prefix === undefined) return `${address}/${bits}`;
+  if (!/^\d+$/.test(prefix) || Number(prefix) > bits) return null;
+  return `${address}/${Number(prefix)}`;
+}
 
 const envSchema = z
   .object({
@@ -86,7 +122,7 @@ const envSchema = z
     STREAM_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(120_000),
     STREAM_MAX_DURATION_MS: z.coerce.number().int().min(1_000).default(1_800_000),
     REDIS_KEY_PREFIX: z.string().default("chat:"),
-    TRUST_PROXY: boolFlag,
+    TRUST_PROXY: trustProxy,
     CORS_ORIGINS: optionalString,
     PERSISTED_OPERATIONS_FILE: optionalString,
     PERSISTED_OPERATIONS_ONLY: boolFlag,
@@ -244,8 +280,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxDurationMs: e.STREAM_MAX_DURATION_MS,
     },
     http: {
-      /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
-      trustProxy: e.TRUST_PROXY ?? false,
+      /** Which X-Forwarded-For entries name the client (see `TrustProxy`). */
+      trustProxy: e.TRUST_PROXY,
       /** Origins allowed by CORS; `["*"]` any; empty: no CORS headers at all. */
       corsOrigins:
         e.CORS_ORIGINS?.split(",")

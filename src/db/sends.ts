@@ -59,22 +59,21 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
 }
 
 /**
- * The reply an earlier send with this `clientMessageId` created in the conversation (its assistant message
- * id, the position after the user's message), or null when there was none.
+ * The reply an earlier send of this user with this `clientMessageId` created, in whichever conversation
+ * (its assistant message id, the position after the user's message), or null when there was none.
  */
 export async function earlierReplyId(
   db: Db,
   ownerId: string,
-  conversationId: string,
   clientMessageId: string,
 ): Promise<string | null> {
-  const user = await db.message.findFirst({
-    where: { conversationId, ownerId, clientMessageId },
-    select: { position: true },
+  const user = await db.message.findUnique({
+    where: { ownerId_clientMessageId: { ownerId, clientMessageId } },
+    select: { conversationId: true, position: true },
   });
   if (!user) return null;
   const reply = await db.message.findUniqueOrThrow({
-    where: { conversationId_position: { conversationId, position: user.position + 1 } },
+    where: { conversationId_position: { conversationId: user.conversationId, position: user.position + 1 } },
     select: { id: true },
   });
   return reply.id;

@@ -65,12 +65,36 @@ export function useStrictBodies(maxBytes: number): Plugin {
   return {
     onRequestParse({ request, url, requestParser, setRequestParser, fetchAPI }) {
       if (request.method === "GET") checkQueryString(url);
-      if (!requestParser || !request.body) return;
+      if (!requestParser) return;
       const parse = requestParser;
       setRequestParser(async (req) => {
-        const text = await readBodyText(req, maxBytes);
-        return parse(new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, body: text }));
+        const strict = req.body
+          ? new fetchAPI.Request(req.url, {
+              method: req.method,
+              headers: req.headers,
+              body: await readBodyText(req, maxBytes),
+            })
+          : req;
+        return clientSyntax(() => parse(strict));
       });
     },
   };
+}
+
+/**
+ * yoga's parsers read `variables` and `extensions` of a query string or form with a bare `JSON.parse`, whose
+ * SyntaxError would be masked as a server fault: what they parse is the client's, so its syntax is too.
+ */
+async function clientSyntax<T>(parse: () => T | Promise<T>): Promise<T> {
+  try {
+    return await parse();
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new ClientError(
+      "BAD_USER_INPUT",
+      `Malformed request parameters: ${error.message}`,
+      {},
+      { status: 400 },
+    );
+  }
 }

@@ -1,13 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Plugin } from "graphql-yoga";
+import type { TrustProxy } from "../core/config.js";
 import type { Logger } from "../observability/logger.js";
+import { compileClientAddress } from "./client-address.js";
 
 /** What the transport knows of a request before GraphQL runs. */
 export interface RequestInfo {
   /** The client's `X-Request-Id` when it is sane, else a new UUID; echoed in the response and every log. */
   readonly id: string;
-  /** The client's address (the first `X-Forwarded-For` hop when the proxy is trusted). */
+  /** The client's address: the socket's, or the `X-Forwarded-For` entry the trusted proxies vouch for. */
   readonly clientIp: string;
   /** The request's logger: every line carries the request id. */
   readonly logger: Logger;
@@ -17,31 +19,25 @@ export interface RequestInfo {
 const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 const infos = new WeakMap<Request, RequestInfo>();
 
+type ClientAddress = ReturnType<typeof compileClientAddress>;
+const socketOnly = compileClientAddress(null);
+
 /** The request's info; a request yoga never saw (tests calling resolvers) gets a fresh one. */
 export function requestInfo(request: Request, logger: Logger): RequestInfo {
-  return infos.get(request) ?? describe(request, undefined, logger, false);
-}
-
-/** The client address of a node request: the socket's, or the first forwarded hop behind a trusted proxy. */
-function clientAddress(request: Request, req: IncomingMessage | undefined, trustProxy: boolean) {
-  if (trustProxy) {
-    const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  return req?.socket?.remoteAddress ?? "unknown";
+  return infos.get(request) ?? describe(request, undefined, logger, socketOnly);
 }
 
 function describe(
   request: Request,
   req: IncomingMessage | undefined,
   logger: Logger,
-  trustProxy: boolean,
+  clientAddress: ClientAddress,
 ): RequestInfo {
   const given = request.headers.get("x-request-id");
   const id = given && SANE_REQUEST_ID.test(given) ? given : randomUUID();
   return {
     id,
-    clientIp: clientAddress(request, req, trustProxy),
+    clientIp: clientAddress(request.headers.get("x-forwarded-for"), req?.socket?.remoteAddress ?? "unknown"),
     logger: logger.child({ requestId: id }),
     startedAt: performance.now(),
   };
@@ -53,11 +49,12 @@ function describe(
  */
 export function useRequestInfo(
   logger: Logger,
-  trustProxy: boolean,
+  trustProxy: TrustProxy,
 ): Plugin<object, { req?: IncomingMessage }> {
+  const clientAddress = compileClientAddress(trustProxy);
   return {
     onRequest({ request, serverContext }) {
-      infos.set(request, describe(request, serverContext?.req, logger, trustProxy));
+      infos.set(request, describe(request, serverContext?.req, logger, clientAddress));
     },
     onResponse({ request, response }) {
       const info = infos.get(request);

@@ -28,8 +28,8 @@ type Exchange =
 /**
  * `sendMessage`: validates and authorizes, checks the stream cap and the rate limits and quotas, saves the
  * user's message and an assistant placeholder in one statement, starts the reply, and streams its events.
- * The same `clientMessageId` again attaches to the first reply instead of writing anything (and is not
- * counted as a new message).
+ * The same `clientMessageId` from the same user again attaches to the first reply instead of writing
+ * anything (and is not counted as a new message), also when the first send started a conversation.
  */
 export async function sendMessage(ctx: Context, input: SendMessageInput): Promise<AsyncIterable<RunEvent>> {
   const viewer = requireViewer(ctx);
@@ -43,10 +43,9 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
   let slot: ReplySlot | undefined;
   let exchange: Exchange;
   try {
-    const earlier =
-      conversationId && checked.clientMessageId
-        ? await findEarlierSend(ctx.prisma, conversationId, viewer.id, checked.clientMessageId)
-        : null;
+    const earlier = checked.clientMessageId
+      ? await findEarlierSend(ctx.prisma, viewer.id, checked.clientMessageId)
+      : null;
     if (earlier?.kind === "existing") return serveReply(ctx, lease, earlier.replyId, 0);
     const assistantId = randomUUID();
     slot = await ctx.limits.beforeSend(ctx.prisma, viewer.id, assistantId);
@@ -100,10 +99,11 @@ async function saveExchange(
       assistantId,
     });
   } catch (error) {
-    // The same key as a send whose reply has ended since the check in sendMessage: attach to that one.
+    // The same key as a send committed since the check in sendMessage (a new conversation's statement
+    // is undone whole): attach to that one.
     const earlier =
-      conversationId && input.clientMessageId && isUniqueViolation(error)
-        ? await findEarlierSend(ctx.prisma, conversationId, ownerId, input.clientMessageId)
+      input.clientMessageId && isUniqueViolation(error)
+        ? await findEarlierSend(ctx.prisma, ownerId, input.clientMessageId)
         : null;
     if (earlier) return earlier;
     throw error;
@@ -116,7 +116,7 @@ async function saveExchange(
   if (conversationId === null) throw new Error("A new conversation's messages were not saved");
   // A concurrent send with the same key may have just committed: attach to it.
   const earlier = input.clientMessageId
-    ? await findEarlierSend(ctx.prisma, conversationId, ownerId, input.clientMessageId)
+    ? await findEarlierSend(ctx.prisma, ownerId, input.clientMessageId)
     : null;
   if (earlier) return earlier;
   if (!(await ownsConversation(ctx.prisma, ownerId, conversationId))) throw new NotFoundError("Conversation");
@@ -126,11 +126,10 @@ async function saveExchange(
 /** The reply an earlier send with this `clientMessageId` created, to attach to instead of sending again. */
 async function findEarlierSend(
   prisma: Context["prisma"],
-  conversationId: string,
   ownerId: string,
   clientMessageId: string,
 ): Promise<Exchange | null> {
-  const replyId = await earlierReplyId(prisma, ownerId, conversationId, clientMessageId);
+  const replyId = await earlierReplyId(prisma, ownerId, clientMessageId);
   return replyId === null ? null : { kind: "existing", replyId };
 }
 

@@ -66,7 +66,7 @@ function storedReply(ctx: Context, messageId: string, afterSeq: number): AsyncIt
     if (message.status !== "STREAMING")
       return { events: [{ type: "MessageCompleted", seq: message.lastSeq, message } as const], ended: true };
     const events: RunEvent[] =
-      afterSeq < message.lastSeq ? [{ type: "MessageSnapshot", seq: message.lastSeq, message }] : [];
+      afterSeq !== message.lastSeq ? [{ type: "MessageSnapshot", seq: message.lastSeq, message }] : [];
     return { events, ended: false };
   };
   return {

@@ -77,7 +77,8 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
     conversationId: t.id({ description: "Absent: a new conversation, titled from the message." }),
     content: t.string({ required: true }),
     clientMessageId: t.string({
-      description: "Idempotency key: the same key twice makes one message and one reply.",
+      description:
+        "Idempotency key, per user: the same key twice makes one message and one reply (and one conversation when the first send started it); the second send attaches to the first reply's stream.",
     }),
     model: t.string({ description: "The model to answer with; the server's default when absent." }),
   }),

@@ -8,7 +8,7 @@ import { createPrismaClient } from "../../src/db/client.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { SendMessage } from "../utils/operations.js";
-import { runFailingServer, startServerProcess } from "../utils/process.js";
+import { runFailingServer, StartupTimeoutError, startServerProcess } from "../utils/process.js";
 import { TEST_JWT_SECRET, tokenFor } from "../utils/server.js";
 import { yogaSSE } from "../utils/sse.js";
 import { eventsOf, replyText, type StreamEvent, waitFor } from "../utils/stream-events.js";
@@ -31,6 +31,24 @@ describe("server configuration", () => {
     expect(code).toBe(78);
     expect(output).toMatch(/PORT/);
     expect(output).toMatch(/DATABASE_URL: must be a postgres/);
+  });
+
+  it("kills a server that does not start in time, so none outlives a failed test", async () => {
+    const started = startServerProcess(
+      { DATA_DIR: mkdtempSync(path.join(tmpdir(), "chat-slow-")) },
+      {
+        startupTimeoutMs: 50,
+      },
+    );
+    const failure = await started.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(StartupTimeoutError);
+    const { pid } = failure as StartupTimeoutError;
+    expect(pid).toEqual(expect.any(Number));
+    // Signal 0 only asks whether the process exists.
+    expect(() => process.kill(pid as number, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
   });
 
   it("refuses development auth in production", async () => {

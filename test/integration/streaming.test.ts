@@ -274,6 +274,48 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     expect(batches.some((params) => rawIds.every((id) => params.includes(id)))).toBe(true);
   });
 
+  it("resumes from an afterSeq beyond the reply's last event with a snapshot, then live events to the end", async () => {
+    await freshUser();
+    const gate = deferred();
+    fake.script({
+      chunks: [{ content: "so " }, { content: "far" }, { content: " and on", gate: gate.promise }],
+    });
+    const abort = new AbortController();
+    const first = collect(send("yoga-sse", { content: "run ahead" }, abort.signal), (r) =>
+      eventsOf([r]).some((e) => e.__typename === "TextDelta" && e.delta === "far"),
+    );
+    const messageId = assistantIdOf(eventsOf(await first));
+    abort.abort();
+    await waitFor(() => server.runtime.streams.size === 0, 5_000, "the dropped stream closed");
+    const bounded = AbortSignal.timeout(10_000);
+    const ahead = collect(
+      subscribe("yoga-sse", MessageStream, { messageId, afterSeq: 1_000 }, bounded),
+      isCompleted,
+    );
+    await waitFor(() => server.runtime.streams.size === 1, 5_000, "the resumed stream");
+    gate.resolve();
+    const events = eventsOf(await ahead);
+    expect(events[0]).toMatchObject({
+      __typename: "MessageSnapshot",
+      seq: 4,
+      message: { content: "so far" },
+    });
+    expect(events.at(-1)).toMatchObject({
+      __typename: "MessageCompleted",
+      message: { content: "so far and on" },
+    });
+    expect(events[0]?.__typename === "MessageSnapshot" ? events[0].message.content : "").toBe("so far");
+    expect(replyText(events.slice(1))).toBe(" and on");
+
+    const finished = eventsOf(
+      await collect(
+        subscribe("yoga-sse", MessageStream, { messageId, afterSeq: 1_000 }, AbortSignal.timeout(10_000)),
+        isCompleted,
+      ),
+    );
+    expect(finished.map((e) => e.__typename)).toEqual(["MessageCompleted"]);
+  });
+
   it("keeps running when the client disconnects, and resumes exactly from any afterSeq", async () => {
     await freshUser();
     const gate = deferred();
@@ -462,6 +504,35 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       __typename: "MessageCompleted",
       message: { id: assistantIdOf(ea), content: "only once" },
     });
+  });
+
+  it("makes one conversation for the same clientMessageId on a first message, sent twice at once and retried", async () => {
+    await freshUser();
+    const gate = deferred();
+    const input = { content: "a first message, retried", clientMessageId: `first-${randomUUID()}` };
+    fake.script({ chunks: [{ content: "one " }, { content: "conversation", gate: gate.promise }] });
+    const a = collect(send("yoga-sse", input), isCompleted);
+    const b = collect(send("graphql-sse-distinct", input), isCompleted);
+    await waitFor(() => server.runtime.streams.size === 2, 5_000, "both sends attached");
+    gate.resolve();
+    const [ea, eb] = [eventsOf(await a), eventsOf(await b)];
+    expect(assistantIdOf(ea)).toBe(assistantIdOf(eb));
+    expect(replyText(eb)).toBe("one conversation");
+    expect(await server.db.prisma.conversation.count({ where: { ownerId: user } })).toBe(1);
+    expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(2);
+
+    // The retry after the reply ended, without and with the conversation id the first answer gave.
+    for (const retry of [input, { ...input, conversationId: conversationIdOf(eb) }]) {
+      const again = await sendAll("graphql-sse-single", retry);
+      expect(again).toHaveLength(1);
+      expect(again[0]).toMatchObject({
+        __typename: "MessageCompleted",
+        message: { id: assistantIdOf(ea), content: "one conversation" },
+      });
+    }
+    expect(await server.db.prisma.conversation.count({ where: { ownerId: user } })).toBe(1);
+    expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(2);
+    expect(fake.requests.filter((r) => r.body.messages.at(-1)?.content === input.content)).toHaveLength(1);
   });
 
   it("answers CONFLICT to a second send while a reply runs, writing nothing", async () => {

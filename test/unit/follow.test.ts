@@ -170,6 +170,26 @@ describe("catchUp", () => {
     expect(found.retryInMs).toBe(timings.outagePollMs);
   });
 
+  it("starts a first look from beyond the reply's last event over, from the saved reply and the held tail", async () => {
+    const source = new MemorySource();
+    source.held = [delta(5), delta(6)];
+    source.row = saved(4);
+    const found = await catchUp(source, timings, "m", 1_000, true);
+    expect(seqs(found.events)).toEqual(["MessageSnapshot:4", "5", "6"]);
+    expect(found.restart).toBe(true);
+    const machine = new FollowMachine(1_000);
+    machine.beginCatchUp();
+    expect(seqs(machine.caughtUp(found))).toEqual(["MessageSnapshot:4", "5", "6"]);
+    machine.receive(delta(7));
+    expect(seqs(machine.drain())).toEqual(["7"]);
+    // A client just ahead of the saved reply but not of the reply: it waits for the next live event.
+    expect(await catchUp(source, timings, "m", 6, true)).toEqual({
+      events: [],
+      retryInMs: null,
+      gone: false,
+    });
+  });
+
   it("ends with the saved end of a reply that finished, and reports one that is gone", async () => {
     const source = new MemorySource();
     source.row = saved(9, "COMPLETE");

@@ -15,12 +15,34 @@ export interface ServerProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `src/server.ts` on a free port with the given environment and waits until it listens. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** A server process that did not start in time; it has been killed and has exited. */
+export class StartupTimeoutError extends Error {
+  constructor(
+    readonly pid: number | undefined,
+    output: string,
+  ) {
+    super(`server did not start:\n${output}`);
+  }
+}
+
+/**
+ * Starts `src/server.ts` on a free port with the given environment and waits until it listens. A process
+ * that does not start within `startupTimeoutMs` is killed (and waited for) before the promise rejects, so
+ * no server outlives a failed test.
+ */
+export async function startServerProcess(
+  env: Record<string, string>,
+  // Generous: on a busy two-core machine, tsx and the migrations of a fresh database take a while.
+  { startupTimeoutMs = 60_000 }: { startupTimeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const { child, output, exited } = spawnServer({ LOG_LEVEL: "info", ...env });
+  let timedOut = false;
   const url = await new Promise<string>((resolve, reject) => {
-    // Generous: on a busy two-core machine, tsx and the migrations of a fresh database take a while.
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), 60_000);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+      void exited.then(() => reject(new StartupTimeoutError(child.pid, output())));
+    }, startupTimeoutMs);
     const check = () => {
       const match = /GraphQL API on (http:\/\/[^/\s"]+)\/graphql/.exec(output());
       if (match?.[1]) {
@@ -29,7 +51,10 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       }
     };
     child.stdout?.on("data", check);
-    void exited.then(() => reject(new Error(`server exited before listening:\n${output()}`)));
+    void exited.then(() => {
+      clearTimeout(timer);
+      if (!timedOut) reject(new Error(`server exited before listening:\n${output()}`));
+    });
   });
   return { url, child, output, exited };
 }

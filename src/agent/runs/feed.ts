@@ -11,7 +11,8 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
  * One stream's view of a reply running in this process: the events after `afterSeq` (replayed from the
- * run's buffer, or a `MessageSnapshot` when they have left it), then live events until `MessageCompleted`,
+ * run's buffer, or a `MessageSnapshot` when they have left it or `afterSeq` is beyond the reply's last
+ * event), then live events until `MessageCompleted`,
  * without gap or duplicate. Events wait here until the client reads them; a client more than
  * {@link FEED_LAG_LIMIT} events behind gets one snapshot instead, so a stalled reader costs bounded memory.
  * It ends when the request's signal aborts or the reader returns, without waiting for the next event.
@@ -36,12 +37,16 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
     /** Called once the reader comes back after its first event (or the feed closes). */
     private onFirstHandedOn: () => void = () => {},
   ) {
-    this.last = afterSeq;
+    // A seq the reply has not reached names no point in it (a client that counted another reply, or made
+    // one up): it starts over from a snapshot, as one that fell out of the buffer does.
+    const ahead = afterSeq > run.channel.lastSeq;
+    this.last = ahead ? -1 : afterSeq;
     this.unsubscribe = run.channel.subscribe((event) => this.offer(event));
     const newest = run.channel.last;
     // A run that has just finished answers like a finished message: its last event alone.
     if (newest && isFinal(newest)) this.offer(newest, true);
-    else for (const event of run.channel.since(afterSeq) ?? [run.snapshot()]) this.offer(event);
+    else
+      for (const event of (ahead ? null : run.channel.since(afterSeq)) ?? [run.snapshot()]) this.offer(event);
     signal.addEventListener("abort", this.onAbort, { once: true });
     if (signal.aborted) this.close();
   }
