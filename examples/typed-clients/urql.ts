@@ -24,7 +24,14 @@ export async function chatWithUrql(options: {
 }) {
   const client = new Client({
     url: options.url,
-    fetchOptions: { headers: options.token ? { authorization: `Bearer ${options.token}` } : {} },
+    fetchOptions: {
+      headers: {
+        // urql sends queries as GETs, which the API's CSRF prevention refuses without a header only a
+        // preflighted request can carry; with no token (development auth) nothing else would be sent.
+        "x-graphql-yoga-csrf": "urql-example",
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      },
+    },
     fetchSubscriptions: true,
     exchanges: [cacheExchange(graphcacheOptions()), fetchExchange],
   });

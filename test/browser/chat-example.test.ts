@@ -1,10 +1,14 @@
 import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startChatExample } from "../../examples/chat/serve.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { BROWSER_TIMEOUT_MS, launchBrowser, offline, screenshot } from "../utils/browser.js";
 import { testDatabaseKinds } from "../utils/databases.js";
+import { type ServerProcess, startServerProcess } from "../utils/process.js";
 import { seedConversation } from "../utils/seed.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 
@@ -157,6 +161,65 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
   });
 
   it("never reached beyond the loopback servers and raised no page errors", () => {
+    expect(blocked).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+// The README's own flow: `npm start` (a server process with nothing configured: development auth, the
+// offline demo model, PGlite under its data directory), then `npm run example:chat`, and the page opened
+// without a token.
+describe("example chat page, the README's flow: no token, development auth", {
+  timeout: 6 * BROWSER_TIMEOUT_MS,
+}, () => {
+  let dataDir: string;
+  let api: ServerProcess;
+  let example: Awaited<ReturnType<typeof startChatExample>>;
+  let browser: Browser;
+  let context: BrowserContext;
+  const pageErrors: string[] = [];
+  const refused: string[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "chat-readme-"));
+    api = await startServerProcess({ DATA_DIR: dataDir });
+    example = await startChatExample({ apiUrl: `${api.url}/graphql`, port: 0 });
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    context.setDefaultTimeout(BROWSER_TIMEOUT_MS);
+  }, 6 * BROWSER_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await example?.close();
+    api?.child.kill("SIGTERM");
+    await api?.exited;
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("lists, sends and streams the demo model's reply, with no request refused", async () => {
+    const page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(`${error.message} ${error.stack}`));
+    page.on("response", (response) => {
+      if (response.status() >= 400) refused.push(`${response.status()} ${response.url()}`);
+    });
+    const blocked = await offline(page);
+    await page.goto(example.url);
+    await page.waitForLoadState("networkidle");
+    expect(refused).toEqual([]);
+    expect(await page.locator("#error").isHidden()).toBe(true);
+
+    await page.locator("#input").fill("Hello from the README");
+    await page.locator("#send").click();
+    const last = page.locator("#messages .message").last();
+    await expect.poll(() => last.getAttribute("data-status"), poll).toBe("COMPLETE");
+    expect(await last.locator(".text").textContent()).toContain('You said: "Hello from the README"');
+    await expect
+      .poll(() => page.locator("#conversation-list .title").allTextContents(), poll)
+      .toEqual(["Hello from the README"]);
+    expect(await page.locator("#error").isHidden()).toBe(true);
+    expect(refused).toEqual([]);
     expect(blocked).toEqual([]);
     expect(pageErrors).toEqual([]);
   });

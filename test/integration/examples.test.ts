@@ -45,4 +45,21 @@ describe(`typed-client examples against the API (${kind})`, () => {
       cachedMessages: ["USER: Hello, typed world", "ASSISTANT: Typed and streamed"],
     });
   });
+
+  it.each([
+    ["Apollo Client", chatWithApollo],
+    ["urql", chatWithUrql],
+  ])(
+    "%s example works without a token under development auth (as the README runs it)",
+    async (_name, chat) => {
+      const devServer = await startTestServer(kind, { ...fake.serverEnv, AUTH_DEV_MODE: "true" });
+      try {
+        fake.script(FakeOpenAI.text(["No ", "token"]));
+        const result = await chat({ url: `${devServer.url}/graphql`, content: "Hello without a token" });
+        expect(result).toMatchObject({ status: "COMPLETE", reply: "No token" });
+      } finally {
+        await devServer.close();
+      }
+    },
+  );
 });
