@@ -11,6 +11,8 @@ const [kind = "pglite"] = testDatabaseKinds();
 
 describe(`typed-client examples against the API (${kind})`, () => {
   let server: TestServer;
+  // As the README runs it: no token, development auth.
+  let devServer: TestServer;
   let fake: FakeOpenAI;
 
   beforeAll(async () => {
@@ -18,9 +20,11 @@ describe(`typed-client examples against the API (${kind})`, () => {
     server = await startTestServer(kind, {
       ...fake.serverEnv,
     });
-  });
+    devServer = await startTestServer(kind, { ...fake.serverEnv, AUTH_DEV_MODE: "true" });
+  }, 120_000); // two servers' migrations on a busy machine
   afterAll(async () => {
     await server?.close();
+    await devServer?.close();
     await fake?.close();
   });
 
@@ -52,14 +56,9 @@ describe(`typed-client examples against the API (${kind})`, () => {
   ])(
     "%s example works without a token under development auth (as the README runs it)",
     async (_name, chat) => {
-      const devServer = await startTestServer(kind, { ...fake.serverEnv, AUTH_DEV_MODE: "true" });
-      try {
-        fake.script(FakeOpenAI.text(["No ", "token"]));
-        const result = await chat({ url: `${devServer.url}/graphql`, content: "Hello without a token" });
-        expect(result).toMatchObject({ status: "COMPLETE", reply: "No token" });
-      } finally {
-        await devServer.close();
-      }
+      fake.script(FakeOpenAI.text(["No ", "token"]));
+      const result = await chat({ url: `${devServer.url}/graphql`, content: "Hello without a token" });
+      expect(result).toMatchObject({ status: "COMPLETE", reply: "No token" });
     },
   );
 });
