@@ -58,13 +58,13 @@ export async function createRuntime(
   const provider = overrides.provider ?? selectProvider(config.openai);
   // Redis and OpenTelemetry are loaded only when configured: a server without them starts faster.
   const limitStore = overrides.limitStore ?? (await createLimitStore(config));
-  const network = await createRunNetwork(config, db.prisma, logger);
   const readiness = new Readiness((name, error) => logger.warn({ check: name, err: error }, "not ready"));
   const tracing: Tracing | null = config.tracing
     ? (await import("../observability/tracing.js")).startTracing(config.tracing, logger)
     : null;
   // The gauges read these at scrape time, once both exist.
   const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
+  const network = await createRunNetwork(config, db.prisma, logger, metrics.followerAttached);
   const mcp = new McpHub(mcpEntries(config, toolServers, logger, db.prisma), {
     logger,
     connectTimeoutMs: config.mcp.connectTimeoutMs,
@@ -160,7 +160,12 @@ async function createLimitStore(config: Config): Promise<LimitStore> {
   return new RedisLimitStore(config.redisUrl, config.rateLimits.keyPrefix);
 }
 
-async function createRunNetwork(config: Config, prisma: Db, logger: Logger): Promise<RunNetwork | undefined> {
+async function createRunNetwork(
+  config: Config,
+  prisma: Db,
+  logger: Logger,
+  onFollowerAttached: () => void,
+): Promise<RunNetwork | undefined> {
   if (!config.redisUrl) return undefined;
   const { connectRunNetwork } = await import("../cluster/redis-network.js");
   return connectRunNetwork(
@@ -169,6 +174,7 @@ async function createRunNetwork(config: Config, prisma: Db, logger: Logger): Pro
       historyEvents: config.runs.eventBufferSize,
       leaseMs: config.runLeaseMs,
       flushIntervalMs: config.runs.flush.intervalMs,
+      onFollowerAttached,
     },
     prisma,
     logger,

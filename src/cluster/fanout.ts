@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 
-/** A subscription to one channel: `ready` settles once Redis confirmed it (or could not). */
+/** A subscription to one channel: `ready` settles once Redis confirmed it (true) or could not (false). */
 export interface ChannelSubscription {
-  readonly ready: Promise<void>;
+  readonly ready: Promise<boolean>;
   close(): void;
 }
 
@@ -12,7 +12,7 @@ export interface ChannelSubscription {
  */
 export class ChannelFanout {
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly pending = new Map<string, Promise<boolean>>();
   private readonly connectionListeners = new Set<() => void>();
   private connectedOnce = false;
 
@@ -39,13 +39,13 @@ export class ChannelFanout {
       this.pending.set(
         channel,
         this.subscriber.subscribe(channel).then(
-          () => {},
-          () => {},
+          () => true,
+          () => false,
         ),
       );
     }
     listeners.add(listener);
-    const ready = this.pending.get(channel) ?? Promise.resolve();
+    const ready = this.pending.get(channel) ?? Promise.resolve(true);
     return {
       ready,
       close: () => {

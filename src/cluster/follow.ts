@@ -137,7 +137,8 @@ export class FollowMachine {
  * gap in seq, a change of connection or a quiet period, reads the shared history. When the history no longer
  * holds every event after the client's position, the saved reply (whose text and `lastSeq` are written
  * together) stands in as a `MessageSnapshot`, as soon as it covers the gap. The stream ends after
- * `MessageCompleted`, when the reply no longer exists, or when `signal` aborts.
+ * `MessageCompleted`, when the reply no longer exists, or when `signal` aborts. `onAttached` is called once,
+ * when the subscription is confirmed and the first catch-up delivered.
  */
 export function followReply(
   source: FollowSource,
@@ -145,6 +146,7 @@ export function followReply(
   messageId: string,
   afterSeq: number,
   signal: AbortSignal,
+  onAttached?: () => void,
 ): AsyncIterable<RunEvent> {
   return new Repeater<RunEvent>(async (push, stop) => {
     const machine = new FollowMachine(afterSeq);
@@ -153,6 +155,21 @@ export function followReply(
     const subscription = source.subscribe(messageId, (event) => {
       machine.receive(event);
       wake();
+    });
+    // Attached: live events reach this follower (Redis confirmed the subscription) and what came before
+    // was read back. Only then can nothing published later be missed; a follower resumed at the newest
+    // event receives nothing to show it, so this is the one sign.
+    let subscribed = false;
+    let caughtUp = false;
+    let announced = false;
+    const announce = () => {
+      if (announced || !subscribed || !caughtUp || stopped) return;
+      announced = true;
+      onAttached?.();
+    };
+    void subscription.ready.then((confirmed) => {
+      subscribed = confirmed;
+      announce();
     });
     const offConnectionChange = source.onConnectionChange(() => {
       machine.recheck();
@@ -174,6 +191,8 @@ export function followReply(
         if (machine.phase === "catch-up") {
           const { afterSeq: from, initial } = machine.beginCatchUp();
           await deliver(machine.caughtUp(await catchUp(source, timings, messageId, from, initial)));
+          caughtUp = true;
+          announce();
           continue;
         }
         const live = machine.drain();

@@ -20,6 +20,8 @@ export interface RedisNetworkSettings {
   /** How long `requestStop` waits for the reply to end. */
   stopWaitMs: number;
   follow: FollowTimings;
+  /** Told each time a local follower has attached to a reply running elsewhere (for metrics and tests). */
+  onFollowerAttached?: (messageId: string) => void;
 }
 
 /** A stop request as it travels on the command channel. */
@@ -79,7 +81,15 @@ export class RedisRunNetwork implements RunNetwork {
   }
 
   follow(messageId: string, afterSeq: number, signal: AbortSignal): AsyncIterable<RunEvent> {
-    return followReply(this.source, this.settings.follow, messageId, afterSeq, signal);
+    const { onFollowerAttached } = this.settings;
+    return followReply(
+      this.source,
+      this.settings.follow,
+      messageId,
+      afterSeq,
+      signal,
+      onFollowerAttached && (() => onFollowerAttached(messageId)),
+    );
   }
 
   async requestStop(messageId: string, reason: string | null): Promise<void> {
@@ -164,7 +174,12 @@ function delay(ms: number): Promise<void> {
 /** Connects to Redis and builds the run network with the settings derived from the configuration. */
 export async function connectRunNetwork(
   redis: { url: string; keyPrefix: string },
-  settings: { historyEvents: number; leaseMs: number; flushIntervalMs: number },
+  settings: {
+    historyEvents: number;
+    leaseMs: number;
+    flushIntervalMs: number;
+    onFollowerAttached?: (messageId: string) => void;
+  },
   prisma: Db,
   logger: Logger,
 ): Promise<RedisRunNetwork> {
@@ -178,6 +193,7 @@ export async function connectRunNetwork(
     retentionMs: FINISHED_RETENTION_MS,
     stopWaitMs: 5_000,
     follow: { gapRetryMs: settings.flushIntervalMs, outagePollMs: 2_000, idleCheckMs: 30_000 },
+    onFollowerAttached: settings.onFollowerAttached,
   });
 }
 

@@ -60,6 +60,11 @@ export function createMetrics(sources: { runningReplies: () => number; openStrea
     labelNames: ["limit"] as const,
     registers: [registry],
   });
+  const followersAttached = new Counter({
+    name: "chat_followers_attached_total",
+    help: "Streams of this instance that attached to a reply running on another one (subscribed and caught up).",
+    registers: [registry],
+  });
   new Gauge({
     name: "chat_replies_running",
     help: "Replies being written by this instance now.",
@@ -97,7 +102,12 @@ export function createMetrics(sources: { runningReplies: () => number; openStrea
       replyPhase.observe({ phase: "total" }, durations.totalMs / 1000);
     },
   };
-  return { registry, runs, limited: (limit: string) => limited.inc({ limit }) };
+  return {
+    registry,
+    runs,
+    limited: (limit: string) => limited.inc({ limit }),
+    followerAttached: () => followersAttached.inc(),
+  };
 }
 
 /** The metrics of a runtime. */

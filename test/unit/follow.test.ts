@@ -96,12 +96,14 @@ class MemorySource implements FollowSource {
   row: MessageState | null = saved(0);
   reachable = true;
   reads = 0;
+  /** Settles the subscriptions' `ready`: confirmed by default. */
+  readonly confirmed = settled(true);
   private readonly listeners = new Set<(event: RunEvent) => void>();
   private readonly connection = new Set<() => void>();
 
   subscribe(_messageId: string, listener: (event: RunEvent) => void) {
     this.listeners.add(listener);
-    return { ready: Promise.resolve(), close: () => this.listeners.delete(listener) };
+    return { ready: this.confirmed.promise, close: () => this.listeners.delete(listener) };
   }
   onConnectionChange(listener: () => void) {
     this.connection.add(listener);
@@ -242,6 +244,51 @@ describe("followReply", () => {
     expect(seqs(await collecting)).toEqual(["1", "2"]);
   });
 
+  it("says it attached once, after the subscription is confirmed and the first catch-up", async () => {
+    const source = new MemorySource();
+    const confirmed = settled<boolean>();
+    source.subscribe = (_id, listener) => ({
+      ...MemorySource.prototype.subscribe.call(source, _id, listener),
+      ready: confirmed.promise,
+    });
+    source.held = [delta(1)];
+    let attached = 0;
+    const stream = followReply(source, timings, "m", 1, new AbortController().signal, () => attached++);
+    const collecting = collect(stream, (events) => events.length === 1);
+    // Unconfirmed, the follower reads the history after a bounded wait (a second) all the same; resumed at
+    // the newest event, it finds nothing to deliver, and only the signal can show that it is attached.
+    await until(() => source.reads > 0, 3_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(attached).toBe(0);
+    confirmed.resolve(true);
+    await until(() => attached === 1);
+    source.publish(delta(2));
+    expect(seqs(await collecting)).toEqual(["2"]);
+    source.reconnect();
+    expect(attached).toBe(1);
+  });
+
+  it("does not say it attached when the subscription could not be made", async () => {
+    const source = new MemorySource();
+    const refused = settled<boolean>();
+    source.subscribe = (_id, listener) => ({
+      ...MemorySource.prototype.subscribe.call(source, _id, listener),
+      ready: refused.promise,
+    });
+    refused.resolve(false);
+    let attached = 0;
+    const abort = new AbortController();
+    const collecting = collect(
+      followReply(source, timings, "m", 0, abort.signal, () => attached++),
+      () => false,
+    );
+    await until(() => source.reads === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    abort.abort();
+    await collecting;
+    expect(attached).toBe(0);
+  });
+
   it("stops when the client goes away", async () => {
     const source = new MemorySource();
     const abort = new AbortController();
@@ -254,7 +301,17 @@ describe("followReply", () => {
   });
 });
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+async function until(condition: () => boolean, ms = 1_000): Promise<void> {
+  for (let i = 0; i < ms / 5 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   expect(condition()).toBe(true);
+}
+
+/** A promise with its resolver, already resolved with `value` when one is given. */
+function settled<T>(...value: [T] | []) {
+  let resolve: (value: T) => void = () => {};
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  if (value.length === 1) resolve(value[0]);
+  return { promise, resolve };
 }

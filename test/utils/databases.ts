@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { it } from "vitest";
 import type { DatabaseTarget } from "../../src/db/adapter.js";
 
 /** The database kinds a suite runs against: `TEST_DATABASES=pglite,postgres` (default both). */
@@ -16,6 +17,22 @@ export function testDatabaseKinds(): TestDatabaseKind[] {
     if (k !== "pglite" && k !== "postgres") throw new Error(`TEST_DATABASES: unknown kind "${k}"`);
   }
   return kinds as TestDatabaseKind[];
+}
+
+/**
+ * Whether a suite that needs PostgreSQL whatever the kinds chosen (several server processes share one
+ * database) may run. When `TEST_DATABASES` leaves PostgreSQL out, it registers a failing test that says so
+ * instead: the suite is never skipped silently.
+ */
+export function suiteNeedsPostgres(suite: string): boolean {
+  if (testDatabaseKinds().includes("postgres")) return true;
+  it(`${suite}: needs PostgreSQL`, () => {
+    throw new Error(
+      `"${suite}" needs PostgreSQL, but TEST_DATABASES=${process.env.TEST_DATABASES} leaves it out: ` +
+        "run it with TEST_DATABASES=postgres (or pglite,postgres)",
+    );
+  });
+  return false;
 }
 
 /** Server URL of the PostgreSQL the tests use (trust auth on the CI machines). */
