@@ -100,10 +100,10 @@ export async function createRuntime(
     const recovered = await failAbandonedReplies(db.prisma);
     if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   }
-  const streams = new OpenStreams(limitStore, config.streams, metrics.limited);
+  const streams = new OpenStreams(limitStore, config.streams, logger, metrics.limited);
   // Half the pool for saving new exchanges: the other half stays free for running replies' writes.
   const sends = new Gate(Math.max(1, Math.floor(config.database.poolSize / 2)));
-  const limits = new RateLimiter(limitStore, config.rateLimits, metrics.limited);
+  const limits = new RateLimiter(limitStore, config.rateLimits, logger, metrics.limited);
   const persisted = config.persistedOperations.file
     ? await PersistedOperations.load(config.persistedOperations.file, config.persistedOperations.only)
     : null;

@@ -1,7 +1,9 @@
 import type { Config } from "../core/config.js";
 import { RateLimitedError } from "../core/errors.js";
 import type { Db } from "../db/client.js";
+import type { Logger } from "../observability/logger.js";
 import { secondsUntilNextUtcDay, tokensUsedToday } from "./quota.js";
+import { releaseSlot } from "./slots.js";
 import type { LimitStore } from "./store.js";
 
 const MINUTE_MS = 60_000;
@@ -16,7 +18,7 @@ const CONCURRENCY_RETRY_SECONDS = 5;
 /** Called when a limit refuses something, for metrics. */
 export type OnLimited = (limit: string) => void;
 
-/** A held concurrency slot; `release` is idempotent. */
+/** A held concurrency slot; `release` is idempotent and never rejects (a failure is logged, the slot expires). */
 export interface ReplySlot {
   release(): Promise<void>;
 }
@@ -29,6 +31,7 @@ export class RateLimiter {
   constructor(
     private readonly store: LimitStore,
     private readonly settings: Config["rateLimits"],
+    private readonly logger: Logger,
     private readonly onLimited: OnLimited = () => {},
   ) {}
 
@@ -62,6 +65,7 @@ export class RateLimiter {
     }
     // The slot first: a send refused for concurrency does not use up the minute's messages.
     const key = `rl:replies:${viewerId}`;
+    const slot = { key, holder: replyId, ttlMs: REPLY_SLOT_TTL_MS };
     const grant = await this.store.acquire(key, replyId, concurrentReplies, REPLY_SLOT_TTL_MS);
     if (!grant.acquired) {
       throw this.refuse(
@@ -72,7 +76,7 @@ export class RateLimiter {
     }
     const hit = await this.store.hit(`rl:messages:${viewerId}`, messagesPerMinute, MINUTE_MS);
     if (!hit.allowed) {
-      await this.store.release(key, replyId);
+      await releaseSlot(this.store, this.logger, slot);
       throw this.refuse(
         "messages",
         `Too many messages: at most ${messagesPerMinute} a minute`,
@@ -84,7 +88,7 @@ export class RateLimiter {
       release: async () => {
         if (released) return;
         released = true;
-        await this.store.release(key, replyId);
+        await releaseSlot(this.store, this.logger, slot);
       },
     };
   }

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../core/config.js";
 import { RateLimitedError } from "../core/errors.js";
+import type { Logger } from "../observability/logger.js";
 import type { OnLimited } from "./rate-limiter.js";
+import { releaseSlot } from "./slots.js";
 import type { LimitStore } from "./store.js";
 
 /** Retry hint when all of a user's stream slots are taken: streams end at unknown times. */
@@ -13,6 +15,7 @@ const SLOT_MARGIN_MS = 60_000;
 export interface StreamLease {
   readonly userId: string;
   readonly id: string;
+  /** Gives the slot back; never rejects (a failure is logged and the slot expires). */
   release(): Promise<void>;
 }
 
@@ -28,6 +31,7 @@ export class OpenStreams {
   constructor(
     private readonly store: LimitStore,
     private readonly settings: Config["streams"],
+    private readonly logger: Logger,
     private readonly onLimited: OnLimited = () => {},
   ) {}
 
@@ -57,7 +61,7 @@ export class OpenStreams {
       release: async () => {
         if (released) return;
         released = true;
-        await this.store.release(key, id);
+        await releaseSlot(this.store, this.logger, { key, holder: id, ttlMs: ttl });
       },
     };
   }
@@ -76,7 +80,7 @@ export class OpenStreams {
   ): AsyncIterableIterator<T> {
     const stream = new LimitedStream(source[Symbol.asyncIterator](), this.settings, isLast, async () => {
       this.stops.delete(lease.id);
-      await lease.release().catch(() => {});
+      await lease.release();
     });
     this.stops.set(lease.id, stream);
     // A client gone ends its stream (and frees the slot) even when nothing reads the stream anymore.

@@ -69,7 +69,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
     logger: ctx.logger,
   });
   const held = slot;
-  void run.done.finally(() => held.release().catch(() => {}));
+  void run.done.finally(() => held.release());
   return serveReply(ctx, lease, exchange.assistant.id, 0, firstDelivered);
 }
 

@@ -1,6 +1,12 @@
+import { Writable } from "node:stream";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { RateLimiter } from "../../src/limits/rate-limiter.js";
 import { RedisLimitStore } from "../../src/limits/redis-store.js";
 import { type LimitStore, MemoryLimitStore } from "../../src/limits/store.js";
+import { OpenStreams } from "../../src/limits/streams.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { startProxy } from "../utils/proxy.js";
 import { dropRedisPrefix, testRedisUrl, uniqueRedisPrefix } from "../utils/redis.js";
 
 const prefix = uniqueRedisPrefix();
@@ -83,5 +89,85 @@ describe("redis limit store", () => {
     const store = new RedisLimitStore("redis://127.0.0.1:1", prefix);
     await expect(store.ping()).rejects.toThrow();
     await store.close();
+  });
+});
+
+// A release that cannot reach Redis must neither throw into the stream or reply that ended nor go unseen,
+// and must not lock the user out: the slot expires by itself.
+describe("slot releases while Redis is unreachable", () => {
+  /** A store that reaches Redis through a proxy the test can close; a logger that keeps its lines. */
+  async function unreliable() {
+    const proxy = await startProxy(testRedisUrl);
+    const store = new RedisLimitStore(`redis://127.0.0.1:${new URL(proxy.url).port}`, prefix);
+    const lines: { level: number; msg: string; slot?: string; holder?: string; err?: { message: string } }[] =
+      [];
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    return { proxy, store, lines, logger: createLogger({ level: "warn", destination }) };
+  }
+  const warnings = <T extends { level: number }>(lines: T[]) => lines.filter((l) => l.level === 40);
+
+  it("logs a failed stream-slot release with the slot and the error; the slot keeps its expiry", async () => {
+    const { proxy, store, lines, logger } = await unreliable();
+    const direct = new Redis(testRedisUrl);
+    const user = `u-${Math.random().toString(36).slice(2)}`;
+    const streams = new OpenStreams(
+      store,
+      { perUser: 1, idleTimeoutMs: 60_000, maxDurationMs: 1_000 },
+      logger,
+    );
+    const lease = await streams.reserve(user);
+    await proxy.close(); // Redis unreachable for the release
+    await expect(lease.release()).resolves.toBeUndefined();
+    const [warning] = warnings(lines);
+    expect(warning).toMatchObject({ slot: `streams:${user}`, holder: lease.id });
+    expect(warning?.err?.message).toBeTruthy();
+    // Still held, but both the holder's score and the key carry an expiry (the stream's longest life plus
+    // its margin): the user gets the slot back then at the latest.
+    const key = `${prefix}streams:${user}`;
+    const [score, pttl] = await Promise.all([direct.zscore(key, lease.id), direct.pttl(key)]);
+    expect(Number(score)).toBeGreaterThan(Date.now());
+    expect(Number(score)).toBeLessThanOrEqual(Date.now() + 61_000);
+    expect(pttl).toBeGreaterThan(0);
+    expect(pttl).toBeLessThanOrEqual(61_000);
+    direct.disconnect();
+    await store.close();
+  });
+
+  it("logs a failed reply-slot release without throwing", async () => {
+    const { proxy, store, lines, logger } = await unreliable();
+    const user = `u-${Math.random().toString(36).slice(2)}`;
+    const settings = {
+      requestsPerMinute: 100,
+      anonymousPerMinute: 100,
+      messagesPerMinute: 100,
+      concurrentReplies: 1,
+      tokensPerDay: 0,
+      keyPrefix: prefix,
+    };
+    const limiter = new RateLimiter(store, settings, logger);
+    // No quota is configured, so the database is never asked.
+    const slot = await limiter.beforeSend(null as never, user, "reply-1");
+    await proxy.close();
+    await expect(slot.release()).resolves.toBeUndefined();
+    expect(warnings(lines)[0]).toMatchObject({ slot: `rl:replies:${user}`, holder: "reply-1" });
+    await store.close();
+  });
+
+  it("frees a slot whose release failed once its expiry passes", async () => {
+    const { proxy, store } = await unreliable();
+    const other = new RedisLimitStore(testRedisUrl, prefix);
+    const k = `expiring:${Math.random().toString(36).slice(2)}`;
+    expect((await store.acquire(k, "lost", 1, 1_000)).acquired).toBe(true);
+    await proxy.close();
+    await expect(store.release(k, "lost")).rejects.toThrow();
+    expect((await other.acquire(k, "next", 1, 60_000)).acquired).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await other.acquire(k, "next", 1, 60_000)).acquired).toBe(true);
+    await Promise.all([store.close(), other.close()]);
   });
 });
