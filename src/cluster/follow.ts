@@ -1,38 +1,13 @@
 import { Repeater } from "graphql-yoga";
-import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
-import type { ChannelSubscription } from "./fanout.js";
-
-/** Where a follower reads a reply running on another instance. */
-export interface FollowSource {
-  /** Live events of the reply, as they are published (at most once: some may be missed). */
-  subscribe(messageId: string, listener: (event: RunEvent) => void): ChannelSubscription;
-  /** Calls `listener` when live delivery stops or resumes (events may have been missed); returns its removal. */
-  onConnectionChange(listener: () => void): () => void;
-  /** The held events after `afterSeq`, oldest first; rejects while the history is unreachable. */
-  read(messageId: string, afterSeq: number): Promise<RunEvent[]>;
-  /** The reply as saved in the database, or null when it no longer exists. */
-  load(messageId: string): Promise<MessageState | null>;
-}
-
-/** How long a follower waits, in each situation, before it checks the history and the database again. */
-export interface FollowTimings {
-  /** Events are missing and the saved reply does not cover them yet: wait for the next batch flush. */
-  gapRetryMs: number;
-  /** The history is unreachable (Redis is away): the saved reply is polled for progress and its end. */
-  outagePollMs: number;
-  /** Nothing arrived for this long: check, in case the end was published while no one listened. */
-  idleCheckMs: number;
-}
-
-/** What a catch-up found: events to deliver, and when to look again (null: wait for live events). */
-export interface CatchUp {
-  events: RunEvent[];
-  retryInMs: number | null;
-  /** The reply no longer exists: the stream ends with nothing more. */
-  gone: boolean;
-  /** The client's position is beyond the reply's last event: `events` start over with a snapshot. */
-  restart?: boolean;
-}
+import { isFinal, type RunEvent } from "../agent/runs/events.js";
+import { FEED_LAG_LIMIT } from "../agent/runs/feed.js";
+import {
+  type CatchUp,
+  catchUp,
+  type FollowSource,
+  type FollowTimings,
+  snapshotAfterLag,
+} from "./catch-up.js";
 
 /**
  * Where a follower stands: `catch-up` must read the history (first, after a hole in the live events, a
@@ -50,10 +25,15 @@ export class FollowMachine {
   private readonly inbox: RunEvent[] = [];
   private resync = true;
   private initial = true;
+  /** The reader fell more than `lagLimit` events behind: the inbox was dropped, a snapshot replaces it. */
+  private lagged = false;
   private ended = false;
   private retryInMs: number | null = null;
 
-  constructor(private last: number) {}
+  constructor(
+    private last: number,
+    private readonly lagLimit = FEED_LAG_LIMIT,
+  ) {}
 
   get phase(): FollowPhase {
     return this.ended ? "ended" : this.resync ? "catch-up" : "live";
@@ -69,9 +49,19 @@ export class FollowMachine {
     return this.retryInMs ?? idleCheckMs;
   }
 
-  /** A live event arrived; it is delivered by the next {@link drain}. */
+  /**
+   * A live event arrived; it is delivered by the next {@link drain}. A reader that lets more than
+   * `lagLimit` wait (it reads slower than the reply is written) costs no more: they are dropped and the
+   * next catch-up sends the saved reply as a snapshot, as a lagging stream on the reply's own instance gets.
+   */
   receive(event: RunEvent): void {
-    if (!this.ended) this.inbox.push(event);
+    if (this.ended) return;
+    this.inbox.push(event);
+    if (this.inbox.length > this.lagLimit) {
+      this.inbox.length = 0;
+      this.lagged = true;
+      this.resync = true;
+    }
   }
 
   /** Live delivery stopped or resumed, or the wait ran out: events may have been missed, read them back. */
@@ -79,12 +69,16 @@ export class FollowMachine {
     if (!this.ended) this.resync = true;
   }
 
-  /** Starts a catch-up: where to read from, and whether it is the first (a finished reply then answers with its end). */
-  beginCatchUp(): { afterSeq: number; initial: boolean } {
-    const initial = this.initial;
+  /**
+   * Starts a catch-up: where to read from, whether it is the first (a finished reply then answers with its
+   * end), and whether the reader lagged (the saved reply then stands in for what it missed).
+   */
+  beginCatchUp(): { afterSeq: number; initial: boolean; lagged: boolean } {
+    const { initial, lagged } = this;
     this.resync = false;
     this.initial = false;
-    return { afterSeq: this.last, initial };
+    this.lagged = false;
+    return { afterSeq: this.last, initial, lagged };
   }
 
   /** A catch-up's result; returns what to deliver. A recheck asked for meanwhile stays pending. */
@@ -189,8 +183,12 @@ export function followReply(
       await Promise.race([subscription.ready, sleep(1_000)]);
       while (!stopped && machine.phase !== "ended") {
         if (machine.phase === "catch-up") {
-          const { afterSeq: from, initial } = machine.beginCatchUp();
-          await deliver(machine.caughtUp(await catchUp(source, timings, messageId, from, initial)));
+          const { afterSeq: from, initial, lagged } = machine.beginCatchUp();
+          const found = lagged
+            ? ((await snapshotAfterLag(source, timings, messageId, from)) ??
+              (await catchUp(source, timings, messageId, from, initial)))
+            : await catchUp(source, timings, messageId, from, initial);
+          await deliver(machine.caughtUp(found));
           caughtUp = true;
           announce();
           continue;
@@ -220,74 +218,6 @@ export function followReply(
       stop();
     }
   });
-}
-
-/** Reads what was missed after `last`: the held events, else the saved reply as a snapshot (or its end). */
-export async function catchUp(
-  source: FollowSource,
-  timings: FollowTimings,
-  messageId: string,
-  last: number,
-  initial: boolean,
-): Promise<CatchUp> {
-  let held: RunEvent[] | null;
-  try {
-    held = await source.read(messageId, last);
-  } catch {
-    held = null; // the history is unreachable: the database alone answers
-  }
-  // A reply that had already ended answers with its final event alone, as a finished message does.
-  const final = initial ? held?.find(isFinal) : undefined;
-  if (final) return { events: [final], retryInMs: null, gone: false };
-  const run = held ? contiguousFrom(held, last + 1) : [];
-  if (run.length > 0) {
-    // Exact events; if a hole follows them, the next catch-up deals with it.
-    return { events: run, retryInMs: run.length < (held?.length ?? 0) ? 0 : null, gone: false };
-  }
-  const saved = await source.load(messageId);
-  if (!saved) return { events: [], retryInMs: null, gone: true };
-  if (saved.status !== "STREAMING") {
-    return {
-      events: [{ type: "MessageCompleted", seq: saved.lastSeq, message: saved }],
-      retryInMs: null,
-      gone: false,
-    };
-  }
-  if (initial && held !== null && run.length === 0 && saved.lastSeq < last) {
-    // The client may stand ahead of the saved reply (it flushes in batches) or ahead of the reply itself,
-    // at a seq the reply never reached: only the held tail tells. Ahead of the reply, it starts over from
-    // the saved reply and the events held after it, as `RunFeed` does on the instance running it.
-    const since = await source.read(messageId, saved.lastSeq).catch(() => []);
-    if ((since.at(-1)?.seq ?? saved.lastSeq) < last) {
-      const snapshot: RunEvent = { type: "MessageSnapshot", seq: saved.lastSeq, message: saved };
-      const then = contiguousFrom(since, saved.lastSeq + 1);
-      return { events: [snapshot, ...then], retryInMs: null, gone: false, restart: true };
-    }
-  }
-  // The saved reply replaces what was missed when it reaches past the client's position and up to the oldest
-  // event still held (all of them, when the history holds nothing: Redis lost it).
-  const oldestHeld = held?.[0]?.seq;
-  if (saved.lastSeq > last && (oldestHeld === undefined || saved.lastSeq >= oldestHeld - 1)) {
-    const after = (held ?? []).filter((e) => e.seq > saved.lastSeq);
-    const then = contiguousFrom(after, saved.lastSeq + 1);
-    const snapshot: RunEvent = { type: "MessageSnapshot", seq: saved.lastSeq, message: saved };
-    const again = held === null ? timings.outagePollMs : then.length < after.length ? 0 : null;
-    return { events: [snapshot, ...then], retryInMs: again, gone: false };
-  }
-  // Nothing to deliver yet: poll while the history is unreachable, wait for the next flush to cover a hole,
-  // or, when nothing was missed, just wait for live events.
-  const retryInMs = held === null ? timings.outagePollMs : held.length > 0 ? timings.gapRetryMs : null;
-  return { events: [], retryInMs, gone: false };
-}
-
-/** The events of `events` numbered `from`, `from + 1`, ... without a hole. */
-function contiguousFrom(events: RunEvent[], from: number): RunEvent[] {
-  const run: RunEvent[] = [];
-  for (const event of events) {
-    if (event.seq !== from + run.length) break;
-    run.push(event);
-  }
-  return run;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -4,9 +4,10 @@ import type { Db } from "../db/client.js";
 import { findMessageWithToolCalls } from "../db/messages.js";
 import { replyStatus } from "../db/replies.js";
 import type { Logger } from "../observability/logger.js";
+import type { FollowSource, FollowTimings } from "./catch-up.js";
 import { decodeEvent, encodeEvent } from "./codec.js";
 import { ChannelFanout } from "./fanout.js";
-import { type FollowSource, type FollowTimings, followReply } from "./follow.js";
+import { followReply } from "./follow.js";
 import { connectRedis, type RedisConnections } from "./redis.js";
 
 /** Settings of the Redis run network. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { MessageState, RunEvent } from "../../src/agent/runs/events.js";
-import { catchUp, FollowMachine, type FollowSource, followReply } from "../../src/cluster/follow.js";
+import { catchUp, type FollowSource, snapshotAfterLag } from "../../src/cluster/catch-up.js";
+import { FollowMachine, followReply } from "../../src/cluster/follow.js";
 
 const timings = { gapRetryMs: 5, outagePollMs: 7, idleCheckMs: 1_000 };
 
@@ -19,14 +20,14 @@ describe("FollowMachine", () => {
   it("starts with a first catch-up from the client's position, then later ones are not first", () => {
     const machine = new FollowMachine(3);
     expect(machine.phase).toBe("catch-up");
-    expect(machine.beginCatchUp()).toEqual({ afterSeq: 3, initial: true });
+    expect(machine.beginCatchUp()).toEqual({ afterSeq: 3, initial: true, lagged: false });
     expect(machine.caughtUp({ events: [delta(4)], retryInMs: null, gone: false }).map((e) => e.seq)).toEqual([
       4,
     ]);
     expect(machine.phase).toBe("live");
     machine.recheck();
     expect(machine.phase).toBe("catch-up");
-    expect(machine.beginCatchUp()).toEqual({ afterSeq: 4, initial: false });
+    expect(machine.beginCatchUp()).toEqual({ afterSeq: 4, initial: false, lagged: false });
   });
 
   it("delivers contiguous live events and drops those already delivered", () => {
@@ -129,6 +130,85 @@ class MemorySource implements FollowSource {
     return this.listeners.size;
   }
 }
+
+describe("a follower that falls behind", () => {
+  it("drops its waiting live events past the lag limit and asks for a lagged catch-up", () => {
+    const machine = new FollowMachine(0, 3);
+    machine.beginCatchUp();
+    machine.caughtUp({ events: [], retryInMs: null, gone: false });
+    for (const seq of [1, 2, 3]) machine.receive(delta(seq));
+    expect(machine.phase).toBe("live");
+    machine.receive(delta(4));
+    expect(machine.phase).toBe("catch-up");
+    expect(machine.drain()).toEqual([]);
+    expect(machine.beginCatchUp()).toEqual({ afterSeq: 0, initial: false, lagged: true });
+    // The snapshot moves the position; later live events continue from it, older ones are dropped.
+    const snapshot: RunEvent = { type: "MessageSnapshot", seq: 4, message: saved(4) };
+    expect(seqs(machine.caughtUp({ events: [snapshot], retryInMs: null, gone: false }))).toEqual([
+      "MessageSnapshot:4",
+    ]);
+    machine.receive(delta(4));
+    machine.receive(delta(5));
+    expect(seqs(machine.drain())).toEqual(["5"]);
+    expect(machine.phase).toBe("live");
+  });
+
+  it("catches up with the saved reply as a snapshot, then the held events after it", async () => {
+    const source = new MemorySource();
+    source.held = [delta(1), delta(2), delta(3), delta(4), delta(5)];
+    source.row = saved(3);
+    expect(await snapshotAfterLag(source, timings, "m", 1)).toEqual({
+      events: [{ type: "MessageSnapshot", seq: 3, message: saved(3) }, delta(4), delta(5)],
+      retryInMs: null,
+      gone: false,
+    });
+  });
+
+  it("leaves the catch-up to the held events while the saved reply is not past the reader", async () => {
+    const source = new MemorySource();
+    source.row = saved(1);
+    expect(await snapshotAfterLag(source, timings, "m", 2)).toBeNull();
+  });
+
+  it("gives a finished reply's end, or nothing when it is gone", async () => {
+    const source = new MemorySource();
+    source.row = saved(7, "COMPLETE");
+    expect(seqs((await snapshotAfterLag(source, timings, "m", 1))?.events ?? [])).toEqual([
+      "MessageCompleted:7",
+    ]);
+    source.row = null;
+    expect(await snapshotAfterLag(source, timings, "m", 1)).toMatchObject({ events: [], gone: true });
+  });
+
+  it("polls the database when the history is unreachable", async () => {
+    const source = new MemorySource();
+    source.row = saved(5);
+    source.reachable = false;
+    expect(await snapshotAfterLag(source, timings, "m", 1)).toMatchObject({
+      events: [{ type: "MessageSnapshot", seq: 5 }],
+      retryInMs: timings.outagePollMs,
+    });
+  });
+
+  it("a slow reader of a long reply gets a snapshot instead of every event it fell behind on", async () => {
+    const source = new MemorySource();
+    source.held = [delta(1)];
+    const stream = followReply(source, timings, "m", 0, new AbortController().signal);
+    const iterator = stream[Symbol.asyncIterator]();
+    expect(seqs([(await iterator.next()).value as RunEvent])).toEqual(["1"]);
+    // The reader stops reading while 1,500 events are published; the reply saves up to 1,400 meanwhile.
+    for (let seq = 2; seq <= 1_501; seq++) source.publish(delta(seq));
+    source.row = saved(1_400);
+    source.publish(completed(1_502));
+    const rest: RunEvent[] = [];
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value);
+    expect(seqs(rest)).toEqual([
+      "MessageSnapshot:1400",
+      ...Array.from({ length: 101 }, (_, i) => String(1_401 + i)),
+      "MessageCompleted:1502",
+    ]);
+  });
+});
 
 describe("catchUp", () => {
   it("returns the held events after the position, and asks to look again at once past a hole", async () => {
