@@ -19,7 +19,8 @@ import type { Context } from "../resolvers/context.js";
 import { schema } from "../schema/index.js";
 import type { Runtime } from "./runtime.js";
 
-const GRAPHQL_ENDPOINT = "/graphql";
+/** Where GraphQL is served: HTTP (yoga) and WebSocket upgrades (graphql-ws). */
+export const GRAPHQL_ENDPOINT = "/graphql";
 const STREAM_ENDPOINT = "/graphql/stream";
 const MCP_ENDPOINT = "/mcp";
 

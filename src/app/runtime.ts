@@ -44,6 +44,19 @@ export async function createRuntime(
   const toolServers = configuredToolServers(config);
   const target = overrides.target ?? targetFromConfig(config.database);
   const db = await connect(target, { migrate: config.migrateOnStart });
+  logger.info(
+    {
+      database: target.kind === "postgres" ? "postgresql" : `pglite (${target.dataDir ?? "in memory"})`,
+      ms: db.timings.openMs,
+    },
+    "database open",
+  );
+  logger.info(
+    config.migrateOnStart
+      ? { applied: db.applied, ms: db.timings.migrateMs }
+      : { skipped: "MIGRATE_ON_START=false" },
+    "migrations",
+  );
   try {
     // Like a migration: rebuilt at start when migrating, else a mismatch stops the server with the fix.
     const search = await ensureSearchLanguage(db.prisma, config.search.language, {
@@ -55,6 +68,7 @@ export async function createRuntime(
     throw error;
   }
   const provider = overrides.provider ?? selectProvider(config.openai);
+  logger.info({ model: provider.label }, "model provider");
   // Redis and OpenTelemetry are loaded only when configured: a server without them starts faster.
   const limitStore = overrides.limitStore ?? (await createLimitStore(config));
   const network = await createRunNetwork(config, db.prisma, logger);
@@ -71,7 +85,9 @@ export async function createRuntime(
     pingIntervalMs: config.mcp.pingIntervalMs,
   });
   // Each server gets one bounded attempt before requests are served; one that fails keeps retrying.
+  const toolsStarted = performance.now();
   await mcp.start();
+  logger.info({ mcpServers: mcp.status(), ms: Math.round(performance.now() - toolsStarted) }, "tool servers");
   const runs = new RunManager({
     prisma: db.prisma,
     provider,

@@ -22,6 +22,21 @@ export function requestInfo(request: Request, logger: Logger): RequestInfo {
   return infos.get(request) ?? describe(request, undefined, logger, false);
 }
 
+/**
+ * Registers a request another transport built from a node request (a graphql-ws operation), as yoga's
+ * `onRequest` does for its own: the same id, client address and logger.
+ */
+export function trackRequest(
+  request: Request,
+  req: IncomingMessage,
+  logger: Logger,
+  trustProxy: boolean,
+): RequestInfo {
+  const info = describe(request, req, logger, trustProxy);
+  infos.set(request, info);
+  return info;
+}
+
 /** The client address of a node request: the socket's, or the first forwarded hop behind a trusted proxy. */
 function clientAddress(request: Request, req: IncomingMessage | undefined, trustProxy: boolean) {
   if (trustProxy) {

@@ -15,9 +15,15 @@ export interface ServerProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `src/server.ts` on a free port with the given environment and waits until it listens. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const { child, output, exited } = spawnServer({ LOG_LEVEL: "info", ...env });
+/** How the server runs: from source with tsx (as `npm run dev`), or built in dist/ (as `npm start`). */
+export type ServerEntry = "source" | "built";
+
+/** Starts the server on a free port with the given environment and waits until it listens. */
+export async function startServerProcess(
+  env: Record<string, string>,
+  entry: ServerEntry = "source",
+): Promise<ServerProcess> {
+  const { child, output, exited } = spawnServer({ LOG_LEVEL: "info", ...env }, entry);
   const url = await new Promise<string>((resolve, reject) => {
     // Generous: on a busy two-core machine, tsx and the migrations of a fresh database take a while.
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output()}`)), 60_000);
@@ -34,8 +40,12 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   return { url, child, output, exited };
 }
 
-function spawnServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
+function spawnServer(env: Record<string, string>, entry: ServerEntry = "source") {
+  const args =
+    entry === "built"
+      ? [path.join(root, "dist/server.js")]
+      : ["--import", "tsx", path.join(root, "src/server.ts")];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
