@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { ApolloClient } from "@apollo/client";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { subscriptionExchange, Client as UrqlClient } from "@urql/core";
 import { print } from "graphql";
 import type { Client } from "graphql-ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createApolloCache } from "../../sdk/apollo.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { wsClient, wsResults } from "../utils/graphql-ws.js";
@@ -167,6 +171,118 @@ describe("graphql-ws at shutdown", () => {
       expect(await closed.promise).toBe(1001);
     } finally {
       await client.dispose();
+    }
+  });
+});
+
+describe("Apollo's GraphQLWsLink and urql over graphql-ws", () => {
+  const [kind = "pglite"] = testDatabaseKinds();
+  let server: TestServer;
+  let fake: FakeOpenAI;
+
+  beforeAll(async () => {
+    fake = await new FakeOpenAI().start();
+    server = await startTestServer(kind, { ...fake.serverEnv, FLUSH_INTERVAL_MS: "50" });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await fake?.close();
+  });
+
+  /** Collects a subscription's events until MessageCompleted, from any client's observable. */
+  function completed(
+    observable: { subscribe(observer: (value: { data?: unknown }) => void): { unsubscribe(): void } },
+    field: "sendMessage" | "messageStream",
+  ) {
+    return new Promise<StreamEvent[]>((resolve) => {
+      const events: StreamEvent[] = [];
+      const subscription = observable.subscribe((value) => {
+        const event = (value.data as Record<string, StreamEvent> | undefined)?.[field];
+        if (!event) return;
+        events.push(event);
+        if (event.__typename === "MessageCompleted") {
+          setImmediate(() => subscription.unsubscribe());
+          resolve(events);
+        }
+      });
+    });
+  }
+
+  it("Apollo Client: a query, a mutation and both subscriptions", async () => {
+    const ws = wsClient(server.url, await tokenFor("apollo-ws"));
+    const client = new ApolloClient({ link: new GraphQLWsLink(ws), cache: createApolloCache() });
+    try {
+      const viewer = await client.query({ query: ViewerQuery, variables: {} });
+      expect(viewer.data?.viewer.id).toBe("apollo-ws");
+      const created = await client.mutate({ mutation: CreateConversation, variables: { title: "Apollo" } });
+      expect(created.data?.createConversation.conversation).toBeTruthy();
+      fake.script(FakeOpenAI.text(["via ", "Apollo"]));
+      const sent = await completed(
+        {
+          subscribe: (next) =>
+            client.subscribe({ query: SendMessage, variables: { input: { content: "hi" } } }).subscribe(next),
+        },
+        "sendMessage",
+      );
+      expect(replyText(sent)).toBe("via Apollo");
+      const last = sent.at(-1);
+      if (last?.__typename !== "MessageCompleted") throw new Error("no MessageCompleted");
+      const resumed = await completed(
+        {
+          subscribe: (next) =>
+            client
+              .subscribe({ query: MessageStream, variables: { messageId: last.message.id } })
+              .subscribe(next),
+        },
+        "messageStream",
+      );
+      expect(resumed.map((e) => e.__typename)).toEqual(["MessageCompleted"]);
+    } finally {
+      client.stop();
+      await ws.dispose();
+    }
+  });
+
+  it("urql: a query, a mutation and both subscriptions through subscriptionExchange", async () => {
+    const ws = wsClient(server.url, await tokenFor("urql-ws"));
+    const client = new UrqlClient({
+      url: `${server.url}/graphql`,
+      exchanges: [
+        subscriptionExchange({
+          enableAllOperations: true,
+          forwardSubscription: (request) => ({
+            subscribe: (sink) => ({
+              unsubscribe: ws.subscribe({ ...request, query: request.query ?? "" }, sink),
+            }),
+          }),
+        }),
+      ],
+    });
+    try {
+      const viewer = await client.query(ViewerQuery, {}).toPromise();
+      expect(viewer.data?.viewer.id).toBe("urql-ws");
+      const created = await client.mutation(CreateConversation, { title: "urql" }).toPromise();
+      expect(created.error).toBeUndefined();
+      fake.script(FakeOpenAI.text(["via ", "urql"]));
+      const sent = await completed(
+        {
+          subscribe: (next) => client.subscription(SendMessage, { input: { content: "hi" } }).subscribe(next),
+        },
+        "sendMessage",
+      );
+      expect(replyText(sent)).toBe("via urql");
+      const last = sent.at(-1);
+      if (last?.__typename !== "MessageCompleted") throw new Error("no MessageCompleted");
+      const resumed = await completed(
+        {
+          subscribe: (next) =>
+            client.subscription(MessageStream, { messageId: last.message.id }).subscribe(next),
+        },
+        "messageStream",
+      );
+      expect(resumed.map((e) => e.__typename)).toEqual(["MessageCompleted"]);
+    } finally {
+      await ws.dispose();
     }
   });
 });
