@@ -158,9 +158,14 @@ describe.each(testDatabaseKinds())("graphql-ws on %s", (kind) => {
 });
 
 describe("graphql-ws at shutdown", () => {
-  it("closes open sockets with 1001 (going away)", async () => {
+  let server: TestServer;
+  // The server starts in the hook (a fresh database's migrations take long on a busy machine).
+  beforeAll(async () => {
     const [kind = "pglite"] = testDatabaseKinds();
-    const server = await startTestServer(kind);
+    server = await startTestServer(kind);
+  });
+
+  it("closes open sockets with 1001 (going away)", async () => {
     const closed = deferred<number>();
     const client = wsClient(server.url, await tokenFor("leaving"), {
       onClosed: (e) => closed.resolve(e.code),
