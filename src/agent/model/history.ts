@@ -1,17 +1,23 @@
 import type { ChatMessage } from "./provider.js";
 
 type Tokenizer = typeof import("gpt-tokenizer");
-// The o200k tables cost half a second of CPU and about 50 MB: loaded with the first history fitted, not at
-// start, so a server starts fast and idles small until it replies.
+// The o200k tables cost half a second of CPU and about 50 MB to load, a synchronous stretch that must not
+// fall inside a running reply (with several instances its lease could lapse meanwhile): the runtime starts
+// loading them in the background once everything else is up, so they do not hold up the start either.
 let tokenizer: Promise<Tokenizer> | undefined;
+
+/** Loads the tokenizer (once); fitting a history waits for it. */
+export function loadTokenizer(): Promise<Tokenizer> {
+  tokenizer ??= import("gpt-tokenizer");
+  return tokenizer;
+}
 
 // Chat formats add a few tokens of framing per message (role markers, separators).
 const PER_MESSAGE_OVERHEAD = 4;
 
 /** Tokens a message costs in a prompt, counted with the o200k tokenizer (GPT-4o family; close for others). */
 export async function messageTokens(message: ChatMessage): Promise<number> {
-  tokenizer ??= import("gpt-tokenizer");
-  const { countTokens } = await tokenizer;
+  const { countTokens } = await loadTokenizer();
   const toolCalls = message.role === "assistant" ? (message.toolCalls ?? []) : [];
   const callText = toolCalls.map((c) => `${c.name}${c.arguments}`).join("");
   return PER_MESSAGE_OVERHEAD + countTokens(message.content) + (callText ? countTokens(callText) : 0);
