@@ -16,6 +16,14 @@ function hasNativeEngine() {
   return readdirSync(enginesDir).some((f) => f.startsWith("schema-engine"));
 }
 
+const cli = path.join(root, "node_modules", "prisma", "build", "index.js");
+// A production install (`npm ci --omit=dev`) has no Prisma CLI: the server it runs is dist/, built with
+// the generated client compiled in, so there is nothing to generate.
+if (!existsSync(cli)) {
+  console.log("prisma-generate: the prisma CLI is not installed; using the client compiled into dist/");
+  process.exit(0);
+}
+
 // Generators such as prisma-pothos-types are found on PATH, as under `npm run`.
 const bin = path.join(root, "node_modules", ".bin");
 const env = {
@@ -38,6 +46,5 @@ if (!hasNativeEngine()) {
   );
 }
 
-const cli = path.join(root, "node_modules", "prisma", "build", "index.js");
 const result = spawnSync(process.execPath, [cli, "generate"], { cwd: root, env, stdio: "inherit" });
 process.exit(result.status ?? 1);

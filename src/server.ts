@@ -1,5 +1,4 @@
-import { createServer } from "node:http";
-import { createApp } from "./app/create-app.js";
+import { createHttpServer } from "./app/http-server.js";
 import { createRuntime } from "./app/runtime.js";
 import { ConfigError, loadConfig } from "./core/config.js";
 import { createLogger } from "./observability/logger.js";
@@ -32,16 +31,6 @@ async function main() {
     }
     throw error;
   }
-  const { target } = runtime.db;
-  logger.info(
-    {
-      database: target.kind === "postgres" ? "postgresql" : `pglite (${target.dataDir})`,
-      migrationsApplied: runtime.db.applied,
-    },
-    "database ready",
-  );
-  logger.info({ model: runtime.provider.label }, "model provider");
-  logger.info({ mcpServers: runtime.mcp.status() }, "tool servers");
   if (config.auth.devMode) {
     logger.warn(
       "DEVELOPMENT AUTH IS ON: requests without a token act as 'dev-user' and unsigned tokens are trusted. " +
@@ -49,8 +38,7 @@ async function main() {
     );
   }
 
-  const app = createApp(runtime);
-  const server = createServer(app);
+  const { app, server, websockets } = createHttpServer(runtime);
   // Longer than the idle timeout of the proxies usually in front (60 s), so that they, not this server,
   // close idle keep-alive connections: a request sent on a connection being closed fails with a reset.
   server.keepAliveTimeout = 65_000;
@@ -61,7 +49,9 @@ async function main() {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const host = config.host === "0.0.0.0" ? "localhost" : config.host;
+    // performance.now() counts from the process's start: the whole start-up, module loading included.
     logger.info(
+      { startupMs: Math.round(performance.now()) },
       `GraphQL API on http://${host}:${port}/graphql${config.graphiql ? " (GraphiQL in a browser)" : ""}`,
     );
   });
@@ -85,6 +75,8 @@ async function main() {
     // Streams still open (watching replies of other instances, or idle) end with a clean `complete`, which
     // gets a moment to reach the client before the connections are cut.
     await runtime.streams.closeAll();
+    // WebSocket clients get close code 1001 (going away) and reconnect elsewhere.
+    await websockets.dispose();
     server.closeIdleConnections();
     await Promise.race([closed, delay(500)]);
     await app.dispose();

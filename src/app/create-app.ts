@@ -11,6 +11,7 @@ import { useMultipartSubscriptions } from "../http/multipart-subscriptions.js";
 import { useOperationLimits } from "../http/operation-limits.js";
 import { usePersistedOperations } from "../http/persisted-operations.js";
 import { requestInfo, useRequestInfo } from "../http/request-info.js";
+import { useRestApi } from "../http/rest/api.js";
 import { useStorableText } from "../http/storable-text.js";
 import { useStreamedSubscriptions } from "../http/streamed-subscriptions.js";
 import { useTracing } from "../http/tracing.js";
@@ -18,9 +19,11 @@ import { useMcpEndpoint } from "../mcp-server/http.js";
 import type { Readiness } from "../observability/readiness.js";
 import type { Context } from "../resolvers/context.js";
 import { schema } from "../schema/index.js";
+import { restOperations } from "./rest-operations.js";
 import type { Runtime } from "./runtime.js";
 
-const GRAPHQL_ENDPOINT = "/graphql";
+/** Where GraphQL is served: HTTP (yoga) and WebSocket upgrades (graphql-ws). */
+export const GRAPHQL_ENDPOINT = "/graphql";
 const STREAM_ENDPOINT = "/graphql/stream";
 const MCP_ENDPOINT = "/mcp";
 
@@ -97,6 +100,7 @@ export function createApp(runtime: Runtime) {
             }),
           ]
         : []),
+      useRestApi({ operations: restOperations, maxBodyBytes, maskError }),
       useReadinessEndpoint("/readyz", runtime.readiness),
     ],
   });

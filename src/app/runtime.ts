@@ -1,3 +1,4 @@
+import { loadTokenizer } from "../agent/model/history.js";
 import type { ModelProvider } from "../agent/model/provider.js";
 import { selectProvider } from "../agent/model/select-provider.js";
 import { LeaseKeeper } from "../agent/runs/leases.js";
@@ -45,6 +46,19 @@ export async function createRuntime(
   const toolServers = configuredToolServers(config);
   const target = overrides.target ?? targetFromConfig(config.database);
   const db = await connect(target, { migrate: config.migrateOnStart });
+  logger.info(
+    {
+      database: target.kind === "postgres" ? "postgresql" : `pglite (${target.dataDir ?? "in memory"})`,
+      ms: db.timings.openMs,
+    },
+    "database open",
+  );
+  logger.info(
+    config.migrateOnStart
+      ? { applied: db.applied, ms: db.timings.migrateMs }
+      : { skipped: "MIGRATE_ON_START=false" },
+    "migrations",
+  );
   try {
     // Like a migration: rebuilt at start when migrating, else a mismatch stops the server with the fix.
     const search = await ensureSearchLanguage(db.prisma, config.search.language, {
@@ -56,6 +70,7 @@ export async function createRuntime(
     throw error;
   }
   const provider = overrides.provider ?? selectProvider(config.openai);
+  logger.info({ model: provider.label }, "model provider");
   // Redis and OpenTelemetry are loaded only when configured: a server without them starts faster.
   const limitStore = overrides.limitStore ?? (await createLimitStore(config));
   const readiness = new Readiness((name, error) => logger.warn({ check: name, err: error }, "not ready"));
@@ -72,7 +87,9 @@ export async function createRuntime(
     pingIntervalMs: config.mcp.pingIntervalMs,
   });
   // Each server gets one bounded attempt before requests are served; one that fails keeps retrying.
+  const toolsStarted = performance.now();
   await mcp.start();
+  logger.info({ mcpServers: mcp.status(), ms: Math.round(performance.now() - toolsStarted) }, "tool servers");
   const runs = new RunManager({
     prisma: db.prisma,
     provider,
@@ -121,6 +138,9 @@ export async function createRuntime(
   });
   // Reported, never failing the probe: a broken tool server must not take the API out of rotation.
   if (Object.keys(mcp.status()).length > 0) readiness.detail("mcpServers", () => mcp.status());
+
+  // After the rest of the start, off its critical path (see loadTokenizer).
+  setImmediate(() => void loadTokenizer());
 
   return {
     config,

@@ -9,6 +9,8 @@ export interface Connection {
   readonly target: DatabaseTarget;
   /** Names of the migrations applied while connecting. */
   readonly applied: string[];
+  /** How long opening the database and applying migrations took, for the start-up log. */
+  readonly timings: { openMs: number; migrateMs: number };
   close(): Promise<void>;
 }
 
@@ -21,7 +23,9 @@ export function targetFromConfig(database: Config["database"]): DatabaseTarget {
 
 /** Opens the database, applies pending migrations unless told not to, and makes the Prisma client. */
 export async function connect(target: DatabaseTarget, options: { migrate: boolean }): Promise<Connection> {
+  const started = performance.now();
   const database = await openDatabase(target);
+  const opened = performance.now();
   try {
     const applied = options.migrate ? await applyPendingMigrations(database) : [];
     const prisma = createPrismaClient(database);
@@ -29,6 +33,7 @@ export async function connect(target: DatabaseTarget, options: { migrate: boolea
       prisma,
       target,
       applied,
+      timings: { openMs: Math.round(opened - started), migrateMs: Math.round(performance.now() - opened) },
       close: async () => {
         await prisma.$disconnect();
         await database.close();

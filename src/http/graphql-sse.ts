@@ -139,7 +139,8 @@ function persistedGetUrl(url: URL, persisted: PersistedOperations | null): URL |
   return resolved;
 }
 
-function withoutHttpExtensions<R extends { errors?: readonly GraphQLError[] }>(result: R): R {
+/** A result without yoga's `extensions.http` on its errors, which yoga itself never sends to clients. */
+export function withoutHttpExtensions<R extends { errors?: readonly GraphQLError[] }>(result: R): R {
   if (!result.errors?.some((e) => e.extensions?.http)) return result;
   const errors = result.errors.map((error) => {
     const { http: _http, ...extensions } = error.extensions;

@@ -19,12 +19,28 @@ export interface RequestInfo {
 const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 const infos = new WeakMap<Request, RequestInfo>();
 
-type ClientAddress = ReturnType<typeof compileClientAddress>;
+/** The client address of a request, as the operator's TRUST_PROXY setting reads it. */
+export type ClientAddress = ReturnType<typeof compileClientAddress>;
 const socketOnly = compileClientAddress(null);
 
 /** The request's info; a request yoga never saw (tests calling resolvers) gets a fresh one. */
 export function requestInfo(request: Request, logger: Logger): RequestInfo {
   return infos.get(request) ?? describe(request, undefined, logger, socketOnly);
+}
+
+/**
+ * Registers a request another transport built from a node request (a graphql-ws operation), as yoga's
+ * `onRequest` does for its own: the same id, client address and logger.
+ */
+export function trackRequest(
+  request: Request,
+  req: IncomingMessage,
+  logger: Logger,
+  clientAddress: ClientAddress,
+): RequestInfo {
+  const info = describe(request, req, logger, clientAddress);
+  infos.set(request, info);
+  return info;
 }
 
 function describe(

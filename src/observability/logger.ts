@@ -1,6 +1,7 @@
+import { createRequire } from "node:module";
 import { pino } from "pino";
 
-/** The process logger: JSON lines (pino), one per event; child loggers add request and run ids. */
+/** The process logger (pino): one line per event; child loggers add request and run ids. */
 export type Logger = pino.Logger;
 
 /**
@@ -37,5 +38,21 @@ export function createLogger(
   const level = process.env.LOG_LEVEL ?? options.level ?? (process.env.VITEST ? "silent" : "info");
   const settings = { level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } };
   const destination = options.destination ?? (options.stderr ? pino.destination(2) : undefined);
-  return destination ? pino(settings, destination) : pino(settings);
+  if (destination) return pino(settings, destination);
+  return pino(prettyInTerminal(options.production ?? false) ? { ...settings, transport: PRETTY } : settings);
+}
+
+// pino-pretty is a devDependency: a production install has none and logs JSON lines, as anywhere stdout is
+// not a terminal (a file, a pipe, a log collector).
+const PRETTY = { target: "pino-pretty", options: { translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } };
+
+/** Readable lines for a developer at a terminal; JSON lines for machines. */
+function prettyInTerminal(production: boolean): boolean {
+  if (production || !process.stdout.isTTY) return false;
+  try {
+    createRequire(import.meta.url).resolve("pino-pretty");
+    return true;
+  } catch {
+    return false;
+  }
 }

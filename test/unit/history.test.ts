@@ -5,28 +5,29 @@ import type { ChatMessage } from "../../src/agent/model/provider.js";
 const user = (content: string): ChatMessage => ({ role: "user", content });
 const assistant = (content: string): ChatMessage => ({ role: "assistant", content });
 
-describe("fitHistory", () => {
-  it("keeps everything under the budget, after the system prompt", () => {
+describe("fitHistory", async () => {
+  it("keeps everything under the budget, after the system prompt", async () => {
     const messages = [user("hi"), assistant("hello"), user("how are you")];
-    expect(fitHistory("be brief", messages, 1000)).toEqual([
+    expect(await fitHistory("be brief", messages, 1000)).toEqual([
       { role: "system", content: "be brief" },
       ...messages,
     ]);
   });
 
-  it("drops the oldest messages first", () => {
+  it("drops the oldest messages first", async () => {
     const messages = [user("one ".repeat(100)), assistant("two ".repeat(100)), user("three")];
-    const budget = messageTokens(messages[1] as ChatMessage) + messageTokens(messages[2] as ChatMessage);
-    expect(fitHistory(undefined, messages, budget)).toEqual(messages.slice(1));
-    expect(fitHistory(undefined, messages, budget - 1)).toEqual(messages.slice(2));
+    const budget =
+      (await messageTokens(messages[1] as ChatMessage)) + (await messageTokens(messages[2] as ChatMessage));
+    expect(await fitHistory(undefined, messages, budget)).toEqual(messages.slice(1));
+    expect(await fitHistory(undefined, messages, budget - 1)).toEqual(messages.slice(2));
   });
 
-  it("always keeps the newest message even when it alone exceeds the budget", () => {
+  it("always keeps the newest message even when it alone exceeds the budget", async () => {
     const messages = [user("a"), user("long ".repeat(500))];
-    expect(fitHistory(undefined, messages, 10)).toEqual([messages[1]]);
+    expect(await fitHistory(undefined, messages, 10)).toEqual([messages[1]]);
   });
 
-  it("never starts with tool results whose call was dropped", () => {
+  it("never starts with tool results whose call was dropped", async () => {
     const messages: ChatMessage[] = [
       user("weather?"),
       { role: "assistant", content: "", toolCalls: [{ id: "c1", name: "weather", arguments: "{}" }] },
@@ -34,8 +35,9 @@ describe("fitHistory", () => {
       assistant("It is sunny."),
       user("thanks"),
     ];
-    const budget = messages.slice(2).reduce((n, m) => n + messageTokens(m), 0);
-    const kept = fitHistory(undefined, messages, budget);
+    let budget = 0;
+    for (const m of messages.slice(2)) budget += await messageTokens(m);
+    const kept = await fitHistory(undefined, messages, budget);
     expect(kept[0]?.role).not.toBe("tool");
     expect(kept).toEqual(messages.slice(3));
   });

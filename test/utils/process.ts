@@ -25,17 +25,23 @@ export class StartupTimeoutError extends Error {
   }
 }
 
+/** How the server runs: from source with tsx (as `npm run dev`), or built in dist/ (as `npm start`). */
+export type ServerEntry = "source" | "built";
+
 /**
- * Starts `src/server.ts` on a free port with the given environment and waits until it listens. A process
- * that does not start within `startupTimeoutMs` is killed (and waited for) before the promise rejects, so
- * no server outlives a failed test.
+ * Starts the server on a free port with the given environment and waits until it listens. A process that
+ * does not start within `startupTimeoutMs` is killed (and waited for) before the promise rejects, so no
+ * server outlives a failed test.
  */
 export async function startServerProcess(
   env: Record<string, string>,
-  // Generous: on a busy two-core machine, tsx and the migrations of a fresh database take a while.
-  { startupTimeoutMs = 60_000 }: { startupTimeoutMs?: number } = {},
+  {
+    entry = "source",
+    // Generous: on a busy two-core machine, tsx and the migrations of a fresh database take a while.
+    startupTimeoutMs = 60_000,
+  }: { entry?: ServerEntry; startupTimeoutMs?: number } = {},
 ): Promise<ServerProcess> {
-  const { child, output, exited } = spawnServer({ LOG_LEVEL: "info", ...env });
+  const { child, output, exited } = spawnServer({ LOG_LEVEL: "info", ...env }, entry);
   let timedOut = false;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -59,8 +65,12 @@ export async function startServerProcess(
   return { url, child, output, exited };
 }
 
-function spawnServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
+function spawnServer(env: Record<string, string>, entry: ServerEntry = "source") {
+  const args =
+    entry === "built"
+      ? [path.join(root, "dist/server.js")]
+      : ["--import", "tsx", path.join(root, "src/server.ts")];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],

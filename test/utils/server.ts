@@ -1,10 +1,9 @@
 import { once } from "node:events";
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { SignJWT } from "jose";
-import { createApp } from "../../src/app/create-app.js";
+import { createHttpServer } from "../../src/app/http-server.js";
 import { createRuntime, type Runtime } from "../../src/app/runtime.js";
 import { loadConfig } from "../../src/core/config.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
@@ -63,8 +62,7 @@ export async function startTestServer(
   const database = options.database ?? (await createTestDatabase(kind));
   const runtime = await createRuntime(config, options.logger ?? createLogger(), { target: database.target });
   const db = runtime.db;
-  const app = createApp(runtime);
-  const server = createServer(app);
+  const { app, server, websockets } = createHttpServer(runtime);
   // Longer than any pause between two requests of a test on a loaded machine: a client reusing a socket
   // the server is just closing gets ECONNRESET.
   server.keepAliveTimeout = 60_000;
@@ -79,6 +77,7 @@ export async function startTestServer(
     database,
     request: (document, variables, token, init) => requestAt(url, document, variables, token, init),
     async close() {
+      await websockets.dispose();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runtime.close();

@@ -200,7 +200,7 @@ export class Run {
             settings.historyMaxMessages,
             replay,
           );
-    const messages = fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
+    const messages = await fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
     this.historyMs = Date.now() - this.startedAt;
     if (holdModelUntil) await holdModelUntil;
     signal.throwIfAborted();
