@@ -56,23 +56,14 @@ export async function catchUp(
     return { events: run, retryInMs: run.length < (held?.length ?? 0) ? 0 : null, gone: false };
   }
   const saved = await source.load(messageId);
-  if (!saved) return { events: [], retryInMs: null, gone: true };
-  if (saved.status !== "STREAMING") {
-    return {
-      events: [{ type: "MessageCompleted", seq: saved.lastSeq, message: saved }],
-      retryInMs: null,
-      gone: false,
-    };
-  }
+  if (saved?.status !== "STREAMING") return endOf(saved);
   if (initial && held !== null && run.length === 0 && saved.lastSeq < last) {
     // The client may stand ahead of the saved reply (it flushes in batches) or ahead of the reply itself,
     // at a seq the reply never reached: only the held tail tells. Ahead of the reply, it starts over from
     // the saved reply and the events held after it, as `RunFeed` does on the instance running it.
     const since = await source.read(messageId, saved.lastSeq).catch(() => []);
     if ((since.at(-1)?.seq ?? saved.lastSeq) < last) {
-      const snapshot: RunEvent = { type: "MessageSnapshot", seq: saved.lastSeq, message: saved };
-      const then = contiguousFrom(since, saved.lastSeq + 1);
-      return { events: [snapshot, ...then], retryInMs: null, gone: false, restart: true };
+      return { events: snapshotThen(saved, since), retryInMs: null, gone: false, restart: true };
     }
   }
   // The saved reply replaces what was missed when it reaches past the client's position and up to the oldest
@@ -80,10 +71,9 @@ export async function catchUp(
   const oldestHeld = held?.[0]?.seq;
   if (saved.lastSeq > last && (oldestHeld === undefined || saved.lastSeq >= oldestHeld - 1)) {
     const after = (held ?? []).filter((e) => e.seq > saved.lastSeq);
-    const then = contiguousFrom(after, saved.lastSeq + 1);
-    const snapshot: RunEvent = { type: "MessageSnapshot", seq: saved.lastSeq, message: saved };
-    const again = held === null ? timings.outagePollMs : then.length < after.length ? 0 : null;
-    return { events: [snapshot, ...then], retryInMs: again, gone: false };
+    const events = snapshotThen(saved, after);
+    const again = held === null ? timings.outagePollMs : events.length - 1 < after.length ? 0 : null;
+    return { events, retryInMs: again, gone: false };
   }
   // Nothing to deliver yet: poll while the history is unreachable, wait for the next flush to cover a hole,
   // or, when nothing was missed, just wait for live events.
@@ -103,14 +93,7 @@ export async function snapshotAfterLag(
   last: number,
 ): Promise<CatchUp | null> {
   const saved = await source.load(messageId);
-  if (!saved) return { events: [], retryInMs: null, gone: true };
-  if (saved.status !== "STREAMING") {
-    return {
-      events: [{ type: "MessageCompleted", seq: saved.lastSeq, message: saved }],
-      retryInMs: null,
-      gone: false,
-    };
-  }
+  if (saved?.status !== "STREAMING") return endOf(saved);
   if (saved.lastSeq <= last) return null;
   let held: RunEvent[] | null;
   try {
@@ -118,10 +101,25 @@ export async function snapshotAfterLag(
   } catch {
     held = null; // the history is unreachable: the snapshot alone, and the database is polled
   }
-  const then = contiguousFrom(held ?? [], saved.lastSeq + 1);
+  const events = snapshotThen(saved, held ?? []);
+  const again = held === null ? timings.outagePollMs : events.length - 1 < held.length ? 0 : null;
+  return { events, retryInMs: again, gone: false };
+}
+
+/** A reply that no longer streams, as a catch-up's answer: gone, or its saved end. */
+function endOf(saved: MessageState | null): CatchUp {
+  if (!saved) return { events: [], retryInMs: null, gone: true };
+  return {
+    events: [{ type: "MessageCompleted", seq: saved.lastSeq, message: saved }],
+    retryInMs: null,
+    gone: false,
+  };
+}
+
+/** The saved reply as a `MessageSnapshot`, then the held events that follow it without a hole. */
+function snapshotThen(saved: MessageState, held: RunEvent[]): RunEvent[] {
   const snapshot: RunEvent = { type: "MessageSnapshot", seq: saved.lastSeq, message: saved };
-  const again = held === null ? timings.outagePollMs : then.length < held.length ? 0 : null;
-  return { events: [snapshot, ...then], retryInMs: again, gone: false };
+  return [snapshot, ...contiguousFrom(held, saved.lastSeq + 1)];
 }
 
 /** The events of `events` numbered `from`, `from + 1`, ... without a hole. */
