@@ -1427,6 +1427,25 @@ export default {
             "args": []
           },
           {
+            "name": "resultLength",
+            "type": {
+              "kind": "SCALAR",
+              "name": "Any"
+            },
+            "args": []
+          },
+          {
+            "name": "resultTruncated",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
             "name": "server",
             "type": {
               "kind": "NON_NULL",

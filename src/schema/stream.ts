@@ -1,5 +1,5 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
-import type { RunEvent } from "../agent/runs/events.js";
+import { boundMessage, boundToolCall, type RunEvent } from "../agent/runs/events.js";
 import { sendMessage } from "../resolvers/send-message.js";
 import { eventMessage, resumeStream, stopGeneration } from "../resolvers/stream.js";
 import { builder } from "./builder.js";
@@ -17,7 +17,9 @@ function messageEvent(name: "MessageCreated" | "MessageSnapshot" | "MessageCompl
       seq: t.exposeInt("seq", { description: seqField }),
       message: t.prismaField({
         type: MessageRef,
-        resolve: (query, event, _args, ctx) => eventMessage(ctx, event.message, query),
+        // Events made from the database (resumes, catch-ups) bound tool results like the live ones.
+        resolve: (query, event, _args, ctx) =>
+          eventMessage(ctx, boundMessage(event.message, ctx.config.runs.tools.resultEventMaxChars), query),
       }),
     }),
   });
@@ -29,7 +31,10 @@ function toolCallEvent(name: "ToolCallStarted" | "ToolCallCompleted", descriptio
     fields: (t) => ({
       seq: t.exposeInt("seq", { description: seqField }),
       messageId: t.id({ resolve: (e) => encodeGlobalID("Message", e.messageId) }),
-      toolCall: t.field({ type: ToolCallRef, resolve: (e) => e.toolCall }),
+      toolCall: t.field({
+        type: ToolCallRef,
+        resolve: (e, _args, ctx) => boundToolCall(e.toolCall, ctx.config.runs.tools.resultEventMaxChars),
+      }),
     }),
   });
 }

@@ -1,3 +1,4 @@
+import { cutResultLength } from "../agent/runs/events.js";
 import { builder } from "./builder.js";
 
 /** A tool the assistant called while writing a message, with its arguments and result. */
@@ -10,7 +11,18 @@ export const ToolCallRef = builder.prismaObject("ToolCall", {
     arguments: t.expose("arguments", { type: "JSON" }),
     result: t.exposeString("result", {
       nullable: true,
-      description: "The tool's output; null while running.",
+      description:
+        "The tool's output; null while running. In stream events only its first TOOL_RESULT_EVENT_MAX_CHARS characters (see `resultTruncated`).",
+    }),
+    resultLength: t.int({
+      nullable: true,
+      description: "Characters in the whole result; null while running.",
+      resolve: (call) => cutResultLength(call) ?? call.result?.length ?? null,
+    }),
+    resultTruncated: t.boolean({
+      description:
+        "True when `result` holds only the beginning: stream events bound what they carry. Query the message's `toolCalls` for the whole result.",
+      resolve: (call) => cutResultLength(call) !== null,
     }),
     isError: t.exposeBoolean("isError"),
     startedAt: t.expose("startedAt", { type: "DateTime" }),

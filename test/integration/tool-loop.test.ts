@@ -9,7 +9,7 @@ import { McpHttpFixture } from "../fixtures/mcp-http-server.js";
 import { TEST_USER_HEADER } from "../fixtures/mcp-tools.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { fixtureLog, stdioFixtureEntry, tempDir, writeMcpConfig } from "../utils/mcp.js";
-import { SendMessage, StopGeneration } from "../utils/operations.js";
+import { MessageStream, MessagesQuery, SendMessage, StopGeneration } from "../utils/operations.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { collect, yogaSSE } from "../utils/sse.js";
 import {
@@ -48,6 +48,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
       TOOL_MAX_ROUNDS: "3",
       TOOL_RESULT_MAX_CHARS: "1000",
       TOOL_RESULT_STORE_MAX_CHARS: "5000",
+      TOOL_RESULT_EVENT_MAX_CHARS: "2000",
     });
   });
   afterAll(async () => {
@@ -127,7 +128,14 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     const message = completed(events);
     expect(message).toMatchObject({ status: "COMPLETE", content: "Checking. The tool said hi." });
     expect(message.toolCalls).toEqual([
-      { id: started?.toolCall.id, name: "echo", result: "echo: hi", isError: false },
+      {
+        id: started?.toolCall.id,
+        name: "echo",
+        result: "echo: hi",
+        resultLength: 8,
+        resultTruncated: false,
+        isError: false,
+      },
     ]);
     expect(message.usage).toEqual({ promptTokens: 30, completionTokens: 7, totalTokens: 37 });
 
@@ -297,7 +305,7 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     );
   });
 
-  it("truncates large results for the model, stores them whole up to the limit, and replays them the same", async () => {
+  it("truncates large results for the model, stores them whole up to the limit, bounds them in events, and replays them the same", async () => {
     const user = await newUser();
     const before = fake.requests.length;
     fake.script(
@@ -309,11 +317,34 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     );
     const events = await send(user.token, "give me a lot");
     const digits = (n: number) => Array.from({ length: n }, (_, i) => String(i % 10)).join("");
-    const [big, huge] = ofType(events, "ToolCallCompleted")
-      .map((e) => e.toolCall)
-      .sort((a, b) => (a.result?.length ?? 0) - (b.result?.length ?? 0));
-    expect(big?.result).toBe(digits(3000));
-    expect(huge?.result).toBe(`${digits(5000)}\n[… truncated for storage: 8000 characters in total]`);
+    const stored = `${digits(5000)}\n[… truncated for storage: 8000 characters in total]`;
+    // Events carry only the first TOOL_RESULT_EVENT_MAX_CHARS characters and say how long the whole is.
+    const bySize = <T extends { resultLength?: number | null }>(calls: T[]) =>
+      calls.sort((a, b) => (a.resultLength ?? 0) - (b.resultLength ?? 0));
+    const expectBounded = (
+      calls: { result?: string | null; resultLength?: number | null; resultTruncated: boolean }[],
+    ) =>
+      expect(calls).toMatchObject([
+        { result: digits(2000), resultLength: 3000, resultTruncated: true },
+        { result: digits(2000), resultLength: stored.length, resultTruncated: true },
+      ]);
+    expectBounded(bySize(ofType(events, "ToolCallCompleted").map((e) => e.toolCall)));
+    expectBounded(bySize([...completed(events).toolCalls]));
+    const resumed = eventsOf(
+      await collect(
+        yogaSSE(server.url, MessageStream, { messageId: completed(events).id, afterSeq: 0 }, user.token),
+        isCompleted,
+      ),
+    );
+    expectBounded(bySize([...completed(resumed).toolCalls]));
+
+    // A query reads the whole results.
+    const page = await server.request(MessagesQuery, { id: conversationIdOf(events), first: 5 }, user.token);
+    const assistant = page.data?.conversation?.messages.edges.at(-1)?.node;
+    expect(bySize([...(assistant?.toolCalls ?? [])])).toMatchObject([
+      { result: digits(3000), resultLength: 3000, resultTruncated: false },
+      { result: stored, resultLength: stored.length, resultTruncated: false },
+    ]);
 
     const seen = toolMessages(requestsSince(before)[1] as RecordedRequest);
     expect(seen.map((m) => m.content)).toEqual([

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { MessageState, RunEvent } from "../../src/agent/runs/events.js";
+import { RunChannel } from "../../src/agent/runs/channel.js";
+import {
+  boundToolCall,
+  cutResultLength,
+  type MessageState,
+  type RunEvent,
+} from "../../src/agent/runs/events.js";
 import { decodeEvent, encodeEvent } from "../../src/cluster/codec.js";
 
 const at = new Date("2026-01-02T03:04:05.678Z");
@@ -67,5 +73,44 @@ describe("run events through Redis", () => {
       toolCall: { ...call, result: "ok", completedAt: at },
     };
     expect(decodeEvent(encodeEvent(completed))).toEqual(completed);
+  });
+});
+
+describe("tool results in events", () => {
+  const call = message.toolCalls[0];
+  if (!call) throw new Error("fixture");
+
+  it("carry at most the bound, say how long the whole is, and never split a surrogate pair", () => {
+    expect(boundToolCall({ ...call, result: "short" }, 10)).toEqual({ ...call, result: "short" });
+    expect(cutResultLength({ ...call, result: "short" })).toBeNull();
+    const long = boundToolCall({ ...call, result: "0123456789abc" }, 10);
+    expect(long.result).toBe("0123456789");
+    expect(cutResultLength(long)).toBe(13);
+    const emoji = boundToolCall({ ...call, result: "abc\u{1F600}def" }, 4);
+    expect(emoji.result).toBe("abc");
+    expect(cutResultLength(emoji)).toBe(8);
+  });
+
+  it("are bounded by the channel before they are buffered or sent to other instances, and survive Redis", () => {
+    const sent: RunEvent[] = [];
+    const channel = new RunChannel(10, 0, (e) => sent.push(e), 5);
+    channel.emit({
+      type: "ToolCallCompleted",
+      messageId: message.id,
+      toolCall: { ...call, result: "x".repeat(50) },
+    });
+    channel.emit({
+      type: "MessageCompleted",
+      message: { ...message, toolCalls: [{ ...call, result: "y".repeat(20) }] },
+    });
+    const [completedCall, final] = sent;
+    if (completedCall?.type !== "ToolCallCompleted" || final?.type !== "MessageCompleted")
+      throw new Error("order");
+    expect(completedCall.toolCall.result).toBe("xxxxx");
+    expect(final.message.toolCalls[0]?.result).toBe("yyyyy");
+    expect(channel.since(0)).toEqual(sent);
+    const decoded = decodeEvent(encodeEvent(completedCall));
+    if (decoded.type !== "ToolCallCompleted") throw new Error("wrong type");
+    expect(cutResultLength(decoded.toolCall)).toBe(50);
   });
 });

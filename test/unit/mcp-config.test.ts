@@ -89,6 +89,7 @@ describe("tool settings", () => {
       callTimeoutMs: 60_000,
       resultMaxChars: 20_000,
       resultStoreMaxChars: 1_000_000,
+      resultEventMaxChars: 4_000,
     });
     expect(loadConfig({}).mcp).toMatchObject({ builtinTools: false, http: true, userHeader: "X-User-Id" });
     expect(() => loadConfig({ TOOL_RESULT_MAX_CHARS: "5000", TOOL_RESULT_STORE_MAX_CHARS: "1000" })).toThrow(

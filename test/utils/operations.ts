@@ -85,6 +85,8 @@ export const MessagesQuery = graphql(`
               name
               arguments
               result
+              resultLength
+              resultTruncated
               isError
             }
             conversation {
@@ -211,6 +213,8 @@ export const StreamEventFields = graphql(`
         name
         arguments
         result
+        resultLength
+        resultTruncated
         isError
         completedAt
       }
@@ -240,6 +244,8 @@ export const StreamEventFields = graphql(`
           id
           name
           result
+          resultLength
+          resultTruncated
           isError
         }
       }

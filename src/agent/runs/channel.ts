@@ -1,4 +1,4 @@
-import type { RunEvent, UnnumberedEvent } from "./events.js";
+import { boundEvent, type RunEvent, type UnnumberedEvent } from "./events.js";
 
 /** Told of each event of a reply as it is emitted. */
 export type RunListener = (event: RunEvent) => void;
@@ -19,6 +19,8 @@ export class RunChannel {
     private readonly capacity: number,
     startSeq = 0,
     private readonly onEmit: (event: RunEvent) => void = () => {},
+    /** Longest tool result an event carries (see `boundToolCall`). */
+    private readonly toolResultMaxChars = Number.POSITIVE_INFINITY,
   ) {
     this.seq = startSeq;
   }
@@ -42,7 +44,10 @@ export class RunChannel {
   /** Numbers, buffers and delivers an event. */
   emit(event: UnnumberedEvent): RunEvent {
     this.seq++;
-    const numbered = { ...event, seq: this.seq } as RunEvent;
+    const bounded = Number.isFinite(this.toolResultMaxChars)
+      ? boundEvent(event, this.toolResultMaxChars)
+      : event;
+    const numbered = { ...bounded, seq: this.seq } as RunEvent;
     this.buffer.push(numbered);
     if (this.buffer.length - this.start > this.capacity) {
       this.start++;

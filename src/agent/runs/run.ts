@@ -88,13 +88,18 @@ export class Run {
       messageId: assistant.id,
       conversationId: assistant.conversationId,
     });
-    this.channel = new RunChannel(deps.settings.eventBufferSize, 0, (event) => {
-      if (event.type === "TextDelta" && this.firstTokenMs === null) {
-        this.firstTokenMs = Date.now() - this.startedAt;
-      }
-      this.observer.event(event);
-      deps.network?.publish(this.messageId, event);
-    });
+    this.channel = new RunChannel(
+      deps.settings.eventBufferSize,
+      0,
+      (event) => {
+        if (event.type === "TextDelta" && this.firstTokenMs === null) {
+          this.firstTokenMs = Date.now() - this.startedAt;
+        }
+        this.observer.event(event);
+        deps.network?.publish(this.messageId, event);
+      },
+      deps.settings.tools.resultEventMaxChars,
+    );
     this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.flusher, () =>
       this.cancel(new RunCancelled(LOST_REPLY)),
     );

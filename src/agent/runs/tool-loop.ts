@@ -18,6 +18,8 @@ export interface ToolSettings {
   resultMaxChars: number;
   /** Longest result stored (larger than `resultMaxChars`: the whole result is kept for people). */
   resultStoreMaxChars: number;
+  /** Longest result an event carries (smaller than `resultMaxChars`: events go to every client). */
+  resultEventMaxChars: number;
 }
 
 /** What the loop works with: the run's model, tools, identity, event channel and text writer. */
