@@ -20,9 +20,12 @@ import { startTestServer, tokenFor } from "../utils/server.js";
 
 const normalize = (sql: string) => sql.replace(/\s+/g, " ").trim();
 
-it("rebuilds the search columns with the statements the migration wrote by hand", async () => {
-  const migration = (await readMigrations(projectPaths.migrations)).find((m) => /_search$/.test(m.name));
-  const script = normalize(migration?.sql ?? "");
+it("rebuilds the search columns with the statements the migrations wrote by hand", async () => {
+  const migrations = (await readMigrations(projectPaths.migrations)).filter((m) =>
+    /_search(_any_collation)?$/.test(m.name),
+  );
+  expect(migrations).toHaveLength(2);
+  const script = normalize(migrations.map((m) => m.sql).join("\n"));
   for (const statement of searchVectorStatements("english"))
     expect(script).toContain(`${normalize(statement)};`);
 });

@@ -7,7 +7,7 @@ import {
   type SearchMessagesArgs,
   searchMessages,
 } from "../../src/db/search/search.js";
-import { testDatabaseKinds } from "../utils/databases.js";
+import { createTestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { SearchPageQuery, SearchQuery } from "../utils/search-operations.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 
@@ -598,5 +598,42 @@ describe.each(testDatabaseKinds())("search on %s", (kind) => {
       // The search, then the page's messages (with their conversation) and conversations: no N+1.
       expect(counted.length).toBeLessThanOrEqual(4);
     });
+  });
+});
+
+describe.each(testDatabaseKinds())("search on a C-collated %s database", (kind) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, {}, { database: await createTestDatabase(kind, { locale: "C" }) });
+  });
+  afterAll(() => server?.close());
+
+  it("is C-collated (where ILIKE and [:alnum:] know only ASCII)", async () => {
+    const [database] = await server.db.prisma.$queryRaw<{ collate: string }[]>`
+      SELECT datcollate AS collate FROM pg_database WHERE datname = current_database()`;
+    expect(database?.collate).toBe("C");
+  });
+
+  it("folds accented capitals and counts accented letters as letters, as on any other collation", async () => {
+    const owner = `user-${randomUUID()}`;
+    const { messageIds } = await addConversation(server.db.prisma, owner, [
+      "Notre ÉCOLE est fermée",
+      "ÄRGER im BÜRO",
+      "feliz año nuevo",
+      "o sole mio",
+      "Das Öl ist teuer",
+    ]);
+    const found = async (query: string) =>
+      (await searchMessages(server.db.prisma, owner, { query })).hits.map((h) =>
+        messageIds.indexOf(h.messageId),
+      );
+    expect(await found("école")).toEqual([0]);
+    expect(await found("ärger")).toEqual([1]);
+    expect(await found("büro")).toEqual([1]);
+    expect(await found("ÜRO")).toEqual([1]);
+    // Whole-word terms: `o` and `l` are not words inside `año` and `Öl`.
+    expect(await found("o")).toEqual([3]);
+    expect(await found("l")).toEqual([]);
   });
 });

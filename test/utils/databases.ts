@@ -46,11 +46,18 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates an empty database of the given kind, named uniquely so parallel runs never collide. */
-export async function createTestDatabase(kind: TestDatabaseKind): Promise<TestDatabase> {
+/**
+ * Creates an empty database of the given kind, named uniquely so parallel runs never collide. `locale: "C"`
+ * makes a PostgreSQL database with the C collation and character classes; PGlite's is always C-collated.
+ */
+export async function createTestDatabase(
+  kind: TestDatabaseKind,
+  options: { locale?: "C" } = {},
+): Promise<TestDatabase> {
   if (kind === "pglite") return { kind, target: { kind: "pglite", dataDir: null }, drop: async () => {} };
   const name = `chat_test_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
-  await withAdmin((c) => c.query(`CREATE DATABASE "${name}"`));
+  const locale = options.locale ? ` TEMPLATE template0 ENCODING 'UTF8' LOCALE '${options.locale}'` : "";
+  await withAdmin((c) => c.query(`CREATE DATABASE "${name}"${locale}`));
   const url = new URL(postgresAdminUrl);
   url.pathname = `/${name}`;
   return {

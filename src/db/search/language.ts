@@ -2,8 +2,8 @@ import type { Db } from "../client.js";
 import { Prisma } from "../generated/prisma/client.js";
 
 // The search vectors are STORED generated columns whose expression names the text-search configuration.
-// Their first definition is hand-written in the migration that added them (Prisma cannot express
-// generated columns); when SEARCH_LANGUAGE names another configuration they are rebuilt here with the
+// Their first definition is hand-written in the migrations that added them (Prisma cannot express
+// generated columns, nor the expression the trigram index is built on); when SEARCH_LANGUAGE names another configuration they are rebuilt here with the
 // same statements. Reading the configuration back from the database keeps queries in step with the
 // vectors whoever calls the search.
 
@@ -19,14 +19,15 @@ const VECTORS = [
   },
   {
     table: "Message",
-    index: "Message_searchVector_content_idx",
+    index: "Message_searchVector_text_idx",
     // A reply is indexed once, when it stops streaming: no vector (and, with the partial index, no GIN
     // entries) for text that is rewritten every flush. The owner's mark (see ownerMark) rides along so
     // the index can narrow to one user's messages. md5 and array_to_tsvector are immutable, as a
     // generated column requires.
     expression: (language: string) =>
       `CASE WHEN "status" = 'STREAMING' THEN NULL ELSE to_tsvector('${language}'::regconfig, "content") || array_to_tsvector(ARRAY[md5("ownerId")]) END`,
-    columns: `"searchVector", "content" gin_trgm_ops`,
+    // The text as the search's text rule compares it (see FOLDED in sql.ts): lower-cased under ICU.
+    columns: `"searchVector", lower("content" COLLATE "und-x-icu") gin_trgm_ops`,
     predicate: ` WHERE (status <> 'STREAMING')`,
   },
 ] as const;

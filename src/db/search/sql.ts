@@ -206,16 +206,23 @@ function scopeFilter(conversationId: string | null, includeArchived: boolean): P
 }
 
 /**
+ * The collation the text rule compares under, whatever the database's: under C, ILIKE would not fold `Ü`
+ * and `[:alnum:]` would not hold `ü` (so `ber` would match inside `über` as a whole word). Fragments
+ * compare lower-cased text, the expression the trigram index is built on (see language.ts).
+ */
+const ICU = Prisma.raw(`"und-x-icu"`);
+
+/**
  * The text rule on one column of `row`: every term occurs, ignoring case (fragments anywhere, through the
- * trigram index, other terms as whole words), and no excluded word occurs (by full-text, as in the word
+ * trigram index, other terms as whole words, both under {@link ICU}), and no excluded word occurs (by full-text, as in the word
  * rule).
  */
 function textMatch(row: Prisma.Sql, column: Prisma.Sql, config: Prisma.Sql, parsed: ParsedQuery): Prisma.Sql {
   const text = Prisma.sql`${row}.${column}`;
   const conditions = parsed.terms.map((term) =>
     isFragment(term)
-      ? Prisma.sql`${text} ILIKE ${`%${term.replace(/[\\%_]/g, "\\$&")}%`}`
-      : Prisma.sql`${text} ~* ${`(^|[^[:alnum:]_])${term.replace(/[^\p{L}\p{N}]/gu, "\\$&")}($|[^[:alnum:]_])`}`,
+      ? Prisma.sql`lower(${text} COLLATE ${ICU}) LIKE lower(${`%${term.replace(/[\\%_]/g, "\\$&")}%`}::text COLLATE ${ICU})`
+      : Prisma.sql`${text} COLLATE ${ICU} ~* ${`(^|[^[:alnum:]_])${term.replace(/[^\p{L}\p{N}]/gu, "\\$&")}($|[^[:alnum:]_])`}`,
   );
   if (parsed.excluded !== "") {
     conditions.push(
