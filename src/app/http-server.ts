@@ -22,6 +22,7 @@ export function createHttpServer(runtime: Runtime) {
     logger: runtime.logger,
     trustProxy: runtime.config.http.trustProxy,
     maxPayload: runtime.config.operations.maxBodyBytes,
+    allowedOrigins: runtime.config.http.corsOrigins,
   });
   return { app, server, websockets };
 }

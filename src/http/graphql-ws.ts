@@ -30,6 +30,8 @@ export interface GraphQLWsOptions {
   trustProxy: TrustProxy;
   /** The largest message a client may send, as the largest HTTP body (larger: close code 1009). */
   maxPayload: number;
+  /** CORS_ORIGINS: the other sites whose pages may connect (`*` any); the server's own always may. */
+  allowedOrigins: string[];
 }
 
 type ConnectionParams = { authorization?: unknown } | undefined;
@@ -56,10 +58,24 @@ export function serveGraphQLWs(options: GraphQLWsOptions) {
     server: options.server,
     path: options.path,
     maxPayload: options.maxPayload,
+    // Browsers apply no CORS to WebSockets: the server checks the page's origin itself (see originAccess).
+    verifyClient: ({ origin, req }, done) =>
+      originAccess(origin, req.headers.host, options.allowedOrigins) === "refused"
+        ? done(false, 403, "Origin not allowed: add it to CORS_ORIGINS")
+        : done(true),
   });
   const server = useServer<ConnectionParams, { operations?: Map<string, AbortController> }>(
     {
       async onConnect(ctx: Connection) {
+        const upgrade = ctx.extra.request;
+        const access = originAccess(upgrade.headers.origin, upgrade.headers.host, options.allowedOrigins);
+        if (access === "any" && typeof ctx.connectionParams?.authorization !== "string") {
+          ctx.extra.socket.close(
+            4403,
+            "Forbidden: a page of another site must send connectionParams.authorization",
+          );
+          return false;
+        }
         const request = operationRequest(ctx, options, new AbortController().signal);
         const { clientIp } = trackRequest(request, ctx.extra.request, logger, clientAddress);
         try {
@@ -100,8 +116,8 @@ export function serveGraphQLWs(options: GraphQLWsOptions) {
           return [masked(error)];
         }
       },
-      execute: (args) => runWith(args, "execute"),
-      subscribe: (args) => runWith(args, "subscribe"),
+      execute: (args) => runWith(args, "execute", masked),
+      subscribe: (args) => runWith(args, "subscribe", masked),
       onNext: (_ctx, _id, _params, _args, result) => withoutHttpExtensions(result),
       onComplete(ctx: Connection, id) {
         ctx.extra.operations?.get(id)?.abort();
@@ -120,12 +136,48 @@ export function serveGraphQLWs(options: GraphQLWsOptions) {
   };
 }
 
+/**
+ * How far a page of `origin` may use a socket. Not a browser (no Origin), the server's own pages and the
+ * origins CORS_ORIGINS lists: fully. Any other site, when CORS_ORIGINS is `*`: only with a token of its
+ * own, since an identity the browser holds for the user (development auth, a proxy's session) must not
+ * serve a site the user merely visits. Otherwise: refused.
+ */
+export function originAccess(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: string[],
+): "full" | "any" | "refused" {
+  if (origin === undefined || origin === "" || allowed.includes(origin) || hostOf(origin) === host)
+    return "full";
+  return allowed.includes("*") ? "any" : "refused";
+}
+
+function hostOf(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
 type Run = (args: ExecutionArgs) => Promise<ExecutionResult | AsyncIterable<ExecutionResult>>;
 
-/** Runs an operation with yoga's enveloped execute or subscribe, which `onSubscribe` put in rootValue. */
-function runWith(args: ExecutionArgs, kind: "execute" | "subscribe") {
+/**
+ * Runs an operation with yoga's enveloped execute or subscribe, which `onSubscribe` put in rootValue. An
+ * error thrown before execution (a plugin refusing the variables) is the operation's result, as over HTTP:
+ * graphql-ws would take it for a server fault and close the whole socket.
+ */
+async function runWith(
+  args: ExecutionArgs,
+  kind: "execute" | "subscribe",
+  mask: (error: unknown) => GraphQLError,
+) {
   const run = (args.rootValue as Record<typeof kind, Run>)[kind];
-  return run({ ...args, rootValue: undefined });
+  try {
+    return await run({ ...args, rootValue: undefined });
+  } catch (error) {
+    return { errors: [mask(error)] };
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { subscriptionExchange, Client as UrqlClient } from "@urql/core";
 import { print } from "graphql";
 import type { Client } from "graphql-ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { createApolloCache } from "../../sdk/apollo.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
@@ -66,6 +67,36 @@ describe.each(testDatabaseKinds())("graphql-ws on %s", (kind) => {
       });
     }
     expect(closes).toEqual([4401, 4403, 4403]);
+  });
+
+  it("lets a page of another site in only with a token of its own: browsers apply no CORS to WebSockets", async () => {
+    // CORS_ORIGINS is `*` here (the development default). A browser sends the page's Origin.
+    class FromAnotherSite extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { headers: { origin: "https://elsewhere.example" } });
+      }
+    }
+    const closes: number[] = [];
+    const tokenless = wsClient(server.url, null, {
+      webSocketImpl: FromAnotherSite,
+      onClosed: (e) => closes.push(e.code),
+    });
+    clients.push(tokenless);
+    await expect(wsResults(tokenless, ViewerQuery, {})).rejects.toMatchObject({ code: 4403 });
+    expect(closes).toEqual([4403]);
+
+    const user = `user-${randomUUID()}`;
+    const withToken = wsClient(server.url, await tokenFor(user), { webSocketImpl: FromAnotherSite });
+    clients.push(withToken);
+    const [result] = await wsResults(withToken, ViewerQuery, {});
+    expect(result?.data?.viewer?.id).toBe(user);
+  });
+
+  it("refuses text holding U+0000 with BAD_USER_INPUT, writing nothing", async () => {
+    const { client, user } = await connect();
+    const [result] = await wsResults(client, CreateConversation, { title: "a\u0000b" });
+    expect(result?.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(await server.db.prisma.conversation.count({ where: { ownerId: user } })).toBe(0);
   });
 
   it("answers queries and mutations as the token's user", async () => {

@@ -193,6 +193,10 @@ describe.each(testDatabaseKinds())("REST API on %s", (kind) => {
       ["GET", "/api/conversations?limit=0", undefined, ["query", "limit"]],
       ["POST", "/api/conversations", "{not json", ["body"]],
       ["PATCH", `/api/conversations/${theirs.id}`, { name: "x" }, ["body", "title"]],
+      // PostgreSQL cannot store U+0000: refused up front, like GraphQL's inputs.
+      ["POST", "/api/conversations", { title: "a\u0000b" }, ["body", "title"]],
+      ["PATCH", `/api/conversations/${theirs.id}`, { title: "\u0000" }, ["body", "title"]],
+      ["POST", "/api/chat/stream?message=hi%00there", undefined, ["query", "message"]],
     ] as const;
     for (const [method, path, body, loc] of invalid) {
       const response = await call(method, path, body);

@@ -7,12 +7,17 @@ import WebSocket from "ws";
 export function wsClient(
   url: string,
   token: string | null,
-  options: { authorization?: string; onClosed?: (event: { code: number; reason: string }) => void } = {},
+  options: {
+    authorization?: string;
+    onClosed?: (event: { code: number; reason: string }) => void;
+    /** A WebSocket class of the test's (one that sends an Origin header, as a browser does). */
+    webSocketImpl?: unknown;
+  } = {},
 ): Client {
   const authorization = options.authorization ?? (token ? `Bearer ${token}` : undefined);
   return createClient({
     url: `${url.replace(/^http/, "ws")}/graphql`,
-    webSocketImpl: WebSocket,
+    webSocketImpl: options.webSocketImpl ?? WebSocket,
     connectionParams: authorization ? { authorization } : {},
     retryAttempts: 0,
     on: { closed: (event) => options.onClosed?.(event as { code: number; reason: string }) },

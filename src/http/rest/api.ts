@@ -1,6 +1,7 @@
 import type { Plugin, YogaInitialContext } from "graphql-yoga";
 import { isUuid } from "../../core/ids.js";
 import { readBodyText } from "../body.js";
+import { holdsNul } from "../storable-text.js";
 import { InvalidParameterError, restError } from "./errors.js";
 import type { ConversationRow, MessageRow, ReplyStream, RestOperations } from "./operations.js";
 
@@ -119,9 +120,13 @@ function routeOf(path: string): { key: string; id: string | null } {
   return { key: ["conversations", "{id}", ...parts.slice(2)].join("/"), id };
 }
 
+// PostgreSQL cannot store U+0000: text holding it is refused up front, as GraphQL's inputs are.
+const NUL_REFUSED = "Text must not contain the NUL character (U+0000)";
+
 function required(url: URL, name: string): string {
   const value = url.searchParams.get(name);
   if (value === null || value === "") throw new InvalidParameterError(["query", name], "Field required");
+  if (value.includes("\0")) throw new InvalidParameterError(["query", name], NUL_REFUSED);
   return value;
 }
 
@@ -156,6 +161,9 @@ async function jsonBody(
   }
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw new InvalidParameterError(["body"], "Input should be a valid dictionary");
+  for (const [key, value] of Object.entries(body)) {
+    if (holdsNul(key) || holdsNul(value)) throw new InvalidParameterError(["body", key], NUL_REFUSED);
+  }
   return body as Record<string, unknown>;
 }
 
