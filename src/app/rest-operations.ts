@@ -1,6 +1,7 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import type { RunEvent } from "../agent/runs/events.js";
 import { ConflictError } from "../core/errors.js";
+import { conversationsByIds } from "../db/conversations.js";
 import { searchMessages } from "../db/search/search.js";
 import type { ReplyStream, RestOperations } from "../http/rest/operations.js";
 import { type Context, requireViewer } from "../resolvers/context.js";
@@ -44,13 +45,13 @@ export const restOperations: RestOperations<Context> = {
     const { hits } = await searchMessages(ctx.prisma, viewer.id, { query, first: SEARCH_RESULTS });
     const best = new Map<string, (typeof hits)[number]>();
     for (const hit of hits) if (!best.has(hit.conversationId)) best.set(hit.conversationId, hit);
-    return Promise.all(
-      [...best.values()].map(async (hit) => ({
-        conversation: await getConversation(ctx, conversationId(hit.conversationId), {}),
-        messageId: hit.messageId,
-        snippet: hit.snippet,
-      })),
-    );
+    // One statement for the page's conversations, in the hits' order.
+    const rows = await conversationsByIds(ctx.prisma, viewer.id, [...best.keys()], {});
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return [...best.values()].flatMap((hit) => {
+      const conversation = byId.get(hit.conversationId);
+      return conversation ? [{ conversation, messageId: hit.messageId, snippet: hit.snippet }] : [];
+    });
   },
   async sendMessage(ctx, id, message) {
     const events = await sendMessage(ctx, {

@@ -106,6 +106,42 @@ describe.each(testDatabaseKinds())("REST API on %s", (kind) => {
     expect(await gone.json()).toEqual({ detail: expect.any(String) });
   });
 
+  it("searches many conversations in a fixed number of statements, one entry per conversation", async () => {
+    const { user, call } = await asUser();
+    const prisma = server.db.prisma;
+    for (let i = 0; i < 6; i += 1) {
+      const c = await prisma.conversation.create({
+        data: { ownerId: user, title: `Trip ${i}`, messageCount: 2 },
+      });
+      for (const position of [1, 2]) {
+        await prisma.message.create({
+          data: {
+            conversationId: c.id,
+            ownerId: user,
+            position,
+            role: position === 1 ? "USER" : "ASSISTANT",
+            content: `nebula sighting ${i}.${position}`,
+          },
+        });
+      }
+    }
+    const statements: string[] = [];
+    prisma.$on("query", (e: { query: string }) => statements.push(e.query));
+    const found: { id: string; title: string }[] = await (
+      await call("GET", "/api/conversations/search?query=nebula")
+    ).json();
+    expect(found.map((f) => f.title).sort()).toEqual([
+      "Trip 0",
+      "Trip 1",
+      "Trip 2",
+      "Trip 3",
+      "Trip 4",
+      "Trip 5",
+    ]);
+    // The search, then the page's conversations at once: no statement per conversation.
+    expect(statements.filter((q) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(q)).length).toBeLessThanOrEqual(3);
+  });
+
   it("starts a new conversation when the stream names none", async () => {
     const { call } = await asUser();
     fake.script(FakeOpenAI.text(["Hi"]));
