@@ -209,7 +209,13 @@ describe.each(testDatabaseKinds())("REST API on %s", (kind) => {
     const other = await asUser();
     const theirs = await (await other.call("POST", "/api/conversations", { title: "Private" })).json();
 
-    const anonymous = await fetch(`${server.url}/api/conversations`);
+    // A form post or a simple fetch of another site, which would carry ambient credentials: refused.
+    const forged = await fetch(`${server.url}/api/chat/stream?message=hi`, { method: "POST" });
+    expect(forged.status).toBe(403);
+    expect(await forged.json()).toEqual({ detail: expect.stringMatching(/CSRF/) });
+    const anonymous = await fetch(`${server.url}/api/conversations`, {
+      headers: { "sec-fetch-site": "same-origin" },
+    });
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toEqual({ detail: expect.any(String) });
     for (const [method, path, body] of [

@@ -1,6 +1,7 @@
 import type { Plugin, YogaInitialContext } from "graphql-yoga";
 import { isUuid } from "../../core/ids.js";
 import { readBodyText } from "../body.js";
+import { CSRF_HEADERS, isCsrfSuspect } from "../csrf.js";
 import { holdsNul } from "../storable-text.js";
 import { InvalidParameterError, restError } from "./errors.js";
 import type { ConversationRow, MessageRow, ReplyStream, RestOperations } from "./operations.js";
@@ -14,6 +15,7 @@ export interface RestApiOptions<C> {
 }
 
 const PREFIX = "/api/";
+const CSRF_REFUSED = `Request refused (CSRF prevention): send a token, JSON, or one of these headers: ${CSRF_HEADERS.join(", ")}`;
 const MAX_PAGE = 100;
 
 type Route<C> = (ctx: C, request: Request, url: URL, id: string | null) => Promise<Response>;
@@ -97,6 +99,10 @@ export function useRestApi<C>(options: RestApiOptions<C>): Plugin<YogaInitialCon
       const route = methods?.[request.method];
       if (!methods) return endResponse(Response.json({ detail: "Not Found" }, { status: 404 }));
       if (!route) return endResponse(Response.json({ detail: "Method Not Allowed" }, { status: 405 }));
+      // A form or a simple fetch of another site would carry the user's ambient identity (development
+      // auth); the seed's own clients send a token or JSON, or run on the server's own origin.
+      if (isCsrfSuspect(request) && request.headers.get("sec-fetch-site") !== "same-origin")
+        return endResponse(Response.json({ detail: CSRF_REFUSED }, { status: 403 }));
       return (async () => {
         try {
           if (id !== null && !isUuid(id))
