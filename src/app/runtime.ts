@@ -1,4 +1,3 @@
-import { loadTokenizer } from "../agent/model/history.js";
 import type { ModelProvider } from "../agent/model/provider.js";
 import { selectProvider } from "../agent/model/select-provider.js";
 import { LeaseKeeper } from "../agent/runs/leases.js";
@@ -138,9 +137,6 @@ export async function createRuntime(
   });
   // Reported, never failing the probe: a broken tool server must not take the API out of rotation.
   if (Object.keys(mcp.status()).length > 0) readiness.detail("mcpServers", () => mcp.status());
-
-  // After the rest of the start, off its critical path (see loadTokenizer).
-  setImmediate(() => void loadTokenizer());
 
   return {
     config,

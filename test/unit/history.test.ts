@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fitHistory, messageTokens } from "../../src/agent/model/history.js";
+import { fitHistory, messageTokens, messageTokensAtMost } from "../../src/agent/model/history.js";
 import type { ChatMessage } from "../../src/agent/model/provider.js";
 
 const user = (content: string): ChatMessage => ({ role: "user", content });
@@ -40,5 +40,23 @@ describe("fitHistory", async () => {
     const kept = await fitHistory(undefined, messages, budget);
     expect(kept[0]?.role).not.toBe("tool");
     expect(kept).toEqual(messages.slice(3));
+  });
+
+  it("bounds a message's tokens from above by its UTF-8 bytes, for any text", async () => {
+    for (const text of [
+      "hello world",
+      "ünïcödé 🎉 text",
+      "日本語のテキスト",
+      "a".repeat(1000),
+      '{"x": [1, 2]}',
+    ]) {
+      expect(await messageTokens(user(text))).toBeLessThanOrEqual(messageTokensAtMost(user(text)));
+    }
+  });
+
+  it("counts special-token text a user writes as plain text instead of failing", async () => {
+    const messages = [user("what does <|endoftext|> mean? ".repeat(50)), user("and <|im_start|>?")];
+    expect(await messageTokens(messages[0] as ChatMessage)).toBeGreaterThan(50);
+    expect(await fitHistory(undefined, messages, 60)).toEqual([messages[1]]);
   });
 });
