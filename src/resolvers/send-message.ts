@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { MessageState, RunEvent } from "../agent/runs/events.js";
-import { ClientError, ConflictError, NotFoundError } from "../core/errors.js";
+import { BadUserInputError, ClientError, ConflictError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
 import { ownsConversation } from "../db/conversations.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { Message } from "../db/generated/prisma/client.js";
-import { earlierReplyId, insertExchange } from "../db/sends.js";
+import { findOwnedMessage } from "../db/messages.js";
+import { earlierReplyId, insertExchange, type Placement } from "../db/sends.js";
 import type { ReplySlot } from "../limits/rate-limiter.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
@@ -18,38 +19,75 @@ export interface SendMessageInput {
   content: string;
   clientMessageId?: string | null;
   model?: string | null;
+  parentMessageId?: string | null;
+}
+
+/** One send, checked: where its messages go and what they hold. */
+export interface CheckedSend {
+  /** An existing conversation, or null for a new one. */
+  conversationId: string | null;
+  placement: Placement;
+  /** The user's new message, or null when the reply answers an earlier one (regenerate). */
+  user: { content: string; clientMessageId: string | null } | null;
+  model: string | null;
 }
 
 /** The saved exchange: either new messages to start a run for, or the reply an earlier send created. */
 type Exchange =
-  | { kind: "new"; user: MessageState; assistant: MessageState }
+  | { kind: "new"; user: MessageState | null; assistant: MessageState }
   | { kind: "existing"; replyId: string };
 
 /**
- * `sendMessage`: validates and authorizes, checks the stream cap and the rate limits and quotas, saves the
- * user's message and an assistant placeholder in one statement, starts the reply, and streams its events.
- * The same `clientMessageId` from the same user again attaches to the first reply instead of writing
- * anything (and is not counted as a new message), also when the first send started a conversation.
+ * `sendMessage`: validates and authorizes, then {@link startSend}. `parentMessageId` hangs the message under
+ * another message of the conversation (a new branch there) instead of the active leaf.
  */
 export async function sendMessage(ctx: Context, input: SendMessageInput): Promise<AsyncIterable<RunEvent>> {
   const viewer = requireViewer(ctx);
   const checked = checkSendInput(input, ctx.config);
-  const conversationId = input.conversationId
+  let conversationId = input.conversationId
     ? parseGlobalId(input.conversationId, "Conversation", "conversationId")
     : null;
+  let placement: Placement = { kind: "leaf" };
+  if (input.parentMessageId) {
+    const parentId = parseGlobalId(input.parentMessageId, "Message", "parentMessageId");
+    const parent = await findOwnedMessage(ctx.prisma, viewer.id, parentId);
+    if (!parent) throw new NotFoundError("Message");
+    if (conversationId !== null && parent.conversationId !== conversationId)
+      throw new BadUserInputError(
+        "parentMessageId names a message of another conversation",
+        "parentMessageId",
+      );
+    conversationId = parent.conversationId;
+    placement = { kind: "under", parentId };
+  }
+  return startSend(ctx, {
+    conversationId,
+    placement,
+    user: { content: checked.content, clientMessageId: checked.clientMessageId },
+    model: checked.model,
+  });
+}
+
+/**
+ * Starts a checked send: checks the stream cap and the rate limits and quotas, saves the new messages in one
+ * statement, starts the reply, and streams its events. The same `clientMessageId` from the same user again
+ * attaches to the first reply instead of writing anything (and is not counted as a new message), also when
+ * the first send started a conversation. Shared by `sendMessage`, `editMessage` and `regenerateReply`.
+ */
+export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncIterable<RunEvent>> {
+  const viewer = requireViewer(ctx);
   if (!ctx.runs.isAccepting)
     throw new ClientError("INTERNAL", "The server is shutting down; send again shortly");
+  const key = send.user?.clientMessageId ?? null;
   const lease = await ctx.streams.reserve(viewer.id);
   let slot: ReplySlot | undefined;
   let exchange: Exchange;
   try {
-    const earlier = checked.clientMessageId
-      ? await findEarlierSend(ctx.prisma, viewer.id, checked.clientMessageId)
-      : null;
+    const earlier = key ? await findEarlierSend(ctx.prisma, viewer.id, key) : null;
     if (earlier?.kind === "existing") return serveReply(ctx, lease, earlier.replyId, 0);
     const assistantId = randomUUID();
     slot = await ctx.limits.beforeSend(ctx.prisma, viewer.id, assistantId);
-    exchange = await ctx.sends.run(() => saveExchange(ctx, viewer.id, conversationId, checked, assistantId));
+    exchange = await ctx.sends.run(() => saveExchange(ctx, viewer.id, send, assistantId));
   } catch (error) {
     await Promise.all([lease.release(), slot?.release()]);
     throw error;
@@ -63,7 +101,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
     firstDelivered = resolve;
   });
   const run = ctx.runs.start(exchange.user, exchange.assistant, {
-    model: checked.model ?? undefined,
+    model: send.model ?? undefined,
     // The first event reaches the client before the model is called (bounded, for clients that never read).
     holdModelUntil: Promise.race([delivered, delay(1_000)]),
     logger: ctx.logger,
@@ -74,52 +112,49 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
 }
 
 /**
- * Saves the user's message and the assistant's placeholder in one statement (see `insertExchange`). When
- * the existing conversation cannot be claimed, an earlier send with the same `clientMessageId` is attached
- * to, or the conversation is missing (`NOT_FOUND`) or busy (`CONFLICT`).
+ * Saves the new messages in one statement (see `insertExchange`). When the existing conversation cannot be
+ * claimed, an earlier send with the same `clientMessageId` is attached to, or the conversation is missing
+ * (`NOT_FOUND`), busy or changed meanwhile (`CONFLICT`).
  */
 async function saveExchange(
   ctx: Context,
   ownerId: string,
-  conversationId: string | null,
-  input: ReturnType<typeof checkSendInput>,
+  send: CheckedSend,
   assistantId: string,
 ): Promise<Exchange> {
+  const key = send.user?.clientMessageId ?? null;
   let rows: Message[];
   try {
     rows = await insertExchange(ctx.prisma, {
       ownerId,
       conversation:
-        conversationId === null
-          ? { title: titleFromMessage(input.content, ctx.config.limits.titleLength) }
-          : { id: conversationId },
-      content: input.content,
-      clientMessageId: input.clientMessageId,
-      model: input.model,
+        send.conversationId === null
+          ? { title: titleFromMessage(send.user?.content ?? "", ctx.config.limits.titleLength) }
+          : { id: send.conversationId },
+      placement: send.placement,
+      user: send.user,
+      model: send.model,
       assistantId,
     });
   } catch (error) {
-    // The same key as a send committed since the check in sendMessage (a new conversation's statement
+    // The same key as a send committed since the check in startSend (a new conversation's statement
     // is undone whole): attach to that one.
-    const earlier =
-      input.clientMessageId && isUniqueViolation(error)
-        ? await findEarlierSend(ctx.prisma, ownerId, input.clientMessageId)
-        : null;
+    const earlier = key && isUniqueViolation(error) ? await findEarlierSend(ctx.prisma, ownerId, key) : null;
     if (earlier) return earlier;
     throw error;
   }
-  const [user, assistant] = rows;
-  if (user && assistant) {
-    // New messages have no tool calls.
-    return { kind: "new", user: { ...user, toolCalls: [] }, assistant: { ...assistant, toolCalls: [] } };
+  // New messages have no tool calls.
+  const saved = rows.map((row) => ({ ...row, toolCalls: [] }));
+  const assistant = saved.find((m) => m.id === assistantId);
+  if (assistant) {
+    return { kind: "new", user: saved.find((m) => m.id !== assistantId) ?? null, assistant };
   }
-  if (conversationId === null) throw new Error("A new conversation's messages were not saved");
+  if (send.conversationId === null) throw new Error("A new conversation's messages were not saved");
   // A concurrent send with the same key may have just committed: attach to it.
-  const earlier = input.clientMessageId
-    ? await findEarlierSend(ctx.prisma, ownerId, input.clientMessageId)
-    : null;
+  const earlier = key ? await findEarlierSend(ctx.prisma, ownerId, key) : null;
   if (earlier) return earlier;
-  if (!(await ownsConversation(ctx.prisma, ownerId, conversationId))) throw new NotFoundError("Conversation");
+  if (!(await ownsConversation(ctx.prisma, ownerId, send.conversationId)))
+    throw new NotFoundError("Conversation");
   throw new ConflictError("A reply is already being written in this conversation; wait for it or stop it");
 }
 

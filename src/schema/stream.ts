@@ -81,6 +81,10 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
         "Idempotency key, per user: the same key twice makes one message and one reply (and one conversation when the first send started it); the second send attaches to the first reply's stream.",
     }),
     model: t.string({ description: "The model to answer with; the server's default when absent." }),
+    parentMessageId: t.id({
+      description:
+        "The message to answer (its conversation's); default the active leaf. Another message starts a branch there, and the new branch becomes the active path.",
+    }),
   }),
 });
 
@@ -103,6 +107,7 @@ builder.subscriptionFields((t) => ({
       sendMessage(ctx, {
         ...input,
         conversationId: input.conversationId == null ? null : String(input.conversationId),
+        parentMessageId: input.parentMessageId == null ? null : String(input.parentMessageId),
       }),
     resolve: (event: RunEvent) => event,
   }),

@@ -10,11 +10,12 @@ export type MessageRole =
   | 'TOOL'
   | 'USER';
 
-/** STREAMING while the assistant writes; then COMPLETE, CANCELLED (stopped) or FAILED. */
+/** STREAMING while the assistant writes; then COMPLETE, CANCELLED (stopped) or FAILED. QUEUED: a user message sent with `onBusy: ENQUEUE`, waiting for the running reply to end. */
 export type MessageStatus =
   | 'CANCELLED'
   | 'COMPLETE'
   | 'FAILED'
+  | 'QUEUED'
   | 'STREAMING';
 
 /** How a search result matched the query. */
@@ -34,6 +35,8 @@ export type SendMessageInput = {
   conversationId?: string | number | null | undefined;
   /** The model to answer with; the server's default when absent. */
   model?: string | null | undefined;
+  /** The message to answer (its conversation's); default the active leaf. Another message starts a branch there, and the new branch becomes the active path. */
+  parentMessageId?: string | number | null | undefined;
 };
 
 export type ConversationFieldsFragment = { id: string, title: string, createdAt: string, updatedAt: string, lastActivityAt: string, archivedAt: string | null, messageCount: number };

@@ -44,8 +44,11 @@ export class RunManager {
     return this.runs.size;
   }
 
-  /** Starts a reply for a freshly saved user message and assistant placeholder. */
-  start(user: MessageState, assistant: MessageState, options: RunOptions) {
+  /**
+   * Starts a reply for a freshly saved assistant placeholder, with the user message saved with it (null when
+   * it answers an earlier one: a regenerated reply).
+   */
+  start(user: MessageState | null, assistant: MessageState, options: RunOptions) {
     const run = new Run(this.deps, user, assistant, options);
     this.runs.set(run.messageId, run);
     void run.done.finally(() => this.runs.delete(run.messageId));
