@@ -22,7 +22,7 @@ export type MessageStatus =
 export type SearchMatch =
   /** The text rule: the message contains every term, also inside words (fragments, identifiers). */
   | 'TEXT'
-  /** Only the conversation's title matches: the result is the conversation's first message. */
+  /** Only the conversation's title matches: the result is the first message of the conversation's active path. */
   | 'TITLE'
   /** Full-text: the message's words (stemmed) match the query. */
   | 'WORDS';

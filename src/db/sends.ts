@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "./client.js";
 import { messageColumns } from "./columns.js";
 import { type Message, Prisma } from "./generated/prisma/client.js";
+import { flip, pathChange } from "./tree.js";
 
 /** Where a send's new message goes in the conversation's tree. */
 export type Placement =
@@ -50,7 +51,7 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
                      ${user.clientMessageId}::text)`,
         ]
       : []),
-    Prisma.sql`(${assistantId}::uuid, ${user ? 2 : 1}, ${user ? userId : null}::uuid, 'ASSISTANT', '',
+    Prisma.sql`(${assistantId}::uuid, ${user ? 2 : 1}::int, ${user ? userId : null}::uuid, 'ASSISTANT', '',
                 'STREAMING', ${input.model}::text, NULL::text)`,
   ];
   const added = rows.length;
@@ -120,70 +121,6 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
       ${flip(Prisma.sql`(SELECT id FROM p)`)},
       saved AS (${insert})
       SELECT * FROM saved ORDER BY position`;
-}
-
-/**
- * The CTEs `up` and `keep` of a statement that makes a path through `p` (or a new root, when `p` is empty)
- * the active one: `up` walks from `p` to the first ancestor already on the active path (`p` itself when it
- * is), `keep` is that ancestor's depth (0 when none is): the active path stays as it is down to there.
- */
-const pathChange = Prisma.sql`
-      up AS (
-        SELECT id, "parentId", depth, "onActivePath" FROM p
-        UNION ALL
-        SELECT m.id, m."parentId", m.depth, m."onActivePath"
-          FROM "public"."Message" m JOIN up ON m.id = up."parentId"
-         WHERE NOT up."onActivePath"
-      ),
-      keep AS (SELECT COALESCE((SELECT depth FROM up WHERE "onActivePath"), 0) AS depth),`;
-
-/**
- * The CTE `flip`: once `c` claimed the conversation, one update of its messages moves the active path to
- * `up` (off-path ancestors join it, the old path below `keep` leaves it) and counts a new child of `counted`
- * (none when null). One update per row: two CTEs updating the same row would lose one of the changes.
- */
-function flip(counted: Prisma.Sql) {
-  return Prisma.sql`flip AS (
-        UPDATE "public"."Message" AS f
-           SET "onActivePath" = CASE
-                 WHEN f.id IN (SELECT id FROM up WHERE NOT "onActivePath") THEN true
-                 WHEN f."onActivePath" AND f.depth > keep.depth THEN false
-                 ELSE f."onActivePath" END,
-               "childCount" = f."childCount" + CASE WHEN f.id IS NOT DISTINCT FROM ${counted} THEN 1 ELSE 0 END
-          FROM keep
-         WHERE f."conversationId" = (SELECT id FROM c)
-           AND (f.id IN (SELECT id FROM up) OR (f."onActivePath" AND f.depth > keep.depth))
-      )`;
-}
-
-/**
- * Makes `leafId` the conversation's active leaf: the active path becomes root .. leaf, in one statement.
- * Conditional on the active leaf still being `expectedLeafId` (nothing else moved it meanwhile) and on the
- * leaf being a message of the conversation; returns whether it was applied.
- */
-export async function moveActivePath(
-  db: Db,
-  conversationId: string,
-  leafId: string,
-  expectedLeafId: string | null,
-): Promise<boolean> {
-  const rows = await db.$queryRaw<{ id: string }[]>`
-      WITH RECURSIVE p AS (
-        SELECT m.id, m."parentId", m.depth, m."onActivePath" FROM "public"."Message" m
-         WHERE m.id = ${leafId}::uuid AND m."conversationId" = ${conversationId}::uuid
-      ),
-      ${pathChange}
-      c AS (
-        UPDATE "public"."Conversation" AS cv
-           SET "activeLeafId" = p.id, "pathLength" = p.depth
-          FROM p
-         WHERE cv.id = ${conversationId}::uuid
-           AND cv."activeLeafId" IS NOT DISTINCT FROM ${expectedLeafId}::uuid
-        RETURNING cv.id
-      ),
-      ${flip(Prisma.sql`NULL::uuid`)}
-      SELECT id::text AS id FROM c`;
-  return rows.length > 0;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import type { RunEvent } from "../agent/runs/events.js";
+import { editMessage, regenerateReply } from "../resolvers/branches.js";
 import { sendMessage } from "../resolvers/send-message.js";
 import { eventMessage, resumeStream, stopGeneration } from "../resolvers/stream.js";
 import { builder } from "./builder.js";
@@ -88,6 +89,28 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
   }),
 });
 
+const EditMessageInput = builder.inputType("EditMessageInput", {
+  fields: (t) => ({
+    messageId: t.id({
+      required: true,
+      description: "The user message to edit: the new version is its sibling.",
+    }),
+    content: t.string({ required: true }),
+    clientMessageId: t.string({ description: "Idempotency key, per user, as in `SendMessageInput`." }),
+    model: t.string({ description: "The model to answer with; the server's default when absent." }),
+  }),
+});
+
+const RegenerateReplyInput = builder.inputType("RegenerateReplyInput", {
+  fields: (t) => ({
+    messageId: t.id({
+      required: true,
+      description: "The assistant reply to write again: the new one is its sibling.",
+    }),
+    model: t.string({ description: "The model to answer with; the one that wrote the reply when absent." }),
+  }),
+});
+
 const StopGenerationInput = builder.inputType("StopGenerationInput", {
   fields: (t) => ({
     messageId: t.id({ required: true, description: "The assistant message being written." }),
@@ -109,6 +132,23 @@ builder.subscriptionFields((t) => ({
         conversationId: input.conversationId == null ? null : String(input.conversationId),
         parentMessageId: input.parentMessageId == null ? null : String(input.parentMessageId),
       }),
+    resolve: (event: RunEvent) => event,
+  }),
+  editMessage: t.field({
+    type: MessageStreamEvent,
+    description:
+      "Saves a new version of a user message (a sibling: nothing is deleted), answers it, and streams like `sendMessage`; the new branch becomes the active path.",
+    args: { input: t.arg({ type: EditMessageInput, required: true }) },
+    subscribe: (_root, { input }, ctx) => editMessage(ctx, { ...input, messageId: String(input.messageId) }),
+    resolve: (event: RunEvent) => event,
+  }),
+  regenerateReply: t.field({
+    type: MessageStreamEvent,
+    description:
+      "Writes a new version of an assistant reply (a sibling answering the same message) and streams it like `sendMessage`; the new branch becomes the active path.",
+    args: { input: t.arg({ type: RegenerateReplyInput, required: true }) },
+    subscribe: (_root, { input }, ctx) =>
+      regenerateReply(ctx, { ...input, messageId: String(input.messageId) }),
     resolve: (event: RunEvent) => event,
   }),
   messageStream: t.field({
