@@ -109,6 +109,9 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
           FROM conv, base
          WHERE cv.id = conv.id AND cv."activeReplyId" IS NULL
            AND cv."activeLeafId" IS NOT DISTINCT FROM conv."activeLeafId"
+           -- Queued messages are answered first (see claimQueued).
+           AND NOT EXISTS (
+                 SELECT FROM "public"."Message" q WHERE q."conversationId" = conv.id AND q.status = 'QUEUED')
            AND ${
              placement.kind === "under"
                ? Prisma.sql`EXISTS (SELECT FROM p)`
@@ -124,23 +127,139 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
 }
 
 /**
- * The reply an earlier send of this user with this `clientMessageId` created, in whichever conversation
- * (its assistant message: the user message's child saved with it, one position later), or null when there
- * was none.
+ * The reply an earlier send of this user with this `clientMessageId` created, in whichever conversation: the
+ * first assistant reply to that user message (the one saved with it, or for a queued message the one started
+ * on its turn). Null when there was no such send; `{ replyId: null }` while the message waits in a queue.
  */
 export async function earlierReplyId(
   db: Db,
   ownerId: string,
   clientMessageId: string,
-): Promise<string | null> {
+): Promise<{ replyId: string | null } | null> {
   const user = await db.message.findUnique({
     where: { ownerId_clientMessageId: { ownerId, clientMessageId } },
-    select: { conversationId: true, position: true },
-  });
-  if (!user) return null;
-  const reply = await db.message.findUniqueOrThrow({
-    where: { conversationId_position: { conversationId: user.conversationId, position: user.position + 1 } },
     select: { id: true },
   });
-  return reply.id;
+  if (!user) return null;
+  const reply = await db.message.findFirst({
+    where: { parentId: user.id, role: "ASSISTANT" },
+    orderBy: { position: "asc" },
+    select: { id: true },
+  });
+  return { replyId: reply?.id ?? null };
+}
+
+/**
+ * `onBusy: ENQUEUE`: saves the user's message as `QUEUED` after the active leaf while a reply runs (or other
+ * messages wait), in one statement; it becomes the active leaf. Below another queued message it sits two
+ * levels down, leaving the level between for that message's reply (see {@link claimQueued}). Returns the
+ * saved message, or null when the conversation is missing, someone else's, idle with nothing queued, or its
+ * active path moved meanwhile.
+ */
+export async function insertQueued(
+  db: Db,
+  input: {
+    ownerId: string;
+    conversationId: string;
+    content: string;
+    clientMessageId: string | null;
+    model: string | null;
+  },
+): Promise<Message | null> {
+  const now = Prisma.sql`${new Date().toISOString()}::timestamp(3)`;
+  const [saved] = await db.$queryRaw<Message[]>`
+      WITH conv AS (
+        SELECT id, "activeLeafId" FROM "public"."Conversation"
+         WHERE id = ${input.conversationId}::uuid AND "ownerId" = ${input.ownerId}
+      ),
+      leaf AS (
+        SELECT m.id, m."childCount",
+               m.depth + CASE WHEN m.status = 'QUEUED' THEN 2 ELSE 1 END AS "nextDepth"
+          FROM "public"."Message" m, conv WHERE m.id = conv."activeLeafId"
+      ),
+      c AS (
+        UPDATE "public"."Conversation" AS cv
+           SET "messageCount" = cv."messageCount" + 1, "activityAt" = ${now}, "updatedAt" = ${now},
+               "activeLeafId" = ${randomUUID()}::uuid, "pathLength" = leaf."nextDepth"
+          FROM conv, leaf
+         WHERE cv.id = conv.id AND cv."activeLeafId" IS NOT DISTINCT FROM conv."activeLeafId"
+           AND (cv."activeReplyId" IS NOT NULL OR EXISTS (
+                 SELECT FROM "public"."Message" q WHERE q."conversationId" = conv.id AND q.status = 'QUEUED'))
+        RETURNING cv.id, cv."messageCount", cv."activeLeafId"
+      ),
+      parent AS (
+        UPDATE "public"."Message" SET "childCount" = "childCount" + 1
+         WHERE id = (SELECT id FROM leaf) AND EXISTS (SELECT FROM c)
+      ),
+      saved AS (
+        INSERT INTO "public"."Message" AS m
+               (id, "conversationId", "ownerId", position, "parentId", depth, "siblingIndex", "childCount",
+                "onActivePath", role, content, status, model, "clientMessageId", "createdAt", "updatedAt")
+        SELECT c."activeLeafId", c.id, ${input.ownerId}, c."messageCount", leaf.id, leaf."nextDepth",
+               leaf."childCount", 0, true, 'USER', ${input.content}, 'QUEUED', ${input.model},
+               ${input.clientMessageId}, ${now}, ${now}
+          FROM c, leaf
+        RETURNING ${messageColumns("m")}
+      )
+      SELECT * FROM saved`;
+  return saved ?? null;
+}
+
+/**
+ * Starts the answer of a queued message when its turn has come, in one statement: the conversation is
+ * claimed for `assistantId` only when no reply runs and no earlier message of it is queued; then the queued
+ * message is marked sent, the reply's placeholder saved as its child (on the level left free for it), and
+ * the next queued message moved under the reply. Returns the placeholder, or null when it is not this
+ * message's turn (or the message is gone or no longer queued).
+ */
+export async function claimQueued(db: Db, queuedId: string, assistantId: string): Promise<Message | null> {
+  const now = Prisma.sql`${new Date().toISOString()}::timestamp(3)`;
+  const [saved] = await db.$queryRaw<Message[]>`
+      WITH q AS (
+        SELECT id, "conversationId", "ownerId", depth, "onActivePath", model, position FROM "public"."Message"
+         WHERE id = ${queuedId}::uuid AND status = 'QUEUED'
+      ),
+      nxt AS (SELECT id FROM "public"."Message" WHERE "parentId" = ${queuedId}::uuid AND status = 'QUEUED'),
+      c AS (
+        UPDATE "public"."Conversation" AS cv
+           SET "activeReplyId" = ${assistantId}::uuid, "messageCount" = cv."messageCount" + 1,
+               "activityAt" = ${now}, "updatedAt" = ${now},
+               "activeLeafId" = CASE WHEN cv."activeLeafId" = q.id THEN ${assistantId}::uuid ELSE cv."activeLeafId" END,
+               "pathLength" = CASE WHEN cv."activeLeafId" = q.id THEN q.depth + 1 ELSE cv."pathLength" END
+          FROM q
+         WHERE cv.id = q."conversationId" AND cv."activeReplyId" IS NULL
+           AND NOT EXISTS (
+                 SELECT FROM "public"."Message" o
+                  WHERE o."conversationId" = q."conversationId" AND o.status = 'QUEUED' AND o.position < q.position)
+        RETURNING cv.id, cv."messageCount"
+      ),
+      sent AS (
+        UPDATE "public"."Message" SET status = 'COMPLETE', "childCount" = 1, "updatedAt" = ${now}
+         WHERE id = ${queuedId}::uuid AND EXISTS (SELECT FROM c)
+      ),
+      moved AS (
+        UPDATE "public"."Message" SET "parentId" = ${assistantId}::uuid
+         WHERE id IN (SELECT id FROM nxt) AND EXISTS (SELECT FROM c)
+      ),
+      saved AS (
+        INSERT INTO "public"."Message" AS m
+               (id, "conversationId", "ownerId", position, "parentId", depth, "siblingIndex", "childCount",
+                "onActivePath", role, content, status, model, "createdAt", "updatedAt")
+        SELECT ${assistantId}::uuid, c.id, q."ownerId", c."messageCount", q.id, q.depth + 1, 0,
+               (SELECT count(*) FROM nxt)::int, q."onActivePath", 'ASSISTANT', '', 'STREAMING', q.model,
+               ${now}, ${now}
+          FROM c, q
+        RETURNING ${messageColumns("m")}
+      )
+      SELECT * FROM saved`;
+  return saved ?? null;
+}
+
+/** A queued message's state: whether it still waits, and the reply running in its conversation. */
+export async function queuedState(db: Db, queuedId: string) {
+  const row = await db.message.findUnique({
+    where: { id: queuedId },
+    select: { status: true, conversation: { select: { activeReplyId: true } } },
+  });
+  return row && { queued: row.status === "QUEUED", activeReplyId: row.conversation.activeReplyId };
 }

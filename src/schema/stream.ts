@@ -73,6 +73,20 @@ export const MessageStreamEvent = builder.unionType("MessageStreamEvent", {
   resolveType: (event) => eventTypes[(event as RunEvent).type],
 });
 
+const BusyPolicyEnum = builder.enumType("BusyPolicy", {
+  description: "What a send does while a reply is being written in the conversation (double-texting).",
+  values: {
+    REJECT: { description: "Refuse with CONFLICT; nothing is written." },
+    ENQUEUE: {
+      description:
+        "Save the message QUEUED at once (MessageCreated) and answer it when the running reply and the messages queued before it have ended, in order; the stream stays open meanwhile.",
+    },
+    INTERRUPT: {
+      description: "Stop the running reply (CANCELLED, its text so far kept), then answer this message.",
+    },
+  } as const,
+});
+
 const SendMessageInput = builder.inputType("SendMessageInput", {
   fields: (t) => ({
     conversationId: t.id({ description: "Absent: a new conversation, titled from the message." }),
@@ -85,6 +99,11 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
     parentMessageId: t.id({
       description:
         "The message to answer (its conversation's); default the active leaf. Another message starts a branch there, and the new branch becomes the active path.",
+    }),
+    onBusy: t.field({
+      type: BusyPolicyEnum,
+      defaultValue: "REJECT",
+      description: "What to do while a reply is being written in the conversation.",
     }),
   }),
 });

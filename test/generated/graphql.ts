@@ -4,6 +4,15 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** What a send does while a reply is being written in the conversation (double-texting). */
+export type BusyPolicy =
+  /** Save the message QUEUED at once (MessageCreated) and answer it when the running reply and the messages queued before it have ended, in order; the stream stays open meanwhile. */
+  | 'ENQUEUE'
+  /** Stop the running reply (CANCELLED, its text so far kept), then answer this message. */
+  | 'INTERRUPT'
+  /** Refuse with CONFLICT; nothing is written. */
+  | 'REJECT';
+
 export type EditMessageInput = {
   /** Idempotency key, per user, as in `SendMessageInput`. */
   clientMessageId?: string | null | undefined;
@@ -52,6 +61,8 @@ export type SendMessageInput = {
   conversationId?: string | number | null | undefined;
   /** The model to answer with; the server's default when absent. */
   model?: string | null | undefined;
+  /** What to do while a reply is being written in the conversation. */
+  onBusy?: BusyPolicy | null | undefined;
   /** The message to answer (its conversation's); default the active leaf. Another message starts a branch there, and the new branch becomes the active path. */
   parentMessageId?: string | number | null | undefined;
 };
