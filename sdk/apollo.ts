@@ -28,7 +28,14 @@ export function createApolloCache(): InMemoryCache {
       // Messages page backwards (`last`/`before`): older pages are prepended.
       Conversation: { fields: { messages: relayStylePagination() } },
       // Each stream event replaces the last one (events have no id; their messages are normalized).
-      Subscription: { fields: { sendMessage: { merge: false }, messageStream: { merge: false } } },
+      Subscription: {
+        fields: {
+          sendMessage: { merge: false },
+          editMessage: { merge: false },
+          regenerateReply: { merge: false },
+          messageStream: { merge: false },
+        },
+      },
     },
   });
 }
@@ -131,7 +138,20 @@ export function appendMessage(cache: ApolloCache, conversationId: string, messag
 }
 
 /**
- * Applies one event of a `sendMessage` or `messageStream` subscription to the cache, so that views of the
+ * Drops the loaded pages of a conversation's messages: after `switchBranch` (call it from the mutation's
+ * `update`), or when a new version replaces the path after its parent. Views showing them ask the API again.
+ */
+export function dropMessagePages(cache: ApolloCache, conversationId: string): void {
+  cache.evict({
+    id: cache.identify({ __typename: "Conversation", id: conversationId }),
+    fieldName: "messages",
+  });
+  cache.gc();
+}
+
+/**
+ * Applies one event of a `sendMessage`, `editMessage`, `regenerateReply` or `messageStream` subscription to
+ * the cache, so that views of the
  * conversation list and of the messages update as the reply streams. Apollo has already normalized the
  * objects the event carries (messages, conversations, tool calls); this adds what normalization cannot:
  * new messages in their conversation, the conversation at the top of the list, and streamed text.
@@ -141,7 +161,9 @@ export function applyStreamEvent(cache: ApolloCache, event: StreamEventFragment)
   switch (event.__typename) {
     case "MessageCreated": {
       const { conversation } = event.message;
-      appendMessage(cache, conversation.id, event.message);
+      // A new version (edit, regenerated reply, branch): the path after its parent changed.
+      if (event.message.siblingIndex > 0) dropMessagePages(cache, conversation.id);
+      else appendMessage(cache, conversation.id, event.message);
       moveConversationToTop(cache, conversation);
       return;
     }

@@ -10,6 +10,7 @@ import {
   ConversationSummaryFragmentDoc,
   type CreateConversationMutation,
   type DeleteConversationMutation,
+  type ForkConversationMutation,
   MessageFieldsFragmentDoc,
   type StreamEventFragment,
 } from "./index.js";
@@ -31,6 +32,8 @@ const EMBEDDED_TYPES = [
   "ArchiveConversationPayload",
   "DeleteConversationPayload",
   "StopGenerationPayload",
+  "SwitchBranchPayload",
+  "ForkConversationPayload",
   "MessageCreated",
   "TextDelta",
   "ToolCallStarted",
@@ -72,10 +75,24 @@ export function graphcacheOptions(): CacheExchangeOpts {
         unarchiveConversation(result, _args, cache) {
           moveBetweenLists(cache, idOf(result.unarchiveConversation), false);
         },
+        // Another branch is active: the loaded pages of its messages show the old path.
+        switchBranch(result, _args, cache) {
+          dropMessagePages(cache, idOf(result.switchBranch));
+        },
+        forkConversation(result, _args, cache) {
+          const { conversation } = (result as ForkConversationMutation).forkConversation;
+          moveConversationToTop(cache, conversation.id);
+        },
       },
       Subscription: {
         sendMessage(result, _args, cache) {
           applyStreamEvent(cache, result.sendMessage as StreamEventFragment);
+        },
+        editMessage(result, _args, cache) {
+          applyStreamEvent(cache, result.editMessage as StreamEventFragment);
+        },
+        regenerateReply(result, _args, cache) {
+          applyStreamEvent(cache, result.regenerateReply as StreamEventFragment);
         },
         messageStream(result, _args, cache) {
           applyStreamEvent(cache, result.messageStream as StreamEventFragment);
@@ -192,6 +209,16 @@ function appendMessage(cache: Cache, conversationId: string, messageId: string) 
 }
 
 /**
+ * Drops the loaded pages of a conversation's messages (the active path changed: a branch switch, or a new
+ * version that replaces the messages after its parent); views showing them ask the API again.
+ */
+function dropMessagePages(cache: Cache, conversationId: string) {
+  for (const page of pagesOf(cache, conversationId, "messages", () => true)) {
+    cache.invalidate(conversationId, "messages", page.arguments ?? undefined);
+  }
+}
+
+/**
  * An edge for a node the client added to a list. It has no cursor (the server never gave it one); pages
  * still load after the last edge that has one. Graphcache needs the `__typename` the types leave out.
  */
@@ -207,14 +234,17 @@ const MESSAGE_CONTENT = gql`
 `;
 
 /**
- * Applies one `sendMessage` / `messageStream` event: a new message joins its conversation, which moves to
- * the top of the list; streamed text and tool calls are added to their message. Graphcache has already
+ * Applies one `sendMessage` / `editMessage` / `regenerateReply` / `messageStream` event: a new message joins
+ * its conversation, which moves to the top of the list (a new version, `siblingIndex > 0`, changes the
+ * path after its parent: the loaded pages are dropped and fetched again); streamed text and tool calls are
+ * added to their message. Graphcache has already
  * normalized the objects the event carries. Each event must be applied once, in `seq` order.
  */
 function applyStreamEvent(cache: Cache, event: StreamEventFragment) {
   switch (event.__typename) {
     case "MessageCreated":
-      appendMessage(cache, event.message.conversation.id, event.message.id);
+      if (event.message.siblingIndex > 0) dropMessagePages(cache, event.message.conversation.id);
+      else appendMessage(cache, event.message.conversation.id, event.message.id);
       moveConversationToTop(cache, event.message.conversation.id);
       return;
     case "TextDelta": {

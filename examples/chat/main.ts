@@ -2,7 +2,9 @@
  * A small chat page on urql + Graphcache and the typed SDK, without a framework: the conversation list and
  * the message history are views of the normalized cache (re-rendered when it changes), the reply being
  * written is shown from its own stream, and that stream survives a reload (sessionStorage keeps the
- * message id, the last `seq` and the text so far; `messageStream(afterSeq:)` continues from there).
+ * message id, the last `seq` and the text so far; `messageStream(afterSeq:)` continues from there). A user
+ * message can be edited and a reply regenerated; where there are several versions, "< 2 / 3 >" switches
+ * between them (the other branches are kept).
  */
 import { Client, fetchExchange } from "@urql/core";
 import { cacheExchange } from "@urql/exchange-graphcache";
@@ -11,11 +13,14 @@ import {
   type ConversationListQuery,
   ConversationMessagesDocument,
   type ConversationMessagesQuery,
+  EditMessageDocument,
   MessageStreamDocument,
+  RegenerateReplyDocument,
   SearchMessagesDocument,
   SendMessageDocument,
   StopGenerationDocument,
   type StreamEventFragment,
+  SwitchBranchDocument,
 } from "../../sdk/index.js";
 import { graphcacheOptions } from "../../sdk/urql.js";
 
@@ -85,6 +90,8 @@ const state = {
   /** The seq of the last event applied, across sendMessage and messageStream of one reply. */
   lastSeq: 0,
   stream: null as { unsubscribe(): void } | null,
+  /** The user message being edited: the composer's next submit saves a new version of it. */
+  editing: null as string | null,
 };
 
 // The conversation list: a view of the cache, re-rendered whenever Graphcache updates it (new messages
@@ -182,6 +189,7 @@ function renderMessages(scrollToEnd = true) {
         textContent: live ? live.text : node.content,
       });
       item.append(text);
+      if (!live) item.append(...messageControls(node));
       if (!live && node.status !== "COMPLETE") {
         const status = node.status === "FAILED" ? `failed: ${node.error ?? ""}` : node.status.toLowerCase();
         item.append(
@@ -194,6 +202,70 @@ function renderMessages(scrollToEnd = true) {
   ui.stop.hidden = state.live === null;
   ui.send.disabled = state.live !== null;
   if (scrollToEnd) ui.thread.scrollTop = ui.thread.scrollHeight;
+}
+
+type HistoryMessage = NonNullable<
+  ConversationMessagesQuery["conversation"]
+>["messages"]["edges"][number]["node"];
+
+/** A message's buttons: its versions ("< 2 / 3 >"), and Edit (user) or Regenerate (assistant). */
+function messageControls(node: HistoryMessage): HTMLElement[] {
+  const button = (className: string, label: string, onClick: () => void, disabled = false) => {
+    const element = Object.assign(document.createElement("button"), {
+      type: "button",
+      className,
+      textContent: label,
+    });
+    element.disabled = disabled || state.live !== null;
+    element.addEventListener("click", onClick);
+    return element;
+  };
+  const controls: HTMLElement[] = [];
+  if (node.siblingCount > 1) {
+    const versions = Object.assign(document.createElement("span"), { className: "versions" });
+    const to = (index: number) => () => void switchTo(node.siblings[index]?.id);
+    versions.append(
+      button("prev", "<", to(node.siblingIndex - 1), node.siblingIndex === 0),
+      Object.assign(document.createElement("span"), {
+        className: "version",
+        textContent: `${node.siblingIndex + 1} / ${node.siblingCount}`,
+      }),
+      button("next", ">", to(node.siblingIndex + 1), node.siblingIndex + 1 >= node.siblingCount),
+    );
+    controls.push(versions);
+  }
+  if (node.role === "USER") {
+    controls.push(
+      button("edit", "Edit", () => {
+        state.editing = node.id;
+        ui.input.value = node.content;
+        ui.send.textContent = "Save";
+        ui.input.focus();
+      }),
+    );
+  }
+  if (node.role === "ASSISTANT" && node.status !== "STREAMING" && node.status !== "QUEUED") {
+    controls.push(
+      button("regenerate", "Regenerate", () => {
+        hideError();
+        state.lastSeq = 0;
+        follow(
+          client.subscription(RegenerateReplyDocument, { input: { messageId: node.id } }),
+          (data) => data.regenerateReply,
+        );
+      }),
+    );
+  }
+  return controls;
+}
+
+/** Shows another version: the cache drops the loaded path and the history view loads the new one. */
+async function switchTo(messageId: string | undefined) {
+  if (!messageId) return;
+  const { error } = await client.mutation(SwitchBranchDocument, { messageId }).toPromise();
+  if (error) return showError(error.message);
+  state.before = null;
+  select(state.selected);
 }
 
 // Search: results replace the conversation list while the box has text; a result opens its conversation.
@@ -255,7 +327,16 @@ ui.form.addEventListener("submit", (event) => {
   ui.input.value = "";
   hideError();
   state.lastSeq = 0;
-  const input = { content, conversationId: state.selected, clientMessageId: crypto.randomUUID() };
+  const clientMessageId = crypto.randomUUID();
+  if (state.editing) {
+    const messageId = state.editing;
+    state.editing = null;
+    ui.send.textContent = "Send";
+    const edit = { messageId, content, clientMessageId };
+    follow(client.subscription(EditMessageDocument, { input: edit }), (data) => data.editMessage);
+    return;
+  }
+  const input = { content, conversationId: state.selected, clientMessageId };
   follow(client.subscription(SendMessageDocument, { input }), (data) => data.sendMessage);
 });
 

@@ -38,6 +38,15 @@ export default {
         "name": "Conversation",
         "fields": [
           {
+            "name": "activeLeaf",
+            "type": {
+              "kind": "OBJECT",
+              "name": "Message",
+              "ofType": null
+            },
+            "args": []
+          },
+          {
             "name": "archivedAt",
             "type": {
               "kind": "SCALAR",
@@ -286,6 +295,25 @@ export default {
       },
       {
         "kind": "OBJECT",
+        "name": "ForkConversationPayload",
+        "fields": [
+          {
+            "name": "conversation",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "Conversation",
+                "kind": "OBJECT",
+                "ofType": null
+              }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
         "name": "Message",
         "fields": [
           {
@@ -350,10 +378,30 @@ export default {
             "args": []
           },
           {
+            "name": "isOnActivePath",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
             "name": "model",
             "type": {
               "kind": "SCALAR",
               "name": "Any"
+            },
+            "args": []
+          },
+          {
+            "name": "parent",
+            "type": {
+              "kind": "OBJECT",
+              "name": "Message",
+              "ofType": null
             },
             "args": []
           },
@@ -375,6 +423,46 @@ export default {
               "ofType": {
                 "kind": "SCALAR",
                 "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "siblingCount",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "siblingIndex",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "siblings",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "LIST",
+                "ofType": {
+                  "kind": "NON_NULL",
+                  "ofType": {
+                    "name": "Message",
+                    "kind": "OBJECT",
+                    "ofType": null
+                  }
+                }
               }
             },
             "args": []
@@ -591,6 +679,17 @@ export default {
             "args": []
           },
           {
+            "name": "isOnActivePath",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
             "name": "match",
             "type": {
               "kind": "NON_NULL",
@@ -772,6 +871,29 @@ export default {
             ]
           },
           {
+            "name": "forkConversation",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "ForkConversationPayload",
+                "kind": "OBJECT",
+                "ofType": null
+              }
+            },
+            "args": [
+              {
+                "name": "input",
+                "type": {
+                  "kind": "NON_NULL",
+                  "ofType": {
+                    "kind": "SCALAR",
+                    "name": "Any"
+                  }
+                }
+              }
+            ]
+          },
+          {
             "name": "renameConversation",
             "type": {
               "kind": "NON_NULL",
@@ -800,6 +922,29 @@ export default {
               "kind": "NON_NULL",
               "ofType": {
                 "name": "StopGenerationPayload",
+                "kind": "OBJECT",
+                "ofType": null
+              }
+            },
+            "args": [
+              {
+                "name": "input",
+                "type": {
+                  "kind": "NON_NULL",
+                  "ofType": {
+                    "kind": "SCALAR",
+                    "name": "Any"
+                  }
+                }
+              }
+            ]
+          },
+          {
+            "name": "switchBranch",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "SwitchBranchPayload",
                 "kind": "OBJECT",
                 "ofType": null
               }
@@ -1052,6 +1197,13 @@ export default {
             },
             "args": [
               {
+                "name": "activePathOnly",
+                "type": {
+                  "kind": "SCALAR",
+                  "name": "Any"
+                }
+              },
+              {
                 "name": "after",
                 "type": {
                   "kind": "SCALAR",
@@ -1227,6 +1379,29 @@ export default {
         "name": "Subscription",
         "fields": [
           {
+            "name": "editMessage",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "MessageStreamEvent",
+                "kind": "UNION",
+                "ofType": null
+              }
+            },
+            "args": [
+              {
+                "name": "input",
+                "type": {
+                  "kind": "NON_NULL",
+                  "ofType": {
+                    "kind": "SCALAR",
+                    "name": "Any"
+                  }
+                }
+              }
+            ]
+          },
+          {
             "name": "messageStream",
             "type": {
               "kind": "NON_NULL",
@@ -1246,6 +1421,29 @@ export default {
               },
               {
                 "name": "messageId",
+                "type": {
+                  "kind": "NON_NULL",
+                  "ofType": {
+                    "kind": "SCALAR",
+                    "name": "Any"
+                  }
+                }
+              }
+            ]
+          },
+          {
+            "name": "regenerateReply",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "MessageStreamEvent",
+                "kind": "UNION",
+                "ofType": null
+              }
+            },
+            "args": [
+              {
+                "name": "input",
                 "type": {
                   "kind": "NON_NULL",
                   "ofType": {
@@ -1278,6 +1476,25 @@ export default {
                 }
               }
             ]
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
+        "name": "SwitchBranchPayload",
+        "fields": [
+          {
+            "name": "conversation",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "Conversation",
+                "kind": "OBJECT",
+                "ofType": null
+              }
+            },
+            "args": []
           }
         ],
         "interfaces": []

@@ -21,49 +21,49 @@ export const WITH_TOOL_CALLS = {
 } satisfies MessageSelection;
 
 /**
- * A page of a conversation's messages by Pothos's cursor: see {@link messagePage}. A cursor that names no
- * message of this conversation is stale (`BAD_USER_INPUT`).
+ * A page of a conversation's active path by Pothos's cursor: see {@link messagePage}. The cursor may name any
+ * message of the conversation (also one a branch switch has taken off the path): pages are keyed on depth.
+ * A cursor that names no message of this conversation is stale (`BAD_USER_INPUT`).
  */
 export async function listMessages(db: Db, conversationId: string, query: MessagePageQuery) {
   const { cursor, take, skip, ...selection } = query;
   const from = cursorId(cursor);
-  // The cursor's position: keyset pages compare on it, and a cursor without one here is stale or foreign.
-  let position: number | undefined;
+  // The cursor's depth: keyset pages compare on it, and a cursor without one here is stale or foreign.
+  let depth: number | undefined;
   if (from !== null) {
     const row = await db.message.findFirst({
       where: { id: from, conversationId },
-      select: { position: true },
+      select: { depth: true },
     });
     if (!row) throw staleCursor();
-    position = row.position;
+    depth = row.depth;
   }
-  return messagePage(db, conversationId, { take, position, inclusive: skip === 0 }, selection);
+  return messagePage(db, conversationId, { take, depth, inclusive: skip === 0 }, selection);
 }
 
 /**
- * A page of a conversation's messages in conversation order (oldest first): a positive `take` reads forward
- * from `position`, a negative one the newest `-take` before it (older history); the message at `position`
- * itself only when `inclusive`. Without a position, the conversation's first or last messages. The caller
- * has checked that the conversation is its user's.
+ * A page of a conversation's active path (root .. active leaf, oldest first): a positive `take` reads forward
+ * from `depth`, a negative one the newest `-take` before it (older history); the message at `depth` itself
+ * only when `inclusive`. Without a depth, the path's first or last messages. One index range
+ * (conversationId, onActivePath, depth), as cheap as a linear list. The caller has checked that the
+ * conversation is its user's.
  */
 export async function messagePage<S extends MessageSelection>(
   db: Db,
   conversationId: string,
-  page: { take: number; position?: number | undefined; inclusive?: boolean },
+  page: { take: number; depth?: number | undefined; inclusive?: boolean },
   selection: S,
 ): Promise<Prisma.MessageGetPayload<S>[]> {
-  const { take, position, inclusive = false } = page;
+  const { take, depth, inclusive = false } = page;
   let bound: Prisma.MessageWhereInput = {};
-  if (position !== undefined && take >= 0)
-    bound = { position: inclusive ? { gte: position } : { gt: position } };
-  if (position !== undefined && take < 0)
-    bound = { position: inclusive ? { lte: position } : { lt: position } };
+  if (depth !== undefined && take >= 0) bound = { depth: inclusive ? { gte: depth } : { gt: depth } };
+  if (depth !== undefined && take < 0) bound = { depth: inclusive ? { lte: depth } : { lt: depth } };
   // Backwards, as keyset: Prisma answers a negative `take` without a LIMIT, reading every older message of
-  // the conversation. Newest first with a LIMIT, then back to conversation order.
+  // the path. Newest first with a LIMIT, then back to path order.
   const rows = await db.message.findMany({
     ...selection,
-    where: { conversationId, ...bound },
-    orderBy: { position: take >= 0 ? "asc" : "desc" },
+    where: { conversationId, onActivePath: true, ...bound },
+    orderBy: { depth: take >= 0 ? "asc" : "desc" },
     take: Math.abs(take),
   });
   if (take < 0) rows.reverse();
@@ -71,9 +71,29 @@ export async function messagePage<S extends MessageSelection>(
   return rows as Prisma.MessageGetPayload<S>[];
 }
 
-/** The newest `limit` messages before `beforePosition`, oldest first, with their tool calls: model history. */
-export function messageHistory(db: Db, conversationId: string, beforePosition: number, limit: number) {
-  return messagePage(db, conversationId, { take: -limit, position: beforePosition }, WITH_TOOL_CALLS);
+/**
+ * Model history: the path from the root to `lastId` (inclusive), its newest `limit` messages, oldest first,
+ * with their tool calls. Walks the parents (whatever the active path is now: a reply answers the branch it
+ * was asked on), `limit` steps at most.
+ */
+export async function pathHistory(db: Db, lastId: string, limit: number) {
+  // A read: it starts with SELECT, so it is not mistaken for a write (statement logs, the send's test).
+  const ids = await db.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM (
+        WITH RECURSIVE up AS (
+          SELECT id, "parentId", 1 AS n FROM "public"."Message" WHERE id = ${lastId}::uuid
+          UNION ALL
+          SELECT m.id, m."parentId", up.n + 1 FROM "public"."Message" m JOIN up ON m.id = up."parentId"
+           WHERE up.n < ${limit}
+        )
+        SELECT id FROM up
+      ) AS path`;
+  if (ids.length === 0) return [];
+  return db.message.findMany({
+    ...WITH_TOOL_CALLS,
+    where: { id: { in: ids.map((r) => r.id) } },
+    orderBy: { depth: "asc" },
+  });
 }
 
 /** The owner's messages among `ids` (in no particular order), with the selected fields and relations. */
@@ -110,4 +130,12 @@ export function getMessage(db: Db, id: string) {
 /** A message with its tool calls in order, as a run's events carry it; null when it is gone. */
 export function findMessageWithToolCalls(db: Db, id: string) {
   return db.message.findUnique({ ...WITH_TOOL_CALLS, where: { id } });
+}
+
+/** Where one of the owner's messages sits: its conversation, parent and role; null when missing or not theirs. */
+export function findOwnedMessage(db: Db, ownerId: string, id: string) {
+  return db.message.findFirst({
+    where: { id, ownerId },
+    select: { id: true, conversationId: true, parentId: true, role: true, depth: true, model: true },
+  });
 }

@@ -19,6 +19,7 @@ export interface ConversationSummary {
 /** A message as `get_conversation` returns it. */
 export interface MessageView {
   id: string;
+  /** 1-based place on a path from the conversation's first message (its depth in the tree). */
   position: number;
   role: string;
   status: string;
@@ -50,8 +51,8 @@ export async function recentConversations(
 }
 
 /**
- * One of the user's conversations with its newest `limit` messages before `beforePosition` (all when
- * absent), oldest first; null when it does not exist or is someone else's (the two are not told apart).
+ * One of the user's conversations with the newest `limit` messages of its active path before
+ * `beforePosition` (a depth on the path; all when absent), oldest first; null when it does not exist or is someone else's (the two are not told apart).
  */
 export async function conversationWithMessages(
   prisma: Db,
@@ -65,7 +66,7 @@ export async function conversationWithMessages(
   const rows = await messagePage(
     prisma,
     conversationId,
-    { take: -(options.limit + 1), position: options.beforePosition },
+    { take: -(options.limit + 1), depth: options.beforePosition },
     {
       include: {
         toolCalls: { orderBy: { position: "asc" }, select: { server: true, name: true, isError: true } },
@@ -76,7 +77,7 @@ export async function conversationWithMessages(
   const messages = (hasOlder ? rows.slice(1) : rows).map(
     (m): MessageView => ({
       id: encodeGlobalID("Message", m.id),
-      position: m.position,
+      position: m.depth,
       role: m.role,
       status: m.status,
       content: m.content,
@@ -93,6 +94,7 @@ export interface SearchResultView {
   conversationId: string;
   conversationTitle: string;
   role: string;
+  /** 1-based place on a path from the conversation's first message (its depth in the tree). */
   position: number;
   createdAt: string;
   /** The matching passage, matches wrapped in `<mark></mark>` (HTML-escaped text). */
@@ -120,7 +122,7 @@ export async function searchUserMessages(
     prisma,
     ownerId,
     page.hits.map((h) => h.messageId),
-    { select: { id: true, role: true, position: true, conversation: { select: { title: true } } } },
+    { select: { id: true, role: true, depth: true, conversation: { select: { title: true } } } },
   );
   const byId = new Map(messages.map((m) => [m.id, m]));
   const results = page.hits.flatMap((hit): SearchResultView[] => {
@@ -132,7 +134,7 @@ export async function searchUserMessages(
         conversationId: encodeGlobalID("Conversation", hit.conversationId),
         conversationTitle: message.conversation.title,
         role: message.role,
-        position: message.position,
+        position: message.depth,
         createdAt: hit.createdAt.toISOString(),
         snippet: hit.snippet,
         rank: hit.rank,

@@ -16,6 +16,7 @@ export interface SearchResult {
   readonly snippet: string;
   readonly rank: number;
   readonly match: SearchMatch;
+  readonly isOnActivePath: boolean;
 }
 
 /**
@@ -30,6 +31,7 @@ export async function searchViewerMessages(
     first?: number | null;
     after?: string | null;
     includeArchived?: boolean | null;
+    activePathOnly?: boolean | null;
   },
   info: GraphQLResolveInfo,
 ) {
@@ -77,6 +79,7 @@ export async function searchViewerMessages(
       snippet: hit.snippet,
       rank: hit.rank,
       match: hit.match,
+      isOnActivePath: hit.isOnActivePath,
     };
     return [{ cursor: hit.cursor, node }];
   });

@@ -31,16 +31,7 @@ export function checkSendInput(
       "clientMessageId",
     );
   }
-  const model = input.model ?? null;
-  if (model !== null) {
-    if (model.length === 0 || model.length > MAX_MODEL_NAME) {
-      throw new BadUserInputError(`model must be 1 to ${MAX_MODEL_NAME} characters`, "model");
-    }
-    const allowed = config.openai.allowedModels;
-    if (allowed && !allowed.includes(model)) {
-      throw new BadUserInputError(`model must be one of: ${allowed.join(", ")}`, "model");
-    }
-  }
+  const model = checkModel(input.model ?? null, config);
   return { content, clientMessageId, model };
 }
 
@@ -52,4 +43,17 @@ export function titleFromMessage(content: string, maxLength: number): string {
   const cut = line.slice(0, limit - 1);
   const atWord = cut.lastIndexOf(" ") > limit / 2 ? cut.slice(0, cut.lastIndexOf(" ")) : cut;
   return normalizeTitle(`${atWord.trimEnd()}…`, maxLength);
+}
+
+/** Checks a requested model name against the limits and the allowed models; null asks for the default. */
+export function checkModel(model: string | null, config: Config): string | null {
+  if (model === null) return null;
+  if (model.length === 0 || model.length > MAX_MODEL_NAME) {
+    throw new BadUserInputError(`model must be 1 to ${MAX_MODEL_NAME} characters`, "model");
+  }
+  const allowed = config.openai.allowedModels;
+  if (allowed && !allowed.includes(model)) {
+    throw new BadUserInputError(`model must be one of: ${allowed.join(", ")}`, "model");
+  }
+  return model;
 }

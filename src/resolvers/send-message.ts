@@ -1,16 +1,22 @@
 import { randomUUID } from "node:crypto";
-import type { MessageState, RunEvent } from "../agent/runs/events.js";
-import { ClientError, ConflictError, NotFoundError } from "../core/errors.js";
+import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
+import { answerWhenFree } from "../agent/runs/queue.js";
+import type { Run } from "../agent/runs/run.js";
+import { BadUserInputError, ClientError, ConflictError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
-import { ownsConversation } from "../db/conversations.js";
+import { activeReplyOf, ownsConversation } from "../db/conversations.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { Message } from "../db/generated/prisma/client.js";
-import { earlierReplyId, insertExchange } from "../db/sends.js";
+import { findOwnedMessage } from "../db/messages.js";
+import { earlierReplyId, insertExchange, insertQueued, type Placement } from "../db/sends.js";
 import type { ReplySlot } from "../limits/rate-limiter.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
 import { checkSendInput, titleFromMessage } from "./send-input.js";
-import { serveReply } from "./stream.js";
+import { replyEvents, serveReply } from "./stream.js";
+
+/** What a send does when a reply is already running in the conversation. */
+export type BusyPolicy = "REJECT" | "ENQUEUE" | "INTERRUPT";
 
 /** `sendMessage`'s input as the schema gives it. */
 export interface SendMessageInput {
@@ -18,38 +24,80 @@ export interface SendMessageInput {
   content: string;
   clientMessageId?: string | null;
   model?: string | null;
+  parentMessageId?: string | null;
+  onBusy?: BusyPolicy | null;
+}
+
+/** One send, checked: where its messages go and what they hold. */
+export interface CheckedSend {
+  /** An existing conversation, or null for a new one. */
+  conversationId: string | null;
+  placement: Placement;
+  /** The user's new message, or null when the reply answers an earlier one (regenerate). */
+  user: { content: string; clientMessageId: string | null } | null;
+  model: string | null;
+  /** While a reply runs: refuse (`CONFLICT`), queue the message, or stop that reply first. */
+  onBusy?: BusyPolicy;
 }
 
 /** The saved exchange: either new messages to start a run for, or the reply an earlier send created. */
 type Exchange =
-  | { kind: "new"; user: MessageState; assistant: MessageState }
+  | { kind: "new"; user: MessageState | null; assistant: MessageState }
+  | { kind: "queued"; user: MessageState }
   | { kind: "existing"; replyId: string };
 
 /**
- * `sendMessage`: validates and authorizes, checks the stream cap and the rate limits and quotas, saves the
- * user's message and an assistant placeholder in one statement, starts the reply, and streams its events.
- * The same `clientMessageId` from the same user again attaches to the first reply instead of writing
- * anything (and is not counted as a new message), also when the first send started a conversation.
+ * `sendMessage`: validates and authorizes, then {@link startSend}. `parentMessageId` hangs the message under
+ * another message of the conversation (a new branch there) instead of the active leaf.
  */
 export async function sendMessage(ctx: Context, input: SendMessageInput): Promise<AsyncIterable<RunEvent>> {
   const viewer = requireViewer(ctx);
   const checked = checkSendInput(input, ctx.config);
-  const conversationId = input.conversationId
+  let conversationId = input.conversationId
     ? parseGlobalId(input.conversationId, "Conversation", "conversationId")
     : null;
+  let placement: Placement = { kind: "leaf" };
+  if (input.parentMessageId) {
+    const parentId = parseGlobalId(input.parentMessageId, "Message", "parentMessageId");
+    const parent = await findOwnedMessage(ctx.prisma, viewer.id, parentId);
+    if (!parent) throw new NotFoundError("Message");
+    if (conversationId !== null && parent.conversationId !== conversationId)
+      throw new BadUserInputError(
+        "parentMessageId names a message of another conversation",
+        "parentMessageId",
+      );
+    conversationId = parent.conversationId;
+    placement = { kind: "under", parentId };
+  }
+  return startSend(ctx, {
+    conversationId,
+    placement,
+    user: { content: checked.content, clientMessageId: checked.clientMessageId },
+    model: checked.model,
+    onBusy: input.onBusy ?? "REJECT",
+  });
+}
+
+/**
+ * Starts a checked send: checks the stream cap and the rate limits and quotas, saves the new messages in one
+ * statement, starts the reply, and streams its events. The same `clientMessageId` from the same user again
+ * attaches to the first reply instead of writing anything (and is not counted as a new message), also when
+ * the first send started a conversation. Shared by `sendMessage`, `editMessage` and `regenerateReply`.
+ */
+export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncIterable<RunEvent>> {
+  const viewer = requireViewer(ctx);
   if (!ctx.runs.isAccepting)
     throw new ClientError("INTERNAL", "The server is shutting down; send again shortly");
+  const key = send.user?.clientMessageId ?? null;
   const lease = await ctx.streams.reserve(viewer.id);
   let slot: ReplySlot | undefined;
   let exchange: Exchange;
   try {
-    const earlier = checked.clientMessageId
-      ? await findEarlierSend(ctx.prisma, viewer.id, checked.clientMessageId)
-      : null;
+    const earlier = key ? await findEarlierSend(ctx.prisma, viewer.id, key) : null;
     if (earlier?.kind === "existing") return serveReply(ctx, lease, earlier.replyId, 0);
     const assistantId = randomUUID();
     slot = await ctx.limits.beforeSend(ctx.prisma, viewer.id, assistantId);
-    exchange = await ctx.sends.run(() => saveExchange(ctx, viewer.id, conversationId, checked, assistantId));
+    exchange = await ctx.sends.run(() => saveExchange(ctx, viewer.id, send, assistantId));
   } catch (error) {
     await Promise.all([lease.release(), slot?.release()]);
     throw error;
@@ -58,12 +106,21 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
     await slot.release();
     return serveReply(ctx, lease, exchange.replyId, 0);
   }
+  if (exchange.kind === "queued") {
+    // The message counted against the minute's messages; its reply is not running yet, so no slot is held.
+    await slot.release();
+    const started = answerWhenFree(ctx.prisma, ctx.runs, exchange.user.id, ctx.logger).catch((error) => {
+      ctx.logger.error({ err: error, messageId: exchange.user.id }, "could not answer a queued message");
+      return null;
+    });
+    return ctx.streams.serve(lease, queuedEvents(ctx, exchange.user, started), ctx.request.signal, isFinal);
+  }
   let firstDelivered = () => {};
   const delivered = new Promise<void>((resolve) => {
     firstDelivered = resolve;
   });
   const run = ctx.runs.start(exchange.user, exchange.assistant, {
-    model: checked.model ?? undefined,
+    model: send.model ?? undefined,
     // The first event reaches the client before the model is called (bounded, for clients that never read).
     holdModelUntil: Promise.race([delivered, delay(1_000)]),
     logger: ctx.logger,
@@ -74,53 +131,92 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
 }
 
 /**
- * Saves the user's message and the assistant's placeholder in one statement (see `insertExchange`). When
- * the existing conversation cannot be claimed, an earlier send with the same `clientMessageId` is attached
- * to, or the conversation is missing (`NOT_FOUND`) or busy (`CONFLICT`).
+ * Saves the new messages in one statement (see `insertExchange`). When the existing conversation cannot be
+ * claimed, an earlier send with the same `clientMessageId` is attached to, or the conversation is missing
+ * (`NOT_FOUND`), busy or changed meanwhile (`CONFLICT`).
  */
 async function saveExchange(
   ctx: Context,
   ownerId: string,
-  conversationId: string | null,
-  input: ReturnType<typeof checkSendInput>,
+  send: CheckedSend,
   assistantId: string,
 ): Promise<Exchange> {
-  let rows: Message[];
-  try {
-    rows = await insertExchange(ctx.prisma, {
-      ownerId,
-      conversation:
-        conversationId === null
-          ? { title: titleFromMessage(input.content, ctx.config.limits.titleLength) }
-          : { id: conversationId },
-      content: input.content,
-      clientMessageId: input.clientMessageId,
-      model: input.model,
-      assistantId,
-    });
-  } catch (error) {
-    // The same key as a send committed since the check in sendMessage (a new conversation's statement
-    // is undone whole): attach to that one.
-    const earlier =
-      input.clientMessageId && isUniqueViolation(error)
-        ? await findEarlierSend(ctx.prisma, ownerId, input.clientMessageId)
-        : null;
-    if (earlier) return earlier;
-    throw error;
-  }
-  const [user, assistant] = rows;
-  if (user && assistant) {
+  const key = send.user?.clientMessageId ?? null;
+  // A busy conversation is retried after an INTERRUPT's stop or an ENQUEUE that found it idle again.
+  for (let attempt = 0; ; attempt++) {
+    let rows: Message[];
+    try {
+      rows = await insertExchange(ctx.prisma, {
+        ownerId,
+        conversation:
+          send.conversationId === null
+            ? { title: titleFromMessage(send.user?.content ?? "", ctx.config.limits.titleLength) }
+            : { id: send.conversationId },
+        placement: send.placement,
+        user: send.user,
+        model: send.model,
+        assistantId,
+      });
+    } catch (error) {
+      // The same key as a send committed since the check in startSend (a new conversation's statement
+      // is undone whole): attach to that one.
+      const earlier =
+        key && isUniqueViolation(error) ? await findEarlierSend(ctx.prisma, ownerId, key) : null;
+      if (earlier) return earlier;
+      throw error;
+    }
     // New messages have no tool calls.
-    return { kind: "new", user: { ...user, toolCalls: [] }, assistant: { ...assistant, toolCalls: [] } };
+    const saved = rows.map((row) => ({ ...row, toolCalls: [] }));
+    const assistant = saved.find((m) => m.id === assistantId);
+    if (assistant) {
+      return { kind: "new", user: saved.find((m) => m.id !== assistantId) ?? null, assistant };
+    }
+    const conversationId = send.conversationId;
+    if (conversationId === null) throw new Error("A new conversation's messages were not saved");
+    // A concurrent send with the same key may have just committed: attach to it.
+    const earlier = key ? await findEarlierSend(ctx.prisma, ownerId, key) : null;
+    if (earlier) return earlier;
+    if (!(await ownsConversation(ctx.prisma, ownerId, conversationId)))
+      throw new NotFoundError("Conversation");
+    const policy = send.onBusy ?? "REJECT";
+    if (attempt < 3 && policy === "INTERRUPT") {
+      const running = await activeReplyOf(ctx.prisma, conversationId);
+      if (running) await ctx.runs.stop(running);
+      continue;
+    }
+    if (attempt < 3 && policy === "ENQUEUE" && send.user && send.placement.kind === "leaf") {
+      const queued = await insertQueued(ctx.prisma, {
+        ownerId,
+        conversationId,
+        content: send.user.content,
+        clientMessageId: send.user.clientMessageId,
+        model: send.model,
+      });
+      if (queued) return { kind: "queued", user: { ...queued, toolCalls: [] } };
+      continue;
+    }
+    throw new ConflictError("A reply is already being written in this conversation; wait for it or stop it");
   }
-  if (conversationId === null) throw new Error("A new conversation's messages were not saved");
-  // A concurrent send with the same key may have just committed: attach to it.
-  const earlier = input.clientMessageId
-    ? await findEarlierSend(ctx.prisma, ownerId, input.clientMessageId)
-    : null;
-  if (earlier) return earlier;
-  if (!(await ownsConversation(ctx.prisma, ownerId, conversationId))) throw new NotFoundError("Conversation");
-  throw new ConflictError("A reply is already being written in this conversation; wait for it or stop it");
+}
+
+/**
+ * The stream of a queued send: its message at once (`MessageCreated`, seq 0, status `QUEUED`), then, when its
+ * turn comes, its reply's events to `MessageCompleted`.
+ */
+async function* queuedEvents(
+  ctx: Context,
+  user: MessageState,
+  started: Promise<Run | null>,
+): AsyncGenerator<RunEvent> {
+  yield { type: "MessageCreated", seq: 0, message: user };
+  // A client that leaves while the message waits ends its stream at once; the message is still answered.
+  const signal = ctx.request.signal;
+  const left = new Promise<null>((resolve) => {
+    if (signal.aborted) resolve(null);
+    signal.addEventListener("abort", () => resolve(null), { once: true });
+  });
+  const run = await Promise.race([started, left]);
+  if (run) yield* replyEvents(ctx, run.messageId, 0);
 }
 
 /** The reply an earlier send with this `clientMessageId` created, to attach to instead of sending again. */
@@ -129,8 +225,11 @@ async function findEarlierSend(
   ownerId: string,
   clientMessageId: string,
 ): Promise<Exchange | null> {
-  const replyId = await earlierReplyId(prisma, ownerId, clientMessageId);
-  return replyId === null ? null : { kind: "existing", replyId };
+  const earlier = await earlierReplyId(prisma, ownerId, clientMessageId);
+  if (earlier === null) return null;
+  if (earlier.replyId === null)
+    throw new ConflictError("That message is queued: its reply starts when the running one ends");
+  return { kind: "existing", replyId: earlier.replyId };
 }
 
 function delay(ms: number): Promise<void> {

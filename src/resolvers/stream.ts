@@ -37,7 +37,7 @@ export function serveReply(
  * when it is running here (see {@link RunFeed}), through the run network when it runs on another instance,
  * else from the database, where a finished reply answers `MessageCompleted` at once.
  */
-function replyEvents(
+export function replyEvents(
   ctx: Context,
   messageId: string,
   afterSeq: number,

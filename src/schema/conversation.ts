@@ -28,14 +28,17 @@ export const ConversationRef = builder.prismaNode("Conversation", {
         "When a message was last added (or the conversation created): the order of `conversations`.",
     }),
     archivedAt: t.expose("archivedAt", { type: "DateTime", nullable: true }),
-    messageCount: t.exposeInt("messageCount"),
-    lastMessage: t.field({
-      type: MessageRef,
+    messageCount: t.exposeInt("messageCount", {
+      description:
+        "Messages in the conversation, on every branch (the active path's length is `messages.totalCount`).",
+    }),
+    lastMessage: t.relation("activeLeaf", {
       nullable: true,
-      select: (_args, _ctx, nestedSelection) => ({
-        messages: nestedSelection({ take: 1, orderBy: { position: "desc" } }),
-      }),
-      resolve: (conversation) => conversation.messages[0] ?? null,
+      description: "The newest message of the active path (the same as `activeLeaf`).",
+    }),
+    activeLeaf: t.relation("activeLeaf", {
+      nullable: true,
+      description: "The last message of the active path; null while the conversation is empty.",
     }),
     messages: t.prismaConnection(
       {
@@ -43,8 +46,9 @@ export const ConversationRef = builder.prismaNode("Conversation", {
         cursor: "id",
         defaultSize: DEFAULT_PAGE_SIZE,
         maxSize: MAX_PAGE_SIZE,
-        description: "Messages oldest first; `last`/`before` page backwards to load older history.",
-        totalCount: (conversation) => conversation.messageCount,
+        description:
+          "The active path (root .. activeLeaf), oldest first; `last`/`before` page backwards to load older history.",
+        totalCount: (conversation) => conversation.pathLength,
         resolve: (query, conversation, args, ctx) => listMessages(ctx, conversation.id, args, query),
       },
       {},

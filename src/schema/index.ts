@@ -6,6 +6,7 @@ import "./tool-call.js";
 import "./message.js";
 import "./conversation.js";
 import "./stream.js";
+import "./branches.js";
 import "./search.js";
 
 /** The executable GraphQL schema. */

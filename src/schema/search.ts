@@ -12,7 +12,8 @@ const SearchMatchEnum = builder.enumType("SearchMatch", {
         "The text rule: the message contains every term, also inside words (fragments, identifiers).",
     },
     TITLE: {
-      description: "Only the conversation's title matches: the result is the conversation's first message.",
+      description:
+        "Only the conversation's title matches: the result is the first message of the conversation's active path.",
     },
   } as const,
 });
@@ -31,6 +32,9 @@ export const MessageSearchResultRef = builder.objectRef<SearchResult>("MessageSe
       description: "Relevance: higher is better; equal ranks come newest first.",
     }),
     match: t.expose("match", { type: SearchMatchEnum }),
+    isOnActivePath: t.exposeBoolean("isOnActivePath", {
+      description: "Whether the message is on its conversation's active path (false: on another branch).",
+    }),
   }),
 });
 
@@ -63,6 +67,10 @@ builder.queryField("searchMessages", (t) =>
       includeArchived: t.arg.boolean({
         defaultValue: false,
         description: "Also search archived conversations.",
+      }),
+      activePathOnly: t.arg.boolean({
+        defaultValue: false,
+        description: "Only messages on their conversation's active path (not other branches).",
       }),
     },
     resolve: (_root, args, ctx, info) => searchViewerMessages(ctx, args, info),

@@ -1,5 +1,6 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { boundMessage, boundToolCall, type RunEvent } from "../agent/runs/events.js";
+import { editMessage, regenerateReply } from "../resolvers/branches.js";
 import { sendMessage } from "../resolvers/send-message.js";
 import { eventMessage, resumeStream, stopGeneration } from "../resolvers/stream.js";
 import { builder } from "./builder.js";
@@ -77,6 +78,20 @@ export const MessageStreamEvent = builder.unionType("MessageStreamEvent", {
   resolveType: (event) => eventTypes[(event as RunEvent).type],
 });
 
+const BusyPolicyEnum = builder.enumType("BusyPolicy", {
+  description: "What a send does while a reply is being written in the conversation (double-texting).",
+  values: {
+    REJECT: { description: "Refuse with CONFLICT; nothing is written." },
+    ENQUEUE: {
+      description:
+        "Save the message QUEUED at once (MessageCreated) and answer it when the running reply and the messages queued before it have ended, in order; the stream stays open meanwhile.",
+    },
+    INTERRUPT: {
+      description: "Stop the running reply (CANCELLED, its text so far kept), then answer this message.",
+    },
+  } as const,
+});
+
 const SendMessageInput = builder.inputType("SendMessageInput", {
   fields: (t) => ({
     conversationId: t.id({ description: "Absent: a new conversation, titled from the message." }),
@@ -86,6 +101,37 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
         "Idempotency key, per user: the same key twice makes one message and one reply (and one conversation when the first send started it); the second send attaches to the first reply's stream.",
     }),
     model: t.string({ description: "The model to answer with; the server's default when absent." }),
+    parentMessageId: t.id({
+      description:
+        "The message to answer (its conversation's); default the active leaf. Another message starts a branch there, and the new branch becomes the active path.",
+    }),
+    onBusy: t.field({
+      type: BusyPolicyEnum,
+      defaultValue: "REJECT",
+      description: "What to do while a reply is being written in the conversation.",
+    }),
+  }),
+});
+
+const EditMessageInput = builder.inputType("EditMessageInput", {
+  fields: (t) => ({
+    messageId: t.id({
+      required: true,
+      description: "The user message to edit: the new version is its sibling.",
+    }),
+    content: t.string({ required: true }),
+    clientMessageId: t.string({ description: "Idempotency key, per user, as in `SendMessageInput`." }),
+    model: t.string({ description: "The model to answer with; the server's default when absent." }),
+  }),
+});
+
+const RegenerateReplyInput = builder.inputType("RegenerateReplyInput", {
+  fields: (t) => ({
+    messageId: t.id({
+      required: true,
+      description: "The assistant reply to write again: the new one is its sibling.",
+    }),
+    model: t.string({ description: "The model to answer with; the one that wrote the reply when absent." }),
   }),
 });
 
@@ -108,7 +154,25 @@ builder.subscriptionFields((t) => ({
       sendMessage(ctx, {
         ...input,
         conversationId: input.conversationId == null ? null : String(input.conversationId),
+        parentMessageId: input.parentMessageId == null ? null : String(input.parentMessageId),
       }),
+    resolve: (event: RunEvent) => event,
+  }),
+  editMessage: t.field({
+    type: MessageStreamEvent,
+    description:
+      "Saves a new version of a user message (a sibling: nothing is deleted), answers it, and streams like `sendMessage`; the new branch becomes the active path.",
+    args: { input: t.arg({ type: EditMessageInput, required: true }) },
+    subscribe: (_root, { input }, ctx) => editMessage(ctx, { ...input, messageId: String(input.messageId) }),
+    resolve: (event: RunEvent) => event,
+  }),
+  regenerateReply: t.field({
+    type: MessageStreamEvent,
+    description:
+      "Writes a new version of an assistant reply (a sibling answering the same message) and streams it like `sendMessage`; the new branch becomes the active path.",
+    args: { input: t.arg({ type: RegenerateReplyInput, required: true }) },
+    subscribe: (_root, { input }, ctx) =>
+      regenerateReply(ctx, { ...input, messageId: String(input.messageId) }),
     resolve: (event: RunEvent) => event,
   }),
   messageStream: t.field({

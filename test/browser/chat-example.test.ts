@@ -160,6 +160,32 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
     await expect.poll(() => page.locator("#conversation-list").isVisible(), poll).toBe(true);
   });
 
+  it("regenerates a reply, edits a message, and switches between the versions with < n / m >", async () => {
+    const message = (i: number) => page.locator("#messages .message").nth(i);
+    fake.script(FakeOpenAI.text(["Paris ", "in autumn."]));
+    await lastMessage().locator(".regenerate").click();
+    await expect.poll(messages, poll).toEqual(["Where should I travel?", "Paris in autumn."]);
+    await expect.poll(statusOfLast, poll).toBe("COMPLETE");
+    await expect.poll(() => lastMessage().locator(".version").textContent(), poll).toBe("2 / 2");
+    // The earlier reply is kept: "<" shows it again.
+    await lastMessage().locator(".prev").click();
+    await expect.poll(messages, poll).toEqual(["Where should I travel?", "Rome in spring."]);
+    expect(await lastMessage().locator(".version").textContent()).toBe("1 / 2");
+
+    fake.script(FakeOpenAI.text(["The Alps."]));
+    await message(0).locator(".edit").click();
+    expect(await page.locator("#input").inputValue()).toBe("Where should I travel?");
+    await send("Where should I go skiing?");
+    await expect.poll(messages, poll).toEqual(["Where should I go skiing?", "The Alps."]);
+    await expect.poll(statusOfLast, poll).toBe("COMPLETE");
+    await expect.poll(() => message(0).locator(".version").textContent(), poll).toBe("2 / 2");
+    // The first version again, with the newest reply below it.
+    await message(0).locator(".prev").click();
+    await expect.poll(messages, poll).toEqual(["Where should I travel?", "Paris in autumn."]);
+    await message(0).locator(".next").click();
+    await expect.poll(messages, poll).toEqual(["Where should I go skiing?", "The Alps."]);
+  });
+
   it("never reached beyond the loopback servers and raised no page errors", () => {
     expect(blocked).toEqual([]);
     expect(pageErrors).toEqual([]);

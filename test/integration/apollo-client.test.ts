@@ -2,7 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { ApolloClient, ObservableQuery, OperationVariables, TypedDocumentNode } from "@apollo/client";
 import { CombinedGraphQLErrors } from "@apollo/client/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyStreamEvent, moveConversationToTop, removeConversationFromLists } from "../../sdk/apollo.js";
+import {
+  applyStreamEvent,
+  dropMessagePages,
+  moveConversationToTop,
+  removeConversationFromLists,
+} from "../../sdk/apollo.js";
 import {
   ArchiveConversationDocument,
   ConversationListDocument,
@@ -10,10 +15,12 @@ import {
   CreateConversationDocument,
   DeleteConversationDocument,
   MessageStreamDocument,
+  RegenerateReplyDocument,
   RenameConversationDocument,
   SearchMessagesDocument,
   SendMessageDocument,
   type StreamEventFragment,
+  SwitchBranchDocument,
 } from "../../sdk/index.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { apolloClient, apolloClientWithSSE, type RecordedExchange } from "../utils/clients.js";
@@ -21,7 +28,11 @@ import { testDatabaseKinds } from "../utils/databases.js";
 import { seedConversation } from "../utils/seed.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 
-type Stream = { sendMessage?: StreamEventFragment; messageStream?: StreamEventFragment };
+type Stream = {
+  sendMessage?: StreamEventFragment;
+  messageStream?: StreamEventFragment;
+  regenerateReply?: StreamEventFragment;
+};
 
 /**
  * Runs a subscription through Apollo Client, applying each event to the cache as an app would, until the
@@ -38,7 +49,7 @@ function stream<V extends OperationVariables>(
     const subscription = client.subscribe({ query, variables }).subscribe({
       next: ({ data, error }) => {
         if (error) return reject(error);
-        const event = data?.sendMessage ?? data?.messageStream;
+        const event = data?.sendMessage ?? data?.messageStream ?? data?.regenerateReply;
         if (!event) return reject(new Error(`no event in ${JSON.stringify(data)}`));
         events.push(event);
         applyStreamEvent(client.cache, event);
@@ -290,6 +301,51 @@ describe(`Apollo Client against the API (${kind})`, () => {
       fetchPolicy: "network-only",
     });
     expect(fresh.data?.conversation?.messages.edges.map((e) => e.node)).toEqual(messages);
+  });
+
+  it("drops the cached path after a new version (regenerateReply) and a branch switch", async () => {
+    await freshUser();
+    await seedConversation(server.db.prisma, user, { messages: 2 });
+    const [id] = await serverList();
+    if (!id) throw new Error("no conversation");
+    const client = apolloClient(server.url, token);
+    const watched = client.watchQuery({ query: ConversationMessagesDocument, variables: { id } });
+    let shown: (string | number)[][] = [];
+    const watching = watched.subscribe((result) => {
+      const data = complete(result);
+      if (data)
+        shown = data.conversation?.messages.edges.map((e) => [e.node.content, e.node.siblingIndex]) ?? [];
+    });
+    await expect
+      .poll(() => shown)
+      .toEqual([
+        ["message 1", 0],
+        ["message 2", 0],
+      ]);
+    const first = client.readQuery({ query: ConversationMessagesDocument, variables: { id } })?.conversation
+      ?.messages.edges[1]?.node.id;
+
+    fake.script(FakeOpenAI.text(["second version"]));
+    await stream(client, RegenerateReplyDocument, { input: { messageId: String(first) } });
+    await expect
+      .poll(() => shown)
+      .toEqual([
+        ["message 1", 0],
+        ["second version", 1],
+      ]);
+
+    await client.mutate({
+      mutation: SwitchBranchDocument,
+      variables: { messageId: String(first) },
+      update: (cache) => dropMessagePages(cache, id),
+    });
+    await expect
+      .poll(() => shown)
+      .toEqual([
+        ["message 1", 0],
+        ["message 2", 0],
+      ]);
+    watching.unsubscribe();
   });
 
   it("adds a conversation that sendMessage creates to the top of the cached list", async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/db/adapter.js";
+import { createPrismaClient } from "../../src/db/client.js";
 import {
   applyPendingMigrations,
   createMigration,
@@ -93,6 +94,75 @@ describe.each(testDatabaseKinds())("migrations on %s", (kind) => {
       expect(await migrationRows(database)).toHaveLength(names.length);
     } finally {
       if (other !== database) await other.close();
+    }
+  });
+
+  it("turns existing linear conversations into chains, nothing lost", async () => {
+    const trees = names.find((name) => name.endsWith("_conversation_trees"));
+    expect(trees).toBeDefined();
+    const paths = await copyOfMigrations();
+    const prisma = createPrismaClient(database);
+    try {
+      // The database as it was before the trees: every migration up to theirs.
+      await rm(path.join(paths.migrations, String(trees)), { recursive: true });
+      for (const later of names.filter((name) => name > String(trees)))
+        await rm(path.join(paths.migrations, later), { recursive: true });
+      await applyPendingMigrations(database, paths);
+      const a = "0196c0de-0000-7000-8000-00000000000a";
+      const b = "0196c0de-0000-7000-8000-00000000000b";
+      const empty = "0196c0de-0000-7000-8000-00000000000c";
+      await prisma.$executeRawUnsafe(
+        `INSERT INTO "Conversation" (id, "ownerId", title, "updatedAt", "messageCount")
+         VALUES ('${a}', 'u1', 'A', now(), 3), ('${b}', 'u2', 'B', now(), 2), ('${empty}', 'u1', 'E', now(), 0)`,
+      );
+      await prisma.$executeRawUnsafe(
+        `INSERT INTO "Message" (id, "conversationId", "ownerId", position, role, content, status, "updatedAt")
+         VALUES ('0196c0de-0000-7000-8000-0000000000a1', '${a}', 'u1', 1, 'USER', 'hello', 'COMPLETE', now()),
+                ('0196c0de-0000-7000-8000-0000000000a2', '${a}', 'u1', 2, 'ASSISTANT', 'hi', 'COMPLETE', now()),
+                ('0196c0de-0000-7000-8000-0000000000a3', '${a}', 'u1', 3, 'USER', 'again', 'COMPLETE', now()),
+                ('0196c0de-0000-7000-8000-0000000000b1', '${b}', 'u2', 1, 'USER', 'other', 'COMPLETE', now()),
+                ('0196c0de-0000-7000-8000-0000000000b2', '${b}', 'u2', 2, 'ASSISTANT', 'cut', 'CANCELLED', now())`,
+      );
+      await prisma.$executeRawUnsafe(
+        `INSERT INTO "ToolCall" (id, "messageId", position, "callId", server, name, arguments)
+         VALUES ('0196c0de-0000-7000-8000-0000000000c1', '0196c0de-0000-7000-8000-0000000000a2', 0, 'call', 's',
+                 'echo', '{}')`,
+      );
+
+      expect(await applyPendingMigrations(database)).toEqual(names.filter((name) => name >= String(trees)));
+
+      const messages = await prisma.message.findMany({
+        orderBy: [{ conversationId: "asc" }, { position: "asc" }],
+        include: { toolCalls: true },
+      });
+      expect(
+        messages.map((m) => [m.content, m.status, m.parentId?.slice(-2) ?? null, m.depth, m.siblingIndex]),
+      ).toEqual([
+        ["hello", "COMPLETE", null, 1, 0],
+        ["hi", "COMPLETE", "a1", 2, 0],
+        ["again", "COMPLETE", "a2", 3, 0],
+        ["other", "COMPLETE", null, 1, 0],
+        ["cut", "CANCELLED", "b1", 2, 0],
+      ]);
+      expect(messages.map((m) => [m.childCount, m.onActivePath])).toEqual([
+        [1, true],
+        [1, true],
+        [0, true],
+        [1, true],
+        [0, true],
+      ]);
+      expect(messages[1]?.toolCalls.map((c) => c.name)).toEqual(["echo"]);
+      const conversations = await prisma.conversation.findMany({ orderBy: { id: "asc" } });
+      expect(
+        conversations.map((c) => [c.title, c.activeLeafId?.slice(-2) ?? null, c.pathLength, c.rootCount]),
+      ).toEqual([
+        ["A", "a3", 3, 1],
+        ["B", "b2", 2, 1],
+        ["E", null, 0, 0],
+      ]);
+    } finally {
+      await prisma.$disconnect();
+      await rm(paths.migrations, { recursive: true, force: true });
     }
   });
 

@@ -12,11 +12,13 @@ import {
   CreateConversationDocument,
   DeleteConversationDocument,
   MessageStreamDocument,
+  RegenerateReplyDocument,
   RenameConversationDocument,
   SearchMessagesDocument,
   SendMessageDocument,
   type SendMessageSubscriptionVariables,
   type StreamEventFragment,
+  SwitchBranchDocument,
 } from "../../sdk/index.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { type RecordedExchange, urqlClient, urqlClientWithSSE } from "../utils/clients.js";
@@ -231,6 +233,51 @@ describe(`urql against the API (${kind})`, () => {
       }),
     );
     list.stop();
+    history.stop();
+  });
+
+  it("refreshes the cached path after a new version (regenerateReply) and a branch switch", async () => {
+    await freshUser();
+    await seedConversation(server.db.prisma, user, { messages: 2 });
+    const [id] = await serverList();
+    if (!id) throw new Error("no conversation");
+    const client = urqlClient(server.url, token);
+    const history = watch<ConversationMessagesQuery>(client.query(ConversationMessagesDocument, { id }));
+    const shown = () =>
+      history.data?.conversation?.messages.edges.map((e) => [
+        e.node.content,
+        e.node.siblingIndex,
+        e.node.siblingCount,
+      ]);
+    await expect.poll(shown).toEqual([
+      ["message 1", 0, 1],
+      ["message 2", 0, 1],
+    ]);
+    const first = history.data?.conversation?.messages.edges[1]?.node.id ?? "";
+
+    fake.script(FakeOpenAI.text(["second version"]));
+    await new Promise<void>((resolve, reject) => {
+      const subscription = client
+        .subscription(RegenerateReplyDocument, { input: { messageId: first } })
+        .subscribe((result) => {
+          if (result.error) reject(result.error);
+          if (result.data?.regenerateReply.__typename === "MessageCompleted") {
+            subscription.unsubscribe();
+            resolve();
+          }
+        });
+    });
+    await expect.poll(shown).toEqual([
+      ["message 1", 0, 1],
+      ["second version", 1, 2],
+    ]);
+
+    const switched = await client.mutation(SwitchBranchDocument, { messageId: first }).toPromise();
+    expect(switched.error).toBeUndefined();
+    await expect.poll(shown).toEqual([
+      ["message 1", 0, 1],
+      ["message 2", 0, 2],
+    ]);
     history.stop();
   });
 

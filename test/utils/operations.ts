@@ -280,3 +280,109 @@ export const StopGeneration = graphql(`
     }
   }
 `);
+
+export const TreeMessageFields = graphql(`
+  fragment TreeMessageFields on Message {
+    id
+    role
+    content
+    status
+    siblingIndex
+    siblingCount
+    isOnActivePath
+    parent {
+      id
+    }
+    siblings {
+      id
+    }
+  }
+`);
+
+export const TreeQuery = graphql(`
+  query Tree($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+    conversation(id: $id) {
+      id
+      messageCount
+      activeLeaf {
+        id
+      }
+      messages(first: $first, after: $after, last: $last, before: $before) {
+        totalCount
+        edges {
+          node {
+            ...TreeMessageFields
+          }
+        }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+export const EditMessage = graphql(`
+  subscription EditMessage($input: EditMessageInput!) {
+    editMessage(input: $input) {
+      ...StreamEventFields
+    }
+  }
+`);
+
+export const RegenerateReply = graphql(`
+  subscription RegenerateReply($input: RegenerateReplyInput!) {
+    regenerateReply(input: $input) {
+      ...StreamEventFields
+    }
+  }
+`);
+
+export const SwitchBranch = graphql(`
+  mutation SwitchBranch($messageId: ID!) {
+    switchBranch(input: { messageId: $messageId }) {
+      conversation {
+        id
+        activeLeaf {
+          id
+        }
+      }
+    }
+  }
+`);
+
+export const ForkConversation = graphql(`
+  mutation ForkConversation($messageId: ID!, $title: String) {
+    forkConversation(input: { messageId: $messageId, title: $title }) {
+      conversation {
+        id
+        title
+        messageCount
+        activeLeaf {
+          id
+          content
+        }
+      }
+    }
+  }
+`);
+
+export const SearchActivePath = graphql(`
+  query SearchActivePath($query: String!, $activePathOnly: Boolean) {
+    searchMessages(query: $query, activePathOnly: $activePathOnly) {
+      totalCount
+      edges {
+        node {
+          isOnActivePath
+          message {
+            id
+            content
+          }
+        }
+      }
+    }
+  }
+`);

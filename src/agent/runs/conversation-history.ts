@@ -1,6 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Message, ToolCall } from "../../db/generated/prisma/client.js";
-import { messageHistory } from "../../db/messages.js";
+import { pathHistory } from "../../db/messages.js";
 import type { ChatMessage } from "../model/provider.js";
 import { resultForModel } from "../tools/tool-result.js";
 
@@ -13,17 +13,17 @@ export interface ToolReplay {
 const asStored: ToolReplay = { toolName: (call) => call.name, resultMaxChars: Number.POSITIVE_INFINITY };
 
 /**
- * The stored messages of a conversation before `beforePosition`, newest `limit` of them, as model history.
- * Failed replies with no text are left out: they carry nothing the model said.
+ * The stored messages on the path from the conversation's first message to `lastId` (the new reply's parent),
+ * newest `limit` of them, as model history: other branches are never seen. Failed replies with no text are
+ * left out: they carry nothing the model said.
  */
 export async function loadConversationHistory(
   prisma: Db,
-  conversationId: string,
-  beforePosition: number,
+  lastId: string,
   limit: number,
   replay: ToolReplay = asStored,
 ): Promise<ChatMessage[]> {
-  const rows = await messageHistory(prisma, conversationId, beforePosition, limit);
+  const rows = await pathHistory(prisma, lastId, limit);
   return toChatMessages(rows, replay);
 }
 

@@ -1,4 +1,5 @@
 import { activeReplyOf } from "../../db/conversations.js";
+import { replyStatus } from "../../db/replies.js";
 import type { MessageState } from "./events.js";
 import type { RunNetwork } from "./network.js";
 import { Run, RunCancelled, type RunDependencies, type RunOptions } from "./run.js";
@@ -44,8 +45,11 @@ export class RunManager {
     return this.runs.size;
   }
 
-  /** Starts a reply for a freshly saved user message and assistant placeholder. */
-  start(user: MessageState, assistant: MessageState, options: RunOptions) {
+  /**
+   * Starts a reply for a freshly saved assistant placeholder, with the user message saved with it (null when
+   * it answers an earlier one: a regenerated reply).
+   */
+  start(user: MessageState | null, assistant: MessageState, options: RunOptions) {
     const run = new Run(this.deps, user, assistant, options);
     this.runs.set(run.messageId, run);
     void run.done.finally(() => this.runs.delete(run.messageId));
@@ -69,6 +73,30 @@ export class RunManager {
     }
     run.cancel();
     return run.done;
+  }
+
+  /**
+   * Resolves once a reply has ended, wherever it runs: its run here, its events through the network, else
+   * (one instance, a reply another process wrote) its stored status, polled.
+   */
+  async waitForEnd(messageId: string): Promise<void> {
+    const run = this.runs.get(messageId);
+    if (run) {
+      await run.done;
+      return;
+    }
+    const network = this.deps.network;
+    if (network) {
+      const controller = new AbortController();
+      try {
+        for await (const event of network.follow(messageId, 0, controller.signal))
+          if (event.type === "MessageCompleted") return;
+      } finally {
+        controller.abort();
+      }
+      return;
+    }
+    while ((await replyStatus(this.deps.prisma, messageId)) === "STREAMING") await delay(100);
   }
 
   /** Stops the reply running in a conversation (it is being deleted), wherever it runs, and waits for it. */
@@ -104,4 +132,8 @@ export class RunManager {
       run.cancel(new RunCancelled("The server shut down before the reply ended"));
     await Promise.all(running.map((r) => r.done));
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -76,7 +76,8 @@ export class Run {
 
   constructor(
     private readonly deps: RunDependencies & { flusher: TextFlusher },
-    private readonly user: MessageState,
+    /** The user's new message, or null when the reply answers one already saved (a regenerated reply). */
+    private readonly user: MessageState | null,
     private readonly assistant: MessageState,
     options: RunOptions,
   ) {
@@ -103,7 +104,7 @@ export class Run {
     this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.flusher, () =>
       this.cancel(new RunCancelled(LOST_REPLY)),
     );
-    this.channel.emit({ type: "MessageCreated", message: user });
+    if (user) this.channel.emit({ type: "MessageCreated", message: user });
     this.channel.emit({ type: "MessageCreated", message: assistant });
     this.done = this.execute(options.holdModelUntil);
   }
@@ -194,17 +195,15 @@ export class Run {
       toolName: (call: ToolAddress) => toolbox.modelName(call),
       resultMaxChars: settings.tools.resultMaxChars,
     };
-    // A conversation's first exchange has no history but the user's message, already in hand.
+    // A first exchange has no history but the user's message, already in hand; otherwise the path to the
+    // reply's parent (only that branch).
+    const parentId = this.assistant.parentId;
     const stored =
-      this.user.position === 1
+      this.user?.parentId === null && this.user.id === parentId
         ? toChatMessages([this.user], replay)
-        : await loadConversationHistory(
-            prisma,
-            this.conversationId,
-            this.assistant.position,
-            settings.historyMaxMessages,
-            replay,
-          );
+        : parentId === null
+          ? []
+          : await loadConversationHistory(prisma, parentId, settings.historyMaxMessages, replay);
     const messages = await fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
     this.historyMs = Date.now() - this.startedAt;
     if (holdModelUntil) await holdModelUntil;

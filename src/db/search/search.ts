@@ -26,6 +26,8 @@ export interface SearchMessagesArgs {
   readonly after?: string | null;
   /** Also search archived conversations (default false). */
   readonly includeArchived?: boolean | null;
+  /** Only messages on their conversation's active path (default false: every branch). */
+  readonly activePathOnly?: boolean | null;
 }
 
 /**
@@ -43,6 +45,8 @@ export interface MessageSearchHit {
   /** Relevance: higher first; equal ranks are ordered newest first. */
   readonly rank: number;
   readonly match: SearchMatch;
+  /** Whether the message is on its conversation's active path. */
+  readonly isOnActivePath: boolean;
   /** The matching passage as HTML: the text escaped, matches wrapped in `<mark></mark>`. */
   readonly snippet: string;
   /** Opaque; pass as `after` to continue after this result. */
@@ -75,7 +79,8 @@ export async function searchMessages(
   const first = pageSize(args.first);
   const conversationId = args.conversationId ?? null;
   const includeArchived = args.includeArchived ?? false;
-  const scope = searchScope([ownerId, parsed.text, conversationId, includeArchived]);
+  const activePathOnly = args.activePathOnly ?? false;
+  const scope = searchScope([ownerId, parsed.text, conversationId, includeArchived, activePathOnly]);
   const after = args.after == null ? null : decodeSearchCursor(args.after, scope);
 
   const language = await searchLanguage(prisma);
@@ -87,6 +92,7 @@ export async function searchMessages(
     textRule: plan.textRule,
     conversationId,
     includeArchived,
+    activePathOnly,
     after,
     first,
   };
@@ -116,6 +122,7 @@ export async function searchMessages(
       createdAt: row.createdAt,
       rank: row.rank,
       match: row.kind,
+      isOnActivePath: row.onActivePath,
       snippet:
         row.headline !== null ? headlineToHtml(row.headline) : textSnippet(row.plain ?? "", parsed.terms),
       cursor: encodeSearchCursor(position, scope),

@@ -16,6 +16,8 @@ export interface SearchResultRow {
   headline: string | null;
   /** The raw message text or title, for matches of the text rule (the snippet is built by the app). */
   plain: string | null;
+  /** Whether the message is on its conversation's active path. */
+  onActivePath: boolean;
 }
 
 /**
@@ -33,6 +35,8 @@ export interface SearchSqlInput {
   readonly textRule: boolean;
   readonly conversationId: string | null;
   readonly includeArchived: boolean;
+  /** Only messages on their conversation's active path. */
+  readonly activePathOnly: boolean;
   readonly after: SearchPosition | null;
   readonly first: number;
 }
@@ -45,9 +49,10 @@ const PASSAGES = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxFragments=2, M
 // translate(): `<` becomes LESS_THAN, the marks (and LESS_THAN itself) are dropped.
 const HEADLINE_FROM = `<${MARK_START}${MARK_END}${LESS_THAN}`;
 
-/** A conversation `c`'s first message, which stands for it when only its title matches. */
+/** The first message of a conversation `c`'s active path, which stands for it when only its title matches. */
 const FIRST_MESSAGE = Prisma.sql`(
-             SELECT id, "createdAt" FROM "Message" WHERE "conversationId" = c.id ORDER BY position LIMIT 1
+             SELECT id, "createdAt" FROM "Message" WHERE "conversationId" = c.id AND "onActivePath"
+              ORDER BY depth LIMIT 1
        )`;
 
 /**
@@ -61,7 +66,17 @@ const FIRST_MESSAGE = Prisma.sql`(
  * The scans of `hits` carry the owner's mark, so the GIN index reads only this user's postings.
  */
 export function searchSql(input: SearchSqlInput): Prisma.Sql {
-  const { ownerId, language, parsed, textRule, conversationId, includeArchived, after, first } = input;
+  const {
+    ownerId,
+    language,
+    parsed,
+    textRule,
+    conversationId,
+    includeArchived,
+    activePathOnly,
+    after,
+    first,
+  } = input;
   const config = configurationLiteral(language);
   const tsq = Prisma.sql`websearch_to_tsquery(${config}, ${parsed.text})`;
   const mark = ownerMark(ownerId);
@@ -93,7 +108,7 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
         -- pointless scan of the ownerId btree: the mark already selected exactly those rows). Replies
         -- still streaming are not indexed (the index's predicate, repeated here so it can be used).
        WHERE (m."ownerId" || '') = ${ownerId} AND m.status <> 'STREAMING' AND m."searchVector" @@ ${mark}
-         AND (m."searchVector" @@ ${tsq} ${messageText}) ${scope}
+         AND (m."searchVector" @@ ${tsq} ${messageText}) ${scope} ${pathFilter(activePathOnly)}
     ),
     titles AS (
       SELECT f.id, c.id AS "conversationId", f."createdAt", ${titleRank} AS rank
@@ -118,7 +133,8 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
              WHEN p.kind = 'WORDS' THEN ${headline(Prisma.sql`m.content`)}
              WHEN p.kind = 'TITLE' AND c."searchVector" @@ ${tsq} THEN ${headline(Prisma.sql`c.title`)}
            END AS headline,
-           CASE p.kind WHEN 'TEXT' THEN m.content WHEN 'TITLE' THEN c.title END AS plain
+           CASE p.kind WHEN 'TEXT' THEN m.content WHEN 'TITLE' THEN c.title END AS plain,
+           m."onActivePath"
       FROM (SELECT count(*)::int AS total FROM ranked) t
       LEFT JOIN (page p
                  JOIN "Message" m ON m.id = p.id
@@ -154,7 +170,8 @@ export function unrankedSql(input: SearchSqlInput): Prisma.Sql {
        ${limit}
     )
     SELECT p.id::text AS id, p."conversationId"::text AS "conversationId", p."createdAt", 0::float8 AS rank, p.kind,
-           NULL::text AS headline, CASE p.kind WHEN 'TEXT' THEN m.content ELSE c.title END AS plain
+           NULL::text AS headline, CASE p.kind WHEN 'TEXT' THEN m.content ELSE c.title END AS plain,
+           m."onActivePath"
       FROM page p
       JOIN "Message" m ON m.id = p.id
       JOIN "Conversation" c ON c.id = p."conversationId"
@@ -169,7 +186,7 @@ export function unrankedCountSql(input: SearchSqlInput): Prisma.Sql {
 
 /** The messages {@link unrankedSql} finds: the text rule alone (the full-text query is empty). */
 function unrankedHits(input: SearchSqlInput): Prisma.Sql {
-  const { ownerId, language, parsed, conversationId, includeArchived } = input;
+  const { ownerId, language, parsed, conversationId, includeArchived, activePathOnly } = input;
   const content = textMatch(Prisma.sql`m`, Prisma.sql`content`, configurationLiteral(language), parsed);
   // "ownerId" plainly, unlike searchSql: the btree on (ownerId, createdAt) is what walks newest first. The
   // owner's mark only when a fragment lets the trigram index find rare matches; otherwise it would be
@@ -181,12 +198,12 @@ function unrankedHits(input: SearchSqlInput): Prisma.Sql {
         FROM "Message" m
         JOIN "Conversation" c ON c.id = m."conversationId"
        WHERE m."ownerId" = ${ownerId} AND m.status <> 'STREAMING' ${narrow}
-         AND ${content} ${scopeFilter(conversationId, includeArchived)}`;
+         AND ${content} ${scopeFilter(conversationId, includeArchived)} ${pathFilter(activePathOnly)}`;
 }
 
 /** The conversations {@link unrankedSql} finds by title alone, as their first message. */
 function unrankedTitles(input: SearchSqlInput): Prisma.Sql {
-  const { ownerId, language, parsed, conversationId, includeArchived } = input;
+  const { ownerId, language, parsed, conversationId, includeArchived, activePathOnly } = input;
   const config = configurationLiteral(language);
   return Prisma.sql`
         FROM "Conversation" c
@@ -195,7 +212,7 @@ function unrankedTitles(input: SearchSqlInput): Prisma.Sql {
          AND ${textMatch(Prisma.sql`c`, Prisma.sql`title`, config, parsed)}
          AND NOT EXISTS (
                SELECT FROM "Message" m
-                WHERE m."conversationId" = c.id AND m.status <> 'STREAMING'
+                WHERE m."conversationId" = c.id AND m.status <> 'STREAMING' ${pathFilter(activePathOnly)}
                   AND ${textMatch(Prisma.sql`m`, Prisma.sql`content`, config, parsed)})`;
 }
 
@@ -203,6 +220,11 @@ function unrankedTitles(input: SearchSqlInput): Prisma.Sql {
 function scopeFilter(conversationId: string | null, includeArchived: boolean): Prisma.Sql {
   if (conversationId !== null) return Prisma.sql`AND c.id = ${conversationId}::uuid`;
   return includeArchived ? Prisma.empty : Prisma.sql`AND c."archivedAt" IS NULL`;
+}
+
+/** Only messages `m` on their conversation's active path, when asked. */
+function pathFilter(activePathOnly: boolean): Prisma.Sql {
+  return activePathOnly ? Prisma.sql`AND m."onActivePath"` : Prisma.empty;
 }
 
 /**
