@@ -5,7 +5,9 @@
       "MessageCompleted",
       "MessageCreated",
       "MessageSnapshot",
+      "ReasoningDelta",
       "TextDelta",
+      "ToolApprovalRequested",
       "ToolCallCompleted",
       "ToolCallStarted"
     ],
@@ -21,7 +23,9 @@
       "MessageCompleted",
       "MessageCreated",
       "MessageSnapshot",
+      "ReasoningDelta",
       "TextDelta",
+      "ToolApprovalRequested",
       "ToolCallCompleted",
       "ToolCallStarted"
     ],

@@ -1,6 +1,7 @@
 import { loadTokenizer } from "../agent/model/history.js";
 import type { ModelProvider } from "../agent/model/provider.js";
 import { selectProvider } from "../agent/model/select-provider.js";
+import { ApprovalKeeper } from "../agent/runs/approvals.js";
 import { LeaseKeeper } from "../agent/runs/leases.js";
 import type { RunNetwork } from "../agent/runs/network.js";
 import { combineObservers } from "../agent/runs/observer.js";
@@ -117,6 +118,14 @@ export async function createRuntime(
     const recovered = await failAbandonedReplies(db.prisma);
     if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   }
+  // Calls left waiting past the approval timeout are denied, and their replies go on, on whichever instance.
+  const approvals = new ApprovalKeeper({
+    prisma: db.prisma,
+    runs,
+    logger,
+    timeoutMs: config.runs.tools.approvalTimeoutMs,
+  });
+  approvals.start();
   const streams = new OpenStreams(limitStore, config.streams, logger, metrics.limited);
   // Half the pool for saving new exchanges: the other half stays free for running replies' writes.
   const sends = new Gate(Math.max(1, Math.floor(config.database.poolSize / 2)));
@@ -162,6 +171,7 @@ export async function createRuntime(
     stopRuns: (graceMs = config.shutdownGraceMs) => runs.shutdown(graceMs),
     /** Cancels and saves whatever still runs, ends open streams, disconnects tool servers, closes the stores. */
     async close() {
+      await approvals.stop();
       await runs.shutdown(0);
       await leases?.stop();
       await network?.close();
@@ -224,6 +234,7 @@ function mcpEntries(
   const entries = configured.map((s) => ({
     name: s.name,
     transport: transportFor(s, config.mcp.userHeader, logger),
+    approval: s.approval,
   }));
   if (!config.mcp.builtinTools) return entries;
   // In process, only our agent can reach the server, so the user named in `_meta` is trusted.

@@ -96,6 +96,7 @@ const envSchema = z
     TOOL_CALL_TIMEOUT_MS: z.coerce.number().int().min(10).default(60_000),
     TOOL_RESULT_MAX_CHARS: z.coerce.number().int().min(100).default(20_000),
     TOOL_RESULT_STORE_MAX_CHARS: z.coerce.number().int().min(100).default(1_000_000),
+    TOOL_APPROVAL_TIMEOUT_MS: z.coerce.number().int().min(100).default(600_000),
     GRAPHIQL: boolFlag,
     INTROSPECTION: boolFlag,
     MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
@@ -229,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         callTimeoutMs: e.TOOL_CALL_TIMEOUT_MS,
         resultMaxChars: e.TOOL_RESULT_MAX_CHARS,
         resultStoreMaxChars: e.TOOL_RESULT_STORE_MAX_CHARS,
+        approvalTimeoutMs: e.TOOL_APPROVAL_TIMEOUT_MS,
       },
     },
     auth: {

@@ -80,3 +80,44 @@ export async function replyStatus(db: Db, messageId: string): Promise<Message["s
   const saved = await db.message.findUnique({ where: { id: messageId }, select: { status: true } });
   return saved?.status ?? null;
 }
+
+/** A paused reply's state, as stored when it stops to wait for a decision on a tool call. */
+export type ReplyPause = Pick<
+  Message,
+  "content" | "lastSeq" | "model" | "promptTokens" | "completionTokens" | "totalTokens"
+>;
+
+/**
+ * Stores that a reply waits for approval (`AWAITING_APPROVAL`) with its text and usage so far; the
+ * conversation stays claimed by it. Fenced on the status like {@link endReply}; null when it was not ours.
+ */
+export async function pauseReply(db: Db, messageId: string, pause: ReplyPause): Promise<Message | null> {
+  const [message] = await db.message.updateManyAndReturn({
+    where: { id: messageId, status: "STREAMING" },
+    data: { ...pause, status: "AWAITING_APPROVAL" },
+  });
+  return message ?? null;
+}
+
+/**
+ * Claims a paused reply to resume it: `AWAITING_APPROVAL` becomes `STREAMING` (with a fresh heartbeat)
+ * once none of its calls waits any more, or at once when `force` (to cancel it). One statement: of the
+ * instances that try, exactly one wins. Returns whether this call claimed it.
+ */
+export async function claimPausedReply(db: Db, messageId: string, force = false): Promise<boolean> {
+  const claimed = await db.$executeRaw`
+    UPDATE "Message" SET status = 'STREAMING', "heartbeatAt" = now()
+     WHERE id = ${messageId}::uuid AND status = 'AWAITING_APPROVAL'
+       AND (${force} OR NOT EXISTS (
+         SELECT FROM "ToolCall" WHERE "messageId" = ${messageId}::uuid AND status = 'AWAITING_APPROVAL'))`;
+  return claimed > 0;
+}
+
+/** Paused replies none of whose calls waits any more (their resume was lost, e.g. to a crash). */
+export async function decidedPausedReplies(db: Db): Promise<string[]> {
+  const rows = await db.message.findMany({
+    where: { status: "AWAITING_APPROVAL", toolCalls: { none: { status: "AWAITING_APPROVAL" } } },
+    select: { id: true },
+  });
+  return rows.map((r) => r.id);
+}

@@ -7,6 +7,7 @@ import "./message.js";
 import "./conversation.js";
 import "./stream.js";
 import "./search.js";
+import "./tools.js";
 
 /** The executable GraphQL schema. */
 export const schema = builder.toSchema({ sortSchema: false });

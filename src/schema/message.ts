@@ -5,7 +5,8 @@ import { builder } from "./builder.js";
 export const MessageRoleEnum = builder.enumType(MessageRole, { name: "MessageRole" });
 export const MessageStatusEnum = builder.enumType(MessageStatus, {
   name: "MessageStatus",
-  description: "STREAMING while the assistant writes; then COMPLETE, CANCELLED (stopped) or FAILED.",
+  description:
+    "STREAMING while the assistant writes; AWAITING_APPROVAL while it waits for the user to decide on a tool call; then COMPLETE, CANCELLED (stopped) or FAILED.",
 });
 
 /** Tokens a model call used, as the provider reported them. */
@@ -28,6 +29,10 @@ export const MessageRef = builder.prismaNode("Message", {
     position: t.exposeInt("position", { description: "1-based order of the message in its conversation." }),
     role: t.expose("role", { type: MessageRoleEnum }),
     content: t.exposeString("content"),
+    reasoning: t.exposeString("reasoning", {
+      nullable: true,
+      description: "The model's streamed reasoning, where it has one (never sent back to the model).",
+    }),
     status: t.expose("status", { type: MessageStatusEnum }),
     error: t.exposeString("error", { nullable: true, description: "Why the reply failed, when it did." }),
     model: t.exposeString("model", { nullable: true, description: "The model that wrote the reply." }),

@@ -215,6 +215,23 @@ export const StreamEventFields = graphql(`
         completedAt
       }
     }
+    ... on ReasoningDelta {
+      seq
+      messageId
+      delta
+    }
+    ... on ToolApprovalRequested {
+      seq
+      messageId
+      toolCall {
+        id
+        server
+        name
+        arguments
+        result
+        isError
+      }
+    }
     ... on MessageSnapshot {
       seq
       message {

@@ -1,7 +1,7 @@
 import type { Db } from "../../db/client.js";
 import type { MessageStatus, ToolCall } from "../../db/generated/prisma/client.js";
 import { findMessageWithToolCalls } from "../../db/messages.js";
-import { endReply } from "../../db/replies.js";
+import { endReply, pauseReply } from "../../db/replies.js";
 import type { Usage } from "../model/provider.js";
 import type { MessageState } from "./events.js";
 import type { FlushedReply, TextFlusher, UnsavedText } from "./text-flusher.js";
@@ -35,7 +35,16 @@ export class ReplyWriter implements FlushedReply {
     private readonly flusher: TextFlusher,
     /** Called once when the reply is no longer this writer's: deleted, or failed by another instance. */
     private readonly onLost: () => void = () => {},
-  ) {}
+    /** A paused reply being resumed: its text and last seq as stored. */
+    resumed?: { content: string; lastSeq: number },
+  ) {
+    if (resumed) {
+      this.content = resumed.content;
+      this.storedLength = resumed.content.length;
+      this.storedChars = codePoints(resumed.content);
+      this.lastSeq = resumed.lastSeq;
+    }
+  }
 
   /** Adds text that the event numbered `seq` carried. */
   append(delta: string, seq: number): void {
@@ -93,17 +102,21 @@ export class ReplyWriter implements FlushedReply {
     await this.flusher.settle(this);
     if (this.gone) return this.stored();
     this.writes++;
-    // One statement frees the conversation only when this writer's end is the one stored.
-    const message = await endReply(this.prisma, this.messageId, conversationId, {
-      content: this.content,
-      lastSeq: finalSeq,
-      status: outcome.status,
-      error: outcome.error,
-      model: outcome.model,
+    const usage = {
       promptTokens: outcome.usage?.promptTokens ?? null,
       completionTokens: outcome.usage?.completionTokens ?? null,
       totalTokens: outcome.usage?.totalTokens ?? null,
-    });
+    };
+    const state = { content: this.content, lastSeq: finalSeq, model: outcome.model, ...usage };
+    // One statement frees the conversation only when this writer's end is the one stored; a pause keeps it.
+    const message =
+      outcome.status === "AWAITING_APPROVAL"
+        ? await pauseReply(this.prisma, this.messageId, state)
+        : await endReply(this.prisma, this.messageId, conversationId, {
+            ...state,
+            status: outcome.status,
+            error: outcome.error,
+          });
     // Deleted, or ended by another instance: what is stored.
     return message ? { ...message, toolCalls } : this.stored();
   }

@@ -1,6 +1,14 @@
 import { ErrorCode, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { ToolSpec } from "../../model/provider.js";
-import type { ToolAddress, Toolbox, ToolCallContext, ToolOutput } from "../tools.js";
+import {
+  type ApprovalPolicy,
+  policyRequiresApproval,
+  type ToolAddress,
+  type Toolbox,
+  type ToolCallContext,
+  type ToolOutput,
+  type ToolServerInfo,
+} from "../tools.js";
 import {
   McpConnection,
   type McpConnectionOptions,
@@ -16,6 +24,8 @@ import { toolModelName } from "./names.js";
 export interface McpServerEntry {
   name: string;
   transport: TransportFactory;
+  /** Which of its calls wait for the user's approval (default `never`). */
+  approval?: ApprovalPolicy;
 }
 
 /** Settings shared by the hub's connections. */
@@ -28,12 +38,14 @@ export type McpHubOptions = Omit<McpConnectionOptions, "onToolsChanged">;
  */
 export class McpHub implements Toolbox {
   private readonly connections: McpConnection[];
+  private readonly policies: Map<string, ApprovalPolicy>;
   private index = new Map<string, { connection: McpConnection; tool: Tool }>();
 
   constructor(servers: McpServerEntry[], options: McpHubOptions) {
     this.connections = servers.map(
       (s) => new McpConnection(s.name, s.transport, { ...options, onToolsChanged: () => this.reindex() }),
     );
+    this.policies = new Map(servers.map((s) => [s.name, s.approval ?? "never"]));
   }
 
   /** Connects to every server; resolves once each has made its first attempt (failed ones keep retrying). */
@@ -64,6 +76,24 @@ export class McpHub implements Toolbox {
 
   modelName(address: ToolAddress): string {
     return address.server === "" ? address.name : toolModelName(address.server, address.name);
+  }
+
+  requiresApproval(address: ToolAddress): boolean {
+    const policy = this.policies.get(address.server) ?? "never";
+    const tool = this.index.get(this.modelName(address))?.tool;
+    return policyRequiresApproval(policy, address.name, tool?.annotations?.readOnlyHint === true);
+  }
+
+  servers(): ToolServerInfo[] {
+    return this.connections.map((connection) => ({
+      name: connection.name,
+      status: connection.ready ? "CONNECTED" : "UNAVAILABLE",
+      tools: connection.tools.map((tool) => ({
+        name: tool.name,
+        description: tool.description ?? tool.title ?? null,
+        requiresApproval: this.requiresApproval({ server: connection.name, name: tool.name }),
+      })),
+    }));
   }
 
   async call(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<ToolOutput> {
