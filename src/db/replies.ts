@@ -14,6 +14,8 @@ export interface ReplyText {
   at: number;
   /** The seq of the newest event the text covers. */
   lastSeq: number;
+  /** Reasoning appended to the stored reasoning (the whole of it when `at` is negative); null: none new. */
+  reasoning: string | null;
 }
 
 /**
@@ -26,10 +28,14 @@ export async function appendReplyTexts(db: Db, replies: ReplyText[]): Promise<Se
   const texts = replies.map((r) => r.text);
   const ats = replies.map((r) => r.at);
   const seqs = replies.map((r) => r.lastSeq);
+  const reasonings = replies.map((r) => r.reasoning);
   const rows = await db.$queryRaw<{ id: string }[]>`UPDATE "public"."Message" AS m
            SET content = CASE WHEN v.at < 0 THEN v.text ELSE m.content || v.text END,
+               reasoning = CASE WHEN v.at < 0 THEN v.reasoning WHEN v.reasoning IS NULL THEN m.reasoning
+                                ELSE COALESCE(m.reasoning, '') || v.reasoning END,
                "lastSeq" = v.seq, "updatedAt" = ${new Date().toISOString()}::timestamp(3)
-          FROM unnest(${ids}::uuid[], ${texts}::text[], ${ats}::int[], ${seqs}::int[]) AS v(id, text, at, seq)
+          FROM unnest(${ids}::uuid[], ${texts}::text[], ${ats}::int[], ${seqs}::int[], ${reasonings}::text[])
+               AS v(id, text, at, seq, reasoning)
          WHERE m.id = v.id AND m.status = 'STREAMING' AND (v.at < 0 OR char_length(m.content) = v.at)
         RETURNING m.id::text AS id`;
   return new Set(rows.map((r) => r.id));
@@ -38,7 +44,15 @@ export async function appendReplyTexts(db: Db, replies: ReplyText[]): Promise<Se
 /** A reply's final state, as stored when it ends. */
 export type ReplyEnd = Pick<
   Message,
-  "content" | "lastSeq" | "status" | "error" | "model" | "promptTokens" | "completionTokens" | "totalTokens"
+  | "content"
+  | "reasoning"
+  | "lastSeq"
+  | "status"
+  | "error"
+  | "model"
+  | "promptTokens"
+  | "completionTokens"
+  | "totalTokens"
 >;
 
 /**
@@ -57,7 +71,7 @@ export async function endReply(
   const [message] = await db.$queryRaw<Message[]>`
       WITH ended AS (
         UPDATE "public"."Message" AS m
-           SET content = ${end.content}, "lastSeq" = ${end.lastSeq},
+           SET content = ${end.content}, reasoning = ${end.reasoning}, "lastSeq" = ${end.lastSeq},
                status = ${end.status}::"public"."MessageStatus", error = ${end.error},
                model = ${end.model}, "promptTokens" = ${end.promptTokens},
                "completionTokens" = ${end.completionTokens},
@@ -84,7 +98,7 @@ export async function replyStatus(db: Db, messageId: string): Promise<Message["s
 /** A paused reply's state, as stored when it stops to wait for a decision on a tool call. */
 export type ReplyPause = Pick<
   Message,
-  "content" | "lastSeq" | "model" | "promptTokens" | "completionTokens" | "totalTokens"
+  "content" | "reasoning" | "lastSeq" | "model" | "promptTokens" | "completionTokens" | "totalTokens"
 >;
 
 /**

@@ -133,6 +133,7 @@ export class Run {
       message: {
         ...this.assistant,
         content: this.writer.content,
+        reasoning: this.writer.reasoning === "" ? null : this.writer.reasoning,
         lastSeq: this.channel.lastSeq,
         toolCalls: [...(this.loop?.calls ?? this.assistant.toolCalls)],
       },
@@ -171,6 +172,7 @@ export class Run {
       ...this.assistant,
       ...outcome,
       content: this.writer.content,
+      reasoning: this.writer.reasoning === "" ? null : this.writer.reasoning,
       lastSeq: finalSeq,
       promptTokens: outcome.usage?.promptTokens ?? null,
       completionTokens: outcome.usage?.completionTokens ?? null,

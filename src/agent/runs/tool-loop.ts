@@ -160,6 +160,13 @@ export class ToolLoop {
       if (event.type === "text") {
         text += event.delta;
         this.writeText(event.delta);
+      } else if (event.type === "reasoning") {
+        const emitted = this.o.channel.emit({
+          type: "ReasoningDelta",
+          messageId: this.o.messageId,
+          delta: event.delta,
+        });
+        this.o.writer.appendReasoning(event.delta, emitted.seq);
       } else if (event.type === "toolCallDelta") {
         assembler.add(event);
       } else if (event.type === "usage") {
