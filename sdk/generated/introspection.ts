@@ -35,6 +35,21 @@ export default {
       },
       {
         "kind": "OBJECT",
+        "name": "AuthorizeToolServerPayload",
+        "fields": [
+          {
+            "name": "authorizationUrl",
+            "type": {
+              "kind": "SCALAR",
+              "name": "Any"
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
         "name": "Conversation",
         "fields": [
           {
@@ -291,6 +306,24 @@ export default {
         "fields": [
           {
             "name": "deletedId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
+        "name": "DisconnectToolServerPayload",
+        "fields": [
+          {
+            "name": "server",
             "type": {
               "kind": "NON_NULL",
               "ofType": {
@@ -725,6 +758,10 @@ export default {
           },
           {
             "kind": "OBJECT",
+            "name": "ToolAuthorizationRequired"
+          },
+          {
+            "kind": "OBJECT",
             "name": "ToolCallCompleted"
           },
           {
@@ -743,6 +780,29 @@ export default {
               "kind": "NON_NULL",
               "ofType": {
                 "name": "ArchiveConversationPayload",
+                "kind": "OBJECT",
+                "ofType": null
+              }
+            },
+            "args": [
+              {
+                "name": "input",
+                "type": {
+                  "kind": "NON_NULL",
+                  "ofType": {
+                    "kind": "SCALAR",
+                    "name": "Any"
+                  }
+                }
+              }
+            ]
+          },
+          {
+            "name": "authorizeToolServer",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "AuthorizeToolServerPayload",
                 "kind": "OBJECT",
                 "ofType": null
               }
@@ -812,6 +872,29 @@ export default {
               "kind": "NON_NULL",
               "ofType": {
                 "name": "DeleteConversationPayload",
+                "kind": "OBJECT",
+                "ofType": null
+              }
+            },
+            "args": [
+              {
+                "name": "input",
+                "type": {
+                  "kind": "NON_NULL",
+                  "ofType": {
+                    "kind": "SCALAR",
+                    "name": "Any"
+                  }
+                }
+              }
+            ]
+          },
+          {
+            "name": "disconnectToolServer",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "DisconnectToolServerPayload",
                 "kind": "OBJECT",
                 "ofType": null
               }
@@ -1572,6 +1655,57 @@ export default {
                 "name": "ToolCall",
                 "kind": "OBJECT",
                 "ofType": null
+              }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
+        "name": "ToolAuthorizationRequired",
+        "fields": [
+          {
+            "name": "authorizationUrl",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "messageId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "seq",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "server",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
               }
             },
             "args": []

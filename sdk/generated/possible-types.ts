@@ -8,6 +8,7 @@
       "ReasoningDelta",
       "TextDelta",
       "ToolApprovalRequested",
+      "ToolAuthorizationRequired",
       "ToolCallCompleted",
       "ToolCallStarted"
     ],
@@ -26,6 +27,7 @@
       "ReasoningDelta",
       "TextDelta",
       "ToolApprovalRequested",
+      "ToolAuthorizationRequired",
       "ToolCallCompleted",
       "ToolCallStarted"
     ],

@@ -8,8 +8,9 @@ import { combineObservers } from "../agent/runs/observer.js";
 import { RunManager } from "../agent/runs/run-manager.js";
 import { loadMcpConfig, McpConfigError, type McpServerConfig } from "../agent/tools/mcp/config.js";
 import { McpHub, type McpServerEntry } from "../agent/tools/mcp/hub.js";
-import { userFromMeta } from "../agent/tools/mcp/identity.js";
+import { fetchWithUserHeader, userFromMeta } from "../agent/tools/mcp/identity.js";
 import { inProcessTransport } from "../agent/tools/mcp/in-process.js";
+import { SecretBox } from "../agent/tools/mcp/sealed.js";
 import { transportFor } from "../agent/tools/mcp/transports.js";
 import { createAuthenticator } from "../auth/tokens.js";
 import type { Config } from "../core/config.js";
@@ -81,7 +82,25 @@ export async function createRuntime(
   // The gauges read these at scrape time, once both exist.
   const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
   const network = await createRunNetwork(config, db.prisma, logger, metrics.followerAttached);
+  // Where users' browsers reach this process (OAuth callbacks): PUBLIC_URL, else where it listens.
+  let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+  const oauthServers = toolServers.some((s) => s.transport === "http" && s.auth === "oauth");
+  if (oauthServers && !config.tools.tokenKey) {
+    await db.close();
+    throw new McpConfigError(
+      'MCP_CONFIG: a server with "auth": "oauth" needs TOOL_TOKEN_KEY (32 bytes, base64)',
+    );
+  }
   const mcp = new McpHub(mcpEntries(config, toolServers, logger, db.prisma), {
+    oauth: config.tools.tokenKey
+      ? {
+          prisma: db.prisma,
+          box: new SecretBox(Buffer.from(config.tools.tokenKey, "base64")),
+          logger,
+          publicUrl: () => publicUrl,
+          fetch: fetchWithUserHeader(config.mcp.userHeader) as typeof fetch,
+        }
+      : undefined,
     logger,
     connectTimeoutMs: config.mcp.connectTimeoutMs,
     reconnect: config.mcp.reconnect,
@@ -167,6 +186,10 @@ export async function createRuntime(
     persisted,
     tracing,
     authenticate: createAuthenticator(config.auth),
+    /** Where the process listens, once it does: the public URL unless PUBLIC_URL names another. */
+    listeningAt(url: string) {
+      if (!config.publicUrl) publicUrl = url;
+    },
     /** Refuses new replies; lets running ones finish within the grace period, then cancels and saves them. */
     stopRuns: (graceMs = config.shutdownGraceMs) => runs.shutdown(graceMs),
     /** Cancels and saves whatever still runs, ends open streams, disconnects tool servers, closes the stores. */
@@ -235,6 +258,7 @@ function mcpEntries(
     name: s.name,
     transport: transportFor(s, config.mcp.userHeader, logger),
     approval: s.approval,
+    ...(s.transport === "http" && s.auth === "oauth" ? { oauthUrl: s.url } : {}),
   }));
   if (!config.mcp.builtinTools) return entries;
   // In process, only our agent can reach the server, so the user named in `_meta` is trusted.

@@ -83,3 +83,12 @@ export async function cancelPendingToolCalls(db: Db, messageId: string, result: 
     data: { status: "CANCELLED", result, isError: true, completedAt: new Date() },
   });
 }
+
+/** The ids of the owner's calls to `server` that wait (for approval, or for the server's authorization). */
+export async function waitingToolCallsOn(db: Db, ownerId: string, server: string): Promise<string[]> {
+  const rows = await db.toolCall.findMany({
+    where: { server, status: "AWAITING_APPROVAL", message: { ownerId } },
+    select: { id: true },
+  });
+  return rows.map((r) => r.id);
+}

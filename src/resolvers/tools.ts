@@ -56,8 +56,26 @@ export function viewerToolPermissions(
   return listToolPermissions(ctx.prisma, requireViewer(ctx).id, query);
 }
 
+/** The name of a server the viewer authorizes with their own account, or `NOT_FOUND`. */
+function oauthServer(ctx: Context, server: string): string {
+  if (ctx.runs.toolbox.serverKind(server) !== "oauth") throw new NotFoundError("ToolServer");
+  return server;
+}
+
+/** `authorizeToolServer`: the URL where the viewer authorizes a server (null when already authorized). */
+export async function authorizeToolServer(ctx: Context, server: string) {
+  const viewer = requireViewer(ctx);
+  return { authorizationUrl: await ctx.runs.toolbox.authorize(oauthServer(ctx, server), viewer.id) };
+}
+
+/** `disconnectToolServer`: forgets the viewer's tokens for a server. */
+export async function disconnectToolServer(ctx: Context, server: string) {
+  const viewer = requireViewer(ctx);
+  await ctx.runs.toolbox.disconnect(oauthServer(ctx, server), viewer.id);
+  return { server };
+}
+
 /** `Viewer.toolServers`: the configured tool servers, their state and tools. */
 export function viewerToolServers(ctx: Context) {
-  requireViewer(ctx);
-  return ctx.runs.toolbox.servers();
+  return ctx.runs.toolbox.servers(requireViewer(ctx).id);
 }

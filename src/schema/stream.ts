@@ -59,6 +59,19 @@ const ToolApprovalRequested = toolCallEvent(
   "The assistant asks to call a tool that needs the user's approval (`decideToolCall`). The reply waits, AWAITING_APPROVAL, holding no connection: the stream goes on once every waiting call is decided (or denied when TOOL_APPROVAL_TIMEOUT_MS passes).",
 );
 
+const ToolAuthorizationRequired = builder
+  .objectRef<EventOf<"ToolAuthorizationRequired">>("ToolAuthorizationRequired")
+  .implement({
+    description:
+      "The assistant called a tool of a server the user must authorize with their own account first: open `authorizationUrl` in their browser. The calls wait like approvals and run once the authorization completes (or are denied with `decideToolCall`, or by the approval timeout).",
+    fields: (t) => ({
+      seq: t.exposeInt("seq", { description: seqField }),
+      messageId: t.id({ resolve: (e) => encodeGlobalID("Message", e.messageId) }),
+      server: t.exposeString("server"),
+      authorizationUrl: t.exposeString("authorizationUrl"),
+    }),
+  });
+
 function deltaEvent(name: "TextDelta" | "ReasoningDelta", description: string) {
   return builder.objectRef<EventOf<typeof name>>(name).implement({
     description,
@@ -82,6 +95,7 @@ const eventTypes = {
   ToolCallStarted,
   ToolCallCompleted,
   ToolApprovalRequested,
+  ToolAuthorizationRequired,
   MessageSnapshot,
   MessageCompleted,
 };

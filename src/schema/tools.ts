@@ -1,5 +1,7 @@
 import {
+  authorizeToolServer,
   decideToolCall,
+  disconnectToolServer,
   revokePermission,
   viewerToolPermissions,
   viewerToolServers,
@@ -103,7 +105,40 @@ const RevokeToolPermissionPayload = builder
   .objectRef<{ revokedId: string }>("RevokeToolPermissionPayload")
   .implement({ fields: (t) => ({ revokedId: t.exposeID("revokedId") }) });
 
+const AuthorizeToolServerInput = builder.inputType("AuthorizeToolServerInput", {
+  fields: (t) => ({ server: t.string({ required: true, description: 'A server with `"auth": "oauth"`.' }) }),
+});
+const AuthorizeToolServerPayload = builder
+  .objectRef<{ authorizationUrl: string | null }>("AuthorizeToolServerPayload")
+  .implement({
+    fields: (t) => ({
+      authorizationUrl: t.exposeString("authorizationUrl", {
+        nullable: true,
+        description: "Open it in the user's browser; null when the server is already authorized.",
+      }),
+    }),
+  });
+const DisconnectToolServerInput = builder.inputType("DisconnectToolServerInput", {
+  fields: (t) => ({ server: t.string({ required: true }) }),
+});
+const DisconnectToolServerPayload = builder
+  .objectRef<{ server: string }>("DisconnectToolServerPayload")
+  .implement({ fields: (t) => ({ server: t.exposeString("server") }) });
+
 builder.mutationFields((t) => ({
+  authorizeToolServer: t.field({
+    type: AuthorizeToolServerPayload,
+    description:
+      "Starts connecting a tool server with the user's own account (OAuth 2.1 with PKCE; the server's authorization server is discovered, and this backend registers itself where it may): returns the URL to open. The authorization server sends the browser back to `/oauth/callback`; the tokens are then stored encrypted for this user and refreshed silently.",
+    args: { input: t.arg({ type: AuthorizeToolServerInput, required: true }) },
+    resolve: (_root, { input }, ctx) => authorizeToolServer(ctx, input.server),
+  }),
+  disconnectToolServer: t.field({
+    type: DisconnectToolServerPayload,
+    description: "Forgets the user's tokens for a tool server: it needs authorizing again.",
+    args: { input: t.arg({ type: DisconnectToolServerInput, required: true }) },
+    resolve: (_root, { input }, ctx) => disconnectToolServer(ctx, input.server),
+  }),
   decideToolCall: t.field({
     type: DecideToolCallPayload,
     description:

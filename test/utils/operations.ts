@@ -232,6 +232,12 @@ export const StreamEventFields = graphql(`
         isError
       }
     }
+    ... on ToolAuthorizationRequired {
+      seq
+      messageId
+      server
+      authorizationUrl
+    }
     ... on MessageSnapshot {
       seq
       message {

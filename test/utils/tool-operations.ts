@@ -38,6 +38,12 @@ export const ToolEventFields = graphql(`
         result
       }
     }
+    ... on ToolAuthorizationRequired {
+      seq
+      messageId
+      server
+      authorizationUrl
+    }
     ... on ToolCallStarted {
       seq
       toolCall {
@@ -149,6 +155,22 @@ export const ToolsQuery = graphql(`
           id
         }
       }
+    }
+  }
+`);
+
+export const AuthorizeToolServer = graphql(`
+  mutation AuthorizeToolServer($server: String!) {
+    authorizeToolServer(input: { server: $server }) {
+      authorizationUrl
+    }
+  }
+`);
+
+export const DisconnectToolServer = graphql(`
+  mutation DisconnectToolServer($server: String!) {
+    disconnectToolServer(input: { server: $server }) {
+      server
     }
   }
 `);

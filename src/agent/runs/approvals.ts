@@ -1,8 +1,14 @@
 import type { Db } from "../../db/client.js";
 import type { ToolCall, ToolCallStatus } from "../../db/generated/prisma/client.js";
 import { decidedPausedReplies } from "../../db/replies.js";
-import { decideToolCall, expireApprovals, ownedToolCallStatus } from "../../db/tool-calls.js";
+import {
+  decideToolCall,
+  expireApprovals,
+  ownedToolCallStatus,
+  waitingToolCallsOn,
+} from "../../db/tool-calls.js";
 import { grantToolPermission } from "../../db/tool-permissions.js";
+import { findToolServerAuthorization } from "../../db/tool-server-auth.js";
 import type { Logger } from "../../observability/logger.js";
 import type { RunManager } from "./run-manager.js";
 
@@ -16,6 +22,8 @@ export interface Decision {
   approve: boolean;
   remember: ApprovalScope;
   reason: string | null;
+  /** What is stored as decided, when not the user's own approval (e.g. "authorized"). */
+  decision?: string;
 }
 
 /** What a decision came to: the call as decided, or why nothing was written. */
@@ -47,7 +55,8 @@ const approvedAs: Record<ApprovalScope, string> = {
  */
 export async function decide(prisma: Db, runs: RunManager, d: Decision): Promise<DecisionResult> {
   const reason = d.reason?.trim() || null;
-  const decision = d.approve ? approvedAs[d.remember] : reason ? `denied: ${reason}` : "denied";
+  const decision =
+    d.decision ?? (d.approve ? approvedAs[d.remember] : reason ? `denied: ${reason}` : "denied");
   const row = await decideToolCall(prisma, d.ownerId, d.toolCallId, {
     approve: d.approve,
     decision,
@@ -109,4 +118,31 @@ export class ApprovalKeeper {
     for (const id of ready) if (await runs.resumeIfReady(id)) resumed++;
     return resumed;
   }
+}
+
+/**
+ * Completes a user's authorization of a tool server from its callback (`state` names the user and the
+ * server) and lets the calls that waited for it run: they are approved, and their replies resume. Returns
+ * the server, or null when `state` names no authorization in progress.
+ */
+export async function completeAuthorization(
+  prisma: Db,
+  runs: RunManager,
+  state: string,
+  code: string,
+): Promise<string | null> {
+  const pending = await findToolServerAuthorization(prisma, state);
+  if (!pending) return null;
+  await runs.toolbox.completeAuthorization(pending.server, pending.ownerId, code);
+  for (const toolCallId of await waitingToolCallsOn(prisma, pending.ownerId, pending.server)) {
+    await decide(prisma, runs, {
+      ownerId: pending.ownerId,
+      toolCallId,
+      approve: true,
+      remember: "ONCE",
+      reason: null,
+      decision: "authorized",
+    });
+  }
+  return pending.server;
 }

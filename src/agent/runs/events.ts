@@ -14,6 +14,13 @@ export type RunEvent =
   | { type: "ToolCallStarted"; seq: number; messageId: string; toolCall: ToolCall }
   | { type: "ToolCallCompleted"; seq: number; messageId: string; toolCall: ToolCall }
   | { type: "ToolApprovalRequested"; seq: number; messageId: string; toolCall: ToolCall }
+  | {
+      type: "ToolAuthorizationRequired";
+      seq: number;
+      messageId: string;
+      server: string;
+      authorizationUrl: string;
+    }
   | { type: "MessageSnapshot"; seq: number; message: MessageState }
   | { type: "MessageCompleted"; seq: number; message: MessageState };
 

@@ -185,6 +185,7 @@ export class ToolLoop {
     const { prisma, messageId, writer } = this.o;
     const planned = requested.map((call) => this.plan(call));
     const asks = await this.approvalsNeeded(planned);
+    const authorizations = await this.authorizationsNeeded(planned, asks);
     const first = this.calls.length;
     const rows = await insertToolCalls(
       prisma,
@@ -202,9 +203,13 @@ export class ToolLoop {
     );
     for (const row of rows) {
       this.calls.push(row);
-      const type = row.status === "AWAITING_APPROVAL" ? "ToolApprovalRequested" : "ToolCallStarted";
-      this.emit({ type, messageId, toolCall: row });
+      if (row.status !== "AWAITING_APPROVAL")
+        this.emit({ type: "ToolCallStarted", messageId, toolCall: row });
+      else if (!authorizations.has(row.server))
+        this.emit({ type: "ToolApprovalRequested", messageId, toolCall: row });
     }
+    for (const [server, authorizationUrl] of authorizations)
+      this.emit({ type: "ToolAuthorizationRequired", messageId, server, authorizationUrl });
     const settled = await Promise.allSettled(
       rows.map((row, i) =>
         row.status === "AWAITING_APPROVAL" ? null : this.settle(row, planned[i] as PlannedCall),
@@ -229,6 +234,26 @@ export class ToolLoop {
     return planned.map(
       (p, i) => asks[i] === true && !allowed.some((a) => a.server === p.server && a.tool === p.name),
     );
+  }
+
+  /**
+   * The servers of this round's calls that the user must authorize first (OAuth), with the URL to do it:
+   * their calls wait like approvals (`asks` is updated), and resume once the authorization completes. A
+   * server whose authorization cannot be started is left to fail its calls.
+   */
+  private async authorizationsNeeded(planned: PlannedCall[], asks: boolean[]): Promise<Map<string, string>> {
+    const { toolbox, userId } = this.o;
+    const urls = new Map<string, string>();
+    for (const [i, p] of planned.entries()) {
+      if (p.error !== undefined || !(await toolbox.authorizationNeeded(p, userId))) continue;
+      if (!urls.has(p.server)) {
+        const url = await toolbox.authorize(p.server, userId).catch(() => null);
+        if (url === null) continue;
+        urls.set(p.server, url);
+      }
+      asks[i] = true;
+    }
+    return urls;
   }
 
   /** A stored (approved) call as planned: what it runs with. */

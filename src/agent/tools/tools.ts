@@ -49,8 +49,18 @@ export interface Toolbox {
   modelName(address: ToolAddress): string;
   /** Whether a call of this tool waits for the user's approval (its server's policy). */
   requiresApproval(address: ToolAddress): boolean;
-  /** Every configured server with its tools, for people. */
-  servers(): ToolServerInfo[];
+  /** Every configured server with its tools, as this user sees them. */
+  servers(userId: string): Promise<ToolServerInfo[]>;
+  /** Whether a call of this tool must wait for the user to authorize its server (OAuth) first. */
+  authorizationNeeded(address: ToolAddress, userId: string): Promise<boolean>;
+  /** Starts the user's authorization of a server: the URL to open, or null when it is already authorized. */
+  authorize(server: string, userId: string): Promise<string | null>;
+  /** Completes an authorization with the code the authorization server sent to the callback. */
+  completeAuthorization(server: string, userId: string, code: string): Promise<void>;
+  /** Forgets the user's authorization of a server; false when there was none. */
+  disconnect(server: string, userId: string): Promise<boolean>;
+  /** Whether a server of this name is configured ("oauth": reached with each user's own authorization). */
+  serverKind(server: string): "shared" | "oauth" | null;
 }
 
 /** Whether `policy` asks before a call of `tool`; `readOnly` is the tool's MCP `readOnlyHint`. */

@@ -22,6 +22,8 @@ export interface StdioServerConfig extends ServerCommon {
 /** A tool server reached over MCP's Streamable HTTP transport. */
 export interface HttpServerConfig extends ServerCommon {
   transport: "http";
+  /** `oauth`: reached with each user's own OAuth tokens (MCP authorization). */
+  auth?: "oauth";
   url: string;
   headers: Record<string, string>;
 }
@@ -47,6 +49,7 @@ const serverSchema = z
     approval: z
       .union([z.enum(["never", "always", "auto"]), z.object({ tools: z.array(z.string().min(1)) }).strict()])
       .default("never"),
+    auth: z.literal("oauth").optional(),
   })
   .superRefine((s, ctx) => {
     if (s.type === "sse")
@@ -56,6 +59,8 @@ const serverSchema = z
       });
     else if (s.command && s.url)
       ctx.addIssue({ code: "custom", message: "give `command` or `url`, not both" });
+    else if (s.auth && !s.url)
+      ctx.addIssue({ code: "custom", message: '`"auth": "oauth"` needs a Streamable HTTP server (`url`)' });
     else if (!s.command && !s.url)
       ctx.addIssue({ code: "custom", message: "needs `command` (stdio) or `url` (Streamable HTTP)" });
   });
@@ -98,7 +103,17 @@ export function parseMcpConfig(
   }
   return Object.entries(parsed.data.mcpServers).flatMap(([name, s]): McpServerConfig[] => {
     if (s.disabled) return [];
-    if (s.url) return [{ transport: "http", name, url: s.url, headers: s.headers, approval: s.approval }];
+    if (s.url)
+      return [
+        {
+          transport: "http",
+          name,
+          url: s.url,
+          headers: s.headers,
+          approval: s.approval,
+          ...(s.auth ? { auth: s.auth } : {}),
+        },
+      ];
     if (!s.command) return [];
     return [
       {
