@@ -173,22 +173,47 @@ export function applyStreamEvent(cache: ApolloCache, event: StreamEventFragment)
         fields: { content: (content) => `${content}${event.delta}` },
       });
       return;
-    case "ToolCallStarted":
-    case "ToolCallCompleted":
-      cache.modify<{ toolCalls: Reference[] }>({
+    case "ReasoningDelta":
+      cache.modify<MessageFieldsFragment>({
         id: cache.identify({ __typename: "Message", id: event.messageId }),
-        fields: {
-          toolCalls(value, { readField, toReference }) {
-            const calls = value as unknown as Reference[];
-            if (calls.some((c) => readField("id", c) === event.toolCall.id)) return value;
-            const ref = toReference({ __typename: "ToolCall", id: event.toolCall.id });
-            return (ref ? [...calls, ref] : calls) as never;
-          },
-        },
+        fields: { reasoning: (reasoning) => `${reasoning ?? ""}${event.delta}` },
       });
+      return;
+    case "ToolApprovalRequested":
+      // The reply waits for a decision; the message's status follows with the next snapshot or completion.
+      cache.modify<MessageFieldsFragment>({
+        id: cache.identify({ __typename: "Message", id: event.messageId }),
+        fields: { status: () => "AWAITING_APPROVAL" },
+      });
+      appendToolCall(cache, event.messageId, event.toolCall.id);
+      return;
+    case "ToolCallStarted":
+      cache.modify<MessageFieldsFragment>({
+        id: cache.identify({ __typename: "Message", id: event.messageId }),
+        fields: { status: () => "STREAMING" },
+      });
+      appendToolCall(cache, event.messageId, event.toolCall.id);
+      return;
+    case "ToolCallCompleted":
+      appendToolCall(cache, event.messageId, event.toolCall.id);
       return;
     default:
       // MessageSnapshot and MessageCompleted carry the whole message, which normalization has stored.
       return;
   }
+}
+
+/** Adds a tool call Apollo has normalized to its message's list, once. */
+function appendToolCall(cache: ApolloCache, messageId: string, toolCallId: string): void {
+  cache.modify<{ toolCalls: Reference[] }>({
+    id: cache.identify({ __typename: "Message", id: messageId }),
+    fields: {
+      toolCalls(value, { readField, toReference }) {
+        const calls = value as unknown as Reference[];
+        if (calls.some((c) => readField("id", c) === toolCallId)) return value;
+        const ref = toReference({ __typename: "ToolCall", id: toolCallId });
+        return (ref ? [...calls, ref] : calls) as never;
+      },
+    },
+  });
 }

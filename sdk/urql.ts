@@ -233,6 +233,12 @@ const MESSAGE_CONTENT = gql`
   }
 `;
 
+const MESSAGE_REASONING = gql`
+  fragment _ on Message {
+    reasoning
+  }
+`;
+
 /**
  * Applies one `sendMessage` / `editMessage` / `regenerateReply` / `messageStream` event: a new message joins
  * its conversation, which moves to the top of the list (a new version, `siblingIndex > 0`, changes the
@@ -254,6 +260,17 @@ function applyStreamEvent(cache: Cache, event: StreamEventFragment) {
       cache.writeFragment(MESSAGE_CONTENT, data);
       return;
     }
+    case "ReasoningDelta": {
+      const reasoning = cache.resolve(event.messageId, "reasoning");
+      const data = {
+        __typename: "Message",
+        id: event.messageId,
+        reasoning: `${typeof reasoning === "string" ? reasoning : ""}${event.delta}`,
+      };
+      cache.writeFragment(MESSAGE_REASONING, data);
+      return;
+    }
+    case "ToolApprovalRequested":
     case "ToolCallStarted":
     case "ToolCallCompleted": {
       const calls = (cache.resolve(event.messageId, "toolCalls") as string[] | null) ?? [];

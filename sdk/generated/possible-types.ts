@@ -5,7 +5,10 @@
       "MessageCompleted",
       "MessageCreated",
       "MessageSnapshot",
+      "ReasoningDelta",
       "TextDelta",
+      "ToolApprovalRequested",
+      "ToolAuthorizationRequired",
       "ToolCallCompleted",
       "ToolCallStarted"
     ],
@@ -21,7 +24,10 @@
       "MessageCompleted",
       "MessageCreated",
       "MessageSnapshot",
+      "ReasoningDelta",
       "TextDelta",
+      "ToolApprovalRequested",
+      "ToolAuthorizationRequired",
       "ToolCallCompleted",
       "ToolCallStarted"
     ],

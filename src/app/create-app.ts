@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { type CORSOptions, createYoga, type Plugin } from "graphql-yoga";
+import { OAUTH_CALLBACK_PATH } from "../agent/tools/mcp/oauth.js";
 import { useStrictBodies } from "../http/body.js";
 import { useCsrfPrevention } from "../http/csrf.js";
 import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "../http/graphiql.js";
@@ -18,6 +19,7 @@ import { useTracing } from "../http/tracing.js";
 import { useMcpEndpoint } from "../mcp-server/http.js";
 import type { Readiness } from "../observability/readiness.js";
 import type { Context } from "../resolvers/context.js";
+import { oauthCallback } from "../resolvers/oauth-callback.js";
 import { schema } from "../schema/index.js";
 import { restOperations } from "./rest-operations.js";
 import type { Runtime } from "./runtime.js";
@@ -102,6 +104,7 @@ export function createApp(runtime: Runtime) {
         : []),
       useRestApi({ operations: restOperations, maxBodyBytes, maskError }),
       useReadinessEndpoint("/readyz", runtime.readiness),
+      useOAuthCallback(runtime),
     ],
   });
 }
@@ -157,6 +160,16 @@ function useUnbufferedEventStreams(): Plugin {
         response.headers.set("x-accel-buffering", "no");
         response.headers.set("cache-control", "no-cache, no-transform");
       }
+    },
+  };
+}
+
+/** `GET /oauth/callback`: tool server authorizations come back here (see resolvers/oauth-callback.ts). */
+function useOAuthCallback(runtime: Runtime): Plugin {
+  return {
+    onRequest({ request, url, endResponse }) {
+      if (url.pathname !== OAUTH_CALLBACK_PATH || request.method !== "GET") return;
+      return oauthCallback(runtime, url).then(endResponse);
     },
   };
 }

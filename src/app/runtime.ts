@@ -1,13 +1,15 @@
 import type { ModelProvider } from "../agent/model/provider.js";
 import { selectProvider } from "../agent/model/select-provider.js";
+import { ApprovalKeeper } from "../agent/runs/approvals.js";
 import { LeaseKeeper } from "../agent/runs/leases.js";
 import type { RunNetwork } from "../agent/runs/network.js";
 import { combineObservers } from "../agent/runs/observer.js";
 import { RunManager } from "../agent/runs/run-manager.js";
 import { loadMcpConfig, McpConfigError, type McpServerConfig } from "../agent/tools/mcp/config.js";
 import { McpHub, type McpServerEntry } from "../agent/tools/mcp/hub.js";
-import { userFromMeta } from "../agent/tools/mcp/identity.js";
+import { fetchWithUserHeader, userFromMeta } from "../agent/tools/mcp/identity.js";
 import { inProcessTransport } from "../agent/tools/mcp/in-process.js";
+import { SecretBox } from "../agent/tools/mcp/sealed.js";
 import { transportFor } from "../agent/tools/mcp/transports.js";
 import { createAuthenticator } from "../auth/tokens.js";
 import type { Config } from "../core/config.js";
@@ -79,7 +81,25 @@ export async function createRuntime(
   // The gauges read these at scrape time, once both exist.
   const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
   const network = await createRunNetwork(config, db.prisma, logger, metrics.followerAttached);
+  // Where users' browsers reach this process (OAuth callbacks): PUBLIC_URL, else where it listens.
+  let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+  const oauthServers = toolServers.some((s) => s.transport === "http" && s.auth === "oauth");
+  if (oauthServers && !config.tools.tokenKey) {
+    await db.close();
+    throw new McpConfigError(
+      'MCP_CONFIG: a server with "auth": "oauth" needs TOOL_TOKEN_KEY (32 bytes, base64)',
+    );
+  }
   const mcp = new McpHub(mcpEntries(config, toolServers, logger, db.prisma), {
+    oauth: config.tools.tokenKey
+      ? {
+          prisma: db.prisma,
+          box: new SecretBox(Buffer.from(config.tools.tokenKey, "base64")),
+          logger,
+          publicUrl: () => publicUrl,
+          fetch: fetchWithUserHeader(config.mcp.userHeader) as typeof fetch,
+        }
+      : undefined,
     logger,
     connectTimeoutMs: config.mcp.connectTimeoutMs,
     reconnect: config.mcp.reconnect,
@@ -116,6 +136,14 @@ export async function createRuntime(
     const recovered = await failAbandonedReplies(db.prisma);
     if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   }
+  // Calls left waiting past the approval timeout are denied, and their replies go on, on whichever instance.
+  const approvals = new ApprovalKeeper({
+    prisma: db.prisma,
+    runs,
+    logger,
+    timeoutMs: config.runs.tools.approvalTimeoutMs,
+  });
+  approvals.start();
   const streams = new OpenStreams(limitStore, config.streams, logger, metrics.limited);
   // Half the pool for saving new exchanges: the other half stays free for running replies' writes.
   const sends = new Gate(Math.max(1, Math.floor(config.database.poolSize / 2)));
@@ -154,10 +182,15 @@ export async function createRuntime(
     persisted,
     tracing,
     authenticate: createAuthenticator(config.auth),
+    /** Where the process listens, once it does: the public URL unless PUBLIC_URL names another. */
+    listeningAt(url: string) {
+      if (!config.publicUrl) publicUrl = url;
+    },
     /** Refuses new replies; lets running ones finish within the grace period, then cancels and saves them. */
     stopRuns: (graceMs = config.shutdownGraceMs) => runs.shutdown(graceMs),
     /** Cancels and saves whatever still runs, ends open streams, disconnects tool servers, closes the stores. */
     async close() {
+      await approvals.stop();
       await runs.shutdown(0);
       await leases?.stop();
       await network?.close();
@@ -220,6 +253,8 @@ function mcpEntries(
   const entries = configured.map((s) => ({
     name: s.name,
     transport: transportFor(s, config.mcp.userHeader, logger),
+    approval: s.approval,
+    ...(s.transport === "http" && s.auth === "oauth" ? { oauthUrl: s.url } : {}),
   }));
   if (!config.mcp.builtinTools) return entries;
   // In process, only our agent can reach the server, so the user named in `_meta` is trusted.

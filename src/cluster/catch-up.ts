@@ -1,4 +1,4 @@
-import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
+import { isFinal, isLiveReply, type MessageState, type RunEvent } from "../agent/runs/events.js";
 import type { ChannelSubscription } from "./fanout.js";
 
 /** Where a follower reads a reply running on another instance. */
@@ -56,7 +56,7 @@ export async function catchUp(
     return { events: run, retryInMs: run.length < (held?.length ?? 0) ? 0 : null, gone: false };
   }
   const saved = await source.load(messageId);
-  if (saved?.status !== "STREAMING") return endOf(saved);
+  if (!saved || !isLiveReply(saved)) return endOf(saved);
   if (initial && held !== null && run.length === 0 && saved.lastSeq < last) {
     // The client may stand ahead of the saved reply (it flushes in batches) or ahead of the reply itself,
     // at a seq the reply never reached: only the held tail tells. Ahead of the reply, it starts over from
@@ -93,7 +93,7 @@ export async function snapshotAfterLag(
   last: number,
 ): Promise<CatchUp | null> {
   const saved = await source.load(messageId);
-  if (saved?.status !== "STREAMING") return endOf(saved);
+  if (!saved || !isLiveReply(saved)) return endOf(saved);
   if (saved.lastSeq <= last) return null;
   let held: RunEvent[] | null;
   try {

@@ -28,4 +28,5 @@ function reviveMessage(message: MessageState): void {
 function reviveToolCall(call: ToolCall): void {
   call.startedAt = new Date(call.startedAt);
   if (call.completedAt !== null) call.completedAt = new Date(call.completedAt);
+  if (call.decidedAt != null) call.decidedAt = new Date(call.decidedAt);
 }

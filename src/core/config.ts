@@ -97,6 +97,15 @@ const envSchema = z
     TOOL_RESULT_MAX_CHARS: z.coerce.number().int().min(100).default(20_000),
     TOOL_RESULT_STORE_MAX_CHARS: z.coerce.number().int().min(100).default(1_000_000),
     TOOL_RESULT_EVENT_MAX_CHARS: z.coerce.number().int().min(100).default(4_000),
+    TOOL_APPROVAL_TIMEOUT_MS: z.coerce.number().int().min(100).default(600_000),
+    TOOL_TOKEN_KEY: z
+      .string()
+      .refine(
+        (v) => Buffer.from(v, "base64").length === 32,
+        "must be 32 bytes, base64 (openssl rand -base64 32)",
+      )
+      .optional(),
+    PUBLIC_URL: z.url().optional(),
     GRAPHIQL: boolFlag,
     INTROSPECTION: boolFlag,
     MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
@@ -231,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         resultMaxChars: e.TOOL_RESULT_MAX_CHARS,
         resultStoreMaxChars: e.TOOL_RESULT_STORE_MAX_CHARS,
         resultEventMaxChars: e.TOOL_RESULT_EVENT_MAX_CHARS,
+        approvalTimeoutMs: e.TOOL_APPROVAL_TIMEOUT_MS,
       },
     },
     auth: {
@@ -239,6 +249,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       issuer: e.AUTH_ISSUER,
       audience: e.AUTH_AUDIENCE,
       devMode: devAuth,
+    },
+    /** Where users' browsers reach this server (OAuth callbacks); unset: where it listens. */
+    publicUrl: e.PUBLIC_URL,
+    tools: {
+      /** The AES-256-GCM key (base64) that seals users' tool server tokens at rest. */
+      tokenKey: e.TOOL_TOKEN_KEY,
     },
     mcp: {
       /** The `mcpServers` JSON file; unset: no external tool servers. */

@@ -43,7 +43,7 @@ export function claimExpiredReplies(db: Db, leaseMs: number): Promise<AbandonedR
       FROM claimed WHERE "Conversation"."activeReplyId" = claimed.id
     ), unanswered AS (
       UPDATE "ToolCall"
-      SET "isError" = true, result = ${ABANDONED_TOOL_CALL_RESULT}, "completedAt" = now() AT TIME ZONE 'UTC'
+      SET "isError" = true, status = 'FAILED', result = ${ABANDONED_TOOL_CALL_RESULT}, "completedAt" = now() AT TIME ZONE 'UTC'
       FROM claimed WHERE "ToolCall"."messageId" = claimed.id AND "ToolCall"."completedAt" IS NULL
     )
     SELECT id, "lastSeq" FROM claimed`;
@@ -63,7 +63,7 @@ export async function failAbandonedReplies(db: Db): Promise<number> {
   const [, failed] = await db.$transaction([
     db.toolCall.updateMany({
       where: { completedAt: null, message: { status: "STREAMING" } },
-      data: { isError: true, result: ABANDONED_TOOL_CALL_RESULT, completedAt: new Date() },
+      data: { isError: true, status: "FAILED", result: ABANDONED_TOOL_CALL_RESULT, completedAt: new Date() },
     }),
     db.message.updateMany({
       where: { status: "STREAMING" },

@@ -14,6 +14,8 @@ export interface ReplyText {
   at: number;
   /** The seq of the newest event the text covers. */
   lastSeq: number;
+  /** Reasoning appended to the stored reasoning (the whole of it when `at` is negative); null: none new. */
+  reasoning: string | null;
 }
 
 /**
@@ -26,10 +28,14 @@ export async function appendReplyTexts(db: Db, replies: ReplyText[]): Promise<Se
   const texts = replies.map((r) => r.text);
   const ats = replies.map((r) => r.at);
   const seqs = replies.map((r) => r.lastSeq);
+  const reasonings = replies.map((r) => r.reasoning);
   const rows = await db.$queryRaw<{ id: string }[]>`UPDATE "public"."Message" AS m
            SET content = CASE WHEN v.at < 0 THEN v.text ELSE m.content || v.text END,
+               reasoning = CASE WHEN v.at < 0 THEN v.reasoning WHEN v.reasoning IS NULL THEN m.reasoning
+                                ELSE COALESCE(m.reasoning, '') || v.reasoning END,
                "lastSeq" = v.seq, "updatedAt" = ${new Date().toISOString()}::timestamp(3)
-          FROM unnest(${ids}::uuid[], ${texts}::text[], ${ats}::int[], ${seqs}::int[]) AS v(id, text, at, seq)
+          FROM unnest(${ids}::uuid[], ${texts}::text[], ${ats}::int[], ${seqs}::int[], ${reasonings}::text[])
+               AS v(id, text, at, seq, reasoning)
          WHERE m.id = v.id AND m.status = 'STREAMING' AND (v.at < 0 OR char_length(m.content) = v.at)
         RETURNING m.id::text AS id`;
   return new Set(rows.map((r) => r.id));
@@ -38,7 +44,15 @@ export async function appendReplyTexts(db: Db, replies: ReplyText[]): Promise<Se
 /** A reply's final state, as stored when it ends. */
 export type ReplyEnd = Pick<
   Message,
-  "content" | "lastSeq" | "status" | "error" | "model" | "promptTokens" | "completionTokens" | "totalTokens"
+  | "content"
+  | "reasoning"
+  | "lastSeq"
+  | "status"
+  | "error"
+  | "model"
+  | "promptTokens"
+  | "completionTokens"
+  | "totalTokens"
 >;
 
 /**
@@ -57,7 +71,7 @@ export async function endReply(
   const [message] = await db.$queryRaw<Message[]>`
       WITH ended AS (
         UPDATE "public"."Message" AS m
-           SET content = ${end.content}, "lastSeq" = ${end.lastSeq},
+           SET content = ${end.content}, reasoning = ${end.reasoning}, "lastSeq" = ${end.lastSeq},
                status = ${end.status}::"public"."MessageStatus", error = ${end.error},
                model = ${end.model}, "promptTokens" = ${end.promptTokens},
                "completionTokens" = ${end.completionTokens},
@@ -79,4 +93,45 @@ export async function endReply(
 export async function replyStatus(db: Db, messageId: string): Promise<Message["status"] | null> {
   const saved = await db.message.findUnique({ where: { id: messageId }, select: { status: true } });
   return saved?.status ?? null;
+}
+
+/** A paused reply's state, as stored when it stops to wait for a decision on a tool call. */
+export type ReplyPause = Pick<
+  Message,
+  "content" | "reasoning" | "lastSeq" | "model" | "promptTokens" | "completionTokens" | "totalTokens"
+>;
+
+/**
+ * Stores that a reply waits for approval (`AWAITING_APPROVAL`) with its text and usage so far; the
+ * conversation stays claimed by it. Fenced on the status like {@link endReply}; null when it was not ours.
+ */
+export async function pauseReply(db: Db, messageId: string, pause: ReplyPause): Promise<Message | null> {
+  const [message] = await db.message.updateManyAndReturn({
+    where: { id: messageId, status: "STREAMING" },
+    data: { ...pause, status: "AWAITING_APPROVAL" },
+  });
+  return message ?? null;
+}
+
+/**
+ * Claims a paused reply to resume it: `AWAITING_APPROVAL` becomes `STREAMING` (with a fresh heartbeat)
+ * once none of its calls waits any more, or at once when `force` (to cancel it). One statement: of the
+ * instances that try, exactly one wins. Returns whether this call claimed it.
+ */
+export async function claimPausedReply(db: Db, messageId: string, force = false): Promise<boolean> {
+  const claimed = await db.$executeRaw`
+    UPDATE "Message" SET status = 'STREAMING', "heartbeatAt" = now()
+     WHERE id = ${messageId}::uuid AND status = 'AWAITING_APPROVAL'
+       AND (${force} OR NOT EXISTS (
+         SELECT FROM "ToolCall" WHERE "messageId" = ${messageId}::uuid AND status = 'AWAITING_APPROVAL'))`;
+  return claimed > 0;
+}
+
+/** Paused replies none of whose calls waits any more (their resume was lost, e.g. to a crash). */
+export async function decidedPausedReplies(db: Db): Promise<string[]> {
+  const rows = await db.message.findMany({
+    where: { status: "AWAITING_APPROVAL", toolCalls: { none: { status: "AWAITING_APPROVAL" } } },
+    select: { id: true },
+  });
+  return rows.map((r) => r.id);
 }

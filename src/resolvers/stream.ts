@@ -1,5 +1,6 @@
 import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
 import { RunFeed } from "../agent/runs/feed.js";
+import type { Run } from "../agent/runs/run.js";
 import { BadUserInputError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
 import {
@@ -32,64 +33,129 @@ export function serveReply(
   );
 }
 
+/** How often a stream attached to a reply that waits for approval looks at it again (besides being woken). */
+const PAUSED_RECHECK_MS = 2_000;
+/** Longest timer: a stream on a reply streaming elsewhere with no network waits to be woken. */
+const NEVER_MS = 2_147_483_647;
+
+/** One source of a reply's events, and whether its end without `MessageCompleted` means "look again". */
+interface Source {
+  events: AsyncIterator<RunEvent>;
+  /** The reply paused, or may have resumed here: the stream goes on from the next source. */
+  again(): boolean;
+}
+
 /**
  * The events of a reply after `afterSeq`, without gap or duplicate, until `MessageCompleted`: from the run
  * when it is running here (see {@link RunFeed}), through the run network when it runs on another instance,
- * else from the database, where a finished reply answers `MessageCompleted` at once.
+ * else from the database, where a finished reply answers `MessageCompleted` at once. A reply that pauses for
+ * approval keeps the stream open: it goes on with the run that resumes it, here or (through the network)
+ * on any instance.
  */
 export function replyEvents(
   ctx: Context,
   messageId: string,
   afterSeq: number,
   onFirstDelivered?: () => void,
-): AsyncIterable<RunEvent> {
-  const run = ctx.runs.get(messageId);
-  if (run) return new RunFeed(run, afterSeq, ctx.request.signal, onFirstDelivered);
-  const { network } = ctx.runs;
-  if (network) return network.follow(messageId, afterSeq, ctx.request.signal);
-  return storedReply(ctx, messageId, afterSeq);
-}
-
-/**
- * A reply no run of this process is writing: one that has ended answers `MessageCompleted`; one still
- * `STREAMING` (written elsewhere, with no run network to follow it) answers its saved state and stays open,
- * quiet, until the client or a stream limit ends it.
- */
-function storedReply(ctx: Context, messageId: string, afterSeq: number): AsyncIterableIterator<RunEvent> {
+): AsyncIterableIterator<RunEvent> {
   const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-  let stored: Promise<{ events: RunEvent[]; ended: boolean }> | undefined;
+  const signal = ctx.request.signal;
+  let last = afterSeq;
+  let finished = false;
   let closed = false;
-  let waiting: ((result: IteratorResult<RunEvent>) => void) | null = null;
-  const load = async () => {
-    const message = await findMessageWithToolCalls(ctx.prisma, messageId);
-    if (!message) return { events: [], ended: true };
-    if (message.status !== "STREAMING")
-      return { events: [{ type: "MessageCompleted", seq: message.lastSeq, message } as const], ended: true };
-    const events: RunEvent[] =
-      afterSeq !== message.lastSeq ? [{ type: "MessageSnapshot", seq: message.lastSeq, message }] : [];
-    return { events, ended: false };
+  let previous: Run | undefined;
+  const open = (): Source => {
+    const run = ctx.runs.get(messageId);
+    if (run && run !== previous) {
+      previous = run;
+      const feed = new RunFeed(run, last, signal, onFirstDelivered);
+      onFirstDelivered = undefined;
+      return { events: feed, again: () => true };
+    }
+    onFirstDelivered?.();
+    onFirstDelivered = undefined;
+    const { network } = ctx.runs;
+    if (network)
+      return { events: network.follow(messageId, last, signal)[Symbol.asyncIterator](), again: () => false };
+    return storedReply(ctx, messageId, last);
   };
+  let current = open();
   return {
     [Symbol.asyncIterator]() {
       return this;
     },
     async next() {
-      stored ??= load();
-      const { events, ended } = await stored;
-      const event = events.shift();
-      if (closed) return DONE;
-      if (event) return { done: false, value: event };
-      if (ended) return DONE;
-      return new Promise<IteratorResult<RunEvent>>((resolve) => {
-        waiting = resolve;
-      });
+      for (;;) {
+        if (closed || finished) return DONE;
+        const result = await current.events.next();
+        if (!result.done) {
+          last = result.value.seq;
+          if (isFinal(result.value)) finished = true;
+          return result;
+        }
+        if (closed || signal.aborted || !current.again()) return DONE;
+        current = open();
+      }
     },
     async return() {
       closed = true;
-      waiting?.(DONE);
+      await current.events.return?.();
       return DONE;
     },
   };
+}
+
+/**
+ * A reply no run of this process is writing: one that has ended answers `MessageCompleted`; one still
+ * `STREAMING` (written elsewhere, with no run network to follow it) or waiting for approval answers its
+ * saved state (when the client is not there already) and stays open, quiet, until a run of it starts here
+ * (the stream then goes on from it), the client or a stream limit ends it, or (waiting) a while passes.
+ */
+function storedReply(ctx: Context, messageId: string, afterSeq: number): Source {
+  const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  const signal = ctx.request.signal;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  let stored: Promise<{ events: RunEvent[]; wait: number | null }> | undefined;
+  let waited = false;
+  let woken: Promise<void> | undefined;
+  const load = async () => {
+    const message = await findMessageWithToolCalls(ctx.prisma, messageId);
+    if (!message) return { events: [], wait: null };
+    const { status } = message;
+    if (status !== "STREAMING" && status !== "AWAITING_APPROVAL")
+      return { events: [{ type: "MessageCompleted", seq: message.lastSeq, message } as const], wait: null };
+    const events: RunEvent[] =
+      afterSeq !== message.lastSeq ? [{ type: "MessageSnapshot", seq: message.lastSeq, message }] : [];
+    return { events, wait: status === "STREAMING" ? NEVER_MS : PAUSED_RECHECK_MS };
+  };
+  const events: AsyncIterator<RunEvent> = {
+    async next() {
+      // Woken by a run starting here: registered before the read, so a start meanwhile is not missed.
+      woken ??= ctx.runs.waitForRun(messageId, stop.signal, NEVER_MS);
+      stored ??= load();
+      const { events: pending, wait } = await stored;
+      const event = pending.shift();
+      if (stop.signal.aborted) return DONE;
+      if (event) return { done: false, value: event };
+      if (wait !== null) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([woken, new Promise((resolve) => (timer = setTimeout(resolve, wait)))]);
+        clearTimeout(timer);
+        waited = !stop.signal.aborted;
+      }
+      stop.abort();
+      signal.removeEventListener("abort", onAbort);
+      return DONE;
+    },
+    async return() {
+      stop.abort();
+      signal.removeEventListener("abort", onAbort);
+      return DONE;
+    },
+  };
+  return { events, again: () => waited };
 }
 
 /** `messageStream`: attach to one of the viewer's assistant replies, resuming after `afterSeq`. */

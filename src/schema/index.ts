@@ -8,6 +8,7 @@ import "./conversation.js";
 import "./stream.js";
 import "./branches.js";
 import "./search.js";
+import "./tools.js";
 
 /** The executable GraphQL schema. */
 export const schema = builder.toSchema({ sortSchema: false });

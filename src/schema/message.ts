@@ -6,7 +6,7 @@ export const MessageRoleEnum = builder.enumType(MessageRole, { name: "MessageRol
 export const MessageStatusEnum = builder.enumType(MessageStatus, {
   name: "MessageStatus",
   description:
-    "STREAMING while the assistant writes; then COMPLETE, CANCELLED (stopped) or FAILED. QUEUED: a user message sent with `onBusy: ENQUEUE`, waiting for the running reply to end.",
+    "STREAMING while the assistant writes; AWAITING_APPROVAL while it waits for the user to decide on a tool call; then COMPLETE, CANCELLED (stopped) or FAILED. QUEUED: a user message sent with `onBusy: ENQUEUE`, waiting for the running reply to end.",
 });
 
 /** Tokens a model call used, as the provider reported them. */
@@ -48,6 +48,10 @@ export const MessageRef = builder.prismaNode("Message", {
     }),
     role: t.expose("role", { type: MessageRoleEnum }),
     content: t.exposeString("content"),
+    reasoning: t.exposeString("reasoning", {
+      nullable: true,
+      description: "The model's streamed reasoning, where it has one (never sent back to the model).",
+    }),
     status: t.expose("status", { type: MessageStatusEnum }),
     error: t.exposeString("error", { nullable: true, description: "Why the reply failed, when it did." }),
     model: t.exposeString("model", { nullable: true, description: "The model that wrote the reply." }),

@@ -26,7 +26,10 @@ function messageEvent(name: "MessageCreated" | "MessageSnapshot" | "MessageCompl
   });
 }
 
-function toolCallEvent(name: "ToolCallStarted" | "ToolCallCompleted", description: string) {
+function toolCallEvent(
+  name: "ToolCallStarted" | "ToolCallCompleted" | "ToolApprovalRequested",
+  description: string,
+) {
   return builder.objectRef<EventOf<typeof name>>(name).implement({
     description,
     fields: (t) => ({
@@ -50,24 +53,55 @@ const MessageSnapshot = messageEvent(
 );
 const MessageCompleted = messageEvent(
   "MessageCompleted",
-  "The last event of every stream: the reply ended COMPLETE, CANCELLED or FAILED (with `error`).",
+  "The last event of every stream: the reply ended COMPLETE, CANCELLED or FAILED (with `error`). A reply waiting for approval has not ended: its stream stays open.",
 );
 const ToolCallStarted = toolCallEvent("ToolCallStarted", "The assistant called a tool.");
-const ToolCallCompleted = toolCallEvent("ToolCallCompleted", "A tool call returned (or failed).");
-const TextDelta = builder.objectRef<EventOf<"TextDelta">>("TextDelta").implement({
-  description: "Text the assistant added to its reply.",
-  fields: (t) => ({
-    seq: t.exposeInt("seq", { description: seqField }),
-    messageId: t.id({ resolve: (e) => encodeGlobalID("Message", e.messageId) }),
-    delta: t.exposeString("delta"),
-  }),
-});
+const ToolCallCompleted = toolCallEvent(
+  "ToolCallCompleted",
+  "A tool call returned, failed, or was denied (its `status` says which).",
+);
+const ToolApprovalRequested = toolCallEvent(
+  "ToolApprovalRequested",
+  "The assistant asks to call a tool that needs the user's approval (`decideToolCall`). The reply waits, AWAITING_APPROVAL, holding no connection: the stream goes on once every waiting call is decided (or denied when TOOL_APPROVAL_TIMEOUT_MS passes).",
+);
+
+const ToolAuthorizationRequired = builder
+  .objectRef<EventOf<"ToolAuthorizationRequired">>("ToolAuthorizationRequired")
+  .implement({
+    description:
+      "The assistant called a tool of a server the user must authorize with their own account first: open `authorizationUrl` in their browser. The calls wait like approvals and run once the authorization completes (or are denied with `decideToolCall`, or by the approval timeout).",
+    fields: (t) => ({
+      seq: t.exposeInt("seq", { description: seqField }),
+      messageId: t.id({ resolve: (e) => encodeGlobalID("Message", e.messageId) }),
+      server: t.exposeString("server"),
+      authorizationUrl: t.exposeString("authorizationUrl"),
+    }),
+  });
+
+function deltaEvent(name: "TextDelta" | "ReasoningDelta", description: string) {
+  return builder.objectRef<EventOf<typeof name>>(name).implement({
+    description,
+    fields: (t) => ({
+      seq: t.exposeInt("seq", { description: seqField }),
+      messageId: t.id({ resolve: (e) => encodeGlobalID("Message", e.messageId) }),
+      delta: t.exposeString("delta"),
+    }),
+  });
+}
+const TextDelta = deltaEvent("TextDelta", "Text the assistant added to its reply.");
+const ReasoningDelta = deltaEvent(
+  "ReasoningDelta",
+  "Reasoning the model streamed before or between its text (`Message.reasoning`); never sent back to the model.",
+);
 
 const eventTypes = {
   MessageCreated,
   TextDelta,
+  ReasoningDelta,
   ToolCallStarted,
   ToolCallCompleted,
+  ToolApprovalRequested,
+  ToolAuthorizationRequired,
   MessageSnapshot,
   MessageCompleted,
 };
@@ -188,7 +222,8 @@ builder.subscriptionFields((t) => ({
 builder.mutationField("stopGeneration", (t) =>
   t.field({
     type: StopGenerationPayload,
-    description: "Stops a reply being written: it ends CANCELLED with its text so far.",
+    description:
+      "Stops a reply being written, or waiting for approval (its waiting calls end CANCELLED): it ends CANCELLED with its text so far.",
     args: { input: t.arg({ type: StopGenerationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
       message: await stopGeneration(ctx, String(input.messageId)),

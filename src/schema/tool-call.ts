@@ -1,5 +1,12 @@
 import { cutResultLength } from "../agent/runs/events.js";
+import { ToolCallStatus } from "../db/generated/prisma/client.js";
 import { builder } from "./builder.js";
+
+export const ToolCallStatusEnum = builder.enumType(ToolCallStatus, {
+  name: "ToolCallStatus",
+  description:
+    "AWAITING_APPROVAL until the user decides (`decideToolCall`); RUNNING, then COMPLETED or FAILED; DENIED (by the user or the approval timeout: the denial is its result); CANCELLED (the reply was stopped first).",
+});
 
 /** A tool the assistant called while writing a message, with its arguments and result. */
 export const ToolCallRef = builder.prismaObject("ToolCall", {
@@ -25,7 +32,18 @@ export const ToolCallRef = builder.prismaObject("ToolCall", {
       resolve: (call) => cutResultLength(call) !== null,
     }),
     isError: t.exposeBoolean("isError"),
+    status: t.expose("status", { type: ToolCallStatusEnum }),
     startedAt: t.expose("startedAt", { type: "DateTime" }),
+    decidedAt: t.expose("decidedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When a call that needed approval was decided.",
+    }),
+    decision: t.exposeString("decision", {
+      nullable: true,
+      description:
+        'What was decided on a call that needed approval, and why: "approved", "approved for this conversation", "approved always", "denied", "denied: <reason>", "timed out".',
+    }),
     completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),
   }),
 });

@@ -25,9 +25,33 @@ describe("parseMcpConfig", () => {
         command: "npx",
         args: ["-y", "server-files", "/data"],
         env: { LEVEL: "debug" },
+        approval: "never",
       },
-      { transport: "http", name: "weather", url: "https://tools.example/mcp", headers: { "x-api-key": "k" } },
+      {
+        transport: "http",
+        name: "weather",
+        url: "https://tools.example/mcp",
+        headers: { "x-api-key": "k" },
+        approval: "never",
+      },
     ]);
+  });
+
+  it("reads each server's approval policy and refuses an unknown one", () => {
+    const servers = parseMcpConfig(
+      {
+        mcpServers: {
+          a: { command: "a", approval: "always" },
+          b: { command: "b", approval: "auto" },
+          c: { url: "https://c.example/mcp", approval: { tools: ["delete_file"] } },
+        },
+      },
+      {},
+    );
+    expect(servers.map((s) => s.approval)).toEqual(["always", "auto", { tools: ["delete_file"] }]);
+    expect(() => parseMcpConfig({ mcpServers: { d: { command: "d", approval: "sometimes" } } }, {})).toThrow(
+      /d\.approval/,
+    );
   });
 
   it("fills ${VAR} and ${VAR:-default} from the environment and names the variables that are missing", () => {
@@ -90,6 +114,7 @@ describe("tool settings", () => {
       resultMaxChars: 20_000,
       resultStoreMaxChars: 1_000_000,
       resultEventMaxChars: 4_000,
+      approvalTimeoutMs: 600_000,
     });
     expect(loadConfig({}).mcp).toMatchObject({ builtinTools: false, http: true, userHeader: "X-User-Id" });
     expect(() => loadConfig({ TOOL_RESULT_MAX_CHARS: "5000", TOOL_RESULT_STORE_MAX_CHARS: "1000" })).toThrow(

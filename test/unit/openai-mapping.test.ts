@@ -45,6 +45,16 @@ describe("toOpenAITools", () => {
 });
 
 describe("fromOpenAIChunk", () => {
+  it("reads reasoning from reasoning_content or reasoning, before the text of the same chunk", () => {
+    const delta = (d: Record<string, unknown>) => chunk({ delta: d as never });
+    expect(fromOpenAIChunk(delta({ reasoning_content: "hmm", content: "hi" }))).toEqual([
+      { type: "reasoning", delta: "hmm" },
+      { type: "text", delta: "hi" },
+    ]);
+    expect(fromOpenAIChunk(delta({ reasoning: "so" }))).toEqual([{ type: "reasoning", delta: "so" }]);
+    expect(fromOpenAIChunk(delta({ reasoning_content: null, reasoning: "" }))).toEqual([]);
+  });
+
   it("reads text, tool-call fragments, the finish reason and usage", () => {
     expect(fromOpenAIChunk(chunk({ delta: { content: "hi" } }))).toEqual([{ type: "text", delta: "hi" }]);
     expect(

@@ -219,6 +219,29 @@ export const StreamEventFields = graphql(`
         completedAt
       }
     }
+    ... on ReasoningDelta {
+      seq
+      messageId
+      delta
+    }
+    ... on ToolApprovalRequested {
+      seq
+      messageId
+      toolCall {
+        id
+        server
+        name
+        arguments
+        result
+        isError
+      }
+    }
+    ... on ToolAuthorizationRequired {
+      seq
+      messageId
+      server
+      authorizationUrl
+    }
     ... on MessageSnapshot {
       seq
       message {

@@ -70,6 +70,7 @@ export async function startTestServer(
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
+  runtime.listeningAt(url);
   return {
     url,
     runtime,

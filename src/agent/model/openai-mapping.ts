@@ -43,6 +43,12 @@ export function fromOpenAIChunk(chunk: ChatCompletionChunk): ModelEvent[] {
   const events: ModelEvent[] = [];
   for (const choice of chunk.choices ?? []) {
     const delta = choice.delta;
+    // OpenAI-compatible servers stream reasoning beside the text: `reasoning_content` (DeepSeek, vLLM,
+    // llama.cpp) or `reasoning` (OpenRouter, Ollama); the SDK's types know neither.
+    const extra = delta as { reasoning_content?: unknown; reasoning?: unknown } | undefined;
+    const reasoning = extra?.reasoning_content ?? extra?.reasoning;
+    if (typeof reasoning === "string" && reasoning !== "")
+      events.push({ type: "reasoning", delta: reasoning });
     if (delta?.content) events.push({ type: "text", delta: delta.content });
     for (const call of delta?.tool_calls ?? []) {
       events.push({

@@ -28,6 +28,8 @@ export interface Usage {
 /** What a model streams back: text, fragments of tool calls, usage, and why it stopped. */
 export type ModelEvent =
   | { type: "text"; delta: string }
+  /** Reasoning the model streams besides its text (shown to people, never sent back to the model). */
+  | { type: "reasoning"; delta: string }
   | { type: "toolCallDelta"; index: number; id?: string; name?: string; arguments?: string }
   | { type: "usage"; usage: Usage }
   | { type: "finish"; reason: string };

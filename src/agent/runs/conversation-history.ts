@@ -10,6 +10,13 @@ export interface ToolReplay {
   resultMaxChars: number;
 }
 
+/**
+ * What the model is told after a reply the user stopped, so that it does not take the reply for finished
+ * (an unfinished answer, a task half done).
+ */
+export const STOPPED_REPLY_NOTE =
+  "The user stopped the previous assistant reply before it was finished: it is incomplete, and any task it was doing was not completed.";
+
 const asStored: ToolReplay = { toolName: (call) => call.name, resultMaxChars: Number.POSITIVE_INFINITY };
 
 /**
@@ -44,6 +51,9 @@ export function toChatMessages(
       case "ASSISTANT": {
         if (row.status === "FAILED" && row.content === "" && row.toolCalls.length === 0) break;
         history.push(...assistantTurns(row, replay));
+        // Stopped by the user (other cancellations, such as a shutdown, store why in `error`).
+        if (row.status === "CANCELLED" && row.error === null)
+          history.push({ role: "system", content: STOPPED_REPLY_NOTE });
         break;
       }
       case "TOOL":

@@ -10,8 +10,17 @@ export type MessageState = Message & { toolCalls: ToolCall[] };
 export type RunEvent =
   | { type: "MessageCreated"; seq: number; message: MessageState }
   | { type: "TextDelta"; seq: number; messageId: string; delta: string }
+  | { type: "ReasoningDelta"; seq: number; messageId: string; delta: string }
   | { type: "ToolCallStarted"; seq: number; messageId: string; toolCall: ToolCall }
   | { type: "ToolCallCompleted"; seq: number; messageId: string; toolCall: ToolCall }
+  | { type: "ToolApprovalRequested"; seq: number; messageId: string; toolCall: ToolCall }
+  | {
+      type: "ToolAuthorizationRequired";
+      seq: number;
+      messageId: string;
+      server: string;
+      authorizationUrl: string;
+    }
   | { type: "MessageSnapshot"; seq: number; message: MessageState }
   | { type: "MessageCompleted"; seq: number; message: MessageState };
 
@@ -70,4 +79,9 @@ export function boundEvent<E extends UnnumberedEvent>(event: E, maxChars: number
 /** Whether an event ends its stream. */
 export function isFinal(event: RunEvent): boolean {
   return event.type === "MessageCompleted";
+}
+
+/** Whether a stored reply has not ended: it streams, or it waits for approval and will go on. */
+export function isLiveReply(message: Pick<Message, "status">): boolean {
+  return message.status === "STREAMING" || message.status === "AWAITING_APPROVAL";
 }

@@ -1,8 +1,8 @@
 import { isFinal, type RunEvent } from "./events.js";
 import type { Run } from "./run.js";
 
-/** What a feed needs of a run: its events, and the reply as it stands. */
-export type FeedSource = Pick<Run, "channel" | "snapshot">;
+/** What a feed needs of a run: its events, the reply as it stands, and (optionally) when the run ended. */
+export type FeedSource = Pick<Run, "channel" | "snapshot"> & { done?: Promise<unknown> };
 
 /** Events a stream may fall behind its reply before what it missed is replaced by a snapshot. */
 export const FEED_LAG_LIMIT = 1_000;
@@ -13,7 +13,8 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * One stream's view of a reply running in this process: the events after `afterSeq` (replayed from the
  * run's buffer, or a `MessageSnapshot` when they have left it or `afterSeq` is beyond the reply's last
  * event), then live events until `MessageCompleted`,
- * without gap or duplicate. Events wait here until the client reads them; a client more than
+ * without gap or duplicate; a run that pauses for approval ends the feed without it (after its last events).
+ * Events wait here until the client reads them; a client more than
  * {@link FEED_LAG_LIMIT} events behind gets one snapshot instead, so a stalled reader costs bounded memory.
  * It ends when the request's signal aborts or the reader returns, without waiting for the next event.
  */
@@ -49,6 +50,8 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
       for (const event of (ahead ? null : run.channel.since(afterSeq)) ?? [run.snapshot()]) this.offer(event);
     signal.addEventListener("abort", this.onAbort, { once: true });
     if (signal.aborted) this.close();
+    // Ended without `MessageCompleted`: the run paused; what it emitted is read first, then the feed ends.
+    void run.done?.then(() => this.paused());
   }
 
   [Symbol.asyncIterator](): this {
@@ -100,6 +103,17 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
       this.lagged = true;
       this.queue = [];
       this.head = 0;
+    }
+  }
+
+  private paused(): void {
+    if (this.ended || this.closed) return;
+    this.ended = true;
+    this.unsubscribe();
+    if (this.waiting && !this.lagged) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve(DONE);
     }
   }
 

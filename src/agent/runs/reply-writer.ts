@@ -1,7 +1,7 @@
 import type { Db } from "../../db/client.js";
 import type { MessageStatus, ToolCall } from "../../db/generated/prisma/client.js";
 import { findMessageWithToolCalls } from "../../db/messages.js";
-import { endReply } from "../../db/replies.js";
+import { endReply, pauseReply } from "../../db/replies.js";
 import type { Usage } from "../model/provider.js";
 import type { MessageState } from "./events.js";
 import type { FlushedReply, TextFlusher, UnsavedText } from "./text-flusher.js";
@@ -21,6 +21,8 @@ export interface ReplyOutcome {
  */
 export class ReplyWriter implements FlushedReply {
   content = "";
+  /** The model's reasoning so far (saved with the text, in the same flushes). */
+  reasoning = "";
   /** Database writes made for this reply (batched flushes and the final write). */
   writes = 0;
   private lastSeq = 0;
@@ -28,6 +30,8 @@ export class ReplyWriter implements FlushedReply {
   /** How much of `content` is stored: UTF-16 units, and characters (-1: the stored text must be replaced). */
   private storedLength = 0;
   private storedChars = 0;
+  /** How much of `reasoning` is stored (UTF-16 units). */
+  private storedReasoning = 0;
 
   constructor(
     private readonly prisma: Db,
@@ -35,11 +39,28 @@ export class ReplyWriter implements FlushedReply {
     private readonly flusher: TextFlusher,
     /** Called once when the reply is no longer this writer's: deleted, or failed by another instance. */
     private readonly onLost: () => void = () => {},
-  ) {}
+    /** A paused reply being resumed: its text and last seq as stored. */
+    resumed?: { content: string; reasoning: string | null; lastSeq: number },
+  ) {
+    if (resumed) {
+      this.content = resumed.content;
+      this.reasoning = resumed.reasoning ?? "";
+      this.storedReasoning = this.reasoning.length;
+      this.storedLength = resumed.content.length;
+      this.storedChars = codePoints(resumed.content);
+      this.lastSeq = resumed.lastSeq;
+    }
+  }
 
   /** Adds text that the event numbered `seq` carried. */
   append(delta: string, seq: number): void {
     this.content += delta;
+    this.advance(seq);
+  }
+
+  /** Adds reasoning that the event numbered `seq` carried. */
+  appendReasoning(delta: string, seq: number): void {
+    this.reasoning += delta;
     this.advance(seq);
   }
 
@@ -55,12 +76,28 @@ export class ReplyWriter implements FlushedReply {
     // Never split a surrogate pair between two flushes: half of it would be stored as U+FFFD.
     if (isHighSurrogate(this.content.charCodeAt(end - 1))) end -= 1;
     const text = this.content.slice(replace ? 0 : this.storedLength, end);
-    return { text, at: this.storedChars, chars: codePoints(text), lastSeq: this.lastSeq, end };
+    let reasoningEnd = this.reasoning.length;
+    if (isHighSurrogate(this.reasoning.charCodeAt(reasoningEnd - 1))) reasoningEnd -= 1;
+    const from = replace ? 0 : this.storedReasoning;
+    const reasoning =
+      reasoningEnd > from || (replace && this.reasoning !== "")
+        ? this.reasoning.slice(from, reasoningEnd)
+        : null;
+    return {
+      text,
+      at: this.storedChars,
+      chars: codePoints(text),
+      lastSeq: this.lastSeq,
+      end,
+      reasoning,
+      reasoningEnd,
+    };
   }
 
   saved(written: UnsavedText): void {
     this.writes++;
     this.storedLength = written.end;
+    this.storedReasoning = written.reasoningEnd;
     this.storedChars = Math.max(written.at, 0) + written.chars;
   }
 
@@ -93,17 +130,27 @@ export class ReplyWriter implements FlushedReply {
     await this.flusher.settle(this);
     if (this.gone) return this.stored();
     this.writes++;
-    // One statement frees the conversation only when this writer's end is the one stored.
-    const message = await endReply(this.prisma, this.messageId, conversationId, {
-      content: this.content,
-      lastSeq: finalSeq,
-      status: outcome.status,
-      error: outcome.error,
-      model: outcome.model,
+    const usage = {
       promptTokens: outcome.usage?.promptTokens ?? null,
       completionTokens: outcome.usage?.completionTokens ?? null,
       totalTokens: outcome.usage?.totalTokens ?? null,
-    });
+    };
+    const state = {
+      content: this.content,
+      reasoning: this.reasoning === "" ? null : this.reasoning,
+      lastSeq: finalSeq,
+      model: outcome.model,
+      ...usage,
+    };
+    // One statement frees the conversation only when this writer's end is the one stored; a pause keeps it.
+    const message =
+      outcome.status === "AWAITING_APPROVAL"
+        ? await pauseReply(this.prisma, this.messageId, state)
+        : await endReply(this.prisma, this.messageId, conversationId, {
+            ...state,
+            status: outcome.status,
+            error: outcome.error,
+          });
     // Deleted, or ended by another instance: what is stored.
     return message ? { ...message, toolCalls } : this.stored();
   }

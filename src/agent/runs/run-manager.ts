@@ -1,5 +1,6 @@
 import { activeReplyOf } from "../../db/conversations.js";
-import { replyStatus } from "../../db/replies.js";
+import { findMessageWithToolCalls } from "../../db/messages.js";
+import { claimPausedReply, replyStatus } from "../../db/replies.js";
 import type { MessageState } from "./events.js";
 import type { RunNetwork } from "./network.js";
 import { Run, RunCancelled, type RunDependencies, type RunOptions } from "./run.js";
@@ -11,6 +12,8 @@ import { TextFlusher } from "./text-flusher.js";
  */
 export class RunManager {
   private readonly runs = new Map<string, Run>();
+  /** Streams waiting for a paused reply to resume here, by message id. */
+  private readonly waiting = new Map<string, Set<() => void>>();
   private accepting = true;
   private readonly deps: RunDependencies & { flusher: TextFlusher };
 
@@ -28,6 +31,11 @@ export class RunManager {
   /** The other instances, in multi-instance mode: replies running there are followed and stopped through it. */
   get network(): RunNetwork | undefined {
     return this.deps.network;
+  }
+
+  /** The tools replies may call. */
+  get toolbox(): RunDependencies["toolbox"] {
+    return this.deps.toolbox;
   }
 
   /** The assistant message ids of the replies this process is writing. */
@@ -50,9 +58,56 @@ export class RunManager {
    * it answers an earlier one: a regenerated reply).
    */
   start(user: MessageState | null, assistant: MessageState, options: RunOptions) {
-    const run = new Run(this.deps, user, assistant, options);
+    return this.track(new Run(this.deps, user, assistant, options));
+  }
+
+  /**
+   * Resumes a paused reply once none of its calls waits for a decision any more: claims it (one instance
+   * wins, wherever the decisions were made) and runs it on here. Returns the run, or undefined when the
+   * reply still waits, is not paused, or another instance claimed it.
+   */
+  async resumeIfReady(messageId: string): Promise<Run | undefined> {
+    if (!this.accepting || !(await claimPausedReply(this.deps.prisma, messageId))) return undefined;
+    return this.resumeClaimed(messageId, false);
+  }
+
+  /**
+   * Resolves when a run of this reply starts here, after `timeoutMs`, or when `signal` aborts, whichever
+   * comes first (streams waiting for a paused reply look again then).
+   */
+  waitForRun(messageId: string, signal: AbortSignal, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiters = this.waiting.get(messageId) ?? new Set();
+      this.waiting.set(messageId, waiters);
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.waiting.get(messageId) === waiters) this.waiting.delete(messageId);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      signal.addEventListener("abort", done, { once: true });
+      waiters.add(done);
+      if (signal.aborted) done();
+    });
+  }
+
+  private async resumeClaimed(messageId: string, cancelled: boolean): Promise<Run | undefined> {
+    const assistant = await findMessageWithToolCalls(this.deps.prisma, messageId);
+    if (!assistant) return undefined;
+    return this.track(
+      new Run(this.deps, null, assistant, { model: assistant.model ?? undefined, cancelled, resumed: true }),
+    );
+  }
+
+  private track(run: Run): Run {
     this.runs.set(run.messageId, run);
-    void run.done.finally(() => this.runs.delete(run.messageId));
+    void run.done.finally(() => {
+      if (this.runs.get(run.messageId) === run) this.runs.delete(run.messageId);
+    });
+    for (const wake of [...(this.waiting.get(run.messageId) ?? [])]) wake();
     return run;
   }
 
@@ -67,12 +122,22 @@ export class RunManager {
    */
   async stop(messageId: string): Promise<MessageState | undefined> {
     const run = this.runs.get(messageId);
-    if (!run) {
-      await this.deps.network?.requestStop(messageId, null);
-      return undefined;
+    if (run) {
+      run.cancel();
+      const final = await run.done;
+      // It paused before the stop reached it: cancel the paused reply.
+      return final.status === "AWAITING_APPROVAL" ? this.stopPaused(messageId) : final;
     }
-    run.cancel();
-    return run.done;
+    const paused = await this.stopPaused(messageId);
+    if (paused) return paused;
+    await this.deps.network?.requestStop(messageId, null);
+    return undefined;
+  }
+
+  /** Cancels a reply that waits for approval: claimed here and ended at once, its waiting calls `CANCELLED`. */
+  private async stopPaused(messageId: string): Promise<MessageState | undefined> {
+    if (!(await claimPausedReply(this.deps.prisma, messageId, true))) return undefined;
+    return (await this.resumeClaimed(messageId, true))?.done;
   }
 
   /**

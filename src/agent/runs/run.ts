@@ -10,7 +10,7 @@ import type { RunNetwork } from "./network.js";
 import { ignoreRuns, type RunObserver } from "./observer.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
 import type { TextFlusher } from "./text-flusher.js";
-import { ToolLoop, type ToolSettings } from "./tool-loop.js";
+import { type LoopOutcome, ToolLoop, type ToolSettings } from "./tool-loop.js";
 
 /** Settings shared by all runs. */
 export interface RunSettings {
@@ -44,6 +44,13 @@ export interface RunOptions {
   holdModelUntil?: Promise<unknown>;
   /** The logger of the request that started the reply, so its request id follows the reply to its end. */
   logger?: Logger;
+  /** Stop at once (a paused reply being cancelled): nothing runs, the reply ends `CANCELLED`. */
+  cancelled?: boolean;
+  /**
+   * A paused reply resumed once its tool calls were decided: it was announced when it started, so no
+   * `MessageCreated`; its stream goes on from its `lastSeq`.
+   */
+  resumed?: boolean;
 }
 
 /** Why a run stops when its reply was deleted or ended by another instance meanwhile. */
@@ -56,7 +63,9 @@ export class RunCancelled extends Error {
 
 /**
  * One assistant reply being written: it lives independently of the connections watching it. It numbers
- * and publishes its events, saves the text in batches, and always ends with `MessageCompleted`.
+ * and publishes its events, saves the text in batches, and ends with `MessageCompleted`, or pauses (ends
+ * without it, the reply stored `AWAITING_APPROVAL`) when tool calls wait for the user's approval; a later
+ * run resumes it from the database (`RunOptions.resumed`), on whichever instance the decision reaches.
  */
 export class Run {
   readonly messageId: string;
@@ -73,10 +82,14 @@ export class Run {
   private historyMs: number | null = null;
   private firstTokenMs: number | null = null;
   private loop: ToolLoop | undefined;
+  private readonly resumed: boolean;
 
   constructor(
     private readonly deps: RunDependencies & { flusher: TextFlusher },
-    /** The user's new message, or null when the reply answers one already saved (a regenerated reply). */
+    /**
+     * The user's new message; null when the reply answers one already saved (a regenerated reply) or is
+     * resumed (see `RunOptions.resumed`).
+     */
     private readonly user: MessageState | null,
     private readonly assistant: MessageState,
     options: RunOptions,
@@ -89,9 +102,10 @@ export class Run {
       messageId: assistant.id,
       conversationId: assistant.conversationId,
     });
+    const resumed = options.resumed === true;
     this.channel = new RunChannel(
       deps.settings.eventBufferSize,
-      0,
+      assistant.lastSeq,
       (event) => {
         if (event.type === "TextDelta" && this.firstTokenMs === null) {
           this.firstTokenMs = Date.now() - this.startedAt;
@@ -101,11 +115,19 @@ export class Run {
       },
       deps.settings.tools.resultEventMaxChars,
     );
-    this.writer = new ReplyWriter(deps.prisma, assistant.id, deps.flusher, () =>
-      this.cancel(new RunCancelled(LOST_REPLY)),
+    this.writer = new ReplyWriter(
+      deps.prisma,
+      assistant.id,
+      deps.flusher,
+      () => this.cancel(new RunCancelled(LOST_REPLY)),
+      assistant,
     );
-    if (user) this.channel.emit({ type: "MessageCreated", message: user });
-    this.channel.emit({ type: "MessageCreated", message: assistant });
+    if (!resumed) {
+      if (user) this.channel.emit({ type: "MessageCreated", message: user });
+      this.channel.emit({ type: "MessageCreated", message: assistant });
+    }
+    this.resumed = resumed;
+    if (options.cancelled) this.cancel();
     this.done = this.execute(options.holdModelUntil);
   }
 
@@ -127,8 +149,9 @@ export class Run {
       message: {
         ...this.assistant,
         content: this.writer.content,
+        reasoning: this.writer.reasoning === "" ? null : this.writer.reasoning,
         lastSeq: this.channel.lastSeq,
-        toolCalls: [...(this.loop?.calls ?? [])],
+        toolCalls: [...(this.loop?.calls ?? this.assistant.toolCalls)],
       },
     };
   }
@@ -139,14 +162,22 @@ export class Run {
     let outcome: ReplyOutcome = { status: "COMPLETE", error: null, usage: null, model: this.model };
     let modelFailed = false;
     try {
-      outcome.usage = await this.generate(holdModelUntil);
+      const loop = await this.generate(holdModelUntil);
+      outcome.usage = loop.usage;
+      if (loop.paused) outcome.status = "AWAITING_APPROVAL";
     } catch (error) {
       modelFailed = error instanceof ModelError;
       outcome = this.failure(error, outcome);
       if (outcome.status === "FAILED") log.warn({ err: error }, "reply failed");
     }
-    const finalSeq = this.channel.lastSeq + 1;
-    const toolCalls = [...(this.loop?.calls ?? [])];
+    const paused = outcome.status === "AWAITING_APPROVAL";
+    // A pause is no event: the stream goes on when the reply resumes.
+    const finalSeq = paused ? this.channel.lastSeq : this.channel.lastSeq + 1;
+    if (!paused)
+      await this.loop
+        ?.cancelPending()
+        .catch((error) => log.warn({ err: error }, "could not cancel tool calls"));
+    const toolCalls = [...(this.loop?.calls ?? this.assistant.toolCalls)];
     let final: MessageState | null = null;
     try {
       final = await this.writer.finish(outcome, finalSeq, this.conversationId, toolCalls);
@@ -157,6 +188,7 @@ export class Run {
       ...this.assistant,
       ...outcome,
       content: this.writer.content,
+      reasoning: this.writer.reasoning === "" ? null : this.writer.reasoning,
       lastSeq: finalSeq,
       promptTokens: outcome.usage?.promptTokens ?? null,
       completionTokens: outcome.usage?.completionTokens ?? null,
@@ -164,7 +196,7 @@ export class Run {
       updatedAt: new Date(),
       toolCalls,
     };
-    this.channel.emit({ type: "MessageCompleted", message: final });
+    if (!paused) this.channel.emit({ type: "MessageCompleted", message: final });
     const totalMs = Date.now() - this.startedAt;
     log.info(
       {
@@ -188,13 +220,30 @@ export class Run {
     return final;
   }
 
-  private async generate(holdModelUntil: Promise<unknown> | undefined): Promise<Usage | null> {
+  private async generate(holdModelUntil: Promise<unknown> | undefined): Promise<LoopOutcome> {
     const { prisma, provider, toolbox, settings } = this.deps;
     const signal = this.controller.signal;
     const replay = {
       toolName: (call: ToolAddress) => toolbox.modelName(call),
       resultMaxChars: settings.tools.resultMaxChars,
     };
+    this.loop = new ToolLoop(
+      {
+        prisma,
+        provider,
+        toolbox,
+        settings: settings.tools,
+        model: this.model,
+        userId: this.assistant.ownerId,
+        conversationId: this.conversationId,
+        messageId: this.messageId,
+        channel: this.channel,
+        writer: this.writer,
+        signal,
+      },
+      this.assistant.toolCalls,
+    );
+    signal.throwIfAborted();
     // A first exchange has no history but the user's message, already in hand; otherwise the path to the
     // reply's parent (only that branch).
     const parentId = this.assistant.parentId;
@@ -204,23 +253,24 @@ export class Run {
         : parentId === null
           ? []
           : await loadConversationHistory(prisma, parentId, settings.historyMaxMessages, replay);
+    let from = { round: 0, usage: null as Usage | null };
+    if (this.resumed) {
+      // Resumed: the decided calls run first; the model then sees the reply so far as its own turns.
+      from = { round: await this.loop.resume(), usage: storedUsage(this.assistant) };
+      signal.throwIfAborted();
+      const sofar = { ...this.assistant, content: this.writer.content, toolCalls: this.loop.calls };
+      stored.push(...toChatMessages([sofar], replay));
+    }
     const messages = await fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
     this.historyMs = Date.now() - this.startedAt;
     if (holdModelUntil) await holdModelUntil;
     signal.throwIfAborted();
-    this.loop = new ToolLoop({
-      prisma,
-      provider,
-      toolbox,
-      settings: settings.tools,
-      model: this.model,
-      userId: this.assistant.ownerId,
-      messageId: this.messageId,
-      channel: this.channel,
-      writer: this.writer,
-      signal,
-    });
-    return this.loop.run(messages);
+    return this.loop.run(messages, from);
+  }
+
+  /** Whether the run paused for approval rather than ended (known once `done` resolves). */
+  static paused(message: MessageState): boolean {
+    return message.status === "AWAITING_APPROVAL";
   }
 
   private failure(error: unknown, outcome: ReplyOutcome): ReplyOutcome {
@@ -232,4 +282,11 @@ export class Run {
     const message = error instanceof ModelError ? error.message : "The reply failed unexpectedly";
     return { ...outcome, status: "FAILED", error: message };
   }
+}
+
+/** The usage a paused reply had stored, to add the rest of its model calls to. */
+function storedUsage(message: MessageState): Usage | null {
+  const { promptTokens, completionTokens, totalTokens } = message;
+  if (promptTokens === null || completionTokens === null || totalTokens === null) return null;
+  return { promptTokens, completionTokens, totalTokens };
 }

@@ -12,6 +12,10 @@ export interface UnsavedText {
   readonly chars: number;
   /** The seq of the newest event the text covers. */
   readonly lastSeq: number;
+  /** Reasoning to append (the whole reasoning when `at` is -1); null when there is none new. */
+  readonly reasoning: string | null;
+  /** How far into the reasoning in memory this reaches (UTF-16 units). */
+  readonly reasoningEnd: number;
   /** How far into the reply's text in memory this reaches (UTF-16 units): the writer's own bookkeeping. */
   readonly end: number;
 }

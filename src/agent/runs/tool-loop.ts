@@ -1,6 +1,7 @@
 import type { Db } from "../../db/client.js";
 import type { Prisma, ToolCall } from "../../db/generated/prisma/client.js";
-import { completeToolCall, insertToolCalls } from "../../db/tool-calls.js";
+import { cancelPendingToolCalls, completeToolCall, insertToolCalls } from "../../db/tool-calls.js";
+import { standingPermissions } from "../../db/tool-permissions.js";
 import type { ChatMessage, ModelProvider, ModelToolCall, Usage } from "../model/provider.js";
 import { ToolCallAssembler } from "../tools/tool-call-assembler.js";
 import { resultForModel, resultForStorage } from "../tools/tool-result.js";
@@ -20,6 +21,8 @@ export interface ToolSettings {
   resultStoreMaxChars: number;
   /** Longest result an event carries (smaller than `resultMaxChars`: events go to every client). */
   resultEventMaxChars: number;
+  /** How long a call waits for the user's approval before it is denied. */
+  approvalTimeoutMs: number;
 }
 
 /** What the loop works with: the run's model, tools, identity, event channel and text writer. */
@@ -31,6 +34,7 @@ export interface ToolLoopOptions {
   model: string;
   /** The user the reply is for: every tool call acts for this user. */
   userId: string;
+  conversationId: string;
   messageId: string;
   channel: RunChannel;
   writer: ReplyWriter;
@@ -40,6 +44,16 @@ export interface ToolLoopOptions {
 /** The text that ends a reply whose model still asked for tools after the last allowed round. */
 export function roundLimitNote(maxRounds: number): string {
   return `[Stopped: the assistant asked for more tools after ${maxRounds} round${maxRounds === 1 ? "" : "s"} of tool calls, the limit for one reply.]`;
+}
+
+/** The result a call that never ran gets when its reply is stopped. */
+export const CANCELLED_CALL_RESULT = "The call was cancelled because the reply was stopped.";
+
+/** How a run of the loop ended: the usage summed over its model calls, and whether it paused for approval. */
+export interface LoopOutcome {
+  usage: Usage | null;
+  /** Calls wait for the user's approval: the reply resumes once they are decided. */
+  paused: boolean;
 }
 
 /** A requested call, checked before it runs: where it goes, with what, or why it cannot run. */
@@ -62,26 +76,80 @@ interface PlannedCall {
  */
 export class ToolLoop {
   /** The reply's tool calls as they stand, in order: what a snapshot of the reply shows. */
-  readonly calls: ToolCall[] = [];
+  readonly calls: ToolCall[];
 
-  constructor(private readonly o: ToolLoopOptions) {}
+  /** `existing`: the calls of a paused reply being resumed. */
+  constructor(
+    private readonly o: ToolLoopOptions,
+    existing: ToolCall[] = [],
+  ) {
+    this.calls = [...existing];
+  }
 
-  /** Runs the loop from `history`; returns the usage summed over every model call. */
-  async run(history: ChatMessage[]): Promise<Usage | null> {
+  /**
+   * Runs the loop from `history`, from tool round `from.round`; returns the usage summed over every model
+   * call (added to `from.usage`), and whether it paused for approval.
+   */
+  async run(
+    history: ChatMessage[],
+    from: { round: number; usage: Usage | null } = { round: 0, usage: null },
+  ): Promise<LoopOutcome> {
     const messages = [...history];
-    let usage: Usage | null = null;
-    for (let round = 0; ; round++) {
+    let usage = from.usage;
+    for (let round = from.round; ; round++) {
       const response = await this.streamResponse(messages);
       usage = addUsage(usage, response.usage);
-      if (response.calls.length === 0) return usage;
+      if (response.calls.length === 0) return { usage, paused: false };
       if (round >= this.o.settings.maxRounds) {
         const note = roundLimitNote(this.o.settings.maxRounds);
         this.writeText(this.o.writer.content === "" ? note : `\n\n${note}`);
-        return usage;
+        return { usage, paused: false };
       }
       messages.push({ role: "assistant", content: response.text, toolCalls: response.calls });
-      messages.push(...(await this.runRound(round, response.calls)));
+      const results = await this.runRound(round, response.calls);
+      if (results === null) return { usage, paused: true };
+      messages.push(...results);
       this.o.signal.throwIfAborted();
+    }
+  }
+
+  /**
+   * Resuming a paused reply: runs the calls of its last round that were approved meanwhile and announces
+   * the ones denied (their denial is their result). Returns the round the loop continues with.
+   */
+  async resume(): Promise<number> {
+    const { messageId } = this.o;
+    const last = Math.max(...this.calls.map((c) => c.round));
+    const decided = this.calls.filter((c) => c.round === last && c.decidedAt !== null);
+    const approved = decided.filter((c) => c.status === "RUNNING" && c.completedAt === null);
+    for (const call of decided)
+      if (call.status === "DENIED") this.emit({ type: "ToolCallCompleted", messageId, toolCall: call });
+    for (const call of approved) this.emit({ type: "ToolCallStarted", messageId, toolCall: call });
+    const settled = await Promise.allSettled(approved.map((row) => this.settle(row, this.replan(row))));
+    const failure = settled.find((s) => s.status === "rejected");
+    if (failure) throw failure.reason;
+    return last + 1;
+  }
+
+  /** Whether calls of this reply never ran (waiting, or approved but not started). */
+  get hasPending(): boolean {
+    return this.calls.some((c) => c.completedAt === null);
+  }
+
+  /** Ends the calls that never ran as `CANCELLED` (the reply was stopped). */
+  async cancelPending(): Promise<void> {
+    if (!this.hasPending) return;
+    const completedAt = new Date();
+    await cancelPendingToolCalls(this.o.prisma, this.o.messageId, CANCELLED_CALL_RESULT);
+    for (const [i, call] of this.calls.entries()) {
+      if (call.completedAt !== null) continue;
+      this.calls[i] = {
+        ...call,
+        status: "CANCELLED",
+        result: CANCELLED_CALL_RESULT,
+        isError: true,
+        completedAt,
+      };
     }
   }
 
@@ -94,6 +162,13 @@ export class ToolLoop {
       if (event.type === "text") {
         text += event.delta;
         this.writeText(event.delta);
+      } else if (event.type === "reasoning") {
+        const emitted = this.o.channel.emit({
+          type: "ReasoningDelta",
+          messageId: this.o.messageId,
+          delta: event.delta,
+        });
+        this.o.writer.appendReasoning(event.delta, emitted.seq);
       } else if (event.type === "toolCallDelta") {
         assembler.add(event);
       } else if (event.type === "usage") {
@@ -104,10 +179,15 @@ export class ToolLoop {
     return { text, calls: assembler.calls(), usage };
   }
 
-  /** Stores and announces a round's calls, runs them in parallel, and returns their results for the model. */
-  private async runRound(round: number, requested: ModelToolCall[]): Promise<ChatMessage[]> {
+  /**
+   * Stores and announces a round's calls, runs them in parallel, and returns their results for the model;
+   * null when some of them wait for approval (the others have run: the reply pauses).
+   */
+  private async runRound(round: number, requested: ModelToolCall[]): Promise<ChatMessage[] | null> {
     const { prisma, messageId, writer } = this.o;
     const planned = requested.map((call) => this.plan(call));
+    const asks = await this.approvalsNeeded(planned);
+    const authorizations = await this.authorizationsNeeded(planned, asks);
     const first = this.calls.length;
     const rows = await insertToolCalls(
       prisma,
@@ -120,28 +200,85 @@ export class ToolLoop {
         server: p.server,
         name: p.name,
         arguments: p.storedArguments,
+        status: asks[i] ? "AWAITING_APPROVAL" : "RUNNING",
       })),
     );
     for (const row of rows) {
       this.calls.push(row);
-      this.emit({ type: "ToolCallStarted", messageId, toolCall: row });
+      if (row.status !== "AWAITING_APPROVAL")
+        this.emit({ type: "ToolCallStarted", messageId, toolCall: row });
+      else if (!authorizations.has(row.server))
+        this.emit({ type: "ToolApprovalRequested", messageId, toolCall: row });
     }
+    for (const [server, authorizationUrl] of authorizations)
+      this.emit({ type: "ToolAuthorizationRequired", messageId, server, authorizationUrl });
     const settled = await Promise.allSettled(
-      rows.map((row, i) => this.settle(row, planned[i] as PlannedCall)),
+      rows.map((row, i) =>
+        row.status === "AWAITING_APPROVAL" ? null : this.settle(row, planned[i] as PlannedCall),
+      ),
     );
     const failure = settled.find((s) => s.status === "rejected");
     if (failure) throw failure.reason;
+    if (asks.some(Boolean)) return null;
     return settled.map((s) => (s as PromiseFulfilledResult<ChatMessage>).value);
+  }
+
+  /**
+   * Which planned calls wait for approval: their server's policy asks, and the user has no standing
+   * permission for the tool here (read only when a call would ask, so replies without such tools cost no
+   * statement).
+   */
+  private async approvalsNeeded(planned: PlannedCall[]): Promise<boolean[]> {
+    const { toolbox, prisma, userId, conversationId } = this.o;
+    const asks = planned.map((p) => p.error === undefined && toolbox.requiresApproval(p));
+    if (!asks.some(Boolean)) return asks;
+    const allowed = await standingPermissions(prisma, userId, conversationId);
+    return planned.map(
+      (p, i) => asks[i] === true && !allowed.some((a) => a.server === p.server && a.tool === p.name),
+    );
+  }
+
+  /**
+   * The servers of this round's calls that the user must authorize first (OAuth), with the URL to do it:
+   * their calls wait like approvals (`asks` is updated), and resume once the authorization completes. A
+   * server whose authorization cannot be started is left to fail its calls.
+   */
+  private async authorizationsNeeded(planned: PlannedCall[], asks: boolean[]): Promise<Map<string, string>> {
+    const { toolbox, userId } = this.o;
+    const urls = new Map<string, string>();
+    for (const [i, p] of planned.entries()) {
+      if (p.error !== undefined || !(await toolbox.authorizationNeeded(p, userId))) continue;
+      if (!urls.has(p.server)) {
+        const url = await toolbox.authorize(p.server, userId).catch(() => null);
+        if (url === null) continue;
+        urls.set(p.server, url);
+      }
+      asks[i] = true;
+    }
+    return urls;
+  }
+
+  /** A stored (approved) call as planned: what it runs with. */
+  private replan(row: ToolCall): PlannedCall {
+    const args = (row.arguments ?? {}) as Record<string, unknown>;
+    return {
+      call: { id: row.callId, name: this.o.toolbox.modelName(row), arguments: JSON.stringify(args) },
+      server: row.server,
+      name: row.name,
+      args,
+      storedArguments: row.arguments as Prisma.InputJsonValue,
+    };
   }
 
   /** Runs one call, stores and announces its result, and returns the result as the model will see it. */
   private async settle(row: ToolCall, plan: PlannedCall): Promise<ChatMessage> {
-    const { prisma, settings, messageId } = this.o;
+    const { prisma, settings, messageId, signal } = this.o;
     const output = await this.execute(plan);
     const result = resultForStorage(output.content, settings.resultStoreMaxChars);
     const completedAt = new Date();
-    await completeToolCall(prisma, row.id, { result, isError: output.isError, completedAt });
-    const done: ToolCall = { ...row, result, isError: output.isError, completedAt };
+    const status = signal.aborted ? "CANCELLED" : output.isError ? "FAILED" : "COMPLETED";
+    await completeToolCall(prisma, row.id, { result, isError: output.isError, completedAt, status });
+    const done: ToolCall = { ...row, result, isError: output.isError, completedAt, status };
     this.calls[row.position] = done;
     this.emit({ type: "ToolCallCompleted", messageId, toolCall: done });
     return {

@@ -21,6 +21,19 @@ export interface ToolAddress {
   name: string;
 }
 
+/** How a server's tools are approved: never asked, always, by annotation (`auto`), or the tools listed. */
+export type ApprovalPolicy = "never" | "always" | "auto" | { tools: string[] };
+
+/** Whether a server can be used now (per user, once servers need the user's own authorization). */
+export type ToolServerStatus = "CONNECTED" | "NEEDS_AUTHORIZATION" | "UNAVAILABLE";
+
+/** A tool server as people see it: its state and its tools. */
+export interface ToolServerInfo {
+  name: string;
+  status: ToolServerStatus;
+  tools: { name: string; description: string | null; requiresApproval: boolean }[];
+}
+
 /**
  * The tools a reply may use: the agent's seam to tool servers (MCP, see `agent/mcp`). Tool names are the
  * ones offered to the model, unique across servers.
@@ -34,4 +47,26 @@ export interface Toolbox {
   call(name: string, args: Record<string, unknown>, context: ToolCallContext): Promise<ToolOutput>;
   /** The name offered to the model for a server's tool, also for stored calls replayed into history. */
   modelName(address: ToolAddress): string;
+  /** Whether a call of this tool waits for the user's approval (its server's policy). */
+  requiresApproval(address: ToolAddress): boolean;
+  /** Every configured server with its tools, as this user sees them. */
+  servers(userId: string): Promise<ToolServerInfo[]>;
+  /** Whether a call of this tool must wait for the user to authorize its server (OAuth) first. */
+  authorizationNeeded(address: ToolAddress, userId: string): Promise<boolean>;
+  /** Starts the user's authorization of a server: the URL to open, or null when it is already authorized. */
+  authorize(server: string, userId: string): Promise<string | null>;
+  /** Completes an authorization with the code the authorization server sent to the callback. */
+  completeAuthorization(server: string, userId: string, code: string): Promise<void>;
+  /** Forgets the user's authorization of a server; false when there was none. */
+  disconnect(server: string, userId: string): Promise<boolean>;
+  /** Whether a server of this name is configured ("oauth": reached with each user's own authorization). */
+  serverKind(server: string): "shared" | "oauth" | null;
+}
+
+/** Whether `policy` asks before a call of `tool`; `readOnly` is the tool's MCP `readOnlyHint`. */
+export function policyRequiresApproval(policy: ApprovalPolicy, tool: string, readOnly: boolean): boolean {
+  if (policy === "never") return false;
+  if (policy === "always") return true;
+  if (policy === "auto") return !readOnly;
+  return policy.tools.includes(tool);
 }

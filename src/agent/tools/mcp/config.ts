@@ -1,11 +1,18 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError } from "../../../core/config.js";
+import type { ApprovalPolicy } from "../tools.js";
+
+/** What every configured server has, whatever its transport. */
+interface ServerCommon {
+  name: string;
+  /** Which calls wait for the user's approval (absent: `never`). */
+  approval?: ApprovalPolicy;
+}
 
 /** A tool server started as a child process, spoken to over its stdin/stdout. */
-export interface StdioServerConfig {
+export interface StdioServerConfig extends ServerCommon {
   transport: "stdio";
-  name: string;
   command: string;
   args: string[];
   env: Record<string, string>;
@@ -13,9 +20,10 @@ export interface StdioServerConfig {
 }
 
 /** A tool server reached over MCP's Streamable HTTP transport. */
-export interface HttpServerConfig {
+export interface HttpServerConfig extends ServerCommon {
   transport: "http";
-  name: string;
+  /** `oauth`: reached with each user's own OAuth tokens (MCP authorization). */
+  auth?: "oauth";
   url: string;
   headers: Record<string, string>;
 }
@@ -38,6 +46,10 @@ const serverSchema = z
     url: z.url().optional(),
     headers: stringMap,
     disabled: z.boolean().default(false),
+    approval: z
+      .union([z.enum(["never", "always", "auto"]), z.object({ tools: z.array(z.string().min(1)) }).strict()])
+      .default("never"),
+    auth: z.literal("oauth").optional(),
   })
   .superRefine((s, ctx) => {
     if (s.type === "sse")
@@ -47,6 +59,8 @@ const serverSchema = z
       });
     else if (s.command && s.url)
       ctx.addIssue({ code: "custom", message: "give `command` or `url`, not both" });
+    else if (s.auth && !s.url)
+      ctx.addIssue({ code: "custom", message: '`"auth": "oauth"` needs a Streamable HTTP server (`url`)' });
     else if (!s.command && !s.url)
       ctx.addIssue({ code: "custom", message: "needs `command` (stdio) or `url` (Streamable HTTP)" });
   });
@@ -56,7 +70,8 @@ const fileSchema = z.object({ mcpServers: z.record(z.string().min(1), serverSche
 /**
  * Reads the `mcpServers` JSON file (the shape Claude Desktop, Cursor and VS Code use): stdio servers with
  * `command`, `args`, `env` (and `cwd`), Streamable HTTP servers with `url` and `headers`; `disabled: true`
- * skips one. `${VAR}` and `${VAR:-default}` in strings are replaced from `env`, so secrets stay out of
+ * skips one; `approval` (`never`, `always`, `auto`: unless the tool is annotated read-only, or
+ * `{ "tools": [...] }`) says which calls wait for the user's approval. `${VAR}` and `${VAR:-default}` in strings are replaced from `env`, so secrets stay out of
  * the file. Throws a {@link McpConfigError} naming every problem.
  */
 export function loadMcpConfig(path: string, env: NodeJS.ProcessEnv = process.env): McpServerConfig[] {
@@ -88,12 +103,23 @@ export function parseMcpConfig(
   }
   return Object.entries(parsed.data.mcpServers).flatMap(([name, s]): McpServerConfig[] => {
     if (s.disabled) return [];
-    if (s.url) return [{ transport: "http", name, url: s.url, headers: s.headers }];
+    if (s.url)
+      return [
+        {
+          transport: "http",
+          name,
+          url: s.url,
+          headers: s.headers,
+          approval: s.approval,
+          ...(s.auth ? { auth: s.auth } : {}),
+        },
+      ];
     if (!s.command) return [];
     return [
       {
         transport: "stdio",
         name,
+        approval: s.approval,
         command: s.command,
         args: s.args,
         env: s.env,
