@@ -143,7 +143,10 @@ export async function createRuntime(
     logger,
     timeoutMs: config.runs.tools.approvalTimeoutMs,
   });
-  approvals.start();
+  // One sweep finishes what an earlier configuration left waiting; the periodic one runs only where a
+  // call can wait (a server asks for approval or for the user's authorization), else it is idle work.
+  await approvals.sweep();
+  if (oauthServers || toolServers.some((s) => (s.approval ?? "never") !== "never")) approvals.start();
   const streams = new OpenStreams(limitStore, config.streams, logger, metrics.limited);
   // Half the pool for saving new exchanges: the other half stays free for running replies' writes.
   const sends = new Gate(Math.max(1, Math.floor(config.database.poolSize / 2)));
