@@ -9,8 +9,8 @@
 // where the database `bench_tree_pages` is (re)created. PGlite runs in memory. Pages are read with the
 // functions the `messages` connection calls (src/db/messages.ts), 50 messages each: the newest page
 // (`last: 50`), a page back from the middle (`last: 50, before:`) and one forwards from there
-// (`first: 50, after:`), with the fields a chat view asks for (tool calls; the versions' count, loaded by
-// join). Not a test: it prints figures (median and p95 in ms).
+// (`first: 50, after:`), with the fields a chat view asks for (tool calls; the versions' count and ids,
+// loaded by join). Not a test: it prints figures (median and p95 in ms).
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -34,12 +34,23 @@ const PAGE = 50;
 const BENCH_DB = "bench_tree_pages";
 const adminUrl = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
-/** What a chat view selects on each message of a page (as Pothos passes it): tool calls and versions. */
+/**
+ * What a chat view selects on each message of a page (as Pothos passes it for the SDK's MessageFields): tool
+ * calls and the versions (`siblingCount`, `siblings { id }`: the parent's children, or for a first message
+ * the conversation's first messages).
+ */
 const VIEW = {
   include: {
     toolCalls: { orderBy: { position: "asc" } },
-    parent: { select: { childCount: true } },
-    conversation: { select: { rootCount: true } },
+    parent: {
+      select: { childCount: true, children: { select: { id: true }, orderBy: { position: "asc" } } },
+    },
+    conversation: {
+      select: {
+        rootCount: true,
+        messages: { where: { parentId: null }, select: { id: true }, orderBy: { position: "asc" } },
+      },
+    },
   },
 } satisfies { include: Prisma.MessageInclude };
 
@@ -123,14 +134,19 @@ async function seed(prisma: Db, ownerId: string, title: string, rows: Row[]) {
   };
 }
 
-/** Milliseconds of `samples` runs of `run`, after a few to warm up. */
-async function time(run: () => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < 10; i++) await run();
-  const times: number[] = [];
+/**
+ * Milliseconds of `SAMPLES` runs of each of `runs`, after a few to warm up. Interleaved (one of each in
+ * turn) so that the machine's load, which varies from second to second, weighs on all of them alike.
+ */
+async function timeAll(runs: (() => Promise<unknown>)[]): Promise<number[][]> {
+  for (const run of runs) for (let i = 0; i < 10; i++) await run();
+  const times = runs.map((): number[] => []);
   for (let i = 0; i < SAMPLES; i++) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
+    for (const [j, run] of runs.entries()) {
+      const started = performance.now();
+      await run();
+      times[j]?.push(performance.now() - started);
+    }
   }
   return times;
 }
@@ -198,12 +214,12 @@ async function benchTarget(label: string, target: DatabaseTarget) {
       ],
     ];
     for (const [name, before, after] of cases) {
-      const figures = [
-        await time(() => before(linear)),
-        await time(() => after(linear, PLAIN)),
-        await time(() => after(tree, PLAIN)),
-        await time(() => after(tree, VIEW)),
-      ];
+      const figures = await timeAll([
+        () => before(linear),
+        () => after(linear, PLAIN),
+        () => after(tree, PLAIN),
+        () => after(tree, VIEW),
+      ]);
       console.log(
         `| ${name} | ${figures.map((t) => `${median(t).toFixed(2)} (p95 ${quantile(t, 0.95).toFixed(2)})`).join(" | ")} |`,
       );

@@ -291,6 +291,26 @@ describe.each(testDatabaseKinds())("conversation trees on %s", (kind) => {
     expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(before);
   });
 
+  it("saves an edit, a regenerated reply and a branch each in one statement, and its end in one, with no transaction", async () => {
+    await freshUser();
+    const { conversationId, ids } = await chain();
+    const statements: string[] = [];
+    server.db.prisma.$on("query", (e: { query: string }) => statements.push(e.query));
+    fake.script(FakeOpenAI.text(["edited"]));
+    await stream(EditMessage, { input: { messageId: String(ids[2]), content: "u2 again" } });
+    fake.script(FakeOpenAI.text(["again"]));
+    await stream(RegenerateReply, { input: { messageId: String(ids[3]) } });
+    await send("branch", { parentMessageId: String(ids[1]) });
+    await server.request(SwitchBranch, { messageId: String(ids[2]) }, token);
+    const flush = /^UPDATE "public"\."Message" AS m/;
+    const writes = statements.filter((q) => /^\s*(WITH|INSERT|UPDATE|DELETE)/.test(q) && !flush.test(q));
+    // Per send: the exchange (claim, path, messages), then the end; the switch: one.
+    expect(writes).toHaveLength(7);
+    expect(statements.filter((q) => /^(BEGIN|COMMIT)/i.test(q))).toEqual([]);
+    // Back to the first version of u2: the newest leaf below it is the regenerated reply.
+    expect(await contents(conversationId)).toEqual(["u1", "re: u1", "u2", "again"]);
+  });
+
   it("refuses with a clear code and writes nothing", async () => {
     await freshUser();
     const mine = await chain();
