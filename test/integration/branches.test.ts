@@ -235,19 +235,26 @@ describe.each(testDatabaseKinds())("conversation trees on %s", (kind) => {
       where: { conversationId: seeded.id },
       orderBy: { position: "asc" },
     });
-    const at = encodeGlobalID("Message", String(messages[2]?.id));
+    // The seed put its tool call on one of the two replies: fork after both.
+    const at = encodeGlobalID("Message", String(messages[3]?.id));
     const fork = await server.request(ForkConversation, { messageId: at, title: "Forked" }, token);
     const copy = fork.data?.forkConversation.conversation;
-    expect(copy).toMatchObject({ title: "Forked", messageCount: 3, activeLeaf: { content: "message 3" } });
-    expect(await contents(String(copy?.id))).toEqual(["message 1", "message 2", "message 3"]);
+    expect(copy).toMatchObject({ title: "Forked", messageCount: 4, activeLeaf: { content: "message 4" } });
+    expect(await contents(String(copy?.id))).toEqual(["message 1", "message 2", "message 3", "message 4"]);
     const calls = await server.db.prisma.toolCall.findMany({
       where: { message: { conversationId: idOf(String(copy?.id)) } },
     });
     expect(calls.map((c) => [c.name, c.arguments])).toEqual([["t", { a: 1 }]]);
     // The original is untouched.
     expect(await server.db.prisma.message.count({ where: { conversationId: seeded.id } })).toBe(4);
-    const untitled = await server.request(ForkConversation, { messageId: at }, token);
-    expect(untitled.data?.forkConversation.conversation.title).toBe("Orig");
+    // A fork from the middle copies the path up to there, titled as the original.
+    const middle = encodeGlobalID("Message", String(messages[1]?.id));
+    const untitled = await server.request(ForkConversation, { messageId: middle }, token);
+    expect(untitled.data?.forkConversation.conversation).toMatchObject({ title: "Orig", messageCount: 2 });
+    expect(await contents(String(untitled.data?.forkConversation.conversation.id))).toEqual([
+      "message 1",
+      "message 2",
+    ]);
   });
 
   it("tells whether a search hit is on the active path, and can keep to it", async () => {
