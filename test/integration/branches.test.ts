@@ -224,6 +224,24 @@ describe.each(testDatabaseKinds())("conversation trees on %s", (kind) => {
     expect(backward).toEqual(path);
   });
 
+  it("reads a page of the path with its versions in a fixed number of statements (no query per message)", async () => {
+    await freshUser();
+    const seeded = await seedConversation(server.db.prisma, user, { messages: 40 });
+    const id = encodeGlobalID("Conversation", seeded.id);
+    const statements: string[] = [];
+    const listener = (e: { query: string }) => statements.push(e.query);
+    server.db.prisma.$on("query", listener);
+    const before = statements.length;
+    const page = await tree(id, { last: 30 });
+    const counted = statements.slice(before).filter((q) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(q));
+    expect(page.messages.edges).toHaveLength(30);
+    expect(page.messages.edges.every((e) => e.node.siblingCount === 1 && e.node.siblings.length === 1)).toBe(
+      true,
+    );
+    // The conversation, then its page with parents, versions and counts joined in.
+    expect(counted.length).toBeLessThanOrEqual(3);
+  });
+
   it("forks the path up to a message into a new conversation, tool calls included", async () => {
     await freshUser();
     const seeded = await seedConversation(server.db.prisma, user, {
