@@ -206,20 +206,27 @@ export async function insertQueued(
 }
 
 /**
- * Starts the answer of a queued message when its turn has come, in one statement: the conversation is
- * claimed for `assistantId` only when no reply runs and no earlier message of it is queued; then the queued
- * message is marked sent, the reply's placeholder saved as its child (on the level left free for it), and
- * the next queued message moved under the reply. Returns the placeholder, or null when it is not this
- * message's turn (or the message is gone or no longer queued).
+ * Starts the answer of a conversation's oldest queued message, in one statement: the conversation is
+ * claimed for `assistantId` only when no reply runs; then the queued message is marked sent, the reply's
+ * placeholder saved as its child (on the level left free for it), and the next queued message moved under
+ * the reply. Returns the placeholder (its `parentId` is the message it answers), or null when a reply runs
+ * or nothing is queued.
  */
-export async function claimQueued(db: Db, queuedId: string, assistantId: string): Promise<Message | null> {
+export async function claimQueued(
+  db: Db,
+  conversationId: string,
+  assistantId: string,
+): Promise<Message | null> {
   const now = Prisma.sql`${new Date().toISOString()}::timestamp(3)`;
   const [saved] = await db.$queryRaw<Message[]>`
       WITH q AS (
-        SELECT id, "conversationId", "ownerId", depth, "onActivePath", model, position FROM "public"."Message"
-         WHERE id = ${queuedId}::uuid AND status = 'QUEUED'
+        SELECT id, "conversationId", "ownerId", depth, "onActivePath", model FROM "public"."Message"
+         WHERE "conversationId" = ${conversationId}::uuid AND status = 'QUEUED'
+         ORDER BY position LIMIT 1
       ),
-      nxt AS (SELECT id FROM "public"."Message" WHERE "parentId" = ${queuedId}::uuid AND status = 'QUEUED'),
+      nxt AS (
+        SELECT id FROM "public"."Message" WHERE "parentId" = (SELECT id FROM q) AND status = 'QUEUED'
+      ),
       c AS (
         UPDATE "public"."Conversation" AS cv
            SET "activeReplyId" = ${assistantId}::uuid, "messageCount" = cv."messageCount" + 1,
@@ -228,14 +235,11 @@ export async function claimQueued(db: Db, queuedId: string, assistantId: string)
                "pathLength" = CASE WHEN cv."activeLeafId" = q.id THEN q.depth + 1 ELSE cv."pathLength" END
           FROM q
          WHERE cv.id = q."conversationId" AND cv."activeReplyId" IS NULL
-           AND NOT EXISTS (
-                 SELECT FROM "public"."Message" o
-                  WHERE o."conversationId" = q."conversationId" AND o.status = 'QUEUED' AND o.position < q.position)
         RETURNING cv.id, cv."messageCount"
       ),
       sent AS (
         UPDATE "public"."Message" SET status = 'COMPLETE', "childCount" = 1, "updatedAt" = ${now}
-         WHERE id = ${queuedId}::uuid AND EXISTS (SELECT FROM c)
+         WHERE id = (SELECT id FROM q) AND EXISTS (SELECT FROM c)
       ),
       moved AS (
         UPDATE "public"."Message" SET "parentId" = ${assistantId}::uuid
@@ -255,11 +259,26 @@ export async function claimQueued(db: Db, queuedId: string, assistantId: string)
   return saved ?? null;
 }
 
-/** A queued message's state: whether it still waits, and the reply running in its conversation. */
+/**
+ * A queued message's state: whether it still waits, its conversation and the reply running there, and once
+ * answered, its reply (the first assistant child). Null when the message is gone.
+ */
 export async function queuedState(db: Db, queuedId: string) {
   const row = await db.message.findUnique({
     where: { id: queuedId },
-    select: { status: true, conversation: { select: { activeReplyId: true } } },
+    select: {
+      status: true,
+      conversationId: true,
+      conversation: { select: { activeReplyId: true } },
+      children: { where: { role: "ASSISTANT" }, orderBy: { position: "asc" }, take: 1, select: { id: true } },
+    },
   });
-  return row && { queued: row.status === "QUEUED", activeReplyId: row.conversation.activeReplyId };
+  return (
+    row && {
+      queued: row.status === "QUEUED",
+      conversationId: row.conversationId,
+      activeReplyId: row.conversation.activeReplyId,
+      replyId: row.children[0]?.id ?? null,
+    }
+  );
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
 import { answerWhenFree } from "../agent/runs/queue.js";
-import type { Run } from "../agent/runs/run.js";
 import { BadUserInputError, ClientError, ConflictError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
 import { activeReplyOf, ownsConversation } from "../db/conversations.js";
@@ -206,7 +205,7 @@ async function saveExchange(
 async function* queuedEvents(
   ctx: Context,
   user: MessageState,
-  started: Promise<Run | null>,
+  started: Promise<string | null>,
 ): AsyncGenerator<RunEvent> {
   yield { type: "MessageCreated", seq: 0, message: user };
   // A client that leaves while the message waits ends its stream at once; the message is still answered.
@@ -215,8 +214,8 @@ async function* queuedEvents(
     if (signal.aborted) resolve(null);
     signal.addEventListener("abort", () => resolve(null), { once: true });
   });
-  const run = await Promise.race([started, left]);
-  if (run) yield* replyEvents(ctx, run.messageId, 0);
+  const replyId = await Promise.race([started, left]);
+  if (replyId) yield* replyEvents(ctx, replyId, 0);
 }
 
 /** The reply an earlier send with this `clientMessageId` created, to attach to instead of sending again. */

@@ -224,6 +224,24 @@ describe.each(testDatabaseKinds())("conversation trees on %s", (kind) => {
     expect(backward).toEqual(path);
   });
 
+  it("reads a page of the path with its versions in a fixed number of statements (no query per message)", async () => {
+    await freshUser();
+    const seeded = await seedConversation(server.db.prisma, user, { messages: 40 });
+    const id = encodeGlobalID("Conversation", seeded.id);
+    const statements: string[] = [];
+    const listener = (e: { query: string }) => statements.push(e.query);
+    server.db.prisma.$on("query", listener);
+    const before = statements.length;
+    const page = await tree(id, { last: 30 });
+    const counted = statements.slice(before).filter((q) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(q));
+    expect(page.messages.edges).toHaveLength(30);
+    expect(page.messages.edges.every((e) => e.node.siblingCount === 1 && e.node.siblings.length === 1)).toBe(
+      true,
+    );
+    // The conversation, then its page with parents, versions and counts joined in.
+    expect(counted.length).toBeLessThanOrEqual(3);
+  });
+
   it("forks the path up to a message into a new conversation, tool calls included", async () => {
     await freshUser();
     const seeded = await seedConversation(server.db.prisma, user, {
@@ -235,19 +253,26 @@ describe.each(testDatabaseKinds())("conversation trees on %s", (kind) => {
       where: { conversationId: seeded.id },
       orderBy: { position: "asc" },
     });
-    const at = encodeGlobalID("Message", String(messages[2]?.id));
+    // The seed put its tool call on one of the two replies: fork after both.
+    const at = encodeGlobalID("Message", String(messages[3]?.id));
     const fork = await server.request(ForkConversation, { messageId: at, title: "Forked" }, token);
     const copy = fork.data?.forkConversation.conversation;
-    expect(copy).toMatchObject({ title: "Forked", messageCount: 3, activeLeaf: { content: "message 3" } });
-    expect(await contents(String(copy?.id))).toEqual(["message 1", "message 2", "message 3"]);
+    expect(copy).toMatchObject({ title: "Forked", messageCount: 4, activeLeaf: { content: "message 4" } });
+    expect(await contents(String(copy?.id))).toEqual(["message 1", "message 2", "message 3", "message 4"]);
     const calls = await server.db.prisma.toolCall.findMany({
       where: { message: { conversationId: idOf(String(copy?.id)) } },
     });
     expect(calls.map((c) => [c.name, c.arguments])).toEqual([["t", { a: 1 }]]);
     // The original is untouched.
     expect(await server.db.prisma.message.count({ where: { conversationId: seeded.id } })).toBe(4);
-    const untitled = await server.request(ForkConversation, { messageId: at }, token);
-    expect(untitled.data?.forkConversation.conversation.title).toBe("Orig");
+    // A fork from the middle copies the path up to there, titled as the original.
+    const middle = encodeGlobalID("Message", String(messages[1]?.id));
+    const untitled = await server.request(ForkConversation, { messageId: middle }, token);
+    expect(untitled.data?.forkConversation.conversation).toMatchObject({ title: "Orig", messageCount: 2 });
+    expect(await contents(String(untitled.data?.forkConversation.conversation.id))).toEqual([
+      "message 1",
+      "message 2",
+    ]);
   });
 
   it("tells whether a search hit is on the active path, and can keep to it", async () => {
@@ -289,6 +314,26 @@ describe.each(testDatabaseKinds())("conversation trees on %s", (kind) => {
       created(first.events)[1],
     );
     expect(await server.db.prisma.message.count({ where: { ownerId: user } })).toBe(before);
+  });
+
+  it("saves an edit, a regenerated reply and a branch each in one statement, and its end in one, with no transaction", async () => {
+    await freshUser();
+    const { conversationId, ids } = await chain();
+    const statements: string[] = [];
+    server.db.prisma.$on("query", (e: { query: string }) => statements.push(e.query));
+    fake.script(FakeOpenAI.text(["edited"]));
+    await stream(EditMessage, { input: { messageId: String(ids[2]), content: "u2 again" } });
+    fake.script(FakeOpenAI.text(["again"]));
+    await stream(RegenerateReply, { input: { messageId: String(ids[3]) } });
+    await send("branch", { parentMessageId: String(ids[1]) });
+    await server.request(SwitchBranch, { messageId: String(ids[2]) }, token);
+    const flush = /^UPDATE "public"\."Message" AS m/;
+    const writes = statements.filter((q) => /^\s*(WITH|INSERT|UPDATE|DELETE)/.test(q) && !flush.test(q));
+    // Per send: the exchange (claim, path, messages), then the end; the switch: one.
+    expect(writes).toHaveLength(7);
+    expect(statements.filter((q) => /^(BEGIN|COMMIT)/i.test(q))).toEqual([]);
+    // Back to the first version of u2: the newest leaf below it is the regenerated reply.
+    expect(await contents(conversationId)).toEqual(["u1", "re: u1", "u2", "again"]);
   });
 
   it("refuses with a clear code and writes nothing", async () => {

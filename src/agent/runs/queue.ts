@@ -2,38 +2,43 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../../db/client.js";
 import { claimQueued, queuedState } from "../../db/sends.js";
 import type { Logger } from "../../observability/logger.js";
-import type { Run } from "./run.js";
 import type { RunManager } from "./run-manager.js";
 
 /**
- * Answers a message saved `QUEUED` (`onBusy: ENQUEUE`) when its turn comes: after the running reply and every
- * message queued before it, in order, on whichever instance those run. Waits for each running reply's end
- * (see `RunManager.waitForEnd`), then tries to claim the conversation for this message (one statement: it
- * succeeds only for the oldest queued message of an idle conversation). Independent of any connection: the
- * caller need not watch. Resolves with the started run, or null when the message is gone or was answered.
+ * Waits for the answer of a message saved `QUEUED` (`onBusy: ENQUEUE`) to start, and starts queued replies
+ * meanwhile: each time the conversation is free, the oldest queued message is answered (one statement
+ * claims the conversation for it, so however many waiters on however many instances try, one wins), in
+ * order, and its reply waited for (see `RunManager.waitForEnd`), wherever it runs. Any waiter of a
+ * conversation thus moves its whole queue on, and a queue whose first waiter is gone still advances.
+ * Independent of any connection. Resolves with the id of this message's reply once it has started, or null
+ * when the message is gone (its conversation was deleted) or the server is shutting down.
  */
 export async function answerWhenFree(
   prisma: Db,
   runs: RunManager,
   queuedId: string,
   logger: Logger,
-): Promise<Run | null> {
+): Promise<string | null> {
   for (;;) {
-    if (!runs.isAccepting) return null;
-    const assistantId = randomUUID();
-    const assistant = await claimQueued(prisma, queuedId, assistantId);
-    if (assistant) {
-      return runs.start(
-        null,
-        { ...assistant, toolCalls: [] },
-        { model: assistant.model ?? undefined, logger },
-      );
-    }
     const state = await queuedState(prisma, queuedId);
-    if (!state?.queued) return null;
-    // Another reply runs (maybe an earlier queued message's, just started): wait for its end. Otherwise an
-    // earlier queued message is about to claim the conversation: look again shortly.
-    if (state.activeReplyId) await runs.waitForEnd(state.activeReplyId);
-    else await new Promise((resolve) => setTimeout(resolve, 50).unref());
+    if (!state) return null;
+    if (!state.queued) return state.replyId;
+    if (!runs.isAccepting) return null;
+    if (state.activeReplyId) {
+      await runs.waitForEnd(state.activeReplyId);
+      continue;
+    }
+    const assistant = await claimQueued(prisma, state.conversationId, randomUUID());
+    if (!assistant) {
+      // Another waiter claimed it first: look again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 20).unref());
+      continue;
+    }
+    const run = runs.start(
+      null,
+      { ...assistant, toolCalls: [] },
+      { model: assistant.model ?? undefined, logger },
+    );
+    if (assistant.parentId === queuedId) return run.messageId;
   }
 }
