@@ -2,7 +2,9 @@
  * A small chat page on urql + Graphcache and the typed SDK, without a framework: the conversation list and
  * the message history are views of the normalized cache (re-rendered when it changes), the reply being
  * written is shown from its own stream, and that stream survives a reload (sessionStorage keeps the
- * message id, the last `seq` and the text so far; `messageStream(afterSeq:)` continues from there).
+ * message id, the last `seq` and the text so far; `messageStream(afterSeq:)` continues from there). A tool
+ * call that needs approval shows Approve / Deny under the reply, which waits (also across reloads and
+ * devices) until one is chosen; a tool server that needs the user's own account shows a link to connect it.
  */
 import { Client, fetchExchange } from "@urql/core";
 import { cacheExchange } from "@urql/exchange-graphcache";
@@ -11,6 +13,7 @@ import {
   type ConversationListQuery,
   ConversationMessagesDocument,
   type ConversationMessagesQuery,
+  DecideToolCallDocument,
   MessageStreamDocument,
   SearchMessagesDocument,
   SendMessageDocument,
@@ -73,6 +76,10 @@ interface LiveReply {
   messageId: string;
   seq: number;
   text: string;
+  /** Tool calls that wait for the user's decision. */
+  approvals: { id: string; server: string; name: string; arguments: unknown }[];
+  /** Tool servers the user must connect before the reply can go on. */
+  authorizations: { server: string; url: string }[];
 }
 
 const state = {
@@ -81,11 +88,17 @@ const state = {
   selected: sessionStorage.getItem("chat.selected"),
   history: null as NonNullable<ConversationMessagesQuery["conversation"]>["messages"] | null,
   before: null as string | null,
-  live: JSON.parse(sessionStorage.getItem("chat.live") ?? "null") as LiveReply | null,
+  live: restoreLive(),
   /** The seq of the last event applied, across sendMessage and messageStream of one reply. */
   lastSeq: 0,
   stream: null as { unsubscribe(): void } | null,
 };
+
+/** The reply being written before a reload, if any (saved by an older page: without its waiting calls). */
+function restoreLive(): LiveReply | null {
+  const saved = JSON.parse(sessionStorage.getItem("chat.live") ?? "null") as Partial<LiveReply> | null;
+  return saved ? ({ approvals: [], authorizations: [], ...saved } as LiveReply) : null;
+}
 
 // The conversation list: a view of the cache, re-rendered whenever Graphcache updates it (new messages
 // move a conversation to the top, new conversations appear there). "More" asks for the next page, which
@@ -176,12 +189,15 @@ function renderMessages(scrollToEnd = true) {
       item.className = "message";
       item.dataset.id = node.id;
       item.dataset.role = node.role;
-      item.dataset.status = live ? "STREAMING" : node.status;
+      const waiting = live && (live.approvals.length > 0 || live.authorizations.length > 0);
+      item.dataset.status = live ? (waiting ? "AWAITING_APPROVAL" : "STREAMING") : node.status;
       const text = Object.assign(document.createElement("span"), {
         className: "text",
         textContent: live ? live.text : node.content,
       });
       item.append(text);
+      if (live)
+        item.append(...live.approvals.map(approvalView), ...live.authorizations.map(authorizationView));
       if (!live && node.status !== "COMPLETE") {
         const status = node.status === "FAILED" ? `failed: ${node.error ?? ""}` : node.status.toLowerCase();
         item.append(
@@ -194,6 +210,49 @@ function renderMessages(scrollToEnd = true) {
   ui.stop.hidden = state.live === null;
   ui.send.disabled = state.live !== null;
   if (scrollToEnd) ui.thread.scrollTop = ui.thread.scrollHeight;
+}
+
+/** A tool call waiting for approval: what it would do, and the two choices. */
+function approvalView(call: LiveReply["approvals"][number]) {
+  const box = Object.assign(document.createElement("span"), { className: "approval" });
+  box.dataset.toolCallId = call.id;
+  const what = Object.assign(document.createElement("span"), {
+    className: "what",
+    textContent: `Run ${call.server} › ${call.name} ${JSON.stringify(call.arguments)}?`,
+  });
+  const choice = (label: string, approve: boolean) => {
+    const button = Object.assign(document.createElement("button"), {
+      type: "button",
+      className: approve ? "approve" : "deny",
+      textContent: label,
+    });
+    button.addEventListener("click", () => void decide(call.id, approve));
+    return button;
+  };
+  box.append(what, choice("Approve", true), choice("Deny", false));
+  return box;
+}
+
+/** A tool server the user must connect with their own account (opens in a new tab). */
+function authorizationView(needed: LiveReply["authorizations"][number]) {
+  return Object.assign(document.createElement("a"), {
+    className: "authorization",
+    href: needed.url,
+    target: "_blank",
+    rel: "noopener",
+    textContent: `Connect ${needed.server} to continue`,
+  });
+}
+
+async function decide(toolCallId: string, approve: boolean) {
+  const { error } = await client
+    .mutation(DecideToolCallDocument, { input: { toolCallId, approve } })
+    .toPromise();
+  if (error) return showError(error.message);
+  // The reply goes on in its stream; the question is answered (here, and on the user's other devices once
+  // their streams see the call start or complete).
+  if (state.live) state.live.approvals = state.live.approvals.filter((a) => a.id !== toolCallId);
+  renderMessages();
 }
 
 // Search: results replace the conversation list while the box has text; a result opens its conversation.
@@ -303,6 +362,8 @@ function apply(event: StreamEventFragment) {
           messageId: message.id,
           seq: event.seq,
           text: "",
+          approvals: [],
+          authorizations: [],
         };
       }
       break;
@@ -311,7 +372,34 @@ function apply(event: StreamEventFragment) {
       if (state.live) state.live.text += event.delta;
       break;
     case "MessageSnapshot":
-      if (state.live) state.live.text = event.message.content;
+      if (state.live) {
+        state.live.text = event.message.content;
+        state.live.approvals = event.message.toolCalls
+          .filter((c) => c.status === "AWAITING_APPROVAL")
+          .map((c) => ({ id: c.id, server: c.server, name: c.name, arguments: c.arguments }));
+      }
+      break;
+    case "ToolApprovalRequested":
+      if (state.live) {
+        const { id, server, name, arguments: args } = event.toolCall;
+        state.live.approvals = [...state.live.approvals, { id, server, name, arguments: args }];
+      }
+      break;
+    case "ToolAuthorizationRequired":
+      if (state.live)
+        state.live.authorizations = [
+          ...state.live.authorizations,
+          { server: event.server, url: event.authorizationUrl },
+        ];
+      break;
+    case "ToolCallStarted":
+    case "ToolCallCompleted":
+      if (state.live) {
+        state.live.approvals = state.live.approvals.filter((a) => a.id !== event.toolCall.id);
+        state.live.authorizations = state.live.authorizations.filter(
+          (a) => a.server !== event.toolCall.server,
+        );
+      }
       break;
     case "MessageCompleted":
       // The cache now holds the final message (Graphcache normalized it from this event), and the server
