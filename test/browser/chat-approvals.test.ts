@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startChatExample } from "../../examples/chat/serve.js";
 import { FakeOpenAI } from "../fixtures/fake-openai.js";
 import { McpHttpFixture } from "../fixtures/mcp-http-server.js";
-import { BROWSER_TIMEOUT_MS, launchBrowser, offline, screenshot } from "../utils/browser.js";
+import { BROWSER_TIMEOUT_MS, launchBrowser, offline } from "../utils/browser.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { tempDir, writeMcpConfig } from "../utils/mcp.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
@@ -73,7 +73,6 @@ describe(`tool approvals in the example chat page (${kind})`, { timeout: 6 * BRO
     await expect.poll(() => approval.count(), poll).toBe(1);
     expect(await approval.locator(".what").textContent()).toContain("files › echo");
     expect(await statusOfLast()).toBe("AWAITING_APPROVAL");
-    await screenshot(page, "chat-approval");
 
     // Waiting survives a reload: the page resumes the reply's stream and still asks.
     await page.reload();
