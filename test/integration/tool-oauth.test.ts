@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeOpenAI } from "../fixtures/fake-openai.js";
 import { McpOAuthFixture } from "../fixtures/mcp-oauth-server.js";
 import { TEST_USER_HEADER } from "../fixtures/mcp-tools.js";
-import { testDatabaseKinds } from "../utils/databases.js";
+import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { tempDir, writeMcpConfig } from "../utils/mcp.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { yogaSSE } from "../utils/sse.js";
@@ -188,5 +188,55 @@ describe.each(testDatabaseKinds())("tool servers authorized per user with OAuth 
     expect(forged.status).toBe(400);
     const incomplete = await fetch(`${server.url}/oauth/callback?state=x`);
     expect(incomplete.status).toBe(400);
+  });
+});
+
+describe.each(testDatabaseKinds())("an OAuth tool server after a restart on %s", (kind) => {
+  it("offers a connected user the server's tools again, with the tokens stored before the restart", async () => {
+    const fake = await new FakeOpenAI().start();
+    const oauth = await new McpOAuthFixture().start();
+    const database: TestDatabase =
+      kind === "pglite"
+        ? { kind, target: { kind: "pglite", dataDir: tempDir("pglite-") }, drop: async () => {} }
+        : await createTestDatabase(kind);
+    const env = {
+      ...fake.serverEnv,
+      MCP_CONFIG: writeMcpConfig(tempDir(), { secure: { url: oauth.url, auth: "oauth" } }),
+      TOOL_TOKEN_KEY: randomBytes(32).toString("base64"),
+    };
+    const user = await newUser();
+    try {
+      const first = await startTestServer(kind, env, { database: { ...database, drop: async () => {} } });
+      try {
+        const started = await first.request(AuthorizeToolServer, { server: "secure" }, user.token);
+        const authorize = await fetch(started.data?.authorizeToolServer.authorizationUrl ?? "", {
+          redirect: "manual",
+        });
+        expect((await fetch(authorize.headers.get("location") ?? "")).status).toBe(200);
+      } finally {
+        await first.close();
+      }
+      const second = await startTestServer(kind, env, { database });
+      try {
+        const before = fake.requests.length;
+        fake.script(
+          FakeOpenAI.toolCalls([{ id: "call_r", name: "secure__echo", arguments: '{"text":"back"}' }]),
+          FakeOpenAI.text(["still connected"]),
+        );
+        const reply = watch(
+          yogaSSE(second.url, SendWithTools, { input: { content: "after restart" } }, user.token),
+        );
+        await reply.done;
+        expect(fake.requests[before]?.body.tools?.map((t) => t.function.name)).toContain("secure__echo");
+        expect(completed(reply.seen).toolCalls).toMatchObject([
+          { status: "COMPLETED", result: "echo: back" },
+        ]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await oauth.stop();
+      await fake.close();
+    }
   });
 });

@@ -94,6 +94,7 @@ export class ToolLoop {
   ): Promise<LoopOutcome> {
     const messages = [...history];
     let usage = from.usage;
+    await this.o.toolbox.prepare(this.o.userId);
     for (let round = from.round; ; round++) {
       const response = await this.streamResponse(messages);
       usage = addUsage(usage, response.usage);
