@@ -10,6 +10,7 @@ import { yogaSSE } from "../utils/sse.js";
 import { waitFor } from "../utils/stream-events.js";
 import {
   AuthorizeToolServer,
+  DecideToolCall,
   DisconnectToolServer,
   SendWithTools,
   type ToolEvent,
@@ -47,7 +48,9 @@ describe.each(testDatabaseKinds())("tool servers authorized per user with OAuth 
   beforeAll(async () => {
     fake = await new FakeOpenAI().start();
     oauth = await new McpOAuthFixture().start();
-    const config = writeMcpConfig(tempDir(), { secure: { url: oauth.url, auth: "oauth" } });
+    const config = writeMcpConfig(tempDir(), {
+      secure: { url: oauth.url, auth: "oauth", approval: { tools: ["whoami"] } },
+    });
     server = await startTestServer(kind, {
       ...fake.serverEnv,
       MCP_CONFIG: config,
@@ -174,6 +177,38 @@ describe.each(testDatabaseKinds())("tool servers authorized per user with OAuth 
       { status: "COMPLETED", result: "echo: later", decision: "authorized" },
     ]);
     expect(oauth.events.at(-1)).toMatchObject({ tool: "echo", metaUser: user.id });
+  });
+
+  it("still asks for approval, after the authorization, the calls its policy asks for", async () => {
+    const user = await newUser();
+    fake.script(
+      FakeOpenAI.toolCalls([{ id: "call_o4", name: "secure__whoami", arguments: "{}" }]),
+      FakeOpenAI.text(["It is you."]),
+    );
+    const reply = watch(yogaSSE(server.url, SendWithTools, { input: { content: "who am I" } }, user.token));
+    await waitFor(() => reply.seen.some((e) => e.__typename === "ToolAuthorizationRequired"), 15_000);
+    const types = reply.seen.map((e) => e.__typename);
+    expect(types).toContain("ToolApprovalRequested");
+    const asked = reply.seen.find((e) => e.__typename === "ToolApprovalRequested");
+    const required = reply.seen.find((e) => e.__typename === "ToolAuthorizationRequired");
+    if (asked?.__typename !== "ToolApprovalRequested" || required?.__typename !== "ToolAuthorizationRequired")
+      throw new Error("missing events");
+    await waitFor(() => server.runtime.runs.size === 0, 10_000, "the reply to pause");
+    expect((await consent(required.authorizationUrl)).status).toBe(200);
+    // Authorized, but not approved: it still waits.
+    const row = await server.runtime.prisma.toolCall.findUniqueOrThrow({ where: { id: asked.toolCall.id } });
+    expect(row).toMatchObject({ status: "AWAITING_APPROVAL", decision: null });
+    const decided = await server.request(
+      DecideToolCall,
+      { input: { toolCallId: asked.toolCall.id, approve: true } },
+      user.token,
+    );
+    expect(decided.errors).toBeUndefined();
+    await reply.done;
+    expect(completed(reply.seen)).toMatchObject({ status: "COMPLETE", content: "It is you." });
+    expect(completed(reply.seen).toolCalls).toMatchObject([
+      { name: "whoami", status: "COMPLETED", decision: "approved" },
+    ]);
   });
 
   it("refuses unknown servers, anonymous callers and callbacks that name no authorization", async () => {

@@ -44,6 +44,9 @@ export function roundLimitNote(maxRounds: number): string {
   return `[Stopped: the assistant asked for more tools after ${maxRounds} round${maxRounds === 1 ? "" : "s"} of tool calls, the limit for one reply.]`;
 }
 
+/** `ToolCall.decision` of a call that waits only for its server's authorization (it runs once authorized). */
+export const AWAITING_AUTHORIZATION = "awaiting authorization";
+
 /** The result a call that never ran gets when its reply is stopped. */
 export const CANCELLED_CALL_RESULT = "The call was cancelled because the reply was stopped.";
 
@@ -186,7 +189,9 @@ export class ToolLoop {
     const { prisma, messageId, writer } = this.o;
     const planned = requested.map((call) => this.plan(call));
     const asks = await this.approvalsNeeded(planned);
-    const authorizations = await this.authorizationsNeeded(planned, asks);
+    // Calls that wait only for their server's authorization run once it completes; the others stay asked.
+    const waits = [...asks];
+    const authorizations = await this.authorizationsNeeded(planned, waits);
     const first = this.calls.length;
     const rows = await insertToolCalls(
       prisma,
@@ -199,15 +204,15 @@ export class ToolLoop {
         server: p.server,
         name: p.name,
         arguments: p.storedArguments,
-        status: asks[i] ? "AWAITING_APPROVAL" : "RUNNING",
+        status: waits[i] ? "AWAITING_APPROVAL" : "RUNNING",
+        decision: waits[i] && !asks[i] ? AWAITING_AUTHORIZATION : null,
       })),
     );
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
       this.calls.push(row);
       if (row.status !== "AWAITING_APPROVAL")
         this.emit({ type: "ToolCallStarted", messageId, toolCall: row });
-      else if (!authorizations.has(row.server))
-        this.emit({ type: "ToolApprovalRequested", messageId, toolCall: row });
+      else if (asks[i]) this.emit({ type: "ToolApprovalRequested", messageId, toolCall: row });
     }
     for (const [server, authorizationUrl] of authorizations)
       this.emit({ type: "ToolAuthorizationRequired", messageId, server, authorizationUrl });
@@ -218,7 +223,7 @@ export class ToolLoop {
     );
     const failure = settled.find((s) => s.status === "rejected");
     if (failure) throw failure.reason;
-    if (asks.some(Boolean)) return null;
+    if (waits.some(Boolean)) return null;
     return settled.map((s) => (s as PromiseFulfilledResult<ChatMessage>).value);
   }
 
@@ -239,10 +244,10 @@ export class ToolLoop {
 
   /**
    * The servers of this round's calls that the user must authorize first (OAuth), with the URL to do it:
-   * their calls wait like approvals (`asks` is updated), and resume once the authorization completes. A
+   * their calls wait like approvals (`waits` is updated), and resume once the authorization completes. A
    * server whose authorization cannot be started is left to fail its calls.
    */
-  private async authorizationsNeeded(planned: PlannedCall[], asks: boolean[]): Promise<Map<string, string>> {
+  private async authorizationsNeeded(planned: PlannedCall[], waits: boolean[]): Promise<Map<string, string>> {
     const { toolbox, userId } = this.o;
     const urls = new Map<string, string>();
     for (const [i, p] of planned.entries()) {
@@ -252,7 +257,7 @@ export class ToolLoop {
         if (url === null) continue;
         urls.set(p.server, url);
       }
-      asks[i] = true;
+      waits[i] = true;
     }
     return urls;
   }
