@@ -11,7 +11,7 @@ import { grantToolPermission } from "../../db/tool-permissions.js";
 import { findToolServerAuthorization } from "../../db/tool-server-auth.js";
 import type { Logger } from "../../observability/logger.js";
 import type { RunManager } from "./run-manager.js";
-import { AWAITING_AUTHORIZATION } from "./tool-loop.js";
+import { AWAITING_AUTHORIZATION } from "./waits.js";
 
 /** How long a decision holds: this call, the rest of its conversation, or every conversation of the user. */
 export type ApprovalScope = "ONCE" | "CONVERSATION" | "ALWAYS";

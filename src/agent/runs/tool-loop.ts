@@ -1,7 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Prisma, ToolCall } from "../../db/generated/prisma/client.js";
 import { cancelPendingToolCalls, completeToolCall, insertToolCalls } from "../../db/tool-calls.js";
-import { standingPermissions } from "../../db/tool-permissions.js";
 import type { ChatMessage, ModelProvider, ModelToolCall, Usage } from "../model/provider.js";
 import { ToolCallAssembler } from "../tools/tool-call-assembler.js";
 import { resultForModel, resultForStorage } from "../tools/tool-result.js";
@@ -9,6 +8,7 @@ import type { Toolbox, ToolOutput } from "../tools/tools.js";
 import type { RunChannel } from "./channel.js";
 import type { UnnumberedEvent } from "./events.js";
 import type { ReplyWriter } from "./reply-writer.js";
+import { AWAITING_AUTHORIZATION, roundWaits } from "./waits.js";
 
 /** Limits of the tool loop. */
 export interface ToolSettings {
@@ -43,9 +43,6 @@ export interface ToolLoopOptions {
 export function roundLimitNote(maxRounds: number): string {
   return `[Stopped: the assistant asked for more tools after ${maxRounds} round${maxRounds === 1 ? "" : "s"} of tool calls, the limit for one reply.]`;
 }
-
-/** `ToolCall.decision` of a call that waits only for its server's authorization (it runs once authorized). */
-export const AWAITING_AUTHORIZATION = "awaiting authorization";
 
 /** The result a call that never ran gets when its reply is stopped. */
 export const CANCELLED_CALL_RESULT = "The call was cancelled because the reply was stopped.";
@@ -188,10 +185,7 @@ export class ToolLoop {
   private async runRound(round: number, requested: ModelToolCall[]): Promise<ChatMessage[] | null> {
     const { prisma, messageId, writer } = this.o;
     const planned = requested.map((call) => this.plan(call));
-    const asks = await this.approvalsNeeded(planned);
-    // Calls that wait only for their server's authorization run once it completes; the others stay asked.
-    const waits = [...asks];
-    const authorizations = await this.authorizationsNeeded(planned, waits);
+    const { asks, waits, authorizations } = await roundWaits(this.o, planned);
     const first = this.calls.length;
     const rows = await insertToolCalls(
       prisma,
@@ -225,41 +219,6 @@ export class ToolLoop {
     if (failure) throw failure.reason;
     if (waits.some(Boolean)) return null;
     return settled.map((s) => (s as PromiseFulfilledResult<ChatMessage>).value);
-  }
-
-  /**
-   * Which planned calls wait for approval: their server's policy asks, and the user has no standing
-   * permission for the tool here (read only when a call would ask, so replies without such tools cost no
-   * statement).
-   */
-  private async approvalsNeeded(planned: PlannedCall[]): Promise<boolean[]> {
-    const { toolbox, prisma, userId, conversationId } = this.o;
-    const asks = planned.map((p) => p.error === undefined && toolbox.requiresApproval(p));
-    if (!asks.some(Boolean)) return asks;
-    const allowed = await standingPermissions(prisma, userId, conversationId);
-    return planned.map(
-      (p, i) => asks[i] === true && !allowed.some((a) => a.server === p.server && a.tool === p.name),
-    );
-  }
-
-  /**
-   * The servers of this round's calls that the user must authorize first (OAuth), with the URL to do it:
-   * their calls wait like approvals (`waits` is updated), and resume once the authorization completes. A
-   * server whose authorization cannot be started is left to fail its calls.
-   */
-  private async authorizationsNeeded(planned: PlannedCall[], waits: boolean[]): Promise<Map<string, string>> {
-    const { toolbox, userId } = this.o;
-    const urls = new Map<string, string>();
-    for (const [i, p] of planned.entries()) {
-      if (p.error !== undefined || !(await toolbox.authorizationNeeded(p, userId))) continue;
-      if (!urls.has(p.server)) {
-        const url = await toolbox.authorize(p.server, userId).catch(() => null);
-        if (url === null) continue;
-        urls.set(p.server, url);
-      }
-      waits[i] = true;
-    }
-    return urls;
   }
 
   /** A stored (approved) call as planned: what it runs with. */
