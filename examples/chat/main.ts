@@ -4,7 +4,8 @@
  * written is shown from its own stream, and that stream survives a reload (sessionStorage keeps the
  * message id, the last `seq` and the text so far; `messageStream(afterSeq:)` continues from there). A user
  * message can be edited and a reply regenerated; where there are several versions, "< 2 / 3 >" switches
- * between them (the other branches are kept).
+ * between them (the other branches are kept). A tool call that needs approval shows Approve / Deny under the reply, which waits (also across reloads and
+ * devices) until one is chosen; a tool server that needs the user's own account shows a link to connect it.
  */
 import { Client, fetchExchange } from "@urql/core";
 import { cacheExchange } from "@urql/exchange-graphcache";
@@ -13,6 +14,7 @@ import {
   type ConversationListQuery,
   ConversationMessagesDocument,
   type ConversationMessagesQuery,
+  DecideToolCallDocument,
   EditMessageDocument,
   MessageStreamDocument,
   RegenerateReplyDocument,
@@ -78,6 +80,10 @@ interface LiveReply {
   messageId: string;
   seq: number;
   text: string;
+  /** Tool calls that wait for the user's decision. */
+  approvals: { id: string; server: string; name: string; arguments: unknown }[];
+  /** Tool servers the user must connect before the reply can go on. */
+  authorizations: { server: string; url: string }[];
 }
 
 const state = {
@@ -86,13 +92,19 @@ const state = {
   selected: sessionStorage.getItem("chat.selected"),
   history: null as NonNullable<ConversationMessagesQuery["conversation"]>["messages"] | null,
   before: null as string | null,
-  live: JSON.parse(sessionStorage.getItem("chat.live") ?? "null") as LiveReply | null,
+  live: restoreLive(),
   /** The seq of the last event applied, across sendMessage and messageStream of one reply. */
   lastSeq: 0,
   stream: null as { unsubscribe(): void } | null,
   /** The user message being edited: the composer's next submit saves a new version of it. */
   editing: null as string | null,
 };
+
+/** The reply being written before a reload, if any (saved by an older page: without its waiting calls). */
+function restoreLive(): LiveReply | null {
+  const saved = JSON.parse(sessionStorage.getItem("chat.live") ?? "null") as Partial<LiveReply> | null;
+  return saved ? ({ approvals: [], authorizations: [], ...saved } as LiveReply) : null;
+}
 
 // The conversation list: a view of the cache, re-rendered whenever Graphcache updates it (new messages
 // move a conversation to the top, new conversations appear there). "More" asks for the next page, which
@@ -183,13 +195,16 @@ function renderMessages(scrollToEnd = true) {
       item.className = "message";
       item.dataset.id = node.id;
       item.dataset.role = node.role;
-      item.dataset.status = live ? "STREAMING" : node.status;
+      const waiting = live && (live.approvals.length > 0 || live.authorizations.length > 0);
+      item.dataset.status = live ? (waiting ? "AWAITING_APPROVAL" : "STREAMING") : node.status;
       const text = Object.assign(document.createElement("span"), {
         className: "text",
         textContent: live ? live.text : node.content,
       });
       item.append(text);
       if (!live) item.append(...messageControls(node));
+      if (live)
+        item.append(...live.approvals.map(approvalView), ...live.authorizations.map(authorizationView));
       if (!live && node.status !== "COMPLETE") {
         const status = node.status === "FAILED" ? `failed: ${node.error ?? ""}` : node.status.toLowerCase();
         item.append(
@@ -266,6 +281,49 @@ async function switchTo(messageId: string | undefined) {
   if (error) return showError(error.message);
   state.before = null;
   select(state.selected);
+}
+
+/** A tool call waiting for approval: what it would do, and the two choices. */
+function approvalView(call: LiveReply["approvals"][number]) {
+  const box = Object.assign(document.createElement("span"), { className: "approval" });
+  box.dataset.toolCallId = call.id;
+  const what = Object.assign(document.createElement("span"), {
+    className: "what",
+    textContent: `Run ${call.server} › ${call.name} ${JSON.stringify(call.arguments)}?`,
+  });
+  const choice = (label: string, approve: boolean) => {
+    const button = Object.assign(document.createElement("button"), {
+      type: "button",
+      className: approve ? "approve" : "deny",
+      textContent: label,
+    });
+    button.addEventListener("click", () => void decide(call.id, approve));
+    return button;
+  };
+  box.append(what, choice("Approve", true), choice("Deny", false));
+  return box;
+}
+
+/** A tool server the user must connect with their own account (opens in a new tab). */
+function authorizationView(needed: LiveReply["authorizations"][number]) {
+  return Object.assign(document.createElement("a"), {
+    className: "authorization",
+    href: needed.url,
+    target: "_blank",
+    rel: "noopener",
+    textContent: `Connect ${needed.server} to continue`,
+  });
+}
+
+async function decide(toolCallId: string, approve: boolean) {
+  const { error } = await client
+    .mutation(DecideToolCallDocument, { input: { toolCallId, approve } })
+    .toPromise();
+  if (error) return showError(error.message);
+  // The reply goes on in its stream; the question is answered (here, and on the user's other devices once
+  // their streams see the call start or complete).
+  if (state.live) state.live.approvals = state.live.approvals.filter((a) => a.id !== toolCallId);
+  renderMessages();
 }
 
 // Search: results replace the conversation list while the box has text; a result opens its conversation.
@@ -384,6 +442,8 @@ function apply(event: StreamEventFragment) {
           messageId: message.id,
           seq: event.seq,
           text: "",
+          approvals: [],
+          authorizations: [],
         };
       }
       break;
@@ -392,7 +452,34 @@ function apply(event: StreamEventFragment) {
       if (state.live) state.live.text += event.delta;
       break;
     case "MessageSnapshot":
-      if (state.live) state.live.text = event.message.content;
+      if (state.live) {
+        state.live.text = event.message.content;
+        state.live.approvals = event.message.toolCalls
+          .filter((c) => c.status === "AWAITING_APPROVAL")
+          .map((c) => ({ id: c.id, server: c.server, name: c.name, arguments: c.arguments }));
+      }
+      break;
+    case "ToolApprovalRequested":
+      if (state.live) {
+        const { id, server, name, arguments: args } = event.toolCall;
+        state.live.approvals = [...state.live.approvals, { id, server, name, arguments: args }];
+      }
+      break;
+    case "ToolAuthorizationRequired":
+      if (state.live)
+        state.live.authorizations = [
+          ...state.live.authorizations,
+          { server: event.server, url: event.authorizationUrl },
+        ];
+      break;
+    case "ToolCallStarted":
+    case "ToolCallCompleted":
+      if (state.live) {
+        state.live.approvals = state.live.approvals.filter((a) => a.id !== event.toolCall.id);
+        state.live.authorizations = state.live.authorizations.filter(
+          (a) => a.server !== event.toolCall.server,
+        );
+      }
       break;
     case "MessageCompleted":
       // The cache now holds the final message (Graphcache normalized it from this event), and the server

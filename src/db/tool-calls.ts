@@ -84,10 +84,15 @@ export async function cancelPendingToolCalls(db: Db, messageId: string, result: 
   });
 }
 
-/** The ids of the owner's calls to `server` that wait (for approval, or for the server's authorization). */
-export async function waitingToolCallsOn(db: Db, ownerId: string, server: string): Promise<string[]> {
+/** The ids of the owner's calls to `server` that wait with this `decision` (e.g. for the server's authorization). */
+export async function waitingToolCallsOn(
+  db: Db,
+  ownerId: string,
+  server: string,
+  decision: string,
+): Promise<string[]> {
   const rows = await db.toolCall.findMany({
-    where: { server, status: "AWAITING_APPROVAL", message: { ownerId } },
+    where: { server, status: "AWAITING_APPROVAL", decision, message: { ownerId } },
     select: { id: true },
   });
   return rows.map((r) => r.id);

@@ -42,7 +42,7 @@ export const ToolCallRef = builder.prismaObject("ToolCall", {
     decision: t.exposeString("decision", {
       nullable: true,
       description:
-        'What was decided on a call that needed approval, and why: "approved", "approved for this conversation", "approved always", "denied", "denied: <reason>", "timed out".',
+        'What was decided on a call that needed approval, and why: "approved", "approved for this conversation", "approved always", "denied", "denied: <reason>", "timed out", "authorized" (it waited for its server\'s authorization alone: "awaiting authorization" until then).',
     }),
     completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),
   }),

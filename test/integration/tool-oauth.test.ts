@@ -3,13 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeOpenAI } from "../fixtures/fake-openai.js";
 import { McpOAuthFixture } from "../fixtures/mcp-oauth-server.js";
 import { TEST_USER_HEADER } from "../fixtures/mcp-tools.js";
-import { testDatabaseKinds } from "../utils/databases.js";
+import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { tempDir, writeMcpConfig } from "../utils/mcp.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { yogaSSE } from "../utils/sse.js";
 import { waitFor } from "../utils/stream-events.js";
 import {
   AuthorizeToolServer,
+  DecideToolCall,
   DisconnectToolServer,
   SendWithTools,
   type ToolEvent,
@@ -47,7 +48,9 @@ describe.each(testDatabaseKinds())("tool servers authorized per user with OAuth 
   beforeAll(async () => {
     fake = await new FakeOpenAI().start();
     oauth = await new McpOAuthFixture().start();
-    const config = writeMcpConfig(tempDir(), { secure: { url: oauth.url, auth: "oauth" } });
+    const config = writeMcpConfig(tempDir(), {
+      secure: { url: oauth.url, auth: "oauth", approval: { tools: ["whoami"] } },
+    });
     server = await startTestServer(kind, {
       ...fake.serverEnv,
       MCP_CONFIG: config,
@@ -176,6 +179,38 @@ describe.each(testDatabaseKinds())("tool servers authorized per user with OAuth 
     expect(oauth.events.at(-1)).toMatchObject({ tool: "echo", metaUser: user.id });
   });
 
+  it("still asks for approval, after the authorization, the calls its policy asks for", async () => {
+    const user = await newUser();
+    fake.script(
+      FakeOpenAI.toolCalls([{ id: "call_o4", name: "secure__whoami", arguments: "{}" }]),
+      FakeOpenAI.text(["It is you."]),
+    );
+    const reply = watch(yogaSSE(server.url, SendWithTools, { input: { content: "who am I" } }, user.token));
+    await waitFor(() => reply.seen.some((e) => e.__typename === "ToolAuthorizationRequired"), 15_000);
+    const types = reply.seen.map((e) => e.__typename);
+    expect(types).toContain("ToolApprovalRequested");
+    const asked = reply.seen.find((e) => e.__typename === "ToolApprovalRequested");
+    const required = reply.seen.find((e) => e.__typename === "ToolAuthorizationRequired");
+    if (asked?.__typename !== "ToolApprovalRequested" || required?.__typename !== "ToolAuthorizationRequired")
+      throw new Error("missing events");
+    await waitFor(() => server.runtime.runs.size === 0, 10_000, "the reply to pause");
+    expect((await consent(required.authorizationUrl)).status).toBe(200);
+    // Authorized, but not approved: it still waits.
+    const row = await server.runtime.prisma.toolCall.findUniqueOrThrow({ where: { id: asked.toolCall.id } });
+    expect(row).toMatchObject({ status: "AWAITING_APPROVAL", decision: null });
+    const decided = await server.request(
+      DecideToolCall,
+      { input: { toolCallId: asked.toolCall.id, approve: true } },
+      user.token,
+    );
+    expect(decided.errors).toBeUndefined();
+    await reply.done;
+    expect(completed(reply.seen)).toMatchObject({ status: "COMPLETE", content: "It is you." });
+    expect(completed(reply.seen).toolCalls).toMatchObject([
+      { name: "whoami", status: "COMPLETED", decision: "approved" },
+    ]);
+  });
+
   it("refuses unknown servers, anonymous callers and callbacks that name no authorization", async () => {
     const user = await newUser();
     const unknown = await server.request(AuthorizeToolServer, { server: "nope" }, user.token);
@@ -188,5 +223,55 @@ describe.each(testDatabaseKinds())("tool servers authorized per user with OAuth 
     expect(forged.status).toBe(400);
     const incomplete = await fetch(`${server.url}/oauth/callback?state=x`);
     expect(incomplete.status).toBe(400);
+  });
+});
+
+describe.each(testDatabaseKinds())("an OAuth tool server after a restart on %s", (kind) => {
+  it("offers a connected user the server's tools again, with the tokens stored before the restart", async () => {
+    const fake = await new FakeOpenAI().start();
+    const oauth = await new McpOAuthFixture().start();
+    const database: TestDatabase =
+      kind === "pglite"
+        ? { kind, target: { kind: "pglite", dataDir: tempDir("pglite-") }, drop: async () => {} }
+        : await createTestDatabase(kind);
+    const env = {
+      ...fake.serverEnv,
+      MCP_CONFIG: writeMcpConfig(tempDir(), { secure: { url: oauth.url, auth: "oauth" } }),
+      TOOL_TOKEN_KEY: randomBytes(32).toString("base64"),
+    };
+    const user = await newUser();
+    try {
+      const first = await startTestServer(kind, env, { database: { ...database, drop: async () => {} } });
+      try {
+        const started = await first.request(AuthorizeToolServer, { server: "secure" }, user.token);
+        const authorize = await fetch(started.data?.authorizeToolServer.authorizationUrl ?? "", {
+          redirect: "manual",
+        });
+        expect((await fetch(authorize.headers.get("location") ?? "")).status).toBe(200);
+      } finally {
+        await first.close();
+      }
+      const second = await startTestServer(kind, env, { database });
+      try {
+        const before = fake.requests.length;
+        fake.script(
+          FakeOpenAI.toolCalls([{ id: "call_r", name: "secure__echo", arguments: '{"text":"back"}' }]),
+          FakeOpenAI.text(["still connected"]),
+        );
+        const reply = watch(
+          yogaSSE(second.url, SendWithTools, { input: { content: "after restart" } }, user.token),
+        );
+        await reply.done;
+        expect(fake.requests[before]?.body.tools?.map((t) => t.function.name)).toContain("secure__echo");
+        expect(completed(reply.seen).toolCalls).toMatchObject([
+          { status: "COMPLETED", result: "echo: back" },
+        ]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await oauth.stop();
+      await fake.close();
+    }
   });
 });

@@ -11,6 +11,7 @@ import { grantToolPermission } from "../../db/tool-permissions.js";
 import { findToolServerAuthorization } from "../../db/tool-server-auth.js";
 import type { Logger } from "../../observability/logger.js";
 import type { RunManager } from "./run-manager.js";
+import { AWAITING_AUTHORIZATION } from "./waits.js";
 
 /** How long a decision holds: this call, the rest of its conversation, or every conversation of the user. */
 export type ApprovalScope = "ONCE" | "CONVERSATION" | "ALWAYS";
@@ -134,7 +135,9 @@ export async function completeAuthorization(
   const pending = await findToolServerAuthorization(prisma, state);
   if (!pending) return null;
   await runs.toolbox.completeAuthorization(pending.server, pending.ownerId, code);
-  for (const toolCallId of await waitingToolCallsOn(prisma, pending.ownerId, pending.server)) {
+  // Only the calls that waited for the authorization alone: those the user must also approve stay asked.
+  const waiting = await waitingToolCallsOn(prisma, pending.ownerId, pending.server, AWAITING_AUTHORIZATION);
+  for (const toolCallId of waiting) {
     await decide(prisma, runs, {
       ownerId: pending.ownerId,
       toolCallId,

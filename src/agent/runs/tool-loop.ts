@@ -1,7 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Prisma, ToolCall } from "../../db/generated/prisma/client.js";
 import { cancelPendingToolCalls, completeToolCall, insertToolCalls } from "../../db/tool-calls.js";
-import { standingPermissions } from "../../db/tool-permissions.js";
 import type { ChatMessage, ModelProvider, ModelToolCall, Usage } from "../model/provider.js";
 import { ToolCallAssembler } from "../tools/tool-call-assembler.js";
 import { resultForModel, resultForStorage } from "../tools/tool-result.js";
@@ -9,6 +8,7 @@ import type { Toolbox, ToolOutput } from "../tools/tools.js";
 import type { RunChannel } from "./channel.js";
 import type { UnnumberedEvent } from "./events.js";
 import type { ReplyWriter } from "./reply-writer.js";
+import { AWAITING_AUTHORIZATION, roundWaits } from "./waits.js";
 
 /** Limits of the tool loop. */
 export interface ToolSettings {
@@ -96,6 +96,7 @@ export class ToolLoop {
   ): Promise<LoopOutcome> {
     const messages = [...history];
     let usage = from.usage;
+    await this.o.toolbox.prepare(this.o.userId);
     for (let round = from.round; ; round++) {
       const response = await this.streamResponse(messages);
       usage = addUsage(usage, response.usage);
@@ -186,8 +187,7 @@ export class ToolLoop {
   private async runRound(round: number, requested: ModelToolCall[]): Promise<ChatMessage[] | null> {
     const { prisma, messageId, writer } = this.o;
     const planned = requested.map((call) => this.plan(call));
-    const asks = await this.approvalsNeeded(planned);
-    const authorizations = await this.authorizationsNeeded(planned, asks);
+    const { asks, waits, authorizations } = await roundWaits(this.o, planned);
     const first = this.calls.length;
     const rows = await insertToolCalls(
       prisma,
@@ -200,15 +200,15 @@ export class ToolLoop {
         server: p.server,
         name: p.name,
         arguments: p.storedArguments,
-        status: asks[i] ? "AWAITING_APPROVAL" : "RUNNING",
+        status: waits[i] ? "AWAITING_APPROVAL" : "RUNNING",
+        decision: waits[i] && !asks[i] ? AWAITING_AUTHORIZATION : null,
       })),
     );
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
       this.calls.push(row);
       if (row.status !== "AWAITING_APPROVAL")
         this.emit({ type: "ToolCallStarted", messageId, toolCall: row });
-      else if (!authorizations.has(row.server))
-        this.emit({ type: "ToolApprovalRequested", messageId, toolCall: row });
+      else if (asks[i]) this.emit({ type: "ToolApprovalRequested", messageId, toolCall: row });
     }
     for (const [server, authorizationUrl] of authorizations)
       this.emit({ type: "ToolAuthorizationRequired", messageId, server, authorizationUrl });
@@ -219,43 +219,8 @@ export class ToolLoop {
     );
     const failure = settled.find((s) => s.status === "rejected");
     if (failure) throw failure.reason;
-    if (asks.some(Boolean)) return null;
+    if (waits.some(Boolean)) return null;
     return settled.map((s) => (s as PromiseFulfilledResult<ChatMessage>).value);
-  }
-
-  /**
-   * Which planned calls wait for approval: their server's policy asks, and the user has no standing
-   * permission for the tool here (read only when a call would ask, so replies without such tools cost no
-   * statement).
-   */
-  private async approvalsNeeded(planned: PlannedCall[]): Promise<boolean[]> {
-    const { toolbox, prisma, userId, conversationId } = this.o;
-    const asks = planned.map((p) => p.error === undefined && toolbox.requiresApproval(p));
-    if (!asks.some(Boolean)) return asks;
-    const allowed = await standingPermissions(prisma, userId, conversationId);
-    return planned.map(
-      (p, i) => asks[i] === true && !allowed.some((a) => a.server === p.server && a.tool === p.name),
-    );
-  }
-
-  /**
-   * The servers of this round's calls that the user must authorize first (OAuth), with the URL to do it:
-   * their calls wait like approvals (`asks` is updated), and resume once the authorization completes. A
-   * server whose authorization cannot be started is left to fail its calls.
-   */
-  private async authorizationsNeeded(planned: PlannedCall[], asks: boolean[]): Promise<Map<string, string>> {
-    const { toolbox, userId } = this.o;
-    const urls = new Map<string, string>();
-    for (const [i, p] of planned.entries()) {
-      if (p.error !== undefined || !(await toolbox.authorizationNeeded(p, userId))) continue;
-      if (!urls.has(p.server)) {
-        const url = await toolbox.authorize(p.server, userId).catch(() => null);
-        if (url === null) continue;
-        urls.set(p.server, url);
-      }
-      asks[i] = true;
-    }
-    return urls;
   }
 
   /** A stored (approved) call as planned: what it runs with. */

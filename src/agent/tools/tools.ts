@@ -61,6 +61,11 @@ export interface Toolbox {
   disconnect(server: string, userId: string): Promise<boolean>;
   /** Whether a server of this name is configured ("oauth": reached with each user's own authorization). */
   serverKind(server: string): "shared" | "oauth" | null;
+  /**
+   * Before a reply's first model call: learns the tools of servers reached with the user's own
+   * authorization that no one has listed since the start (nothing to do, and no statement, without them).
+   */
+  prepare(userId: string): Promise<void>;
 }
 
 /** Whether `policy` asks before a call of `tool`; `readOnly` is the tool's MCP `readOnlyHint`. */

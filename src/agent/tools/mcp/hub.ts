@@ -138,6 +138,15 @@ export class McpHub implements Toolbox {
     return this.oauthServer(server).disconnect(userId);
   }
 
+  async prepare(userId: string): Promise<void> {
+    const unknown = this.oauthServers.filter((s) => s.tools.length === 0);
+    await Promise.all(
+      unknown.map(async (s) => {
+        if (await s.isAuthorized(userId)) await s.listTools(userId).catch(() => undefined);
+      }),
+    );
+  }
+
   /** Whether a server of this name is configured, and whether it is reached with the user's own authorization. */
   serverKind(server: string): "shared" | "oauth" | null {
     if (this.oauthServers.some((s) => s.name === server)) return "oauth";
