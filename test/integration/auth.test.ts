@@ -40,7 +40,10 @@ describe.each(testDatabaseKinds())("authorization on %s", (kind) => {
     bob = await tokenFor(`bob-${randomUUID()}`);
     const c = await seedConversation(server.db.prisma, aliceId, { title: "alice's secret", messages: 2 });
     conversationId = encodeGlobalID("Conversation", c.id);
-    const m = await server.db.prisma.message.findFirstOrThrow({ where: { conversationId: c.id } });
+    const m = await server.db.prisma.message.findFirstOrThrow({
+      where: { conversationId: c.id },
+      orderBy: { position: "asc" },
+    });
     messageId = encodeGlobalID("Message", m.id);
   });
   afterAll(() => server?.close());
