@@ -4,6 +4,7 @@ import { ApprovalKeeper } from "../agent/runs/approvals.js";
 import { LeaseKeeper } from "../agent/runs/leases.js";
 import type { RunNetwork } from "../agent/runs/network.js";
 import { combineObservers } from "../agent/runs/observer.js";
+import { resumeQueues } from "../agent/runs/queue.js";
 import { RunManager } from "../agent/runs/run-manager.js";
 import { loadMcpConfig, McpConfigError, type McpServerConfig } from "../agent/tools/mcp/config.js";
 import { McpHub, type McpServerEntry } from "../agent/tools/mcp/hub.js";
@@ -128,6 +129,7 @@ export async function createRuntime(
       logger,
       leaseMs: config.runLeaseMs,
       running: () => runs.ids(),
+      onAbandoned: () => void resumeQueues(db.prisma, runs, logger).catch(() => {}),
     });
   if (leases) {
     await leases.sweep();
@@ -136,6 +138,9 @@ export async function createRuntime(
     const recovered = await failAbandonedReplies(db.prisma);
     if (recovered > 0) logger.warn({ replies: recovered }, "marked replies interrupted by a crash as FAILED");
   }
+  // Messages queued (`onBusy: ENQUEUE`) while an earlier process ran are answered, in order.
+  const queues = await resumeQueues(db.prisma, runs, logger);
+  if (queues > 0) logger.info({ queues }, "answering messages queued before the start");
   // Calls left waiting past the approval timeout are denied, and their replies go on, on whichever instance.
   const approvals = new ApprovalKeeper({
     prisma: db.prisma,

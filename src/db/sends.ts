@@ -282,3 +282,15 @@ export async function queuedState(db: Db, queuedId: string) {
     }
   );
 }
+
+/**
+ * The newest `QUEUED` message of each conversation that has one: a waiter for it moves that whole queue on
+ * (see answerWhenFree), so these are what to wait for when a queue's waiters are gone (a restart, or the
+ * instance that held them died).
+ */
+export async function newestQueuedMessages(db: Db): Promise<string[]> {
+  const rows = await db.$queryRaw<{ id: string }[]>`
+      SELECT DISTINCT ON ("conversationId") id::text AS id FROM "public"."Message"
+       WHERE status = 'QUEUED' ORDER BY "conversationId", position DESC`;
+  return rows.map((r) => r.id);
+}

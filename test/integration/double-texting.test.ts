@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import {
@@ -151,6 +154,74 @@ describe.each(testDatabaseKinds())("double-texting on one instance, %s", (kind) 
     await fake?.close();
   });
   scenarios(() => ({ a: server.url, b: server.url, fake }));
+});
+
+describe.each(testDatabaseKinds())("a queue left by a stopped server, %s", (kind) => {
+  let fake: FakeOpenAI;
+  let database: TestDatabase;
+  const dataDir = mkdtempSync(join(tmpdir(), "queue-"));
+  beforeAll(async () => {
+    fake = await new FakeOpenAI().start();
+    // PGlite on disk, so that the second server opens what the first left.
+    database =
+      kind === "pglite"
+        ? {
+            kind,
+            target: { kind, dataDir },
+            drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+          }
+        : await createTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await fake?.close();
+    await database?.drop();
+  });
+
+  it("is answered, in order, when the next server starts", { timeout: 120_000 }, async () => {
+    const kept = { ...database, drop: async () => {} };
+    const env = { ...fake.serverEnv, OPENAI_IDLE_TIMEOUT_MS: "30000" };
+    const token = await tokenFor(`restart-${randomUUID()}`);
+    const never = deferred();
+    fake.script(
+      { chunks: [{ content: "cut " }, { content: "off", gate: never.promise }] },
+      FakeOpenAI.text(["answer to two"]),
+      FakeOpenAI.text(["answer to three"]),
+    );
+    const first = await startTestServer(kind, env, { database: kept });
+    const running = reading(first.url, token, { content: "one" });
+    await waitFor(() => replyText(running.seen) === "cut ", 15_000, "the first reply running");
+    const conversationId = conversationIdOf(running.seen);
+    const readers = [running];
+    for (const content of ["two", "three"]) {
+      const queued = reading(first.url, token, { content, conversationId, onBusy: "ENQUEUE" });
+      await waitFor(() => queued.seen.length >= 1, 15_000, `"${content}" queued`);
+      readers.push(queued);
+    }
+    // The server going away cuts these streams off: expected here.
+    const cutOff = Promise.allSettled(readers.map((r) => r.done));
+    await first.close();
+    await cutOff;
+    never.resolve();
+
+    const second = await startTestServer(kind, env, { database: kept });
+    try {
+      await waitFor(
+        async () => (await path(second.url, token, conversationId)).length === 6,
+        30_000,
+        "the queue answered",
+      );
+      expect(await path(second.url, token, conversationId)).toEqual([
+        ["one", "COMPLETE"],
+        ["cut ", "CANCELLED"],
+        ["two", "COMPLETE"],
+        ["answer to two", "COMPLETE"],
+        ["three", "COMPLETE"],
+        ["answer to three", "COMPLETE"],
+      ]);
+    } finally {
+      await second.close();
+    }
+  });
 });
 
 const TWO_INSTANCES = "double-texting across two instances on PostgreSQL and Redis";

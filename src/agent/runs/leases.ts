@@ -24,6 +24,8 @@ export class LeaseKeeper {
       leaseMs: number;
       /** The ids of the replies this instance is writing now. */
       running: () => string[];
+      /** Told when replies of an instance that died were ended (their conversations' queues move on). */
+      onAbandoned?: () => void;
     },
   ) {}
 
@@ -66,6 +68,7 @@ export class LeaseKeeper {
         { replies: claimed.length },
         "marked replies of an instance that stopped responding as FAILED",
       );
+      this.deps.onAbandoned?.();
     }
     return claimed.length;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "../../db/client.js";
-import { claimQueued, queuedState } from "../../db/sends.js";
+import { claimQueued, newestQueuedMessages, queuedState } from "../../db/sends.js";
 import type { Logger } from "../../observability/logger.js";
 import type { RunManager } from "./run-manager.js";
 
@@ -19,21 +19,23 @@ export async function answerWhenFree(
   queuedId: string,
   logger: Logger,
 ): Promise<string | null> {
+  let lostClaim = false;
   for (;;) {
     const state = await queuedState(prisma, queuedId);
     if (!state) return null;
     if (!state.queued) return state.replyId;
     if (!runs.isAccepting) return null;
     if (state.activeReplyId) {
+      lostClaim = false;
       await runs.waitForEnd(state.activeReplyId);
       continue;
     }
+    // Another waiter claimed the turn just before: look again at once (it may be this message's reply,
+    // which the client should follow from its start), and only then pause before trying again.
+    if (lostClaim) await new Promise((resolve) => setTimeout(resolve, 20).unref());
     const assistant = await claimQueued(prisma, state.conversationId, randomUUID());
-    if (!assistant) {
-      // Another waiter claimed it first: look again shortly.
-      await new Promise((resolve) => setTimeout(resolve, 20).unref());
-      continue;
-    }
+    lostClaim = assistant === null;
+    if (!assistant) continue;
     const run = runs.start(
       null,
       { ...assistant, toolCalls: [] },
@@ -41,4 +43,20 @@ export async function answerWhenFree(
     );
     if (assistant.parentId === queuedId) return run.messageId;
   }
+}
+
+/**
+ * Moves on every queue whose waiters may be gone: at start (the process that held them stopped or crashed)
+ * and after another instance's replies were ended for it (see LeaseKeeper). A waiter for each queue's
+ * newest message answers the whole queue in order; waiters elsewhere for the same queue are harmless (one
+ * statement claims each turn). Returns how many queues it waits for.
+ */
+export async function resumeQueues(prisma: Db, runs: RunManager, logger: Logger): Promise<number> {
+  const newest = await newestQueuedMessages(prisma);
+  for (const id of newest) {
+    answerWhenFree(prisma, runs, id, logger).catch((error: unknown) =>
+      logger.warn({ err: error, messageId: id }, "could not answer a queued message"),
+    );
+  }
+  return newest.length;
 }
