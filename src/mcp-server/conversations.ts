@@ -39,14 +39,14 @@ function summary(c: Conversation): ConversationSummary {
   };
 }
 
-/** The user's most recently active conversations. */
+/** The user's conversations in the list's order: pinned first, then most recently active. */
 export async function recentConversations(
   prisma: Db,
   ownerId: string,
   options: { limit: number; includeArchived: boolean },
 ): Promise<ConversationSummary[]> {
-  const archived = options.includeArchived ? undefined : false;
-  const rows = await listConversations(prisma, ownerId, archived, { take: options.limit, skip: 0 });
+  const filter = options.includeArchived ? {} : { archived: false };
+  const rows = await listConversations(prisma, ownerId, filter, { take: options.limit, skip: 0 });
   return rows.map(summary);
 }
 
