@@ -245,6 +245,45 @@ describe.each(testDatabaseKinds())("pins, tags and feedback on %s", (kind) => {
     });
   });
 
+  describe("indexes and constraints", () => {
+    /** The plan of `sql` when the planner is told to avoid sequential scans and sorts wherever it can. */
+    async function plan(sql: string, ...values: unknown[]) {
+      return server.db.prisma.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe("SET LOCAL enable_seqscan = off");
+        await tx.$executeRawUnsafe("SET LOCAL enable_sort = off");
+        const rows = await tx.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(`EXPLAIN ${sql}`, ...values);
+        return rows.map((r) => r["QUERY PLAN"]).join("\n");
+      });
+    }
+
+    it("reads the list's order, both ways, from an index, and serves the tag filter from the GIN index", async () => {
+      await freshUser();
+      for (let i = 0; i < 3; i++) await seedConversation(server.db.prisma, user);
+      for (const direction of ["DESC", "ASC"]) {
+        const order = ["pinned", "pinnedAt", "activityAt", "id"].map((c) => `"${c}" ${direction}`).join(", ");
+        const forward = await plan(
+          `SELECT id FROM "Conversation" WHERE "ownerId" = $1 AND "archivedAt" IS NULL ORDER BY ${order} LIMIT 20`,
+          user,
+        );
+        expect(forward).toContain("Conversation_ownerId_pinned_pinnedAt_activityAt_id_idx");
+        expect(forward).not.toMatch(/\bSort\b/);
+      }
+      const tagged = await plan(`SELECT id FROM "Conversation" WHERE tags @> ARRAY[$1]::text[]`, "work");
+      expect(tagged).toContain("Conversation_tags_idx");
+    });
+
+    it("refuses a pin flag without a pin time (and the reverse)", async () => {
+      await freshUser();
+      const c = await seedConversation(server.db.prisma, user);
+      await expect(
+        server.db.prisma.conversation.update({ where: { id: c.id }, data: { pinned: true } }),
+      ).rejects.toThrow();
+      await expect(
+        server.db.prisma.conversation.update({ where: { id: c.id }, data: { pinnedAt: new Date() } }),
+      ).rejects.toThrow();
+    });
+  });
+
   describe("tags", () => {
     it("replaces the set, normalised: trimmed, single-spaced, lower-case, duplicates dropped, order kept", async () => {
       await freshUser();
