@@ -13,6 +13,10 @@ export interface ConversationSummary {
   createdAt: string;
   lastActivityAt: string;
   archived: boolean;
+  /** Pinned conversations list first. */
+  pinned: boolean;
+  /** The user's labels, normalised (lower-case). */
+  tags: string[];
   messageCount: number;
 }
 
@@ -35,6 +39,8 @@ function summary(c: Conversation): ConversationSummary {
     createdAt: c.createdAt.toISOString(),
     lastActivityAt: c.activityAt.toISOString(),
     archived: c.archivedAt !== null,
+    pinned: c.pinned,
+    tags: c.tags,
     messageCount: c.messageCount,
   };
 }
