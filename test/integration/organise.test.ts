@@ -362,7 +362,9 @@ describe.each(testDatabaseKinds())("pins, tags and feedback on %s", (kind) => {
         { tag: "rome", count: 2 },
         { tag: "art", count: 1 },
       ]);
-      expect(statements.filter((q) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(q))).toHaveLength(1);
+      // The approval timeout's periodic sweep (statements on "ToolCall") may fall inside the window.
+      const counted = statements.filter((q) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(q) && !/"ToolCall"/.test(q));
+      expect(counted).toHaveLength(1);
       const archived = await server.request(ViewerTags, { archived: true }, token);
       expect(archived.data?.viewer.tags).toEqual([{ tag: "old", count: 1 }]);
 
