@@ -14,8 +14,8 @@ export function createApolloCache(): InMemoryCache {
     typePolicies: {
       Query: {
         fields: {
-          // One list per `archived` value; `first`/`after` pages are merged into it.
-          conversations: relayStylePagination(["archived"]),
+          // One list per filter (`archived`, `pinned`, `tag`); `first`/`after` pages are merged into it.
+          conversations: relayStylePagination(["archived", "pinned", "tag"]),
           // One list of results per search; later pages are appended.
           searchMessages: relayStylePagination(["query", "conversationId", "includeArchived"]),
           // A conversation already in the cache (from the list, say) is read from there.
@@ -50,10 +50,15 @@ interface StoredConnection {
 /** Whether a stored `conversations` field is the list of archived conversations. */
 const isArchivedList = (storeFieldName: string) => storeFieldName.includes('"archived":true');
 
+/** Whether a stored `conversations` field is narrowed to some conversations (a tag, or pinned ones only). */
+const isNarrowedList = (storeFieldName: string) =>
+  storeFieldName.includes('"tag":') || storeFieldName.includes('"pinned":true');
+
 /**
- * Puts a conversation at the top of the active conversation lists (a new conversation, or one that just got
- * a message). Its old cursor no longer describes its place, so the moved edge has none; later pages still
- * load after the last edge that has one.
+ * Puts a conversation first among the unpinned ones of the active conversation lists (a new conversation,
+ * or one that just got a message); a pinned one keeps its place, as activity does not order pins. Lists
+ * narrowed to a tag or to pins only reorder a conversation they already hold. Its old cursor no longer
+ * describes its place, so the moved edge has none; later pages still load after the last edge that has one.
  */
 export function moveConversationToTop(cache: ApolloCache, conversation: { id: string }): void {
   cache.modify<{ conversations: StoredConnection }>({
@@ -63,17 +68,31 @@ export function moveConversationToTop(cache: ApolloCache, conversation: { id: st
         const existing = value as unknown as StoredConnection;
         if (isArchivedList(storeFieldName) || !existing?.edges) return value;
         const ref = toReference({ __typename: "Conversation", id: conversation.id });
-        if (!ref) return value;
+        if (!ref || readField("pinnedAt", ref)) return value;
         const others = existing.edges.filter((e) => readField("id", e.node) !== conversation.id);
         const added = others.length === existing.edges.length ? 1 : 0;
+        if (added && isNarrowedList(storeFieldName)) return value;
+        const pins = others.findIndex((e) => !readField("pinnedAt", e.node));
+        const at = pins === -1 ? others.length : pins;
+        const moved = { __typename: "QueryConversationsConnectionEdge", cursor: null, node: ref };
         return {
           ...existing,
-          edges: [{ __typename: "QueryConversationsConnectionEdge", cursor: null, node: ref }, ...others],
+          edges: [...others.slice(0, at), moved, ...others.slice(at)],
           ...(existing.totalCount === undefined ? {} : { totalCount: existing.totalCount + added }),
         } as never;
       },
     },
   });
+}
+
+/**
+ * Drops every cached conversation list, so that views showing one fetch it again: call it from the `update`
+ * of `pinConversation`, `unpinConversation` and `setConversationTags`, which change the lists' order or
+ * which conversations a narrowed list holds.
+ */
+export function dropConversationLists(cache: ApolloCache): void {
+  cache.evict({ id: "ROOT_QUERY", fieldName: "conversations" });
+  cache.gc();
 }
 
 /**

@@ -31,6 +31,11 @@ const EMBEDDED_TYPES = [
   "RenameConversationPayload",
   "ArchiveConversationPayload",
   "DeleteConversationPayload",
+  "PinConversationPayload",
+  "SetConversationTagsPayload",
+  "RateMessagePayload",
+  "TagCount",
+  "MessageFeedback",
   "StopGenerationPayload",
   "SwitchBranchPayload",
   "ForkConversationPayload",
@@ -74,6 +79,16 @@ export function graphcacheOptions(): CacheExchangeOpts {
         },
         unarchiveConversation(result, _args, cache) {
           moveBetweenLists(cache, idOf(result.unarchiveConversation), false);
+        },
+        // Pins order the lists, and tags decide what a narrowed list holds: the lists are fetched again.
+        pinConversation(_result, _args, cache) {
+          dropConversationLists(cache);
+        },
+        unpinConversation(_result, _args, cache) {
+          dropConversationLists(cache);
+        },
+        setConversationTags(_result, _args, cache) {
+          dropConversationLists(cache);
         },
         // Another branch is active: the loaded pages of its messages show the old path.
         switchBranch(result, _args, cache) {
@@ -152,20 +167,43 @@ function updateFirstPages(
   }
 }
 
+/** Whether a list is narrowed to some conversations (a tag, or pinned ones only). */
+const isNarrowedList = (args: Record<string, unknown>) => args.tag != null || args.pinned === true;
+
 /**
- * Puts a conversation first in the active lists (new, or it just got a message). A later page may still
- * hold it: `relayPagination` merges pages in order and keeps the first copy of each node.
+ * Puts a conversation first among the unpinned ones of the active lists (new, or it just got a message); a
+ * pinned one keeps its place, as activity does not order pins, and lists narrowed to a tag or to pins only
+ * reorder a conversation they already hold. A later page may still hold it: `relayPagination` merges pages
+ * in order and keeps the first copy of each node.
  */
 function moveConversationToTop(cache: Cache, id: string) {
   const node = cache.readFragment(ConversationSummaryFragmentDoc, { __typename: "Conversation", id });
-  if (!node) return;
-  const pages = listPages(cache, (archived) => !archived);
-  const isNew = !inAnyPage(cache, pages, id);
-  updateFirstPages(cache, pages, (list) => {
-    const others = list.edges.filter((e) => e.node.id !== id);
-    list.edges = [edge("QueryConversationsConnectionEdge", node), ...others];
-    if (isNew) list.totalCount += 1;
-  });
+  if (!node || node.pinnedAt) return;
+  for (const narrowed of [false, true]) {
+    const pages = listPages(cache, (archived) => !archived).filter(
+      (p) => isNarrowedList(p.arguments ?? {}) === narrowed,
+    );
+    const isNew = !inAnyPage(cache, pages, id);
+    if (isNew && narrowed) continue;
+    updateFirstPages(cache, pages, (list) => {
+      const others = list.edges.filter((e) => e.node.id !== id);
+      const pins = others.findIndex((e) => !e.node.pinnedAt);
+      const at = pins === -1 ? others.length : pins;
+      list.edges = [
+        ...others.slice(0, at),
+        edge("QueryConversationsConnectionEdge", node),
+        ...others.slice(at),
+      ];
+      if (isNew) list.totalCount += 1;
+    });
+  }
+}
+
+/** Drops every cached page of every conversation list; views showing one ask the API again. */
+function dropConversationLists(cache: Cache) {
+  for (const page of pagesOf(cache, "Query", "conversations", () => true)) {
+    cache.invalidate("Query", "conversations", page.arguments ?? undefined);
+  }
 }
 
 /** Removes a conversation from every page of the lists `inList(archived)` selects. */

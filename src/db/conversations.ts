@@ -1,7 +1,7 @@
 import { cursorId, staleCursor } from "../core/pagination.js";
 import type { Db } from "./client.js";
 import { isRecordNotFound } from "./errors.js";
-import type { Prisma } from "./generated/prisma/client.js";
+import { Prisma } from "./generated/prisma/client.js";
 
 /**
  * The selection Pothos computes for the requested fields of a conversation (plugin-prisma's `query`), spread
@@ -19,15 +19,38 @@ export type ConversationPageQuery = ConversationSelection & {
   skip: number;
 };
 
-/** Most recently active first; the id breaks ties so the order is total and cursors are stable. */
-const RECENT_FIRST = [
+/**
+ * The list's order: pinned first (newest pin first), then most recently active; the id breaks ties so the
+ * order is total and cursors are stable. `pinnedAt` is null on every unpinned row, so it only orders the
+ * pinned ones. The index `(ownerId, pinned DESC, pinnedAt DESC, activityAt DESC, id DESC)` serves it.
+ */
+const LIST_ORDER = [
+  { pinned: "desc" },
+  { pinnedAt: "desc" },
   { activityAt: "desc" },
   { id: "desc" },
 ] satisfies Prisma.ConversationOrderByWithRelationInput[];
 
-/** Only archived conversations (true), only the others (false), or all of them (undefined). */
-function archivedWhere(archived: boolean | undefined): Prisma.ConversationWhereInput {
-  return archived === undefined ? {} : { archivedAt: archived ? { not: null } : null };
+/** {@link LIST_ORDER} turned around, for backward pages. */
+const LIST_ORDER_REVERSED = [
+  { pinned: "asc" },
+  { pinnedAt: "asc" },
+  { activityAt: "asc" },
+  { id: "asc" },
+] satisfies Prisma.ConversationOrderByWithRelationInput[];
+
+/**
+ * Which of the owner's conversations a list shows: archived or not, pinned or not, with a tag (undefined:
+ * either way). `tag` must already be normalised like stored tags.
+ */
+export type ConversationFilter = { archived?: boolean; pinned?: boolean; tag?: string };
+
+function filterWhere(filter: ConversationFilter): Prisma.ConversationWhereInput {
+  return {
+    ...(filter.archived !== undefined && { archivedAt: filter.archived ? { not: null } : null }),
+    ...(filter.pinned !== undefined && { pinned: filter.pinned }),
+    ...(filter.tag !== undefined && { tags: { has: filter.tag } }),
+  };
 }
 
 /** One of the owner's conversations, or null when it does not exist or is someone else's (not told apart). */
@@ -45,26 +68,30 @@ export async function ownsConversation(db: Db, ownerId: string, id: string): Pro
   return (await db.conversation.count({ where: { id, ownerId } })) > 0;
 }
 
+/** Where a cursor's conversation sits in the list's order. */
+type ListKey = { pinned: boolean; pinnedAt: Date | null; activityAt: Date; id: string };
+
 /**
- * A page of the owner's conversations, most recently active first, filtered by archived state. Keyset pages
- * in both directions: Prisma answers a negative `take` (`last`/`before`) without a LIMIT, reading every
- * conversation after the cursor, so backward pages read newest-last with a LIMIT and are turned around.
- * A cursor that no longer names one of the owner's conversations is stale (`BAD_USER_INPUT`).
+ * A page of the owner's conversations in the list's order (pinned first, then most recently active),
+ * filtered. Keyset pages in both directions: Prisma answers a negative `take` (`last`/`before`) without a
+ * LIMIT, reading every conversation after the cursor, so backward pages read in reverse order with a LIMIT
+ * and are turned around. A cursor that no longer names one of the owner's conversations is stale
+ * (`BAD_USER_INPUT`); one whose conversation was pinned or unpinned since pages on from its new place.
  */
 export async function listConversations(
   db: Db,
   ownerId: string,
-  archived: boolean | undefined,
+  filter: ConversationFilter,
   query: ConversationPageQuery,
 ) {
   const { cursor, take, skip, ...selection } = query;
   const from = cursorId(cursor);
-  const where: Prisma.ConversationWhereInput = { ownerId, ...archivedWhere(archived) };
-  let at: { activityAt: Date; id: string } | null = null;
+  const where: Prisma.ConversationWhereInput = { ownerId, ...filterWhere(filter) };
+  let at: ListKey | null = null;
   if (from !== null) {
     at = await db.conversation.findFirst({
       where: { id: from, ownerId },
-      select: { activityAt: true, id: true },
+      select: { pinned: true, pinnedAt: true, activityAt: true, id: true },
     });
     if (!at) throw staleCursor();
   }
@@ -73,42 +100,73 @@ export async function listConversations(
   if (take >= 0) {
     return db.conversation.findMany({
       ...selection,
-      where: at === null ? where : { ...where, ...beyond(at, "older", strict) },
-      orderBy: RECENT_FIRST,
+      where: at === null ? where : { AND: [where, after(at, strict)] },
+      orderBy: LIST_ORDER,
       take,
     });
   }
   const rows = await db.conversation.findMany({
     ...selection,
-    where: at === null ? where : { ...where, ...beyond(at, "newer", strict) },
-    orderBy: [{ activityAt: "asc" }, { id: "asc" }],
+    where: at === null ? where : { AND: [where, before(at, strict)] },
+    orderBy: LIST_ORDER_REVERSED,
     take: -take,
   });
   return rows.reverse();
 }
 
-/**
- * Conversations beyond `at` in the list's order: `older` (less recently active, then smaller id) for forward
- * pages, newer for backward ones; `at` itself too unless `strict`.
- */
-function beyond(
-  at: { activityAt: Date; id: string },
-  direction: "older" | "newer",
-  strict: boolean,
-): Prisma.ConversationWhereInput {
-  const after = direction === "older" ? "lt" : "gt";
-  const afterOrAt = direction === "older" ? "lte" : "gte";
+/** Less recently active than `at` (then a smaller id); `at` itself too unless `strict`. */
+function olderThan(at: ListKey, strict: boolean): Prisma.ConversationWhereInput {
   return {
     OR: [
-      { activityAt: { [after]: at.activityAt } },
-      { activityAt: at.activityAt, id: { [strict ? after : afterOrAt]: at.id } },
+      { activityAt: { lt: at.activityAt } },
+      { activityAt: at.activityAt, id: strict ? { lt: at.id } : { lte: at.id } },
     ],
   };
 }
 
-/** How many conversations the owner has in the given archived state (see {@link listConversations}). */
-export function countConversations(db: Db, ownerId: string, archived: boolean | undefined) {
-  return db.conversation.count({ where: { ownerId, ...archivedWhere(archived) } });
+/** More recently active than `at` (then a larger id); `at` itself too unless `strict`. */
+function newerThan(at: ListKey, strict: boolean): Prisma.ConversationWhereInput {
+  return {
+    OR: [
+      { activityAt: { gt: at.activityAt } },
+      { activityAt: at.activityAt, id: strict ? { gt: at.id } : { gte: at.id } },
+    ],
+  };
+}
+
+/**
+ * The conversations after `at` in the list's order (forward pages). From a pinned one: the pins made
+ * earlier (or at the same instant and older), then every unpinned one; from an unpinned one: the unpinned
+ * ones older than it.
+ */
+function after(at: ListKey, strict: boolean): Prisma.ConversationWhereInput {
+  if (!at.pinned || at.pinnedAt === null) return { pinned: false, ...olderThan(at, strict) };
+  return {
+    OR: [
+      { pinned: false },
+      { pinned: true, pinnedAt: { lt: at.pinnedAt } },
+      { pinned: true, pinnedAt: at.pinnedAt, ...olderThan(at, strict) },
+    ],
+  };
+}
+
+/**
+ * The conversations before `at` in the list's order (backward pages): the mirror of {@link after}. From an
+ * unpinned one: every pinned one, then the unpinned ones newer than it; from a pinned one: the pins made
+ * later (or at the same instant and newer).
+ */
+function before(at: ListKey, strict: boolean): Prisma.ConversationWhereInput {
+  if (!at.pinned || at.pinnedAt === null)
+    return { OR: [{ pinned: true }, { pinned: false, ...newerThan(at, strict) }] };
+  return {
+    pinned: true,
+    OR: [{ pinnedAt: { gt: at.pinnedAt } }, { pinnedAt: at.pinnedAt, ...newerThan(at, strict) }],
+  };
+}
+
+/** How many of the owner's conversations a filter selects (see {@link listConversations}). */
+export function countConversations(db: Db, ownerId: string, filter: ConversationFilter) {
+  return db.conversation.count({ where: { ownerId, ...filterWhere(filter) } });
 }
 
 /** The owner's conversations among `ids` (in no particular order), with the selected relations. */
@@ -142,6 +200,47 @@ export async function setConversationArchived(db: Db, ownerId: string, id: strin
     data: { archivedAt: archived ? new Date() : null },
   });
   return db.conversation.findFirst({ where });
+}
+
+/**
+ * Pins or unpins one of the owner's conversations and returns it; null when it does not exist or is someone
+ * else's. Idempotent: pinning a pinned conversation keeps its original `pinnedAt` (and place).
+ */
+export async function setConversationPinned(db: Db, ownerId: string, id: string, pinned: boolean) {
+  const where = { id, ownerId };
+  await db.conversation.updateMany({
+    where: { ...where, pinned: !pinned },
+    data: { pinned, pinnedAt: pinned ? new Date() : null },
+  });
+  return db.conversation.findFirst({ where });
+}
+
+/**
+ * Replaces the tags of one of the owner's conversations (already normalised) and returns it; null when it
+ * does not exist or is someone else's.
+ */
+export async function setConversationTags(db: Db, ownerId: string, id: string, tags: string[]) {
+  const { count } = await db.conversation.updateMany({ where: { id, ownerId }, data: { tags } });
+  return count === 0 ? null : db.conversation.findFirst({ where: { id, ownerId } });
+}
+
+/**
+ * The owner's tags with how many of their conversations (archived or not, as `archived` says) carry each,
+ * most used first, then alphabetically: one statement.
+ */
+export async function tagCounts(db: Db, ownerId: string, archived: boolean | undefined) {
+  const archivedSql =
+    archived === undefined
+      ? Prisma.empty
+      : archived
+        ? Prisma.sql`AND c."archivedAt" IS NOT NULL`
+        : Prisma.sql`AND c."archivedAt" IS NULL`;
+  return db.$queryRaw<{ tag: string; count: number }[]>`
+    SELECT t.tag, count(*)::int AS count
+    FROM "Conversation" c CROSS JOIN LATERAL unnest(c.tags) AS t(tag)
+    WHERE c."ownerId" = ${ownerId} ${archivedSql}
+    GROUP BY t.tag
+    ORDER BY count DESC, t.tag ASC`;
 }
 
 /**

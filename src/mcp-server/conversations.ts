@@ -13,6 +13,10 @@ export interface ConversationSummary {
   createdAt: string;
   lastActivityAt: string;
   archived: boolean;
+  /** Pinned conversations list first. */
+  pinned: boolean;
+  /** The user's labels, normalised (lower-case). */
+  tags: string[];
   messageCount: number;
 }
 
@@ -35,18 +39,20 @@ function summary(c: Conversation): ConversationSummary {
     createdAt: c.createdAt.toISOString(),
     lastActivityAt: c.activityAt.toISOString(),
     archived: c.archivedAt !== null,
+    pinned: c.pinned,
+    tags: c.tags,
     messageCount: c.messageCount,
   };
 }
 
-/** The user's most recently active conversations. */
+/** The user's conversations in the list's order: pinned first, then most recently active. */
 export async function recentConversations(
   prisma: Db,
   ownerId: string,
   options: { limit: number; includeArchived: boolean },
 ): Promise<ConversationSummary[]> {
-  const archived = options.includeArchived ? undefined : false;
-  const rows = await listConversations(prisma, ownerId, archived, { take: options.limit, skip: 0 });
+  const filter = options.includeArchived ? {} : { archived: false };
+  const rows = await listConversations(prisma, ownerId, filter, { take: options.limit, skip: 0 });
   return rows.map(summary);
 }
 

@@ -57,7 +57,7 @@ export function createChatMcpServer(prisma: Db, identify: IdentifyUser): McpServ
     {
       title: "List conversations",
       description:
-        "The user's most recently active conversations, newest first, with ids for get_conversation.",
+        "The user's conversations, pinned ones first, then the most recently active; with their tags and ids for get_conversation.",
       inputSchema: {
         limit: z.number().int().min(1).max(100).default(20).describe("How many conversations (1-100)."),
         includeArchived: z.boolean().default(false).describe("Include archived conversations."),

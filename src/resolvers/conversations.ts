@@ -1,10 +1,15 @@
 import { NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
 import { checkPageSize } from "../core/pagination.js";
-import type { ConversationPageQuery, ConversationSelection } from "../db/conversations.js";
+import type {
+  ConversationFilter,
+  ConversationPageQuery,
+  ConversationSelection,
+} from "../db/conversations.js";
 import * as conversations from "../db/conversations.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
+import { tagFilter } from "./organise.js";
 import { normalizeTitle } from "./text.js";
 
 /** The title a conversation gets when its creator gives none. */
@@ -23,21 +28,40 @@ export async function getConversation(ctx: Context, globalId: string, query: Con
   return found(await conversations.findOwnedConversation(ctx.prisma, viewer.id, id, query));
 }
 
-/** A page of the viewer's conversations, most recently active first, archived or not (`archived`). */
+/** The arguments that choose which of the viewer's conversations a list shows (null: either way). */
+export type ConversationFilterArgs = {
+  archived?: boolean | null;
+  pinned?: boolean | null;
+  tag?: string | null;
+};
+
+/** The list's filter: not archived unless `archived`; `pinned` and `tag` only when given. */
+function listFilter(args: ConversationFilterArgs): ConversationFilter {
+  return {
+    archived: Boolean(args.archived),
+    ...(args.pinned != null && { pinned: args.pinned }),
+    ...(args.tag != null && { tag: tagFilter(args.tag) }),
+  };
+}
+
+/**
+ * A page of the viewer's conversations, pinned first (newest pin first), then most recently active;
+ * archived or not (`archived`), optionally only pinned or unpinned ones (`pinned`) or those with a tag.
+ */
 export async function listConversations(
   ctx: Context,
-  args: { archived?: boolean | null; first?: number | null; last?: number | null },
+  args: ConversationFilterArgs & { first?: number | null; last?: number | null },
   query: ConversationPageQuery,
 ) {
   const viewer = requireViewer(ctx);
   checkPageSize(args);
-  return conversations.listConversations(ctx.prisma, viewer.id, Boolean(args.archived), query);
+  return conversations.listConversations(ctx.prisma, viewer.id, listFilter(args), query);
 }
 
-/** How many conversations the viewer has in the given archived state. */
-export function countConversations(ctx: Context, archived: boolean | null | undefined) {
+/** How many conversations the viewer has that the filter selects (see {@link listConversations}). */
+export function countConversations(ctx: Context, args: ConversationFilterArgs) {
   const viewer = requireViewer(ctx);
-  return conversations.countConversations(ctx.prisma, viewer.id, Boolean(archived));
+  return conversations.countConversations(ctx.prisma, viewer.id, listFilter(args));
 }
 
 /** Starts an empty conversation owned by the viewer. */

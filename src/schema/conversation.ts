@@ -11,6 +11,7 @@ import {
   setArchived,
 } from "../resolvers/conversations.js";
 import { listMessages } from "../resolvers/messages.js";
+import { MAX_TAG_LENGTH, MAX_TAGS, setPinned, setTags } from "../resolvers/organise.js";
 import { builder } from "./builder.js";
 import { MessageRef } from "./message.js";
 
@@ -28,6 +29,15 @@ export const ConversationRef = builder.prismaNode("Conversation", {
         "When a message was last added (or the conversation created): the order of `conversations`.",
     }),
     archivedAt: t.expose("archivedAt", { type: "DateTime", nullable: true }),
+    pinnedAt: t.expose("pinnedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When the viewer pinned it (pinned conversations list first); null when not pinned.",
+    }),
+    tags: t.exposeStringList("tags", {
+      description:
+        "The viewer's labels, normalised: trimmed, single-spaced, lower-case, unique, in the order given.",
+    }),
     messageCount: t.exposeInt("messageCount", {
       description:
         "Messages in the conversation, on every branch (the active path's length is `messages.totalCount`).",
@@ -70,9 +80,14 @@ builder.queryFields((t) => ({
       cursor: "id",
       defaultSize: DEFAULT_PAGE_SIZE,
       maxSize: MAX_PAGE_SIZE,
-      description: "The viewer's conversations, most recently active first.",
-      args: { archived: t.arg.boolean({ defaultValue: false }) },
-      totalCount: (_root, args, ctx) => countConversations(ctx, args.archived),
+      description:
+        "The viewer's conversations: pinned ones first (newest pin first), then the rest most recently active first.",
+      args: {
+        archived: t.arg.boolean({ defaultValue: false }),
+        pinned: t.arg.boolean({ description: "Only pinned (true) or only unpinned (false) conversations." }),
+        tag: t.arg.string({ description: "Only conversations with this tag (matched in any letter case)." }),
+      },
+      totalCount: (_root, args, ctx) => countConversations(ctx, args),
       resolve: (query, _root, args, ctx) => listConversations(ctx, args, query),
     },
     {},
@@ -98,7 +113,21 @@ const ArchiveConversationInput = builder.inputType("ArchiveConversationInput", {
 const DeleteConversationInput = builder.inputType("DeleteConversationInput", {
   fields: (t) => ({ id: t.id({ required: true }) }),
 });
+const PinConversationInput = builder.inputType("PinConversationInput", {
+  fields: (t) => ({ id: t.id({ required: true }) }),
+});
+const SetConversationTagsInput = builder.inputType("SetConversationTagsInput", {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    tags: t.stringList({
+      required: true,
+      description: `The whole new set (empty removes every tag): each trimmed, single-spaced and lower-cased, duplicates dropped; at most ${MAX_TAGS} tags of at most ${MAX_TAG_LENGTH} characters, none empty or with control characters, or nothing is written.`,
+    }),
+  }),
+});
 const CreateConversationPayload = conversationPayload("CreateConversationPayload");
+const PinConversationPayload = conversationPayload("PinConversationPayload");
+const SetConversationTagsPayload = conversationPayload("SetConversationTagsPayload");
 const RenameConversationPayload = conversationPayload("RenameConversationPayload");
 const ArchiveConversationPayload = conversationPayload("ArchiveConversationPayload");
 const DeleteConversationPayload = builder
@@ -137,6 +166,31 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ArchiveConversationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
       conversation: await setArchived(ctx, String(input.id), false),
+    }),
+  }),
+  pinConversation: t.field({
+    type: PinConversationPayload,
+    description:
+      "Pins a conversation: it lists first (newest pin first). Pinning a pinned one keeps its `pinnedAt`.",
+    args: { input: t.arg({ type: PinConversationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      conversation: await setPinned(ctx, String(input.id), true),
+    }),
+  }),
+  unpinConversation: t.field({
+    type: PinConversationPayload,
+    description: "Unpins a conversation: it goes back to its place by activity.",
+    args: { input: t.arg({ type: PinConversationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      conversation: await setPinned(ctx, String(input.id), false),
+    }),
+  }),
+  setConversationTags: t.field({
+    type: SetConversationTagsPayload,
+    description: "Replaces a conversation's tags.",
+    args: { input: t.arg({ type: SetConversationTagsInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      conversation: await setTags(ctx, { id: String(input.id), tags: input.tags }),
     }),
   }),
   deleteConversation: t.field({

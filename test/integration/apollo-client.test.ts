@@ -4,6 +4,7 @@ import { CombinedGraphQLErrors } from "@apollo/client/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyStreamEvent,
+  dropConversationLists,
   dropMessagePages,
   moveConversationToTop,
   removeConversationFromLists,
@@ -15,6 +16,7 @@ import {
   CreateConversationDocument,
   DeleteConversationDocument,
   MessageStreamDocument,
+  PinConversationDocument,
   RegenerateReplyDocument,
   RenameConversationDocument,
   SearchMessagesDocument,
@@ -184,6 +186,41 @@ describe(`Apollo Client against the API (${kind})`, () => {
     expect(updated?.totalCount).toBe(4);
     expect((client.cache.extract() as Record<string, unknown>)[`Conversation:${first.id}`]).toBeUndefined();
     expect(log.filter((r) => r.operationName === "ConversationList")).toHaveLength(3); // the three pages
+    watching.unsubscribe();
+  });
+
+  it("keeps pinned conversations first: a pin refetches the list, new activity goes below the pins", async () => {
+    await freshUser();
+    const [, , third] = await seedConversations(3);
+    if (!third) throw new Error("seeded conversations missing");
+    const client = apolloClient(server.url, token, []);
+    const list = client.watchQuery({ query: ConversationListDocument, variables: { first: 10 } });
+    const seen: string[][] = [];
+    const watching = list.subscribe((result) => {
+      const data = complete(result);
+      if (data) seen.push(data.conversations.edges.map((e) => e.node.id));
+    });
+    await expect.poll(() => seen.length).toBeGreaterThan(0);
+    const pinnedId = (await serverList())[2] ?? "";
+    await client.mutate({
+      mutation: PinConversationDocument,
+      variables: { id: pinnedId },
+      update: (cache) => dropConversationLists(cache),
+    });
+    await expect.poll(() => seen.at(-1)?.[0]).toBe(pinnedId);
+    expect(seen.at(-1)).toEqual(await serverList());
+
+    const created = await client.mutate({
+      mutation: CreateConversationDocument,
+      variables: { title: "Fresh" },
+      update: (cache, { data }) => {
+        if (data) moveConversationToTop(cache, data.createConversation.conversation);
+      },
+    });
+    const read = client.readQuery({ query: ConversationListDocument, variables: { first: 10 } });
+    const ids = read?.conversations.edges.map((e) => e.node.id);
+    expect(ids?.[1]).toBe(created.data?.createConversation.conversation.id);
+    expect(ids).toEqual(await serverList());
     watching.unsubscribe();
   });
 

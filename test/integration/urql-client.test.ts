@@ -12,6 +12,7 @@ import {
   CreateConversationDocument,
   DeleteConversationDocument,
   MessageStreamDocument,
+  PinConversationDocument,
   RegenerateReplyDocument,
   RenameConversationDocument,
   SearchMessagesDocument,
@@ -148,6 +149,27 @@ describe(`urql against the API (${kind})`, () => {
       "ArchiveConversation",
       "DeleteConversation",
     ]);
+    list.stop();
+  });
+
+  it("keeps pinned conversations first: a pin refetches the list, new activity goes below the pins", async () => {
+    await freshUser();
+    const now = Date.now();
+    for (let i = 0; i < 3; i++) {
+      await seedConversation(server.db.prisma, user, { activityAt: new Date(now - i * 60_000) });
+    }
+    const client = urqlClient(server.url, token, []);
+    const list = watch<ConversationListQuery>(client.query(ConversationListDocument, { first: 10 }));
+    await expect.poll(() => list.data?.conversations.edges.length).toBe(3);
+    const pinnedId = (await serverList())[2] ?? "";
+    await client.mutation(PinConversationDocument, { id: pinnedId }).toPromise();
+    await expect.poll(() => list.data?.conversations.edges[0]?.node.id).toBe(pinnedId);
+    expect(list.data?.conversations.edges.map((e) => e.node.id)).toEqual(await serverList());
+
+    const created = await client.mutation(CreateConversationDocument, { title: "Fresh" }).toPromise();
+    const expected = await serverList();
+    expect(expected[1]).toBe(created.data?.createConversation.conversation.id);
+    await expect.poll(() => list.data?.conversations.edges.map((e) => e.node.id)).toEqual(expected);
     list.stop();
   });
 
