@@ -5,7 +5,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** Where browser tests leave screenshots for people to look at (git-ignored). */
-export const ARTIFACTS_DIR = new URL("../artifacts", import.meta.url);
+export const ARTIFACTS_DIR = new URL("../artifacts/", import.meta.url);
 
 /** Generous: the machine has two cores shared with other work, and Chromium is heavy. */
 export const BROWSER_TIMEOUT_MS = 60_000;
