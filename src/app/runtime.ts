@@ -129,7 +129,10 @@ export async function createRuntime(
       logger,
       leaseMs: config.runLeaseMs,
       running: () => runs.ids(),
-      onAbandoned: () => void resumeQueues(db.prisma, runs, logger).catch(() => {}),
+      onAbandoned: () =>
+        void resumeQueues(db.prisma, runs, logger).catch((error: unknown) =>
+          logger.warn({ err: error }, "could not move queued messages on"),
+        ),
     });
   if (leases) {
     await leases.sweep();

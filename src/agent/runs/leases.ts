@@ -24,7 +24,10 @@ export class LeaseKeeper {
       leaseMs: number;
       /** The ids of the replies this instance is writing now. */
       running: () => string[];
-      /** Told when replies of an instance that died were ended (their conversations' queues move on). */
+      /**
+       * Told when a periodic sweep ended replies of an instance that died (their conversations' queues
+       * move on).
+       */
       onAbandoned?: () => void;
     },
   ) {}
@@ -68,7 +71,6 @@ export class LeaseKeeper {
         { replies: claimed.length },
         "marked replies of an instance that stopped responding as FAILED",
       );
-      this.deps.onAbandoned?.();
     }
     return claimed.length;
   }
@@ -79,7 +81,8 @@ export class LeaseKeeper {
     network.keepAlive(ids);
     try {
       await renewLeases(prisma, ids);
-      await this.sweep();
+      // Not at start: the runtime moves every queue on itself then.
+      if ((await this.sweep()) > 0) this.deps.onAbandoned?.();
     } catch (error) {
       logger.warn({ err: error }, "could not renew or check reply leases");
     }
