@@ -59,7 +59,7 @@ if (
   seedRuntime();
 const loads = options.loads === undefined ? null : new Set(["warm-up", ...options.loads.split(",")]);
 const adminUrl = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-const resultsDir = new URL("./results", import.meta.url);
+const resultsDir = new URL("./results/", import.meta.url);
 
 async function recreateDatabase(name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: adminUrl });
