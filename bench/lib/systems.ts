@@ -113,6 +113,8 @@ export async function startSystem(
       // Loads cut short leave replies running: a short grace, then they are cancelled and saved.
       SHUTDOWN_GRACE_MS: "1000",
       MCP_CONFIG: "",
+      // The seed design names no conversation: a title request per new conversation is not streaming work.
+      TITLE_GENERATION: "false",
     },
     probe: true,
     nodeOptions,

@@ -1,4 +1,5 @@
 import type { ModelProvider } from "../agent/model/provider.js";
+import { DemoProvider } from "../agent/model/demo.js";
 import { selectProvider } from "../agent/model/select-provider.js";
 import { ApprovalKeeper } from "../agent/runs/approvals.js";
 import { LeaseKeeper } from "../agent/runs/leases.js";
@@ -6,6 +7,7 @@ import type { RunNetwork } from "../agent/runs/network.js";
 import { combineObservers } from "../agent/runs/observer.js";
 import { resumeQueues } from "../agent/runs/queue.js";
 import { RunManager } from "../agent/runs/run-manager.js";
+import { TitleWriter } from "../agent/runs/titles.js";
 import { loadMcpConfig, McpConfigError, type McpServerConfig } from "../agent/tools/mcp/config.js";
 import { McpHub, type McpServerEntry } from "../agent/tools/mcp/hub.js";
 import { fetchWithUserHeader, userFromMeta } from "../agent/tools/mcp/identity.js";
@@ -110,6 +112,18 @@ export async function createRuntime(
   const toolsStarted = performance.now();
   await mcp.start();
   logger.info({ mcpServers: mcp.status(), ms: Math.round(performance.now() - toolsStarted) }, "tool servers");
+  // The offline demo model's canned text would make every title the same.
+  const titles =
+    config.titles.enabled && !(provider instanceof DemoProvider)
+      ? new TitleWriter({
+          prisma: db.prisma,
+          provider,
+          model: config.titles.model,
+          maxLength: config.limits.titleLength,
+          timeoutMs: config.openai.timeoutMs,
+          logger,
+        })
+      : null;
   const runs = new RunManager({
     prisma: db.prisma,
     provider,
@@ -118,6 +132,7 @@ export async function createRuntime(
     settings: config.runs,
     observer: combineObservers(metrics.runs, tracing?.observer),
     network,
+    onReplyEnded: titles ? (reply) => titles.afterReply(reply) : undefined,
   });
   // With Redis, other instances may be writing replies right now: only those whose lease expired are
   // abandoned. Alone, every reply still streaming was cut off by a crash.
@@ -185,6 +200,7 @@ export async function createRuntime(
     provider,
     mcp,
     runs,
+    titles,
     limits,
     streams,
     sends,
@@ -203,6 +219,7 @@ export async function createRuntime(
     async close() {
       await approvals.stop();
       await runs.shutdown(0);
+      await titles?.close();
       await leases?.stop();
       await network?.close();
       await streams.closeAll();

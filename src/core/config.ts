@@ -70,6 +70,9 @@ const envSchema = z
     OPENAI_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
     OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
     SYSTEM_PROMPT: optionalString,
+    TITLE_GENERATION: boolFlag,
+    TITLE_MODEL: optionalString,
+    MAX_SYSTEM_PROMPT_LENGTH: z.coerce.number().int().min(1).default(20_000),
     HISTORY_TOKEN_BUDGET: z.coerce.number().int().min(100).default(16_000),
     HISTORY_MAX_MESSAGES: z.coerce.number().int().min(1).max(10_000).default(200),
     STREAM_BUFFER_EVENTS: z.coerce.number().int().min(1).default(2_000),
@@ -228,6 +231,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       idleTimeoutMs: e.OPENAI_IDLE_TIMEOUT_MS,
       maxRetries: e.OPENAI_MAX_RETRIES,
     },
+    titles: {
+      /** Whether the model names a conversation after its first reply (never with the offline demo model). */
+      enabled: e.TITLE_GENERATION ?? true,
+      /** The model asked for titles; unset: the default model. */
+      model: e.TITLE_MODEL,
+    },
     runs: {
       systemPrompt: e.SYSTEM_PROMPT,
       historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
@@ -271,7 +280,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     graphiql: e.GRAPHIQL ?? !production,
     introspection: e.INTROSPECTION ?? !production,
-    limits: { messageLength: e.MAX_MESSAGE_LENGTH, titleLength: e.MAX_TITLE_LENGTH, pageSize: 100 },
+    limits: {
+      messageLength: e.MAX_MESSAGE_LENGTH,
+      titleLength: e.MAX_TITLE_LENGTH,
+      systemPromptLength: e.MAX_SYSTEM_PROMPT_LENGTH,
+      pageSize: 100,
+    },
     /** Limits on the request and the GraphQL document, checked before anything runs. */
     operations: {
       maxBodyBytes: e.MAX_REQUEST_BODY_BYTES,

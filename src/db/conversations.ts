@@ -1,7 +1,7 @@
 import { cursorId, staleCursor } from "../core/pagination.js";
 import type { Db } from "./client.js";
 import { isRecordNotFound } from "./errors.js";
-import { Prisma } from "./generated/prisma/client.js";
+import { type Conversation, Prisma, type TitleSource } from "./generated/prisma/client.js";
 
 /**
  * The selection Pothos computes for the requested fields of a conversation (plugin-prisma's `query`), spread
@@ -174,15 +174,18 @@ export function conversationsByIds(db: Db, ownerId: string, ids: string[], query
   return db.conversation.findMany({ ...query, where: { id: { in: ids }, ownerId } });
 }
 
-/** Starts an empty conversation. */
-export function createConversation(db: Db, ownerId: string, title: string) {
-  return db.conversation.create({ data: { ownerId, title } });
+/** Starts an empty conversation; a title its user gave is never replaced by a generated one. */
+export function createConversation(db: Db, ownerId: string, title: string, titleSource: TitleSource) {
+  return db.conversation.create({ data: { ownerId, title, titleSource } });
 }
 
-/** Renames one of the owner's conversations; null when it does not exist or is someone else's. */
+/**
+ * Renames one of the owner's conversations (a user's title: never replaced by a generated one); null when it
+ * does not exist or is someone else's.
+ */
 export async function renameConversation(db: Db, ownerId: string, id: string, title: string) {
   try {
-    return await db.conversation.update({ where: { id, ownerId }, data: { title } });
+    return await db.conversation.update({ where: { id, ownerId }, data: { title, titleSource: "USER" } });
   } catch (error) {
     if (isRecordNotFound(error)) return null;
     throw error;
@@ -259,4 +262,58 @@ export async function activeReplyOf(db: Db, conversationId: string): Promise<str
     select: { activeReplyId: true },
   });
   return conversation?.activeReplyId ?? null;
+}
+
+/** What replies of a conversation are asked with (each null: the server's default). */
+export type ConversationSettings = Pick<Conversation, "model" | "systemPrompt" | "temperature">;
+
+/** The settings of no conversation yet: every one the server's default. */
+export const DEFAULT_SETTINGS: ConversationSettings = { model: null, systemPrompt: null, temperature: null };
+
+/** A conversation's settings for its next reply; the defaults when it was deleted meanwhile. */
+export async function conversationSettings(db: Db, id: string): Promise<ConversationSettings> {
+  const row = await db.conversation.findUnique({
+    where: { id },
+    select: { model: true, systemPrompt: true, temperature: true },
+  });
+  return row ?? DEFAULT_SETTINGS;
+}
+
+/**
+ * Changes the settings `patch` names (absent ones stay, null ones return to the default) of one of the
+ * owner's conversations and returns it; null when it does not exist or is someone else's.
+ */
+export async function updateConversationSettings(
+  db: Db,
+  ownerId: string,
+  id: string,
+  patch: Partial<ConversationSettings>,
+) {
+  const { count } = await db.conversation.updateMany({ where: { id, ownerId }, data: patch });
+  return count === 0 ? null : db.conversation.findFirst({ where: { id, ownerId } });
+}
+
+/**
+ * Claims the conversation's one chance at a generated title: true when its title was still a default or
+ * made from the first message (it is then marked `MODEL`, so no other reply tries again and a rename from
+ * now on wins, see {@link saveGeneratedTitle}).
+ */
+export async function claimTitle(db: Db, id: string): Promise<boolean> {
+  const { count } = await db.conversation.updateMany({
+    where: { id, titleSource: { in: ["DEFAULT", "MESSAGE"] } },
+    data: { titleSource: "MODEL" },
+  });
+  return count > 0;
+}
+
+/**
+ * Saves a generated title unless the user renamed the conversation since it was claimed; returns the
+ * conversation, or null when the title was not saved.
+ */
+export async function saveGeneratedTitle(db: Db, id: string, title: string) {
+  const { count } = await db.conversation.updateMany({
+    where: { id, titleSource: "MODEL" },
+    data: { title },
+  });
+  return count === 0 ? null : db.conversation.findUnique({ where: { id } });
 }

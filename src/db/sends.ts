@@ -16,7 +16,7 @@ export type Placement =
 /** What one send saves: the user's message (unless it answers one) and the reply's placeholder. */
 export interface ExchangeInput {
   ownerId: string;
-  /** An existing conversation (by id), or a new one with this title. */
+  /** An existing conversation (by id), or a new one with this title (made from the message: see `TitleSource`). */
   conversation: { id: string } | { title: string };
   /** Where the new messages hang; a new conversation's always start it. */
   placement?: Placement;
@@ -72,9 +72,9 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
       WITH c AS (
         INSERT INTO "public"."Conversation"
                (id, "ownerId", title, "createdAt", "updatedAt", "activityAt", "messageCount", "activeReplyId",
-                "activeLeafId", "pathLength", "rootCount")
+                "activeLeafId", "pathLength", "rootCount", "titleSource")
         VALUES (${randomUUID()}::uuid, ${ownerId}, ${input.conversation.title}, ${now}, ${now}, ${now},
-                ${added}, ${assistantId}::uuid, ${assistantId}::uuid, ${added}, 1)
+                ${added}, ${assistantId}::uuid, ${assistantId}::uuid, ${added}, 1, 'MESSAGE')
         RETURNING id, "messageCount"
       ),
       base AS (SELECT NULL::uuid AS "parentId", 0 AS depth, 0 AS "siblingIndex"),

@@ -102,10 +102,10 @@ export async function forkPath(
       conv AS (
         INSERT INTO "public"."Conversation"
                (id, "ownerId", title, "createdAt", "updatedAt", "activityAt", "messageCount", "activeLeafId",
-                "pathLength", "rootCount")
+                "pathLength", "rootCount", model, "systemPrompt", temperature)
         SELECT ${randomUUID()}::uuid, ${ownerId}, COALESCE(${title}::text, o.title), ${now}, ${now}, ${now},
                (SELECT count(*) FROM ids), (SELECT new FROM ids WHERE old = ${messageId}::uuid),
-               (SELECT max(depth) FROM ids), 1
+               (SELECT max(depth) FROM ids), 1, o.model, o."systemPrompt", o.temperature
           FROM "public"."Conversation" o
          WHERE o.id = (SELECT "conversationId" FROM up LIMIT 1)
         RETURNING id

@@ -67,9 +67,10 @@ export function countConversations(ctx: Context, args: ConversationFilterArgs) {
 /** Starts an empty conversation owned by the viewer. */
 export function createConversation(ctx: Context, input: { title?: string | null }) {
   const viewer = requireViewer(ctx);
-  const title =
-    input.title == null ? DEFAULT_TITLE : normalizeTitle(input.title, ctx.config.limits.titleLength);
-  return conversations.createConversation(ctx.prisma, viewer.id, title);
+  if (input.title == null)
+    return conversations.createConversation(ctx.prisma, viewer.id, DEFAULT_TITLE, "DEFAULT");
+  const title = normalizeTitle(input.title, ctx.config.limits.titleLength);
+  return conversations.createConversation(ctx.prisma, viewer.id, title, "USER");
 }
 
 /** Renames one of the viewer's conversations. */

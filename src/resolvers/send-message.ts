@@ -3,7 +3,7 @@ import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.
 import { answerWhenFree } from "../agent/runs/queue.js";
 import { BadUserInputError, ClientError, ConflictError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
-import { activeReplyOf, ownsConversation } from "../db/conversations.js";
+import { activeReplyOf, DEFAULT_SETTINGS, ownsConversation } from "../db/conversations.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { Message } from "../db/generated/prisma/client.js";
 import { findOwnedMessage } from "../db/messages.js";
@@ -120,6 +120,8 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
   });
   const run = ctx.runs.start(exchange.user, exchange.assistant, {
     model: send.model ?? undefined,
+    // A conversation this send started has the default settings: nothing to read.
+    settings: send.conversationId === null ? DEFAULT_SETTINGS : undefined,
     // The first event reaches the client before the model is called (bounded, for clients that never read).
     holdModelUntil: Promise.race([delivered, delay(1_000)]),
     logger: ctx.logger,

@@ -95,7 +95,7 @@ builder.queryFields((t) => ({
 }));
 
 /** A mutation payload that carries the conversation it changed. */
-function conversationPayload(name: string) {
+export function conversationPayload(name: string) {
   return builder.objectRef<{ conversation: typeof ConversationRef.$inferType }>(name).implement({
     fields: (t) => ({ conversation: t.field({ type: ConversationRef, resolve: (p) => p.conversation }) }),
   });

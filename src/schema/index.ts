@@ -6,6 +6,7 @@ import "./tool-call.js";
 import "./message.js";
 import "./feedback.js";
 import "./conversation.js";
+import "./settings.js";
 import "./stream.js";
 import "./branches.js";
 import "./search.js";

@@ -72,7 +72,8 @@ function spawnServer(env: Record<string, string>, entry: ServerEntry = "source")
       : ["--import", "tsx", path.join(root, "src/server.ts")];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", ...env },
+    // Titles off unless a test turns them on: a title request would take the next scripted model answer.
+    env: { ...cleanEnv(), PORT: "0", HOST: "127.0.0.1", TITLE_GENERATION: "false", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

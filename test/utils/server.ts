@@ -58,7 +58,13 @@ export async function startTestServer(
   env: Record<string, string> = {},
   options: { database?: TestDatabase; logger?: Logger } = {},
 ): Promise<TestServer> {
-  const config = loadConfig({ NODE_ENV: "test", AUTH_JWT_SECRET: TEST_JWT_SECRET, ...env });
+  // Titles off unless a test turns them on: a title request would take the next scripted model answer.
+  const config = loadConfig({
+    NODE_ENV: "test",
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    TITLE_GENERATION: "false",
+    ...env,
+  });
   const database = options.database ?? (await createTestDatabase(kind));
   const runtime = await createRuntime(config, options.logger ?? createLogger(), { target: database.target });
   const db = runtime.db;

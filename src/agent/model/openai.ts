@@ -56,6 +56,7 @@ export class OpenAIProvider implements ModelProvider {
           model: request.model ?? this.defaultModel,
           messages: toOpenAIMessages(request.messages),
           ...(request.tools?.length ? { tools: toOpenAITools(request.tools) } : {}),
+          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
           stream: true,
           stream_options: { include_usage: true },
         },

@@ -40,6 +40,8 @@ export interface ModelRequest {
   tools?: ToolSpec[];
   /** Overrides the provider's default model. */
   model?: string;
+  /** Sampling temperature; absent: the model's own default. */
+  temperature?: number;
   signal: AbortSignal;
 }
 

@@ -104,8 +104,9 @@ export class RunManager {
 
   private track(run: Run): Run {
     this.runs.set(run.messageId, run);
-    void run.done.finally(() => {
+    void run.done.then((final) => {
       if (this.runs.get(run.messageId) === run) this.runs.delete(run.messageId);
+      this.deps.onReplyEnded?.(final);
     });
     for (const wake of [...(this.waiting.get(run.messageId) ?? [])]) wake();
     return run;

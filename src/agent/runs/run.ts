@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client.js";
+import { type ConversationSettings, conversationSettings } from "../../db/conversations.js";
 import type { Logger } from "../../observability/logger.js";
 import { fitHistory } from "../model/history.js";
 import { ModelError, type ModelProvider, type Usage } from "../model/provider.js";
@@ -35,11 +36,16 @@ export interface RunDependencies {
   network?: RunNetwork;
   /** Told of every event and of each reply's end (metrics). */
   observer?: RunObserver;
+  /** Told of each reply once it has ended and been saved (or paused for approval). */
+  onReplyEnded?: (reply: MessageState) => void;
 }
 
 /** Per-reply options. */
 export interface RunOptions {
+  /** The model this reply asks for (a send's own choice), before the conversation's setting. */
   model?: string;
+  /** The conversation's settings when the caller knows them (a new conversation's); else they are read. */
+  settings?: ConversationSettings;
   /** The model is not called before this settles (the first event reaches the client first). */
   holdModelUntil?: Promise<unknown>;
   /** The logger of the request that started the reply, so its request id follows the reply to its end. */
@@ -75,7 +81,10 @@ export class Run {
   readonly done: Promise<MessageState>;
   private readonly writer: ReplyWriter;
   private readonly controller = new AbortController();
-  private readonly model: string;
+  /** The model asked for: the send's, else the conversation's setting (known once read), else the default. */
+  private model: string;
+  private readonly requestedModel: string | undefined;
+  private readonly settings: ConversationSettings | undefined;
   private readonly observer: RunObserver;
   private readonly log: Logger;
   private readonly startedAt = Date.now();
@@ -96,6 +105,8 @@ export class Run {
   ) {
     this.messageId = assistant.id;
     this.conversationId = assistant.conversationId;
+    this.requestedModel = options.model;
+    this.settings = options.settings;
     this.model = options.model ?? deps.provider.defaultModel;
     this.observer = deps.observer ?? ignoreRuns;
     this.log = (options.logger ?? deps.logger).child({
@@ -163,11 +174,12 @@ export class Run {
     let modelFailed = false;
     try {
       const loop = await this.generate(holdModelUntil);
+      outcome.model = this.model;
       outcome.usage = loop.usage;
       if (loop.paused) outcome.status = "AWAITING_APPROVAL";
     } catch (error) {
       modelFailed = error instanceof ModelError;
-      outcome = this.failure(error, outcome);
+      outcome = this.failure(error, { ...outcome, model: this.model });
       if (outcome.status === "FAILED") log.warn({ err: error }, "reply failed");
     }
     const paused = outcome.status === "AWAITING_APPROVAL";
@@ -223,6 +235,12 @@ export class Run {
   private async generate(holdModelUntil: Promise<unknown> | undefined): Promise<LoopOutcome> {
     const { prisma, provider, toolbox, settings } = this.deps;
     const signal = this.controller.signal;
+    // Read beside the history (not after it): a reply waits for no extra round trip.
+    const reading = this.settings
+      ? Promise.resolve(this.settings)
+      : conversationSettings(prisma, this.conversationId);
+    // Awaited below; a failing history read must not leave its rejection unhandled.
+    reading.catch(() => {});
     const replay = {
       toolName: (call: ToolAddress) => toolbox.modelName(call),
       resultMaxChars: settings.tools.resultMaxChars,
@@ -233,7 +251,6 @@ export class Run {
         provider,
         toolbox,
         settings: settings.tools,
-        model: this.model,
         userId: this.assistant.ownerId,
         conversationId: this.conversationId,
         messageId: this.messageId,
@@ -253,6 +270,8 @@ export class Run {
         : parentId === null
           ? []
           : await loadConversationHistory(prisma, parentId, settings.historyMaxMessages, replay);
+    const conversation = await reading;
+    this.model = this.requestedModel ?? conversation.model ?? provider.defaultModel;
     let from = { round: 0, usage: null as Usage | null };
     if (this.resumed) {
       // Resumed: the decided calls run first; the model then sees the reply so far as its own turns.
@@ -261,11 +280,15 @@ export class Run {
       const sofar = { ...this.assistant, content: this.writer.content, toolCalls: this.loop.calls };
       stored.push(...toChatMessages([sofar], replay));
     }
-    const messages = await fitHistory(settings.systemPrompt, stored, settings.historyTokenBudget);
+    const systemPrompt = joinPrompts(settings.systemPrompt, conversation.systemPrompt);
+    const messages = await fitHistory(systemPrompt, stored, settings.historyTokenBudget);
     this.historyMs = Date.now() - this.startedAt;
     if (holdModelUntil) await holdModelUntil;
     signal.throwIfAborted();
-    return this.loop.run(messages, from);
+    return this.loop.run(messages, from, {
+      model: this.model,
+      temperature: conversation.temperature ?? undefined,
+    });
   }
 
   /** Whether the run paused for approval rather than ended (known once `done` resolves). */
@@ -282,6 +305,15 @@ export class Run {
     const message = error instanceof ModelError ? error.message : "The reply failed unexpectedly";
     return { ...outcome, status: "FAILED", error: message };
   }
+}
+
+/**
+ * The server's system prompt, then the conversation's own instructions: a conversation adds to what the
+ * operator set and cannot remove it.
+ */
+function joinPrompts(server: string | undefined, conversation: string | null): string | undefined {
+  const parts = [server, conversation].filter((p): p is string => Boolean(p));
+  return parts.length === 0 ? undefined : parts.join("\n\n");
 }
 
 /** The usage a paused reply had stored, to add the rest of its model calls to. */

@@ -1,7 +1,7 @@
 import type { Db } from "../../db/client.js";
 import type { Prisma, ToolCall } from "../../db/generated/prisma/client.js";
 import { cancelPendingToolCalls, completeToolCall, insertToolCalls } from "../../db/tool-calls.js";
-import type { ChatMessage, ModelProvider, ModelToolCall, Usage } from "../model/provider.js";
+import type { ChatMessage, ModelProvider, ModelRequest, ModelToolCall, Usage } from "../model/provider.js";
 import { ToolCallAssembler } from "../tools/tool-call-assembler.js";
 import { resultForModel, resultForStorage } from "../tools/tool-result.js";
 import type { Toolbox, ToolOutput } from "../tools/tools.js";
@@ -25,13 +25,12 @@ export interface ToolSettings {
   approvalTimeoutMs: number;
 }
 
-/** What the loop works with: the run's model, tools, identity, event channel and text writer. */
+/** What the loop works with: the run's tools, identity, event channel and text writer. */
 export interface ToolLoopOptions {
   prisma: Db;
   provider: ModelProvider;
   toolbox: Toolbox;
   settings: ToolSettings;
-  model: string;
   /** The user the reply is for: every tool call acts for this user. */
   userId: string;
   conversationId: string;
@@ -40,6 +39,9 @@ export interface ToolLoopOptions {
   writer: ReplyWriter;
   signal: AbortSignal;
 }
+
+/** The model a reply asks and how: `ModelRequest`'s choices. */
+export type ModelChoice = Pick<ModelRequest, "model" | "temperature">;
 
 /** The text that ends a reply whose model still asked for tools after the last allowed round. */
 export function roundLimitNote(maxRounds: number): string {
@@ -87,18 +89,19 @@ export class ToolLoop {
   }
 
   /**
-   * Runs the loop from `history`, from tool round `from.round`; returns the usage summed over every model
-   * call (added to `from.usage`), and whether it paused for approval.
+   * Runs the loop from `history`, from tool round `from.round`, asking `model` (at `temperature`); returns
+   * the usage summed over every model call (added to `from.usage`), and whether it paused for approval.
    */
   async run(
     history: ChatMessage[],
-    from: { round: number; usage: Usage | null } = { round: 0, usage: null },
+    from: { round: number; usage: Usage | null },
+    request: ModelChoice,
   ): Promise<LoopOutcome> {
     const messages = [...history];
     let usage = from.usage;
     await this.o.toolbox.prepare(this.o.userId);
     for (let round = from.round; ; round++) {
-      const response = await this.streamResponse(messages);
+      const response = await this.streamResponse(messages, request);
       usage = addUsage(usage, response.usage);
       if (response.calls.length === 0) return { usage, paused: false };
       if (round >= this.o.settings.maxRounds) {
@@ -154,12 +157,13 @@ export class ToolLoop {
     }
   }
 
-  private async streamResponse(messages: ChatMessage[]) {
-    const { provider, toolbox, model, signal } = this.o;
+  private async streamResponse(messages: ChatMessage[], { model, temperature }: ModelChoice) {
+    const { provider, toolbox, signal } = this.o;
     const assembler = new ToolCallAssembler();
     let text = "";
     let usage: Usage | null = null;
-    for await (const event of provider.stream({ messages, tools: toolbox.list(), model, signal })) {
+    const tools = toolbox.list();
+    for await (const event of provider.stream({ messages, tools, model, temperature, signal })) {
       if (event.type === "text") {
         text += event.delta;
         this.writeText(event.delta);
