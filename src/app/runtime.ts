@@ -1,5 +1,5 @@
-import type { ModelProvider } from "../agent/model/provider.js";
 import { DemoProvider } from "../agent/model/demo.js";
+import type { ModelProvider } from "../agent/model/provider.js";
 import { selectProvider } from "../agent/model/select-provider.js";
 import { ApprovalKeeper } from "../agent/runs/approvals.js";
 import { LeaseKeeper } from "../agent/runs/leases.js";

@@ -37,7 +37,9 @@ const UpdateConversationSettingsInput = builder.inputType("UpdateConversationSet
   description: "A setting left out stays as it is; null returns it to the server's default.",
   fields: (t) => ({
     id: t.id({ required: true }),
-    model: t.string({ description: "One of the allowed models (OPENAI_MODELS), when the server names them." }),
+    model: t.string({
+      description: "One of the allowed models (OPENAI_MODELS), when the server names them.",
+    }),
     systemPrompt: t.string({ description: "Blank: none (the server's own system prompt still applies)." }),
     temperature: t.float({ description: `From ${MIN_TEMPERATURE} to ${MAX_TEMPERATURE}.` }),
   }),

@@ -14,6 +14,8 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  mutation TestUpdateSettings($input: UpdateConversationSettingsInput!) {\n    updateConversationSettings(input: $input) {\n      conversation {\n        id\n        updatedAt\n        settings {\n          model\n          systemPrompt\n          temperature\n        }\n      }\n    }\n  }\n": typeof types.TestUpdateSettingsDocument,
+    "\n  query TestConversationWithSettings($id: ID!) {\n    conversation(id: $id) {\n      id\n      title\n      settings {\n        model\n        systemPrompt\n        temperature\n      }\n      activeLeaf {\n        id\n      }\n    }\n  }\n": typeof types.TestConversationWithSettingsDocument,
     "\n  fragment ConversationFields on Conversation {\n    id\n    title\n    createdAt\n    updatedAt\n    lastActivityAt\n    archivedAt\n    messageCount\n  }\n": typeof types.ConversationFieldsFragmentDoc,
     "\n  query Viewer {\n    viewer {\n      id\n      conversationCount\n      archivedCount: conversationCount(archived: true)\n    }\n  }\n": typeof types.ViewerDocument,
     "\n  query Conversations($first: Int, $after: String, $last: Int, $before: String, $archived: Boolean) {\n    conversations(first: $first, after: $after, last: $last, before: $before, archived: $archived) {\n      totalCount\n      edges {\n        cursor\n        node {\n          ...ConversationFields\n          lastMessage {\n            id\n            role\n            content\n            position\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n    }\n  }\n": typeof types.ConversationsDocument,
@@ -56,6 +58,8 @@ type Documents = {
     "\n  query MessageReasoning($id: ID!) {\n    node(id: $id) {\n      ... on Message {\n        content\n        reasoning\n        status\n      }\n    }\n  }\n": typeof types.MessageReasoningDocument,
 };
 const documents: Documents = {
+    "\n  mutation TestUpdateSettings($input: UpdateConversationSettingsInput!) {\n    updateConversationSettings(input: $input) {\n      conversation {\n        id\n        updatedAt\n        settings {\n          model\n          systemPrompt\n          temperature\n        }\n      }\n    }\n  }\n": types.TestUpdateSettingsDocument,
+    "\n  query TestConversationWithSettings($id: ID!) {\n    conversation(id: $id) {\n      id\n      title\n      settings {\n        model\n        systemPrompt\n        temperature\n      }\n      activeLeaf {\n        id\n      }\n    }\n  }\n": types.TestConversationWithSettingsDocument,
     "\n  fragment ConversationFields on Conversation {\n    id\n    title\n    createdAt\n    updatedAt\n    lastActivityAt\n    archivedAt\n    messageCount\n  }\n": types.ConversationFieldsFragmentDoc,
     "\n  query Viewer {\n    viewer {\n      id\n      conversationCount\n      archivedCount: conversationCount(archived: true)\n    }\n  }\n": types.ViewerDocument,
     "\n  query Conversations($first: Int, $after: String, $last: Int, $before: String, $archived: Boolean) {\n    conversations(first: $first, after: $after, last: $last, before: $before, archived: $archived) {\n      totalCount\n      edges {\n        cursor\n        node {\n          ...ConversationFields\n          lastMessage {\n            id\n            role\n            content\n            position\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n    }\n  }\n": types.ConversationsDocument,
@@ -112,6 +116,14 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TestUpdateSettings($input: UpdateConversationSettingsInput!) {\n    updateConversationSettings(input: $input) {\n      conversation {\n        id\n        updatedAt\n        settings {\n          model\n          systemPrompt\n          temperature\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation TestUpdateSettings($input: UpdateConversationSettingsInput!) {\n    updateConversationSettings(input: $input) {\n      conversation {\n        id\n        updatedAt\n        settings {\n          model\n          systemPrompt\n          temperature\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TestConversationWithSettings($id: ID!) {\n    conversation(id: $id) {\n      id\n      title\n      settings {\n        model\n        systemPrompt\n        temperature\n      }\n      activeLeaf {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  query TestConversationWithSettings($id: ID!) {\n    conversation(id: $id) {\n      id\n      title\n      settings {\n        model\n        systemPrompt\n        temperature\n      }\n      activeLeaf {\n        id\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -34,6 +34,7 @@ const OPERATIONS = [
   "mutation($t: String!) { createConversation(input: { title: $t }) { conversation { id } } }",
   "mutation($id: ID!, $t: String!) { renameConversation(input: { id: $id, title: $t }) { conversation { id } } }",
   "mutation($id: ID!) { archiveConversation(input: { id: $id }) { conversation { id } } }",
+  "mutation($id: ID!, $m: String, $t: String, $first: Float) { updateConversationSettings(input: { id: $id, model: $m, systemPrompt: $t, temperature: $first }) { conversation { id } } }",
   "mutation($id: ID!) { deleteConversation(input: { id: $id }) { deletedId } }",
   "mutation($id: ID!) { stopGeneration(input: { messageId: $id }) { message { id } } }",
   "subscription($c: String!, $id: ID, $k: String, $m: String) { sendMessage(input: { content: $c, conversationId: $id, clientMessageId: $k, model: $m }) { __typename } }",

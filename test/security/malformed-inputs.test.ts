@@ -88,6 +88,11 @@ describe.each(testDatabaseKinds())("malformed inputs on %s", (kind) => {
       (t) => ({ id: conversationId, t }),
     ],
     [
+      "a system prompt",
+      "mutation($id: ID!, $t: String!) { updateConversationSettings(input: { id: $id, systemPrompt: $t }) { conversation { id } } }",
+      (t) => ({ id: conversationId, t }),
+    ],
+    [
       "message content",
       "subscription($c: String!) { sendMessage(input: { content: $c }) { __typename } }",
       (c) => ({ c }),

@@ -95,6 +95,11 @@ describe.each(testDatabaseKinds())("another user's ids on %s", (kind) => {
       (i) => ({ id: i.conversation }),
     ],
     [
+      "updateConversationSettings(input.id)",
+      'mutation($id: ID!) { updateConversationSettings(input: { id: $id, systemPrompt: "pwned" }) { conversation { id } } }',
+      (i) => ({ id: i.conversation }),
+    ],
+    [
       "archiveConversation(input.id)",
       "mutation($id: ID!) { archiveConversation(input: { id: $id }) { conversation { id } } }",
       (i) => ({ id: i.conversation }),

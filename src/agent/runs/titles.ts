@@ -111,12 +111,12 @@ export function cleanTitle(answer: string, maxLength: number): string | null {
     .find((l) => l !== "");
   if (line === undefined) return null;
   const title = line
+    .replace(/\s+/g, " ")
     .replace(CONTROL, "")
     .replace(/^#+\s*/, "")
     .replace(/^(title|titre|título|titel)\s*:\s*/i, "")
     .replace(/^[*_"'“”‘’«»`]+|[*_"'“”‘’«»`]+$/g, "")
     .replace(/\.$/, "")
-    .replace(/\s+/g, " ")
     .trim();
   if (title === "") return null;
   if (title.length <= maxLength) return title;
