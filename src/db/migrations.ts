@@ -1,4 +1,4 @@
-import type { Dirent } from "node:fs";
+import { type Dirent, existsSync } from "node:fs";
 import { access, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,9 +24,17 @@ export interface Migration {
   readonly sql: string;
 }
 
-/** The project's own layout, found from this file rather than the working directory. */
+/**
+ * The project's own layout, found from this module rather than the working directory: the nearest folder
+ * above it holding `prisma/schema.prisma` (src/db/ when run from the sources, dist/ when bundled).
+ */
 export const projectPaths: MigrationPaths = (() => {
-  const root = fileURLToPath(new URL("../..", import.meta.url));
+  let root = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(root, "prisma", "schema.prisma"))) {
+    const parent = path.dirname(root);
+    if (parent === root) throw new Error("prisma/schema.prisma not found above the server's files");
+    root = parent;
+  }
   return {
     root,
     schema: path.join(root, "prisma", "schema.prisma"),
