@@ -1,5 +1,4 @@
-import { createHttpServer } from "./app/http-server.js";
-import { createRuntime } from "./app/runtime.js";
+import { openConfiguredDatabase } from "./app/database.js";
 import { ConfigError, loadConfig } from "./core/config.js";
 import { createLogger } from "./observability/logger.js";
 
@@ -27,9 +26,16 @@ async function main() {
     throw error;
   }
   const logger = createLogger({ production: config.production });
+  // The database starts first; the rest of the server loads meanwhile (a chunk of its own in dist/).
+  const connection = openConfiguredDatabase(config);
+  connection.catch(() => {}); // awaited by createRuntime, which reports a failure
+  const [{ createRuntime }, { createHttpServer }] = await Promise.all([
+    import("./app/runtime.js"),
+    import("./app/http-server.js"),
+  ]);
   let runtime: Awaited<ReturnType<typeof createRuntime>>;
   try {
-    runtime = await createRuntime(config, logger);
+    runtime = await createRuntime(config, logger, { connection });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message); // a bad MCP_CONFIG file

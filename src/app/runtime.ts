@@ -19,7 +19,7 @@ import type { Config } from "../core/config.js";
 import { failAbandonedReplies } from "../db/abandoned-replies.js";
 import type { DatabaseTarget } from "../db/adapter.js";
 import { type Db, pingDatabase } from "../db/client.js";
-import { connect, targetFromConfig } from "../db/connect.js";
+import { type Connection, connect, targetFromConfig } from "../db/connect.js";
 import { ensureSearchLanguage } from "../db/search/language.js";
 import { PersistedOperations } from "../http/persisted-operations.js";
 import { Gate } from "../limits/gate.js";
@@ -44,12 +44,25 @@ export const BUILTIN_MCP_SERVER = "chat";
 export async function createRuntime(
   config: Config,
   logger: Logger,
-  overrides: { target?: DatabaseTarget; provider?: ModelProvider; limitStore?: LimitStore } = {},
+  overrides: {
+    target?: DatabaseTarget;
+    /** The database, already being opened (see `openConfiguredDatabase`). */
+    connection?: Promise<Connection>;
+    provider?: ModelProvider;
+    limitStore?: LimitStore;
+  } = {},
 ) {
-  // A bad `mcpServers` file stops the start like any bad setting, before anything is opened.
-  const toolServers = configuredToolServers(config);
-  const target = overrides.target ?? targetFromConfig(config.database);
-  const db = await connect(target, { migrate: config.migrateOnStart });
+  // A bad `mcpServers` file stops the start like any bad setting, before anything else is opened.
+  let toolServers: ReturnType<typeof configuredToolServers>;
+  try {
+    toolServers = configuredToolServers(config);
+  } catch (error) {
+    await overrides.connection?.then((c) => c.close()).catch(() => {});
+    throw error;
+  }
+  const db = await (overrides.connection ??
+    connect(overrides.target ?? targetFromConfig(config.database), { migrate: config.migrateOnStart }));
+  const target = db.target;
   logger.info(
     {
       database: target.kind === "postgres" ? "postgresql" : `pglite (${target.dataDir ?? "in memory"})`,
