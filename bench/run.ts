@@ -15,8 +15,10 @@
 // PostgreSQL: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the server
 // where the databases bench_stream, bench_seed (and bench_pages) are recreated. The seed design runs on
 // Debian's Python: bench/systems/seed/install.sh installs its packages.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import type { BenchContext } from "./lib/context.js";
@@ -87,6 +89,10 @@ async function main(): Promise<void> {
   console.log(`machine: ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
   console.log(`load average at start: ${machine.loadBefore?.toFixed(2)}\n`);
 
+  // The server is measured as production runs it: `node dist/server.js`, built from this tree.
+  execFileSync(process.execPath, [fileURLToPath(new URL("../scripts/build.mjs", import.meta.url))], {
+    stdio: "inherit",
+  });
   const model = Child.start("model", "bench/lib/model-server.ts");
   const { port } = await model.receive<{ port: number }>("ready");
   await model.calibrate();

@@ -5,11 +5,34 @@ import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildSync } from "esbuild";
 import { now } from "./clock.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const probe = fileURLToPath(new URL("./probe.ts", import.meta.url));
+const buildDir = path.join(root, "bench", ".build");
+
+/**
+ * A TypeScript entry of the benchmark compiled to one ES module (its packages left in node_modules): every
+ * measured process runs JavaScript, as production does, without tsx's loader thread in its CPU and memory.
+ * JavaScript entries (the server's own build, dist/server.js) run as they are.
+ */
+function compiled(entry: string): string {
+  if (entry.endsWith(".js")) return path.join(root, entry);
+  const outfile = path.join(buildDir, `${entry.replace(/[\\/]/g, "_").replace(/\.ts$/, "")}.mjs`);
+  buildSync({
+    entryPoints: [path.join(root, entry)],
+    outfile,
+    bundle: true,
+    packages: "external",
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "warning",
+  });
+  return outfile;
+}
 
 /** What a measured server reports about itself. */
 export interface ProcessStats {
@@ -32,7 +55,7 @@ export interface MeasuredProcess {
   stop(): Promise<void>;
 }
 
-/** A forked Node process running a TypeScript entry point through tsx. */
+/** A forked Node process running an entry point of the benchmark (compiled) or the server's build. */
 export class Child implements MeasuredProcess {
   /** Milliseconds to add to this child's clock to read the parent's (see {@link Child.calibrate}). */
   offsetMs = 0;
@@ -47,10 +70,10 @@ export class Child implements MeasuredProcess {
     entry: string,
     options: { env?: NodeJS.ProcessEnv; probe?: boolean; nodeOptions?: string[]; stdout?: boolean } = {},
   ): Child {
-    const execArgv = ["--import", "tsx", ...(options.probe ? ["--expose-gc", "--import", probe] : [])];
-    const child = fork(entry, [], {
+    const probe = options.probe ? ["--expose-gc", "--import", compiled("bench/lib/probe.ts")] : [];
+    const child = fork(compiled(entry), [], {
       cwd: root,
-      execArgv: [...execArgv, ...(options.nodeOptions ?? [])],
+      execArgv: [...probe, ...(options.nodeOptions ?? [])],
       env: { ...process.env, ...options.env },
       stdio: ["ignore", options.stdout ? "pipe" : "ignore", "pipe", "ipc"],
     });

@@ -96,7 +96,8 @@ export async function startSystem(
 
   if (name === "seed") return startSeed(modelUrl, options.databaseUrl, port, baseUrl);
 
-  const child = Child.start("server", "src/server.ts", {
+  // The production build (`npm run build`, done once by the bench before it starts any server).
+  const child = Child.start("server", "dist/server.js", {
     env: {
       NODE_ENV: "production",
       HOST: "127.0.0.1",
