@@ -1,5 +1,5 @@
 import type { Db } from "./client.js";
-import type { Message } from "./generated/prisma/client.js";
+import type { Message } from "./columns.js";
 import { WITH_TOOL_CALLS } from "./messages.js";
 
 // Replies whose writer is gone: a crashed process (one instance, recovered at start) or an instance that

@@ -19,6 +19,8 @@ export function createPrismaClient(database: Database) {
     // A burst of sends queues for the pool's connections: Prisma's default 2 s wait for one would fail
     // sends, and the final save of replies, that a moment's patience saves (measured: 1,000 sends at once).
     transactionOptions: { maxWait: 15_000, timeout: 20_000 },
+    // A copy of the text kept for search's trigram index only (see schema.prisma): never read back.
+    omit: { message: { searchText: true } },
   });
 }
 

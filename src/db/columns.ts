@@ -1,12 +1,20 @@
-import { Prisma } from "./generated/prisma/client.js";
+import { type Message as MessageRow, Prisma } from "./generated/prisma/client.js";
 
 /**
- * Every column of `Message` (the model's scalar fields, so it follows the schema) qualified by `alias`,
- * for statements that write messages and return them as Prisma would.
+ * A message as the application reads it: every column but `searchText`, the copy of the text kept for
+ * search's trigram index, which the client omits from every read (see client.ts).
+ */
+export type Message = Omit<MessageRow, "searchText">;
+
+/**
+ * Every column of `Message` the application reads (the model's scalar fields but `searchText`, so it
+ * follows the schema) qualified by `alias`, for statements that write messages and return them as Prisma
+ * would.
  */
 export function messageColumns(alias: string): Prisma.Sql {
   return Prisma.raw(
     Object.values(Prisma.MessageScalarFieldEnum)
+      .filter((field) => field !== "searchText")
       .map((field) => `${alias}."${field}"`)
       .join(", "),
   );

@@ -1,6 +1,6 @@
 import type { Db } from "./client.js";
+import type { Message } from "./columns.js";
 import { messageColumns } from "./columns.js";
-import type { Message } from "./generated/prisma/client.js";
 
 // The writes of a reply while it streams and when it ends. Every one is fenced on the status: a reply that
 // ended, here or on another instance, keeps its final state.

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "./client.js";
-import { messageColumns } from "./columns.js";
-import { type Message, Prisma } from "./generated/prisma/client.js";
+import { type Message, messageColumns } from "./columns.js";
+import { Prisma } from "./generated/prisma/client.js";
 import { flip, pathChange } from "./tree.js";
 
 /** Where a send's new message goes in the conversation's tree. */

@@ -3,9 +3,9 @@ import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.
 import { answerWhenFree } from "../agent/runs/queue.js";
 import { BadUserInputError, ClientError, ConflictError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
+import type { Message } from "../db/columns.js";
 import { activeReplyOf, DEFAULT_SETTINGS, ownsConversation } from "../db/conversations.js";
 import { isUniqueViolation } from "../db/errors.js";
-import type { Message } from "../db/generated/prisma/client.js";
 import { findOwnedMessage } from "../db/messages.js";
 import { earlierReplyId, insertExchange, insertQueued, type Placement } from "../db/sends.js";
 import type { ReplySlot } from "../limits/rate-limiter.js";

@@ -2,9 +2,15 @@ import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin, { resolveNodes } from "@pothos/plugin-relay";
 import { isUuid } from "../core/ids.js";
-import type PrismaTypes from "../db/generated/pothos-types.js";
+import type { Message } from "../db/columns.js";
+import type GeneratedPrismaTypes from "../db/generated/pothos-types.js";
 import { getDatamodel } from "../db/generated/pothos-types.js";
 import type { Context } from "../resolvers/context.js";
+
+/** The models as the client reads them: a message without `searchText`, which no read returns. */
+type PrismaTypes = Omit<GeneratedPrismaTypes, "Message"> & {
+  Message: Omit<GeneratedPrismaTypes["Message"], "Shape"> & { Shape: Message };
+};
 
 /** The one schema builder: its plugins, scalars and context. Types are defined in src/schema. */
 interface Types {

@@ -4,6 +4,7 @@ import { ReplyWriter } from "../../src/agent/runs/reply-writer.js";
 import { TextFlusher } from "../../src/agent/runs/text-flusher.js";
 import type { Db } from "../../src/db/client.js";
 import { type Connection, connect } from "../../src/db/connect.js";
+import { appendReplyTexts } from "../../src/db/replies.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { waitFor } from "../utils/stream-events.js";
@@ -75,6 +76,32 @@ describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
     const last = statements.at(-1) ?? "";
     expect(last).toContain(`${emoji} world ü`);
     expect(last).not.toContain("Hello");
+  });
+
+  it("saves streamed text with HOT updates: a flush writes no index entry", async () => {
+    const { prisma } = connection;
+    const message = await streamingReply(prisma);
+    // Counted inside one transaction, whose own statistics PostgreSQL reports at once.
+    const counts = await prisma.$transaction(async (tx) => {
+      for (let i = 1; i <= 5; i++) {
+        const written = await appendReplyTexts(tx as unknown as Db, [
+          { messageId: message.id, text: `chunk ${i} `.repeat(40), at: -1, lastSeq: i, reasoning: null },
+        ]);
+        expect(written.has(message.id)).toBe(true);
+      }
+      const [row] = await tx.$queryRaw<{ updated: number; hot: number }[]>`
+        SELECT pg_stat_get_xact_tuples_updated('"Message"'::regclass)::int AS updated,
+               pg_stat_get_xact_tuples_hot_updated('"Message"'::regclass)::int AS hot`;
+      return row;
+    });
+    // (Other tests' flushes may share the transaction's connection: every update counted must be HOT.)
+    expect(counts?.updated).toBeGreaterThanOrEqual(5);
+    expect(counts?.hot).toBe(counts?.updated);
+    // Once the reply ends it is indexed for search (its search columns are filled).
+    await prisma.message.update({ where: { id: message.id }, data: { status: "COMPLETE" } });
+    const [indexed] = await prisma.$queryRaw<{ text: string | null }[]>`
+      SELECT "searchText" AS text FROM "Message" WHERE id = ${message.id}::uuid`;
+    expect(indexed?.text).toContain("chunk 5");
   });
 
   it("replaces the stored text whole when the row holds something else than the writer saved", async () => {

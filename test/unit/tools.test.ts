@@ -10,7 +10,8 @@ import {
 import { toolModelName } from "../../src/agent/tools/mcp/names.js";
 import { ToolCallAssembler } from "../../src/agent/tools/tool-call-assembler.js";
 import { resultForModel, resultForStorage } from "../../src/agent/tools/tool-result.js";
-import type { Message, ToolCall } from "../../src/db/generated/prisma/client.js";
+import type { Message } from "../../src/db/columns.js";
+import type { ToolCall } from "../../src/db/generated/prisma/client.js";
 
 describe("toolModelName", () => {
   it("namespaces by server and keeps valid names as they are", () => {

@@ -1,5 +1,6 @@
 import type { Db } from "../../db/client.js";
-import type { Message, ToolCall } from "../../db/generated/prisma/client.js";
+import type { Message } from "../../db/columns.js";
+import type { ToolCall } from "../../db/generated/prisma/client.js";
 import { pathHistory } from "../../db/messages.js";
 import type { ChatMessage } from "../model/provider.js";
 import { resultForModel } from "../tools/tool-result.js";

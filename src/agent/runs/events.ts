@@ -1,4 +1,5 @@
-import type { Message, ToolCall } from "../../db/generated/prisma/client.js";
+import type { Message } from "../../db/columns.js";
+import type { ToolCall } from "../../db/generated/prisma/client.js";
 
 /** A message as events carry it: the row with its tool calls, as they were when the event was made. */
 export type MessageState = Message & { toolCalls: ToolCall[] };

@@ -26,8 +26,10 @@ const VECTORS = [
     // generated column requires.
     expression: (language: string) =>
       `CASE WHEN "status" = 'STREAMING' THEN NULL ELSE to_tsvector('${language}'::regconfig, "content") || array_to_tsvector(ARRAY[md5("ownerId")]) END`,
-    // The text as the search's text rule compares it (see FOLDED in sql.ts): lower-cased under ICU.
-    columns: `"searchVector", lower("content" COLLATE "und-x-icu") gin_trgm_ops`,
+    // The text as the search's fragment rule compares it (textMatch in sql.ts): lower-cased under ICU, in
+    // the generated column "searchText", NULL while streaming (so that flushes are HOT updates). Read
+    // through an expression that changes no value, which Prisma leaves alone (see the hot_flushes migration).
+    columns: `"searchVector", ("searchText" || '') gin_trgm_ops`,
     predicate: ` WHERE (status <> 'STREAMING')`,
   },
 ] as const;

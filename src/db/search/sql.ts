@@ -82,10 +82,10 @@ export function searchSql(input: SearchSqlInput): Prisma.Sql {
   const mark = ownerMark(ownerId);
   const scope = scopeFilter(conversationId, includeArchived);
   const titleText = textRule
-    ? Prisma.sql`OR (${textMatch(Prisma.sql`c`, Prisma.sql`title`, config, parsed)})`
+    ? Prisma.sql`OR (${textMatch(Prisma.sql`c`, "title", config, parsed)})`
     : Prisma.empty;
   const messageText = textRule
-    ? Prisma.sql`OR (${textMatch(Prisma.sql`m`, Prisma.sql`content`, config, parsed)})`
+    ? Prisma.sql`OR (${textMatch(Prisma.sql`m`, "content", config, parsed)})`
     : Prisma.empty;
   const titleRank = Prisma.sql`CASE WHEN c."searchVector" @@ ${tsq} THEN ts_rank_cd(c."searchVector", ${tsq}, 1)::float8 ELSE 0 END`;
   const afterPosition =
@@ -187,7 +187,7 @@ export function unrankedCountSql(input: SearchSqlInput): Prisma.Sql {
 /** The messages {@link unrankedSql} finds: the text rule alone (the full-text query is empty). */
 function unrankedHits(input: SearchSqlInput): Prisma.Sql {
   const { ownerId, language, parsed, conversationId, includeArchived, activePathOnly } = input;
-  const content = textMatch(Prisma.sql`m`, Prisma.sql`content`, configurationLiteral(language), parsed);
+  const content = textMatch(Prisma.sql`m`, "content", configurationLiteral(language), parsed);
   // "ownerId" plainly, unlike searchSql: the btree on (ownerId, createdAt) is what walks newest first. The
   // owner's mark only when a fragment lets the trigram index find rare matches; otherwise it would be
   // checked on every row read (a tsvector to detoast) and help nothing.
@@ -209,11 +209,11 @@ function unrankedTitles(input: SearchSqlInput): Prisma.Sql {
         FROM "Conversation" c
        CROSS JOIN LATERAL ${FIRST_MESSAGE} f
        WHERE c."ownerId" = ${ownerId} ${scopeFilter(conversationId, includeArchived)}
-         AND ${textMatch(Prisma.sql`c`, Prisma.sql`title`, config, parsed)}
+         AND ${textMatch(Prisma.sql`c`, "title", config, parsed)}
          AND NOT EXISTS (
                SELECT FROM "Message" m
                 WHERE m."conversationId" = c.id AND m.status <> 'STREAMING' ${pathFilter(activePathOnly)}
-                  AND ${textMatch(Prisma.sql`m`, Prisma.sql`content`, config, parsed)})`;
+                  AND ${textMatch(Prisma.sql`m`, "content", config, parsed)})`;
 }
 
 /** Which conversations a search reads: one, or all the owner's (archived ones only when asked). */
@@ -239,11 +239,20 @@ const ICU = Prisma.raw(`"und-x-icu"`);
  * trigram index, other terms as whole words, both under {@link ICU}), and no excluded word occurs (by full-text, as in the word
  * rule).
  */
-function textMatch(row: Prisma.Sql, column: Prisma.Sql, config: Prisma.Sql, parsed: ParsedQuery): Prisma.Sql {
-  const text = Prisma.sql`${row}.${column}`;
+function textMatch(
+  row: Prisma.Sql,
+  field: "title" | "content",
+  config: Prisma.Sql,
+  parsed: ParsedQuery,
+): Prisma.Sql {
+  const text = Prisma.sql`${row}.${Prisma.raw(`"${field}"`)}`;
+  // A message's text is stored lower-cased under ICU ("searchText", read through the trigram index's own
+  // expression so the index serves it, see language.ts); a title is lower-cased here.
+  const folded =
+    field === "content" ? Prisma.sql`(${row}."searchText" || '')` : Prisma.sql`lower(${text} COLLATE ${ICU})`;
   const conditions = parsed.terms.map((term) =>
     isFragment(term)
-      ? Prisma.sql`lower(${text} COLLATE ${ICU}) LIKE lower(${`%${term.replace(/[\\%_]/g, "\\$&")}%`}::text COLLATE ${ICU})`
+      ? Prisma.sql`${folded} LIKE lower(${`%${term.replace(/[\\%_]/g, "\\$&")}%`}::text COLLATE ${ICU})`
       : Prisma.sql`${text} COLLATE ${ICU} ~* ${`(^|[^[:alnum:]_])${term.replace(/[^\p{L}\p{N}]/gu, "\\$&")}($|[^[:alnum:]_])`}`,
   );
   if (parsed.excluded !== "") {
