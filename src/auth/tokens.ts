@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, decodeJwt, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { LRUCache } from "lru-cache";
 import type { Config } from "../core/config.js";
 import { UnauthenticatedError } from "../core/errors.js";
 
@@ -26,6 +27,10 @@ const ASYMMETRIC_ALGORITHMS = [
   "EdDSA",
 ];
 const MAX_SUBJECT_LENGTH = 255;
+/** Verified tokens remembered: a client sends the same token with every request and stream. */
+const VERIFIED_TOKENS = 10_000;
+/** Longest a verified token is trusted without verifying it again (a JWKS key can be rotated out). */
+const VERIFIED_TTL_MS = 60_000;
 
 /**
  * Builds the authenticator the configuration asks for. Verified tokens (HS256 secret or JWKS) always win;
@@ -53,15 +58,38 @@ function createVerifier(auth: Config["auth"]) {
   const options = { issuer: auth.issuer, audience: auth.audience };
   if (auth.secret) {
     const key = new TextEncoder().encode(auth.secret);
-    return async (token: string) =>
-      (await jwtVerify(token, key, { ...options, algorithms: HMAC_ALGORITHMS })).payload;
+    return remembered(
+      async (token) => (await jwtVerify(token, key, { ...options, algorithms: HMAC_ALGORITHMS })).payload,
+    );
   }
   if (auth.jwksUrl) {
     const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(auth.jwksUrl));
-    return async (token: string) =>
-      (await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGORITHMS })).payload;
+    return remembered(
+      async (token) =>
+        (await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGORITHMS })).payload,
+    );
   }
   return null;
+}
+
+/**
+ * A verifier that remembers the tokens it accepted (keyed by the whole token, signature included) until
+ * they expire, for at most a minute: verifying a signature through WebCrypto costs more than the rest of a
+ * short request. Refused tokens are not remembered, so each refusal is verified (and told) again.
+ */
+function remembered(verify: (token: string) => Promise<JWTPayload>) {
+  const accepted = new LRUCache<string, JWTPayload>({ max: VERIFIED_TOKENS, ttl: VERIFIED_TTL_MS });
+  return async (token: string) => {
+    const known = accepted.get(token);
+    if (known) {
+      if (known.exp === undefined || known.exp * 1000 > Date.now()) return known;
+      accepted.delete(token);
+    }
+    const payload = await verify(token);
+    const left = payload.exp === undefined ? VERIFIED_TTL_MS : payload.exp * 1000 - Date.now();
+    if (left > 0) accepted.set(token, payload, { ttl: Math.min(left, VERIFIED_TTL_MS) });
+    return payload;
+  };
 }
 
 function bearerToken(request: Request): string | null {

@@ -1,5 +1,7 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAuthenticator } from "../../src/auth/tokens.js";
+import { loadConfig } from "../../src/core/config.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { startTestServer, TEST_JWT_SECRET, type TestServer, tokenFor } from "../utils/server.js";
 import { codes, endpoints, postGraphQL, rowCounts } from "./helpers.js";
@@ -105,6 +107,34 @@ describe.each(testDatabaseKinds())("forged and expired tokens on %s", (kind) => 
         .sign(secret);
       const answer = await postGraphQL(server, path, token, "{ viewer { id } }");
       expect(answer.body).toEqual({ data: { viewer: { id: "alice" } } });
+    });
+  });
+});
+
+// Accepted tokens are remembered (verifying a signature costs more than a short request): never past
+// their expiry, and a token that differs in any byte is verified on its own.
+describe("remembered tokens", () => {
+  const authenticate = createAuthenticator(
+    loadConfig({ NODE_ENV: "production", AUTH_JWT_SECRET: TEST_JWT_SECRET }).auth,
+  );
+  const request = (token: string) =>
+    new Request("http://localhost/graphql", { headers: { authorization: `Bearer ${token}` } });
+
+  it("refuses a remembered token once it has expired", async () => {
+    const token = await tokenFor("alice", { expiresIn: Math.floor(Date.now() / 1000) + 2 });
+    expect(await authenticate(request(token))).toEqual({ id: "alice" });
+    expect(await authenticate(request(token))).toEqual({ id: "alice" });
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await expect(authenticate(request(token))).rejects.toMatchObject({ message: "Token expired" });
+  });
+
+  it("verifies a token changed after one was accepted, and refuses it", async () => {
+    const token = await tokenFor("alice");
+    expect(await authenticate(request(token))).toEqual({ id: "alice" });
+    const [header, payload, signature] = token.split(".");
+    const forged = `${header}.${part({ ...JSON.parse(Buffer.from(payload ?? "", "base64url").toString()), sub: "bob" })}.${signature}`;
+    await expect(authenticate(request(forged))).rejects.toMatchObject({
+      extensions: { code: "UNAUTHENTICATED" },
     });
   });
 });
