@@ -62,6 +62,14 @@ export default {
             "args": []
           },
           {
+            "name": "activeReplyId",
+            "type": {
+              "kind": "SCALAR",
+              "name": "Any"
+            },
+            "args": []
+          },
+          {
             "name": "archivedAt",
             "type": {
               "kind": "SCALAR",
@@ -220,6 +228,40 @@ export default {
       },
       {
         "kind": "OBJECT",
+        "name": "ConversationCreated",
+        "fields": [
+          {
+            "name": "conversation",
+            "type": {
+              "kind": "OBJECT",
+              "name": "Conversation",
+              "ofType": null
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
+        "name": "ConversationDeleted",
+        "fields": [
+          {
+            "name": "conversationId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
         "name": "ConversationMessagesConnection",
         "fields": [
           {
@@ -290,6 +332,22 @@ export default {
                 "kind": "OBJECT",
                 "ofType": null
               }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
+        "name": "ConversationUpdated",
+        "fields": [
+          {
+            "name": "conversation",
+            "type": {
+              "kind": "OBJECT",
+              "name": "Conversation",
+              "ofType": null
             },
             "args": []
           }
@@ -1776,6 +1834,83 @@ export default {
       },
       {
         "kind": "OBJECT",
+        "name": "ReplyFinished",
+        "fields": [
+          {
+            "name": "conversationId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "messageId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "status",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
+        "name": "ReplyStarted",
+        "fields": [
+          {
+            "name": "conversationId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "messageId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "userMessageId",
+            "type": {
+              "kind": "SCALAR",
+              "name": "Any"
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
         "name": "RevokeToolPermissionPayload",
         "fields": [
           {
@@ -1932,6 +2067,18 @@ export default {
                 }
               }
             ]
+          },
+          {
+            "name": "viewerEvents",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "ViewerEvent",
+                "kind": "UNION",
+                "ofType": null
+              }
+            },
+            "args": []
           }
         ],
         "interfaces": []
@@ -2626,6 +2773,32 @@ export default {
           }
         ],
         "interfaces": []
+      },
+      {
+        "kind": "UNION",
+        "name": "ViewerEvent",
+        "possibleTypes": [
+          {
+            "kind": "OBJECT",
+            "name": "ConversationCreated"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "ConversationDeleted"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "ConversationUpdated"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "ReplyFinished"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "ReplyStarted"
+          }
+        ]
       },
       {
         "kind": "SCALAR",

@@ -6,6 +6,7 @@ import type { RunNetwork } from "../agent/runs/network.js";
 import { combineObservers } from "../agent/runs/observer.js";
 import { resumeQueues } from "../agent/runs/queue.js";
 import { RunManager } from "../agent/runs/run-manager.js";
+import { LocalViewerEvents } from "../agent/runs/viewer-events.js";
 import { loadMcpConfig, McpConfigError, type McpServerConfig } from "../agent/tools/mcp/config.js";
 import { McpHub, type McpServerEntry } from "../agent/tools/mcp/hub.js";
 import { fetchWithUserHeader, userFromMeta } from "../agent/tools/mcp/identity.js";
@@ -82,6 +83,8 @@ export async function createRuntime(
   // The gauges read these at scrape time, once both exist.
   const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
   const network = await createRunNetwork(config, db.prisma, logger, metrics.followerAttached);
+  // Every change a user makes is told to all their tabs, on every instance when there are several.
+  const viewerEvents = network?.viewerEvents ?? new LocalViewerEvents();
   // Where users' browsers reach this process (OAuth callbacks): PUBLIC_URL, else where it listens.
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
   const oauthServers = toolServers.some((s) => s.transport === "http" && s.auth === "oauth");
@@ -118,6 +121,7 @@ export async function createRuntime(
     settings: config.runs,
     observer: combineObservers(metrics.runs, tracing?.observer),
     network,
+    viewerEvents,
   });
   // With Redis, other instances may be writing replies right now: only those whose lease expired are
   // abandoned. Alone, every reply still streaming was cut off by a crash.
@@ -185,6 +189,7 @@ export async function createRuntime(
     provider,
     mcp,
     runs,
+    viewerEvents,
     limits,
     streams,
     sends,

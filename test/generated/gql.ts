@@ -54,6 +54,7 @@ type Documents = {
     "\n  mutation AuthorizeToolServer($server: String!) {\n    authorizeToolServer(input: { server: $server }) {\n      authorizationUrl\n    }\n  }\n": typeof types.AuthorizeToolServerDocument,
     "\n  mutation DisconnectToolServer($server: String!) {\n    disconnectToolServer(input: { server: $server }) {\n      server\n    }\n  }\n": typeof types.DisconnectToolServerDocument,
     "\n  query MessageReasoning($id: ID!) {\n    node(id: $id) {\n      ... on Message {\n        content\n        reasoning\n        status\n      }\n    }\n  }\n": typeof types.MessageReasoningDocument,
+    "\n  subscription ViewerEvents {\n    viewerEvents {\n      __typename\n      ... on ConversationCreated {\n        conversation {\n          id\n          title\n          activeReplyId\n        }\n      }\n      ... on ConversationUpdated {\n        conversation {\n          id\n          title\n          pinnedAt\n          tags\n          archivedAt\n          activeReplyId\n          activeLeaf {\n            id\n          }\n        }\n      }\n      ... on ConversationDeleted {\n        conversationId\n      }\n      ... on ReplyStarted {\n        conversationId\n        messageId\n        userMessageId\n      }\n      ... on ReplyFinished {\n        conversationId\n        messageId\n        status\n      }\n    }\n  }\n": typeof types.ViewerEventsDocument,
 };
 const documents: Documents = {
     "\n  fragment ConversationFields on Conversation {\n    id\n    title\n    createdAt\n    updatedAt\n    lastActivityAt\n    archivedAt\n    messageCount\n  }\n": types.ConversationFieldsFragmentDoc,
@@ -96,6 +97,7 @@ const documents: Documents = {
     "\n  mutation AuthorizeToolServer($server: String!) {\n    authorizeToolServer(input: { server: $server }) {\n      authorizationUrl\n    }\n  }\n": types.AuthorizeToolServerDocument,
     "\n  mutation DisconnectToolServer($server: String!) {\n    disconnectToolServer(input: { server: $server }) {\n      server\n    }\n  }\n": types.DisconnectToolServerDocument,
     "\n  query MessageReasoning($id: ID!) {\n    node(id: $id) {\n      ... on Message {\n        content\n        reasoning\n        status\n      }\n    }\n  }\n": types.MessageReasoningDocument,
+    "\n  subscription ViewerEvents {\n    viewerEvents {\n      __typename\n      ... on ConversationCreated {\n        conversation {\n          id\n          title\n          activeReplyId\n        }\n      }\n      ... on ConversationUpdated {\n        conversation {\n          id\n          title\n          pinnedAt\n          tags\n          archivedAt\n          activeReplyId\n          activeLeaf {\n            id\n          }\n        }\n      }\n      ... on ConversationDeleted {\n        conversationId\n      }\n      ... on ReplyStarted {\n        conversationId\n        messageId\n        userMessageId\n      }\n      ... on ReplyFinished {\n        conversationId\n        messageId\n        status\n      }\n    }\n  }\n": types.ViewerEventsDocument,
 };
 
 /**
@@ -272,6 +274,10 @@ export function graphql(source: "\n  mutation DisconnectToolServer($server: Stri
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query MessageReasoning($id: ID!) {\n    node(id: $id) {\n      ... on Message {\n        content\n        reasoning\n        status\n      }\n    }\n  }\n"): (typeof documents)["\n  query MessageReasoning($id: ID!) {\n    node(id: $id) {\n      ... on Message {\n        content\n        reasoning\n        status\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ViewerEvents {\n    viewerEvents {\n      __typename\n      ... on ConversationCreated {\n        conversation {\n          id\n          title\n          activeReplyId\n        }\n      }\n      ... on ConversationUpdated {\n        conversation {\n          id\n          title\n          pinnedAt\n          tags\n          archivedAt\n          activeReplyId\n          activeLeaf {\n            id\n          }\n        }\n      }\n      ... on ConversationDeleted {\n        conversationId\n      }\n      ... on ReplyStarted {\n        conversationId\n        messageId\n        userMessageId\n      }\n      ... on ReplyFinished {\n        conversationId\n        messageId\n        status\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription ViewerEvents {\n    viewerEvents {\n      __typename\n      ... on ConversationCreated {\n        conversation {\n          id\n          title\n          activeReplyId\n        }\n      }\n      ... on ConversationUpdated {\n        conversation {\n          id\n          title\n          pinnedAt\n          tags\n          archivedAt\n          activeReplyId\n          activeLeaf {\n            id\n          }\n        }\n      }\n      ... on ConversationDeleted {\n        conversationId\n      }\n      ... on ReplyStarted {\n        conversationId\n        messageId\n        userMessageId\n      }\n      ... on ReplyFinished {\n        conversationId\n        messageId\n        status\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -1,0 +1,184 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
+import { testDatabaseKinds } from "../utils/databases.js";
+import {
+  ArchiveConversation,
+  CreateConversation,
+  DeleteConversation,
+  ForkConversation,
+  RenameConversation,
+  SendMessage,
+  SwitchBranch,
+} from "../utils/operations.js";
+import { PinConversation, SetConversationTags } from "../utils/organise-operations.js";
+import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
+import { collect, graphqlSSE, sseClient, yogaSSE } from "../utils/sse.js";
+import { waitFor } from "../utils/stream-events.js";
+import {
+  readViewerEvents,
+  type ViewerEvent,
+  ViewerEvents,
+  type ViewerEventsReader,
+} from "../utils/viewer-event-operations.js";
+
+// `viewerEvents` on one instance: every tab of a user hears every change to their conversations (made in
+// any tab), another user hears none of them, over yoga's SSE and graphql-sse alike.
+
+const typenames = (events: ViewerEvent[]) => events.map((e) => e.__typename);
+
+describe.each(testDatabaseKinds())("viewerEvents on %s", (kind) => {
+  let server: TestServer;
+  let fake: FakeOpenAI;
+
+  beforeAll(async () => {
+    fake = await new FakeOpenAI().start();
+    // The shortest idle timeout: viewerEvents must outlive it (quiet is its normal state).
+    server = await startTestServer(kind, { ...fake.serverEnv, STREAM_IDLE_TIMEOUT_MS: "1000" });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await fake?.close();
+  });
+
+  /** A graphql-sse subscriber, read in the background; resolves once the server holds its stream. */
+  async function graphqlSSEReader(token: string): Promise<ViewerEventsReader> {
+    const before = server.runtime.streams.size;
+    const client = sseClient(server.url, token, false);
+    const seen: ViewerEvent[] = [];
+    const stream = graphqlSSE(client, ViewerEvents, {});
+    const done = (async () => {
+      for await (const result of stream) if (result.data?.viewerEvents) seen.push(result.data.viewerEvents);
+    })().catch(() => {});
+    await waitFor(() => server.runtime.streams.size > before, 10_000, "the graphql-sse subscription");
+    return { seen, failures: [], done, close: () => client.dispose() };
+  }
+
+  it("tells every subscriber of the user each change, in order, and another user nothing", async () => {
+    const alice = await tokenFor(`alice-${randomUUID()}`);
+    const bob = await tokenFor(`bob-${randomUUID()}`);
+    const tabs = [await readViewerEvents(server.url, alice), await graphqlSSEReader(alice)];
+    const other = await readViewerEvents(server.url, bob);
+    try {
+      // Each event is awaited before the next change: a conversation is read when its event is delivered.
+      const step = async (change: () => Promise<unknown>) => {
+        const count = tabs[0]?.seen.length ?? 0;
+        await change();
+        for (const tab of tabs)
+          await waitFor(() => tab.seen.length > count, 10_000, `event ${count + 1} in each tab`);
+      };
+      let id = "";
+      await step(async () => {
+        const created = await server.request(CreateConversation, { title: "first" }, alice);
+        id = created.data?.createConversation.conversation.id as string;
+      });
+      await step(() => server.request(RenameConversation, { id, title: "renamed" }, alice));
+      await step(() => server.request(PinConversation, { id }, alice));
+      await step(() => server.request(SetConversationTags, { id, tags: ["Work", "urgent"] }, alice));
+      await step(() => server.request(ArchiveConversation, { id }, alice));
+      await step(() => server.request(DeleteConversation, { id }, alice));
+      for (const tab of tabs) {
+        expect(tab.seen).toEqual([
+          { __typename: "ConversationCreated", conversation: { id, title: "first", activeReplyId: null } },
+          expect.objectContaining({
+            conversation: expect.objectContaining({ title: "renamed", pinnedAt: null }),
+          }),
+          expect.objectContaining({
+            conversation: expect.objectContaining({ pinnedAt: expect.any(String), tags: [] }),
+          }),
+          expect.objectContaining({ conversation: expect.objectContaining({ tags: ["work", "urgent"] }) }),
+          expect.objectContaining({
+            conversation: expect.objectContaining({ archivedAt: expect.any(String) }),
+          }),
+          { __typename: "ConversationDeleted", conversationId: id },
+        ]);
+        expect(typenames(tab.seen).slice(1, 5)).toEqual(Array(4).fill("ConversationUpdated"));
+      }
+      // Bob hears his own change, and only it: Alice's went to her channel alone.
+      await server.request(CreateConversation, { title: "bob's" }, bob);
+      await waitFor(() => other.seen.length >= 1, 10_000, "bob's own event");
+      expect(other.seen).toEqual([
+        { __typename: "ConversationCreated", conversation: expect.objectContaining({ title: "bob's" }) },
+      ]);
+      expect(other.failures).toEqual([]);
+      for (const tab of tabs) expect(tab.seen).toHaveLength(6);
+    } finally {
+      for (const reader of [...tabs, other]) reader.close();
+    }
+  });
+
+  it("tells of a send: the conversation, the reply starting with its ids, and its end", async () => {
+    const token = await tokenFor(`sender-${randomUUID()}`);
+    const tab = await readViewerEvents(server.url, token);
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "hel" }, { content: "lo", gate: gate.promise }] });
+    try {
+      const sending = collect(yogaSSE(server.url, SendMessage, { input: { content: "hi" } }, token));
+      await waitFor(() => tab.seen.length >= 2, 10_000, "the conversation and the reply starting");
+      const [created, started] = tab.seen;
+      if (created?.__typename !== "ConversationCreated" || started?.__typename !== "ReplyStarted")
+        throw new Error(`unexpected events ${JSON.stringify(tab.seen)}`);
+      expect(started.conversationId).toBe(created.conversation?.id);
+      // The reply runs: the conversation names it, to attach with messageStream.
+      expect(created.conversation?.activeReplyId).toBe(started.messageId);
+      gate.resolve();
+      const results = await sending;
+      const messages = results.flatMap((r) =>
+        r.data?.sendMessage.__typename === "MessageCreated" ? [r.data.sendMessage.message] : [],
+      );
+      expect(started.userMessageId).toBe(messages[0]?.id);
+      expect(started.messageId).toBe(messages[1]?.id);
+      await waitFor(() => tab.seen.length >= 3, 10_000, "the reply finishing");
+      expect(tab.seen[2]).toEqual({
+        __typename: "ReplyFinished",
+        conversationId: started.conversationId,
+        messageId: started.messageId,
+        status: "COMPLETE",
+      });
+
+      // A second message into the same conversation moves it (Updated), then runs a reply.
+      fake.script(FakeOpenAI.text(["again"]));
+      const conversationId = started.conversationId;
+      await collect(yogaSSE(server.url, SendMessage, { input: { content: "more", conversationId } }, token));
+      await waitFor(() => tab.seen.length >= 6, 10_000, "the second exchange");
+      expect(typenames(tab.seen.slice(3))).toEqual(["ConversationUpdated", "ReplyStarted", "ReplyFinished"]);
+
+      // Branches: another version made active, and a fork, are told too.
+      const firstUser = started.userMessageId as string;
+      await server.request(SwitchBranch, { messageId: firstUser }, token);
+      const fork = await server.request(ForkConversation, { messageId: firstUser, title: "fork" }, token);
+      await waitFor(() => tab.seen.length >= 8, 10_000, "the branch events");
+      expect(tab.seen[6]).toMatchObject({
+        __typename: "ConversationUpdated",
+        conversation: { id: conversationId },
+      });
+      expect(tab.seen[7]).toMatchObject({
+        __typename: "ConversationCreated",
+        conversation: { id: fork.data?.forkConversation.conversation.id, title: "fork" },
+      });
+    } finally {
+      gate.resolve();
+      tab.close();
+    }
+  });
+
+  it("stays open while quiet past the idle timeout, and frees its stream slot when the client leaves", async () => {
+    const token = await tokenFor(`quiet-${randomUUID()}`);
+    await waitFor(() => server.runtime.streams.size === 0, 10_000, "the earlier tests' streams closed");
+    const tab = await readViewerEvents(server.url, token);
+    try {
+      expect(server.runtime.streams.size).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await server.request(CreateConversation, { title: "later" }, token);
+      await waitFor(() => tab.seen.length >= 1, 10_000, "an event after a quiet while");
+    } finally {
+      tab.close();
+    }
+    await waitFor(() => server.runtime.streams.size === 0, 10_000, "the slot released");
+  });
+
+  it("refuses an anonymous subscriber", async () => {
+    const [result] = await collect(yogaSSE(server.url, ViewerEvents, {}, null));
+    expect(result?.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});
