@@ -373,17 +373,18 @@ const listKey = (args: Record<string, unknown>) =>
  * Puts a conversation where it now belongs in every cached list (see the Apollo twin in sdk/apollo.ts):
  * out of every page of the lists it left or moves within, then into its place on the first page of the
  * lists it belongs to (unless that place is past the first page, which has more after it). Only a
- * conversation `created`, or one leaving a list, changes that list's `totalCount`.
+ * conversation `created` that a list did not hold yet, or one leaving a list, changes its `totalCount`.
  */
 function placeConversation(cache: Cache, c: ConversationSummaryFragment, created: boolean) {
   const pages = pagesOf(cache, "Query", "conversations", () => true);
-  const left = new Set<string>();
+  /** The lists that held it (by `listKey`): it is counted in them already. */
+  const held = new Set<string>();
   for (const page of pages) {
     const { connection, edges } = edgesOf(cache, "Query", page.fieldKey);
     const kept = edges.filter((e) => cache.resolve(e, "node") !== c.id);
     if (!connection || kept.length === edges.length) continue;
     cache.link(connection, "edges", kept);
-    if (!belongs(page.arguments ?? {}, c)) left.add(listKey(page.arguments ?? {}));
+    held.add(listKey(page.arguments ?? {}));
   }
   const node = cache.readFragment(ConversationSummaryFragmentDoc, { __typename: "Conversation", id: c.id });
   for (const page of pages.filter((p) => isFirstPage(p.arguments ?? {}))) {
@@ -393,13 +394,17 @@ function placeConversation(cache: Cache, c: ConversationSummaryFragment, created
       (data: ConversationListQuery | null) => {
         if (!data) return null;
         const list = data.conversations;
-        if (left.has(listKey(args))) list.totalCount -= 1;
-        if (!node || !belongs(args, c)) return data;
+        const wasThere = held.has(listKey(args));
+        if (!belongs(args, c)) {
+          if (wasThere) list.totalCount -= 1;
+          return data;
+        }
+        if (!node) return data;
         const at = list.edges.findIndex((e) => listsBefore(c, e.node));
         if (at === -1 && list.pageInfo.hasNextPage) return data;
         const place = at === -1 ? list.edges.length : at;
         list.edges.splice(place, 0, edge("QueryConversationsConnectionEdge", node));
-        if (created) list.totalCount += 1;
+        if (created && !wasThere) list.totalCount += 1;
         return data;
       },
     );
