@@ -147,8 +147,7 @@ function renderConversations() {
       item.classList.toggle("pinned", node.pinnedAt !== null);
       // A reply is being written in it, here or in another tab (viewerEvents keeps this current).
       item.dataset.running = String(node.activeReplyId !== null);
-      const button = document.createElement("button");
-      button.type = "button";
+      const button = Object.assign(document.createElement("button"), { type: "button", className: "open" });
       const title = Object.assign(document.createElement("span"), {
         className: "title",
         textContent: node.title,

@@ -96,7 +96,7 @@ describe(`two tabs of the example chat page in sync (${kind})`, { timeout: 6 * B
   });
 
   it("streams in the other tab a reply started in one, in the open conversation", async () => {
-    for (const page of [one, two]) await item(page, "Existing").locator("button").first().click();
+    for (const page of [one, two]) await item(page, "Existing").locator("button.open").click();
     await expect.poll(() => messages(two).then((m) => m.length), poll).toBe(2);
     const gate = deferred();
     fake.script({ chunks: [{ content: "Streaming " }, { content: "everywhere.", gate: gate.promise }] });
