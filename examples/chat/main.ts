@@ -329,8 +329,8 @@ function messageControls(node: HistoryMessage): HTMLElement[] {
   if (node.role === "ASSISTANT" && node.status === "COMPLETE") {
     // Thumbs up or down; choosing the current rating again clears it.
     for (const [rating, label] of [
-      ["UP", "👍"],
-      ["DOWN", "👎"],
+      ["UP", "▲ Good"],
+      ["DOWN", "▼ Bad"],
     ] as const) {
       const chosen = node.feedback?.rating === rating;
       const thumb = button(`rate rate-${rating.toLowerCase()}`, label, () => {

@@ -118,6 +118,7 @@ describe(`two tabs of the example chat page in sync (${kind})`, { timeout: 6 * B
     await last.locator(".rate-down").click();
     await expect.poll(() => last.locator(".rate-down").getAttribute("aria-pressed"), poll).toBe("true");
     expect(await last.locator(".rate-up").getAttribute("aria-pressed")).toBe("false");
+    await screenshot(two, "chat-sync-rated");
     expect(pageErrors).toEqual([]);
   });
 });
