@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
+import { wsClient } from "../utils/graphql-ws.js";
 import {
   ArchiveConversation,
   CreateConversation,
@@ -23,7 +25,7 @@ import {
 } from "../utils/viewer-event-operations.js";
 
 // `viewerEvents` on one instance: every tab of a user hears every change to their conversations (made in
-// any tab), another user hears none of them, over yoga's SSE and graphql-sse alike.
+// any tab), another user hears none of them, over yoga's SSE, graphql-sse and graphql-ws alike.
 
 const typenames = (events: ViewerEvent[]) => events.map((e) => e.__typename);
 
@@ -41,23 +43,45 @@ describe.each(testDatabaseKinds())("viewerEvents on %s", (kind) => {
     await fake?.close();
   });
 
-  /** A graphql-sse subscriber, read in the background; resolves once the server holds its stream. */
-  async function graphqlSSEReader(token: string): Promise<ViewerEventsReader> {
+  /** A subscriber through a protocol client, read in the background; resolves once the server holds it. */
+  async function clientReader(
+    subscribe: () => AsyncIterable<{ data?: { viewerEvents: ViewerEvent } | null }>,
+    dispose: () => unknown,
+  ): Promise<ViewerEventsReader> {
     const before = server.runtime.streams.size;
-    const client = sseClient(server.url, token, false);
     const seen: ViewerEvent[] = [];
-    const stream = graphqlSSE(client, ViewerEvents, {});
     const done = (async () => {
-      for await (const result of stream) if (result.data?.viewerEvents) seen.push(result.data.viewerEvents);
+      for await (const result of subscribe())
+        if (result.data?.viewerEvents) seen.push(result.data.viewerEvents);
     })().catch(() => {});
-    await waitFor(() => server.runtime.streams.size > before, 10_000, "the graphql-sse subscription");
-    return { seen, failures: [], done, close: () => client.dispose() };
+    await waitFor(() => server.runtime.streams.size > before, 10_000, "the subscription");
+    return { seen, failures: [], done, close: () => void dispose() };
+  }
+
+  function graphqlSSEReader(token: string) {
+    const client = sseClient(server.url, token, false);
+    return clientReader(
+      () => graphqlSSE(client, ViewerEvents, {}),
+      () => client.dispose(),
+    );
+  }
+
+  function graphqlWSReader(token: string) {
+    const client = wsClient(server.url, token);
+    return clientReader(
+      () => client.iterate<{ viewerEvents: ViewerEvent }>({ query: print(ViewerEvents) }),
+      () => client.dispose(),
+    );
   }
 
   it("tells every subscriber of the user each change, in order, and another user nothing", async () => {
     const alice = await tokenFor(`alice-${randomUUID()}`);
     const bob = await tokenFor(`bob-${randomUUID()}`);
-    const tabs = [await readViewerEvents(server.url, alice), await graphqlSSEReader(alice)];
+    const tabs = [
+      await readViewerEvents(server.url, alice),
+      await graphqlSSEReader(alice),
+      await graphqlWSReader(alice),
+    ];
     const other = await readViewerEvents(server.url, bob);
     try {
       // Each event is awaited before the next change: a conversation is read when its event is delivered.
