@@ -11,6 +11,7 @@ import {
   ForkConversation,
   RenameConversation,
   SendMessage,
+  StopGeneration,
   SwitchBranch,
 } from "../utils/operations.js";
 import { PinConversation, SetConversationTags } from "../utils/organise-operations.js";
@@ -179,6 +180,57 @@ describe.each(testDatabaseKinds())("viewerEvents on %s", (kind) => {
       expect(tab.seen[7]).toMatchObject({
         __typename: "ConversationCreated",
         conversation: { id: fork.data?.forkConversation.conversation.id, title: "fork" },
+      });
+    } finally {
+      gate.resolve();
+      tab.close();
+    }
+  });
+
+  it("tells of a queued message's reply when its turn comes, and of a stopped reply", async () => {
+    const token = await tokenFor(`queue-${randomUUID()}`);
+    const tab = await readViewerEvents(server.url, token);
+    const gate = deferred();
+    fake.script(
+      { chunks: [{ content: "first" }, { content: " answer", gate: gate.promise }] },
+      { chunks: [{ content: "second" }, { content: " never", gate: new Promise(() => {}) }] },
+    );
+    try {
+      const first = collect(yogaSSE(server.url, SendMessage, { input: { content: "one" } }, token));
+      await waitFor(() => tab.seen.length >= 2, 10_000, "the first reply starting");
+      const conversationId = (tab.seen[1] as Extract<ViewerEvent, { __typename: "ReplyStarted" }>)
+        .conversationId;
+      const queued = collect(
+        yogaSSE(
+          server.url,
+          SendMessage,
+          { input: { content: "two", conversationId, onBusy: "ENQUEUE" } },
+          token,
+        ),
+        (r) => r.data?.sendMessage.__typename === "TextDelta",
+      );
+      await waitFor(() => tab.seen.length >= 3, 10_000, "the queued message");
+      gate.resolve();
+      await first;
+      await queued;
+      await waitFor(() => tab.seen.length >= 5, 10_000, "the queued reply starting");
+      expect(typenames(tab.seen)).toEqual([
+        "ConversationCreated",
+        "ReplyStarted",
+        "ConversationUpdated",
+        "ReplyFinished",
+        "ReplyStarted",
+      ]);
+      const second = tab.seen[4] as Extract<ViewerEvent, { __typename: "ReplyStarted" }>;
+      expect(second.conversationId).toBe(conversationId);
+      // The queued reply, still running: stopped from anywhere, every tab hears it ended CANCELLED.
+      await server.request(StopGeneration, { messageId: second.messageId }, token);
+      await waitFor(() => tab.seen.length >= 6, 10_000, "the stop");
+      expect(tab.seen[5]).toEqual({
+        __typename: "ReplyFinished",
+        conversationId,
+        messageId: second.messageId,
+        status: "CANCELLED",
       });
     } finally {
       gate.resolve();
