@@ -42,12 +42,32 @@ export async function viewerEvents(ctx: Context): Promise<AsyncIterableIterator<
   return ctx.streams.serve(lease, queue, ctx.request.signal, undefined, false);
 }
 
+/** Reads of an event's conversation, shared by its subscribers on this instance (by viewer and selection). */
+const reads = new WeakMap<ViewerEvent, Map<string, ReturnType<typeof findOwnedConversation>>>();
+
 /**
- * The conversation an event names, read fresh with the subscriber's selection and as the subscriber (one
- * statement): null when it was deleted meanwhile, and never another user's.
+ * The conversation an event names, read fresh with the subscriber's selection and as the subscriber: null
+ * when it was deleted meanwhile, and never another user's. One statement per event, shared by the user's
+ * tabs on this instance that select the same fields (each event object is handed to all of them).
  */
-export function eventConversation(ctx: Context, conversationId: string, query: ConversationSelection) {
-  return findOwnedConversation(ctx.prisma, requireViewer(ctx).id, conversationId, query);
+export function eventConversation(
+  ctx: Context,
+  event: Extract<ViewerEvent, { type: "ConversationCreated" | "ConversationUpdated" }>,
+  query: ConversationSelection,
+) {
+  const viewerId = requireViewer(ctx).id;
+  const key = `${viewerId}\n${JSON.stringify(query)}`;
+  let byQuery = reads.get(event);
+  if (!byQuery) {
+    byQuery = new Map();
+    reads.set(event, byQuery);
+  }
+  let read = byQuery.get(key);
+  if (!read) {
+    read = findOwnedConversation(ctx.prisma, viewerId, event.conversationId, query);
+    byQuery.set(key, read);
+  }
+  return read;
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };

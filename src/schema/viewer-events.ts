@@ -16,7 +16,7 @@ function conversationEvent(name: "ConversationCreated" | "ConversationUpdated", 
         nullable: true,
         description:
           "The conversation as it is now; null when it was deleted meanwhile (a ConversationDeleted follows).",
-        resolve: (query, event, _args, ctx) => eventConversation(ctx, event.conversationId, query),
+        resolve: (query, event, _args, ctx) => eventConversation(ctx, event, query),
       }),
     }),
   });

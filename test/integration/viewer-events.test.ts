@@ -253,6 +253,27 @@ describe.each(testDatabaseKinds())("viewerEvents on %s", (kind) => {
     await waitFor(() => server.runtime.streams.size === 0, 10_000, "the slot released");
   });
 
+  it("reads an event's conversation once for all the user's tabs on the instance", async () => {
+    const token = await tokenFor(`many-${randomUUID()}`);
+    const created = await server.request(CreateConversation, { title: "shared" }, token);
+    const id = created.data?.createConversation.conversation.id as string;
+    /** The statements a rename and its delivery to `tabs` subscribers take. */
+    const statementsFor = async (tabs: number, title: string) => {
+      const readers: ViewerEventsReader[] = [];
+      for (let i = 0; i < tabs; i++) readers.push(await readViewerEvents(server.url, token));
+      const statements: string[] = [];
+      const listener = (e: { query: string }) => statements.push(e.query);
+      server.db.prisma.$on("query", listener);
+      await server.request(RenameConversation, { id, title }, token);
+      await waitFor(() => readers.every((r) => r.seen.length === 1), 10_000, "every tab told");
+      for (const reader of readers) reader.close();
+      // The approval sweep (see conversations.test.ts) may fall inside the window: not part of it.
+      return statements.filter((q) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(q) && !/"ToolCall"/.test(q)).length;
+    };
+    const one = await statementsFor(1, "one tab");
+    expect(await statementsFor(5, "five tabs")).toBe(one);
+  });
+
   it("refuses an anonymous subscriber", async () => {
     const [result] = await collect(yogaSSE(server.url, ViewerEvents, {}, null));
     expect(result?.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
