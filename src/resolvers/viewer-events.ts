@@ -1,4 +1,4 @@
-import type { ViewerEvent } from "../agent/runs/viewer-events.js";
+import type { ViewerEvent, ViewerSubscription } from "../agent/runs/viewer-events.js";
 import { NotFoundError } from "../core/errors.js";
 import { type ConversationSelection, findOwnedConversation } from "../db/conversations.js";
 import type { Context } from "./context.js";
@@ -30,9 +30,9 @@ export function updated<T extends { id: string }>(ctx: Context, conversation: T 
 export async function viewerEvents(ctx: Context): Promise<AsyncIterableIterator<ViewerEvent>> {
   const viewer = requireViewer(ctx);
   const lease = await ctx.streams.reserve(viewer.id);
-  const queue = new EventQueue<ViewerEvent>(MAX_PENDING_EVENTS);
-  const subscription = ctx.events.subscribe(viewer.id, (event) => queue.push(event));
-  queue.onEnd = () => subscription.close();
+  let subscription: ViewerSubscription | undefined;
+  const queue = new EventQueue<ViewerEvent>(MAX_PENDING_EVENTS, () => subscription?.close());
+  subscription = ctx.events.subscribe(viewer.id, (event) => queue.push(event));
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     subscription.ready,
@@ -77,12 +77,15 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * without bound: the events name what changed, so skipping some would leave its list wrong unnoticed.
  */
 class EventQueue<T> implements AsyncIterableIterator<T> {
-  onEnd = () => {};
   private readonly pending: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
   private ended = false;
 
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    /** Called once when the queue ends (read to its end, returned, or overflowed). */
+    private readonly onEnd: () => void,
+  ) {}
 
   [Symbol.asyncIterator](): this {
     return this;
