@@ -9,7 +9,8 @@ import type { RedisConnections } from "./redis.js";
  * by all their tabs, dropped with the last: see {@link ChannelFanout}), so a publish reaches exactly the
  * instances that have someone to tell. Local subscribers hear their own instance's events through Redis
  * too: one path, one order for everyone. Fire-and-forget like the run events: events published while Redis
- * is away are lost, and clients read their list again when their stream is cut.
+ * is away are lost, so the instance's subscribers are told (`onLost`) as soon as its subscriber connection
+ * drops, and their clients subscribe and read their list again.
  */
 export class RedisViewerEvents implements ViewerEvents {
   private publishFailing = false;
@@ -33,8 +34,18 @@ export class RedisViewerEvents implements ViewerEvents {
     });
   }
 
-  subscribe(userId: string, listener: (event: ViewerEvent) => void): ViewerSubscription {
-    return this.fanout.subscribe(this.channel(userId), (payload) => listener(this.decode(payload)));
+  subscribe(userId: string, listener: (event: ViewerEvent) => void, onLost: () => void): ViewerSubscription {
+    const subscription = this.fanout.subscribe(this.channel(userId), (payload) =>
+      listener(this.decode(payload)),
+    );
+    const stopWatching = this.fanout.onConnectionChange(onLost);
+    return {
+      ready: subscription.ready,
+      close: () => {
+        stopWatching();
+        subscription.close();
+      },
+    };
   }
 
   /** Decodes a message once for all the local subscribers of its user (they are called in a row). */

@@ -24,15 +24,20 @@ export function updated<T extends { id: string }>(ctx: Context, conversation: T 
 /**
  * `viewerEvents`: what changes for the viewer, from any tab, device or instance, until the client leaves.
  * It takes one of the user's stream slots like any subscription and ends after `STREAM_MAX_DURATION_MS`,
- * but not when idle (quiet is its normal state; the transports' keep-alives hold it open). It is answered
- * once this instance listens for the user, so a change made after the response started is never missed.
+ * but not when idle (quiet is its normal state; the transports' keep-alives hold it open); it also ends when
+ * events may have been lost (Redis went away), after those it holds. It is answered once this instance
+ * listens for the user, so a change made after the response started is never missed.
  */
 export async function viewerEvents(ctx: Context): Promise<AsyncIterableIterator<ViewerEvent>> {
   const viewer = requireViewer(ctx);
   const lease = await ctx.streams.reserve(viewer.id);
   let subscription: ViewerSubscription | undefined;
   const queue = new EventQueue<ViewerEvent>(MAX_PENDING_EVENTS, () => subscription?.close());
-  subscription = ctx.events.subscribe(viewer.id, (event) => queue.push(event));
+  subscription = ctx.events.subscribe(
+    viewer.id,
+    (event) => queue.push(event),
+    () => queue.close(),
+  );
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     subscription.ready,
@@ -73,8 +78,9 @@ export function eventConversation(
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
- * Pushed values, read in order. A reader that falls `capacity` behind is ended instead of buffering
- * without bound: the events name what changed, so skipping some would leave its list wrong unnoticed.
+ * Pushed values, read in order until {@link close} (what was pushed before is still read). A reader that
+ * falls `capacity` behind is ended instead of buffering without bound: the events name what changed, so
+ * skipping some would leave its list wrong unnoticed.
  */
 class EventQueue<T> implements AsyncIterableIterator<T> {
   private readonly pending: T[] = [];
@@ -97,7 +103,7 @@ class EventQueue<T> implements AsyncIterableIterator<T> {
     if (waiting) {
       this.waiting = null;
       waiting({ done: false, value });
-    } else if (this.pending.length >= this.capacity) this.end();
+    } else if (this.pending.length >= this.capacity) this.close();
     else this.pending.push(value);
   }
 
@@ -110,15 +116,17 @@ class EventQueue<T> implements AsyncIterableIterator<T> {
   }
 
   return(): Promise<IteratorResult<T>> {
-    this.end();
+    this.close();
+    this.pending.length = 0;
     return Promise.resolve(DONE);
   }
 
-  private end(): void {
+  /** Takes no more values; the reader gets those pushed before, then the end. */
+  close(): void {
     if (this.ended) return;
     this.ended = true;
-    this.pending.length = 0;
     this.onEnd();
+    // Someone waits only when nothing is pending.
     const waiting = this.waiting;
     this.waiting = null;
     waiting?.(DONE);

@@ -458,9 +458,18 @@ describe.runIf(suiteNeedsPostgres(REDIS_RESTARTS))(REDIS_RESTARTS, { timeout: 90
     const id = assistantOf(onA.seen).id;
     const onB = follow(b.url, token, id, 0);
     await waitFor(() => replyText(onB.seen) === part1.join(""), 15_000, "part 1 on B");
+    const tab = await readViewerEvents(b.url, token);
+    let tabEnded = false;
+    void tab.done.then(() => {
+      tabEnded = true;
+    });
 
     await redis.kill();
     await waitFor(async () => !(await ready(a.url)) && !(await ready(b.url)), 15_000, "not ready");
+    // The user's events may be lost while Redis is away: B ends their viewerEvents stream at once (its
+    // client subscribes and reads its list again), rather than let it miss changes unnoticed.
+    await waitFor(() => tabEnded, 15_000, "the viewerEvents stream ended");
+    expect(tab.failures).toEqual([]);
     // The model goes on while Redis is away: A's own client sees it live, and A saves it.
     beforeOutage.resolve();
     await waitFor(() => replyText(onA.seen) === [...part1, ...part2].join(""), 15_000, "part 2 on A");

@@ -31,7 +31,11 @@ export interface ViewerSubscription {
  */
 export interface ViewerEvents {
   publish(userId: string, event: ViewerEvent): void;
-  subscribe(userId: string, listener: (event: ViewerEvent) => void): ViewerSubscription;
+  /**
+   * Calls `listener` with each of the user's events until closed; `onLost` when events may have been lost
+   * meanwhile (the instance lost Redis): the subscriber should end, so that its client starts over.
+   */
+  subscribe(userId: string, listener: (event: ViewerEvent) => void, onLost: () => void): ViewerSubscription;
 }
 
 /** The events of one instance alone (no `REDIS_URL`): handed to the user's local listeners directly. */
