@@ -1,6 +1,11 @@
 import { type ApolloCache, InMemoryCache, type Reference } from "@apollo/client";
 import { relayStylePagination } from "@apollo/client/utilities";
-import type { MessageFieldsFragment, StreamEventFragment } from "./index.js";
+import type {
+  ConversationSummaryFragment,
+  MessageFieldsFragment,
+  StreamEventFragment,
+  ViewerEventFragment,
+} from "./index.js";
 import { possibleTypes } from "./index.js";
 
 // Apollo Client's cache for this API. Objects are normalized by their global id (`Conversation:<id>`,
@@ -34,6 +39,7 @@ export function createApolloCache(): InMemoryCache {
           editMessage: { merge: false },
           regenerateReply: { merge: false },
           messageStream: { merge: false },
+          viewerEvents: { merge: false },
         },
       },
     },
@@ -235,4 +241,117 @@ function appendToolCall(cache: ApolloCache, messageId: string, toolCallId: strin
       },
     },
   });
+}
+
+/** The key arguments a stored `conversations` list was loaded with (`conversations:{"archived":false,…}`). */
+function listArgs(storeFieldName: string): {
+  archived?: boolean;
+  pinned?: boolean | null;
+  tag?: string | null;
+} {
+  const at = storeFieldName.indexOf(":");
+  return at === -1 ? {} : JSON.parse(storeFieldName.slice(at + 1));
+}
+
+/** A tag as the API stores and matches it (see `Conversation.tags`). */
+const normalTag = (tag: string) => tag.normalize("NFC").replace(/\s+/g, " ").trim().toLowerCase();
+
+/** Whether a conversation belongs in a list loaded with these arguments. */
+function belongs(
+  args: ReturnType<typeof listArgs>,
+  c: Pick<ConversationSummaryFragment, "archivedAt" | "pinnedAt" | "tags">,
+): boolean {
+  if ((c.archivedAt !== null) !== Boolean(args.archived)) return false;
+  if (args.pinned != null && (c.pinnedAt !== null) !== args.pinned) return false;
+  return args.tag == null || c.tags.includes(normalTag(args.tag));
+}
+
+/** The fields that order the lists: pinned first (newest pin first), then the most recently active. */
+type Ordered = Pick<ConversationSummaryFragment, "pinnedAt" | "lastActivityAt">;
+
+/** Whether `a` lists before `b` (timestamps are ISO strings of one format: they compare as text). */
+function listsBefore(a: Ordered, b: Ordered): boolean {
+  if ((a.pinnedAt === null) !== (b.pinnedAt === null)) return a.pinnedAt !== null;
+  if (a.pinnedAt !== null && b.pinnedAt !== null && a.pinnedAt !== b.pinnedAt) return a.pinnedAt > b.pinnedAt;
+  return a.lastActivityAt > b.lastActivityAt;
+}
+
+/**
+ * Puts a conversation where it now belongs in every cached list: taken out of those it left (archived,
+ * unpinned from the pins, a tag removed), put in its place by the lists' order in those it belongs to
+ * (unless that place is past the loaded pages: it comes with a later page). `created` counts it in the
+ * lists' `totalCount`; a conversation that was only updated may have been counted on a page not loaded, so
+ * only leaving a list changes the count then.
+ */
+function placeConversation(cache: ApolloCache, conversation: ConversationSummaryFragment, created: boolean) {
+  cache.modify<{ conversations: StoredConnection }>({
+    id: "ROOT_QUERY",
+    fields: {
+      conversations(value, { storeFieldName, toReference, readField }) {
+        const existing = value as unknown as StoredConnection;
+        if (!existing?.edges) return value;
+        const others = existing.edges.filter((e) => readField("id", e.node) !== conversation.id);
+        const wasThere = others.length !== existing.edges.length;
+        const fits = belongs(listArgs(storeFieldName), conversation);
+        const count = (delta: number) =>
+          existing.totalCount === undefined ? {} : { totalCount: existing.totalCount + delta };
+        if (!fits) return (wasThere ? { ...existing, edges: others, ...count(-1) } : value) as never;
+        const at = others.findIndex((e) =>
+          listsBefore(conversation, {
+            pinnedAt: readField<string | null>("pinnedAt", e.node) ?? null,
+            lastActivityAt: readField<string>("lastActivityAt", e.node) ?? "",
+          }),
+        );
+        const ref = toReference({ __typename: "Conversation", id: conversation.id });
+        const more = existing.pageInfo?.hasNextPage === true;
+        if (!ref || (at === -1 && more)) return { ...existing, edges: others } as never;
+        const place = at === -1 ? others.length : at;
+        const moved = { __typename: "QueryConversationsConnectionEdge", cursor: null, node: ref };
+        return {
+          ...existing,
+          edges: [...others.slice(0, place), moved, ...others.slice(place)],
+          ...count(created && !wasThere ? 1 : 0),
+        } as never;
+      },
+    },
+  });
+}
+
+/**
+ * Applies one `viewerEvents` event (select the SDK's `ViewerEvent` fragment) to the cache, so that every
+ * open tab's lists follow changes made elsewhere: a new conversation joins the lists it belongs to, in its
+ * place; an updated one (renamed, pinned, tagged, archived, new activity) moves to where it now belongs
+ * (Apollo has already stored its fields); a deleted one is evicted; a reply starting or finishing sets its
+ * conversation's `activeReplyId` (and the message's status, when cached). Call it from the subscription's
+ * `next`: `client.subscribe({ query: ViewerEventsDocument }).subscribe(({ data }) => data &&
+ * applyViewerEvent(client.cache, data.viewerEvents))`.
+ */
+export function applyViewerEvent(cache: ApolloCache, event: ViewerEventFragment): void {
+  switch (event.__typename) {
+    case "ConversationCreated":
+    case "ConversationUpdated":
+      // Null: deleted since; its ConversationDeleted follows.
+      if (event.conversation)
+        placeConversation(cache, event.conversation, event.__typename === "ConversationCreated");
+      return;
+    case "ConversationDeleted":
+      removeConversationFromLists(cache, event.conversationId, "deleted");
+      return;
+    case "ReplyStarted":
+      cache.modify<{ activeReplyId: string | null }>({
+        id: cache.identify({ __typename: "Conversation", id: event.conversationId }),
+        fields: { activeReplyId: () => event.messageId },
+      });
+      return;
+    case "ReplyFinished":
+      cache.modify<{ activeReplyId: string | null }>({
+        id: cache.identify({ __typename: "Conversation", id: event.conversationId }),
+        fields: { activeReplyId: (current) => (current === event.messageId ? null : current) },
+      });
+      cache.modify<MessageFieldsFragment>({
+        id: cache.identify({ __typename: "Message", id: event.messageId }),
+        fields: { status: () => event.status },
+      });
+      return;
+  }
 }

@@ -7,12 +7,14 @@ import {
   type ConversationListQuery,
   ConversationMessagesDocument,
   type ConversationMessagesQuery,
+  type ConversationSummaryFragment,
   ConversationSummaryFragmentDoc,
   type CreateConversationMutation,
   type DeleteConversationMutation,
   type ForkConversationMutation,
   MessageFieldsFragmentDoc,
   type StreamEventFragment,
+  type ViewerEventFragment,
 } from "./index.js";
 
 // Graphcache (urql's normalized cache) for this API: entities keyed by their global ids, both connections
@@ -48,6 +50,11 @@ const EMBEDDED_TYPES = [
   "MessageSearchConnection",
   "MessageSearchEdge",
   "MessageSearchResult",
+  "ConversationCreated",
+  "ConversationUpdated",
+  "ConversationDeleted",
+  "ReplyStarted",
+  "ReplyFinished",
 ];
 
 /** Options for `cacheExchange` from `@urql/exchange-graphcache`. */
@@ -111,6 +118,9 @@ export function graphcacheOptions(): CacheExchangeOpts {
         },
         messageStream(result, _args, cache) {
           applyStreamEvent(cache, result.messageStream as StreamEventFragment);
+        },
+        viewerEvents(result, _args, cache) {
+          applyViewerEvent(cache, result.viewerEvents as ViewerEventFragment);
         },
       },
     },
@@ -318,6 +328,129 @@ function applyStreamEvent(cache: Cache, event: StreamEventFragment) {
     }
     default:
       // MessageSnapshot and MessageCompleted carry the whole message, which Graphcache has stored.
+      return;
+  }
+}
+
+const ACTIVE_REPLY = gql`
+  fragment _ on Conversation {
+    id
+    activeReplyId
+  }
+`;
+
+const MESSAGE_STATUS = gql`
+  fragment _ on Message {
+    id
+    status
+  }
+`;
+
+/** A tag as the API stores and matches it (see `Conversation.tags`). */
+const normalTag = (tag: string) => tag.normalize("NFC").replace(/\s+/g, " ").trim().toLowerCase();
+
+/** Whether a conversation belongs in a list loaded with these arguments. */
+function belongs(args: Record<string, unknown>, c: ConversationSummaryFragment): boolean {
+  if ((c.archivedAt !== null) !== (args.archived === true)) return false;
+  if (args.pinned != null && (c.pinnedAt !== null) !== args.pinned) return false;
+  return typeof args.tag !== "string" || c.tags.includes(normalTag(args.tag));
+}
+
+type Ordered = Pick<ConversationSummaryFragment, "pinnedAt" | "lastActivityAt">;
+
+/** Whether `a` lists before `b`: pinned first (newest pin first), then the most recently active. */
+function listsBefore(a: Ordered, b: Ordered): boolean {
+  if ((a.pinnedAt === null) !== (b.pinnedAt === null)) return a.pinnedAt !== null;
+  if (a.pinnedAt !== null && b.pinnedAt !== null && a.pinnedAt !== b.pinnedAt) return a.pinnedAt > b.pinnedAt;
+  return a.lastActivityAt > b.lastActivityAt;
+}
+
+/** One list's identity: its filter arguments, whatever page. */
+const listKey = (args: Record<string, unknown>) =>
+  JSON.stringify([args.archived === true, args.pinned ?? null, args.tag ?? null]);
+
+/**
+ * Puts a conversation where it now belongs in every cached list (see the Apollo twin in sdk/apollo.ts):
+ * out of every page of the lists it left or moves within, then into its place on the first page of the
+ * lists it belongs to (unless that place is past the first page, which has more after it). Only a
+ * conversation `created` that a list did not hold yet, or one leaving a list, changes its `totalCount`.
+ */
+function placeConversation(cache: Cache, c: ConversationSummaryFragment, created: boolean) {
+  const pages = pagesOf(cache, "Query", "conversations", () => true);
+  /** The lists that held it (by `listKey`): it is counted in them already. */
+  const held = new Set<string>();
+  for (const page of pages) {
+    const { connection, edges } = edgesOf(cache, "Query", page.fieldKey);
+    const kept = edges.filter((e) => cache.resolve(e, "node") !== c.id);
+    if (!connection || kept.length === edges.length) continue;
+    cache.link(connection, "edges", kept);
+    held.add(listKey(page.arguments ?? {}));
+  }
+  const node = cache.readFragment(ConversationSummaryFragmentDoc, { __typename: "Conversation", id: c.id });
+  for (const page of pages.filter((p) => isFirstPage(p.arguments ?? {}))) {
+    const args = page.arguments ?? {};
+    cache.updateQuery(
+      { query: ConversationListDocument, variables: args },
+      (data: ConversationListQuery | null) => {
+        if (!data) return null;
+        const list = data.conversations;
+        const wasThere = held.has(listKey(args));
+        if (!belongs(args, c)) {
+          if (wasThere) list.totalCount -= 1;
+          return data;
+        }
+        if (!node) return data;
+        const at = list.edges.findIndex((e) => listsBefore(c, e.node));
+        if (at === -1 && list.pageInfo.hasNextPage) return data;
+        const place = at === -1 ? list.edges.length : at;
+        list.edges.splice(place, 0, edge("QueryConversationsConnectionEdge", node));
+        if (created && !wasThere) list.totalCount += 1;
+        return data;
+      },
+    );
+  }
+}
+
+/**
+ * Applies one `viewerEvents` event; the `viewerEvents` updater calls it, so a client that subscribes to the
+ * SDK's `ViewerEvents` has its lists follow every change made in other tabs, devices or instances: a new
+ * conversation joins the lists it belongs to, in its place; an updated one (renamed, pinned, tagged,
+ * archived, new activity) moves to where it now belongs; a deleted one leaves them and is invalidated; a
+ * reply starting or finishing sets its conversation's `activeReplyId` (and the message's status, when
+ * cached).
+ */
+export function applyViewerEvent(cache: Cache, event: ViewerEventFragment): void {
+  switch (event.__typename) {
+    case "ConversationCreated":
+    case "ConversationUpdated":
+      if (event.conversation)
+        placeConversation(cache, event.conversation, event.__typename === "ConversationCreated");
+      return;
+    case "ConversationDeleted":
+      removeFromLists(cache, event.conversationId, () => true);
+      cache.invalidate({ __typename: "Conversation", id: event.conversationId });
+      return;
+    case "ReplyStarted":
+      if (cache.resolve(event.conversationId, "id") != null)
+        cache.writeFragment(ACTIVE_REPLY, {
+          __typename: "Conversation",
+          id: event.conversationId,
+          activeReplyId: event.messageId,
+        });
+      return;
+    case "ReplyFinished":
+      if (cache.resolve(event.conversationId, "activeReplyId") === event.messageId)
+        cache.writeFragment(ACTIVE_REPLY, {
+          __typename: "Conversation",
+          id: event.conversationId,
+          activeReplyId: null,
+        });
+      if (cache.resolve(event.messageId, "id") != null)
+        cache.writeFragment(MESSAGE_STATUS, {
+          __typename: "Message",
+          id: event.messageId,
+          status: event.status,
+        });
       return;
   }
 }

@@ -6,23 +6,35 @@
  * message can be edited and a reply regenerated; where there are several versions, "< 2 / 3 >" switches
  * between them (the other branches are kept). A tool call that needs approval shows Approve / Deny under the reply, which waits (also across reloads and
  * devices) until one is chosen; a tool server that needs the user's own account shows a link to connect it.
+ * Conversations can be pinned, tagged, renamed and deleted from the list, and replies rated thumbs up or
+ * down. Every open tab of the user stays in sync through `viewerEvents`: the list follows changes made
+ * elsewhere (Graphcache's updater applies the events), shows which conversations have a reply running, and
+ * the open conversation follows a reply started in another tab.
  */
 import { Client, fetchExchange } from "@urql/core";
 import { cacheExchange } from "@urql/exchange-graphcache";
 import {
+  ConversationDocument,
   ConversationListDocument,
   type ConversationListQuery,
   ConversationMessagesDocument,
   type ConversationMessagesQuery,
   DecideToolCallDocument,
+  DeleteConversationDocument,
   EditMessageDocument,
   MessageStreamDocument,
+  PinConversationDocument,
+  RateMessageDocument,
   RegenerateReplyDocument,
+  RenameConversationDocument,
   SearchMessagesDocument,
   SendMessageDocument,
+  SetConversationTagsDocument,
   StopGenerationDocument,
   type StreamEventFragment,
   SwitchBranchDocument,
+  UnpinConversationDocument,
+  ViewerEventsDocument,
 } from "../../sdk/index.js";
 import { graphcacheOptions } from "../../sdk/urql.js";
 
@@ -132,23 +144,78 @@ function renderConversations() {
       const item = document.createElement("li");
       item.dataset.id = node.id;
       item.classList.toggle("selected", node.id === state.selected);
-      const button = document.createElement("button");
-      button.type = "button";
+      item.classList.toggle("pinned", node.pinnedAt !== null);
+      // A reply is being written in it, here or in another tab (viewerEvents keeps this current).
+      item.dataset.running = String(node.activeReplyId !== null);
+      const button = Object.assign(document.createElement("button"), { type: "button", className: "open" });
       const title = Object.assign(document.createElement("span"), {
         className: "title",
         textContent: node.title,
       });
       const preview = Object.assign(document.createElement("span"), {
         className: "preview",
-        textContent: node.lastMessage?.content ?? "",
+        textContent: node.activeReplyId ? "Replying…" : (node.lastMessage?.content ?? ""),
       });
-      button.append(title, preview);
+      const tags = Object.assign(document.createElement("span"), {
+        className: "tags",
+        textContent: node.tags.map((t) => `#${t}`).join(" "),
+      });
+      button.append(title, preview, tags);
       button.addEventListener("click", () => select(node.id));
-      item.append(button);
+      item.append(button, conversationActions(node));
       return item;
     }),
   );
   ui.more.hidden = !ui.results.hidden || !state.conversations?.pageInfo.hasNextPage;
+}
+
+type ListedConversation = ConversationListQuery["conversations"]["edges"][number]["node"];
+
+/** A listed conversation's actions: pin or unpin, tags, rename, delete. */
+function conversationActions(node: ListedConversation): HTMLElement {
+  const actions = Object.assign(document.createElement("span"), { className: "actions" });
+  const action = (className: string, label: string, run: () => Promise<{ error?: { message: string } }>) => {
+    const button = Object.assign(document.createElement("button"), {
+      type: "button",
+      className,
+      textContent: label,
+    });
+    button.addEventListener("click", async () => {
+      hideError();
+      const { error } = await run();
+      if (error) showError(error.message);
+    });
+    return button;
+  };
+  const id = node.id;
+  const none = Promise.resolve({});
+  actions.append(
+    action("pin", node.pinnedAt ? "Unpin" : "Pin", () =>
+      (node.pinnedAt
+        ? client.mutation(UnpinConversationDocument, { id })
+        : client.mutation(PinConversationDocument, { id })
+      ).toPromise(),
+    ),
+    action("tag", "Tags", () => {
+      const answer = prompt("Tags, separated by commas", node.tags.join(", "));
+      if (answer === null) return none;
+      const tags = answer
+        .split(",")
+        .map((t) => t.trim())
+        .filter((t) => t.length > 0);
+      return client.mutation(SetConversationTagsDocument, { id, tags }).toPromise();
+    }),
+    action("rename", "Rename", () => {
+      const title = prompt("New title", node.title);
+      if (title === null) return none;
+      return client.mutation(RenameConversationDocument, { id, title }).toPromise();
+    }),
+    action("delete", "Delete", () => {
+      if (!confirm(`Delete "${node.title}"?`)) return none;
+      return client.mutation(DeleteConversationDocument, { id }).toPromise();
+    }),
+  );
+  return actions;
 }
 
 // The open conversation's history: the newest page, then older pages ("Load older"), merged by
@@ -258,6 +325,24 @@ function messageControls(node: HistoryMessage): HTMLElement[] {
         ui.input.focus();
       }),
     );
+  }
+  if (node.role === "ASSISTANT" && node.status === "COMPLETE") {
+    // Thumbs up or down; choosing the current rating again clears it.
+    for (const [rating, label] of [
+      ["UP", "▲ Good"],
+      ["DOWN", "▼ Bad"],
+    ] as const) {
+      const chosen = node.feedback?.rating === rating;
+      const thumb = button(`rate rate-${rating.toLowerCase()}`, label, () => {
+        const next = chosen ? null : rating;
+        void client
+          .mutation(RateMessageDocument, { messageId: node.id, rating: next })
+          .toPromise()
+          .then(({ error }) => error && showError(error.message));
+      });
+      thumb.setAttribute("aria-pressed", String(chosen));
+      controls.push(thumb);
+    }
   }
   if (node.role === "ASSISTANT" && node.status !== "STREAMING" && node.status !== "QUEUED") {
     controls.push(
@@ -498,6 +583,35 @@ function apply(event: StreamEventFragment) {
   }
   renderMessages();
 }
+
+// Every tab of the user in sync: Graphcache's `viewerEvents` updater (sdk/urql.ts) puts conversations
+// created, changed or deleted elsewhere in their place in the list and marks replies running; here the page
+// closes a conversation deleted elsewhere and follows, in the open conversation, a reply another tab started.
+client.subscription(ViewerEventsDocument, {}).subscribe(({ data }) => {
+  const event = data?.viewerEvents;
+  if (!event) return;
+  if (event.__typename === "ConversationDeleted" && event.conversationId === state.selected) select(null);
+  if (event.__typename === "ReplyStarted" && event.conversationId === state.selected && !state.stream) {
+    state.lastSeq = 0;
+    state.live = {
+      conversationId: event.conversationId,
+      messageId: event.messageId,
+      seq: 0,
+      text: "",
+      approvals: [],
+      authorizations: [],
+    };
+    follow(
+      client.subscription(MessageStreamDocument, { messageId: event.messageId, afterSeq: 0 }),
+      (d) => d.messageStream,
+    );
+  }
+  // The list's preview shows the reply as it ended (this tab did not follow its text).
+  if (event.__typename === "ReplyFinished")
+    void client
+      .query(ConversationDocument, { id: event.conversationId }, { requestPolicy: "network-only" })
+      .toPromise();
+});
 
 function showError(message: string) {
   ui.error.textContent = message;

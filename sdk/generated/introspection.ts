@@ -62,6 +62,14 @@ export default {
             "args": []
           },
           {
+            "name": "activeReplyId",
+            "type": {
+              "kind": "SCALAR",
+              "name": "Any"
+            },
+            "args": []
+          },
+          {
             "name": "archivedAt",
             "type": {
               "kind": "SCALAR",
@@ -232,6 +240,40 @@ export default {
       },
       {
         "kind": "OBJECT",
+        "name": "ConversationCreated",
+        "fields": [
+          {
+            "name": "conversation",
+            "type": {
+              "kind": "OBJECT",
+              "name": "Conversation",
+              "ofType": null
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
+        "name": "ConversationDeleted",
+        "fields": [
+          {
+            "name": "conversationId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
         "name": "ConversationMessagesConnection",
         "fields": [
           {
@@ -333,6 +375,22 @@ export default {
             "type": {
               "kind": "SCALAR",
               "name": "Any"
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
+        "name": "ConversationUpdated",
+        "fields": [
+          {
+            "name": "conversation",
+            "type": {
+              "kind": "OBJECT",
+              "name": "Conversation",
+              "ofType": null
             },
             "args": []
           }
@@ -1842,6 +1900,83 @@ export default {
       },
       {
         "kind": "OBJECT",
+        "name": "ReplyFinished",
+        "fields": [
+          {
+            "name": "conversationId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "messageId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "status",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
+        "name": "ReplyStarted",
+        "fields": [
+          {
+            "name": "conversationId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "messageId",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
+            "name": "userMessageId",
+            "type": {
+              "kind": "SCALAR",
+              "name": "Any"
+            },
+            "args": []
+          }
+        ],
+        "interfaces": []
+      },
+      {
+        "kind": "OBJECT",
         "name": "RevokeToolPermissionPayload",
         "fields": [
           {
@@ -1998,6 +2133,18 @@ export default {
                 }
               }
             ]
+          },
+          {
+            "name": "viewerEvents",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "name": "ViewerEvent",
+                "kind": "UNION",
+                "ofType": null
+              }
+            },
+            "args": []
           }
         ],
         "interfaces": []
@@ -2711,6 +2858,32 @@ export default {
           }
         ],
         "interfaces": []
+      },
+      {
+        "kind": "UNION",
+        "name": "ViewerEvent",
+        "possibleTypes": [
+          {
+            "kind": "OBJECT",
+            "name": "ConversationCreated"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "ConversationDeleted"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "ConversationUpdated"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "ReplyFinished"
+          },
+          {
+            "kind": "OBJECT",
+            "name": "ReplyStarted"
+          }
+        ]
       },
       {
         "kind": "SCALAR",

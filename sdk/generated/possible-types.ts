@@ -15,6 +15,13 @@
     "Node": [
       "Conversation",
       "Message"
+    ],
+    "ViewerEvent": [
+      "ConversationCreated",
+      "ConversationDeleted",
+      "ConversationUpdated",
+      "ReplyFinished",
+      "ReplyStarted"
     ]
   }
 };
@@ -34,6 +41,13 @@
     "Node": [
       "Conversation",
       "Message"
+    ],
+    "ViewerEvent": [
+      "ConversationCreated",
+      "ConversationDeleted",
+      "ConversationUpdated",
+      "ReplyFinished",
+      "ReplyStarted"
     ]
   }
 };

@@ -131,6 +131,7 @@ async function createContext(runtime: Runtime, request: Request): Promise<Contex
     prisma: runtime.prisma,
     config: runtime.config,
     runs: runtime.runs,
+    events: runtime.viewerEvents,
     limits: runtime.limits,
     streams: runtime.streams,
     sends: runtime.sends,

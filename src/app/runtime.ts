@@ -8,6 +8,7 @@ import { combineObservers } from "../agent/runs/observer.js";
 import { resumeQueues } from "../agent/runs/queue.js";
 import { RunManager } from "../agent/runs/run-manager.js";
 import { TitleWriter } from "../agent/runs/titles.js";
+import { LocalViewerEvents } from "../agent/runs/viewer-events.js";
 import { loadMcpConfig, McpConfigError, type McpServerConfig } from "../agent/tools/mcp/config.js";
 import { McpHub, type McpServerEntry } from "../agent/tools/mcp/hub.js";
 import { fetchWithUserHeader, userFromMeta } from "../agent/tools/mcp/identity.js";
@@ -97,6 +98,8 @@ export async function createRuntime(
   // The gauges read these at scrape time, once both exist.
   const metrics = createMetrics({ runningReplies: () => runs.size, openStreams: () => streams.size });
   const network = await createRunNetwork(config, db.prisma, logger, metrics.followerAttached);
+  // Every change a user makes is told to all their tabs, on every instance when there are several.
+  const viewerEvents = network?.viewerEvents ?? new LocalViewerEvents();
   // Where users' browsers reach this process (OAuth callbacks): PUBLIC_URL, else where it listens.
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
   const oauthServers = toolServers.some((s) => s.transport === "http" && s.auth === "oauth");
@@ -135,6 +138,11 @@ export async function createRuntime(
           maxLength: config.limits.titleLength,
           timeoutMs: config.openai.timeoutMs,
           logger,
+          onTitle: (conversation) =>
+            viewerEvents.publish(conversation.ownerId, {
+              type: "ConversationUpdated",
+              conversationId: conversation.id,
+            }),
         })
       : null;
   const runs = new RunManager({
@@ -146,6 +154,7 @@ export async function createRuntime(
     observer: combineObservers(metrics.runs, tracing?.observer),
     network,
     onReplyEnded: titles ? (reply) => titles.afterReply(reply) : undefined,
+    viewerEvents,
   });
   // With Redis, other instances may be writing replies right now: only those whose lease expired are
   // abandoned. Alone, every reply still streaming was cut off by a crash.
@@ -214,6 +223,7 @@ export async function createRuntime(
     mcp,
     runs,
     titles,
+    viewerEvents,
     limits,
     streams,
     sends,

@@ -9,6 +9,7 @@ import { decodeEvent, encodeEvent } from "./codec.js";
 import { ChannelFanout } from "./fanout.js";
 import { followReply } from "./follow.js";
 import { connectRedis, type RedisConnections } from "./redis.js";
+import { RedisViewerEvents } from "./viewer-events.js";
 
 /** Settings of the Redis run network. */
 export interface RedisNetworkSettings {
@@ -35,9 +36,10 @@ interface StopCommand {
  * The run network on Redis. Each reply has a Redis Stream `<prefix>run:<id>` holding its recent events
  * under their seq (entry id `<seq>-0`, trimmed with `MAXLEN ~`), and a pub/sub channel of the same name
  * for live delivery; both are written in one pipelined round trip per batch of events, never awaited by the
- * run. Stops travel on `<prefix>run:commands`.
+ * run. Stops travel on `<prefix>run:commands`; users' events on `<prefix>user:<id>` (see RedisViewerEvents).
  */
 export class RedisRunNetwork implements RunNetwork {
+  readonly viewerEvents: RedisViewerEvents;
   private readonly fanout: ChannelFanout;
   private readonly source: FollowSource;
   private readonly commandChannel: string;
@@ -52,6 +54,7 @@ export class RedisRunNetwork implements RunNetwork {
   ) {
     this.fanout = new ChannelFanout(redis.subscriber);
     this.commandChannel = `${redis.prefix}run:commands`;
+    this.viewerEvents = new RedisViewerEvents(redis, this.fanout, logger);
     redis.commands.on("ready", () => {
       this.publishFailing = false;
     });

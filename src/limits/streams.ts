@@ -77,8 +77,14 @@ export class OpenStreams {
     signal?: AbortSignal,
     /** The stream's last value: once it is handed on, the stream ends without waiting for another read. */
     isLast: (value: T) => boolean = () => false,
+    /**
+     * Whether a quiet stream ends after `idleTimeoutMs`: not for streams that are quiet by nature (a
+     * user's `viewerEvents`), which the transports' keep-alives hold open and `maxDurationMs` still ends.
+     */
+    endWhenIdle = true,
   ): AsyncIterableIterator<T> {
-    const stream = new LimitedStream(source[Symbol.asyncIterator](), this.settings, isLast, async () => {
+    const limits = endWhenIdle ? this.settings : { ...this.settings, idleTimeoutMs: null };
+    const stream = new LimitedStream(source[Symbol.asyncIterator](), limits, isLast, async () => {
       this.stops.delete(lease.id);
       await lease.release();
     });
@@ -110,19 +116,20 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
   private markEnded = () => {};
   private finished = false;
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
-  private readonly idle: NodeJS.Timeout;
+  private readonly idle: NodeJS.Timeout | undefined;
   private readonly total: NodeJS.Timeout;
 
   constructor(
     private readonly source: AsyncIterator<T>,
-    settings: { idleTimeoutMs: number; maxDurationMs: number },
+    settings: { idleTimeoutMs: number | null; maxDurationMs: number },
     private readonly isLast: (value: T) => boolean,
     private readonly onEnd: () => Promise<void>,
   ) {
     this.ended = new Promise((resolve) => {
       this.markEnded = resolve;
     });
-    this.idle = setTimeout(() => this.stop(), settings.idleTimeoutMs);
+    this.idle =
+      settings.idleTimeoutMs === null ? undefined : setTimeout(() => this.stop(), settings.idleTimeoutMs);
     this.total = setTimeout(() => this.stop(), settings.maxDurationMs);
   }
 
@@ -143,7 +150,7 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
             resolve(DONE);
             return;
           }
-          this.idle.refresh();
+          this.idle?.refresh();
           if (this.isLast(result.value)) void this.end();
           resolve(result);
         },

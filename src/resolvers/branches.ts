@@ -9,6 +9,7 @@ import { requireViewer } from "./context.js";
 import { checkModel, checkSendInput } from "./send-input.js";
 import { startSend } from "./send-message.js";
 import { normalizeTitle } from "./text.js";
+import { tellViewer } from "./viewer-events.js";
 
 /** One of the viewer's messages by global id, or `NOT_FOUND` (missing and someone else's look the same). */
 async function ownedMessage(ctx: Context, globalId: string) {
@@ -71,7 +72,11 @@ export async function switchBranch(ctx: Context, globalId: string, query: Conver
     if (!(await findOwnedMessage(ctx.prisma, viewer.id, message.id))) throw new NotFoundError("Message");
     throw new ConflictError("The conversation changed meanwhile; switch again");
   }
-  return found(await findOwnedConversation(ctx.prisma, viewer.id, message.conversationId, query));
+  const conversation = found(
+    await findOwnedConversation(ctx.prisma, viewer.id, message.conversationId, query),
+  );
+  tellViewer(ctx, { type: "ConversationUpdated", conversationId: message.conversationId });
+  return conversation;
 }
 
 /**
@@ -88,6 +93,7 @@ export async function forkConversation(
   const message = await ownedMessage(ctx, input.messageId);
   const id = await forkPath(ctx.prisma, viewer.id, message.id, title);
   if (id === null) throw new NotFoundError("Message");
+  tellViewer(ctx, { type: "ConversationCreated", conversationId: id });
   return found(await findOwnedConversation(ctx.prisma, viewer.id, id, query));
 }
 

@@ -1,4 +1,5 @@
 import type { RunManager } from "../agent/runs/run-manager.js";
+import type { ViewerEvents } from "../agent/runs/viewer-events.js";
 import type { Viewer } from "../auth/tokens.js";
 import type { Config } from "../core/config.js";
 import { UnauthenticatedError } from "../core/errors.js";
@@ -14,6 +15,8 @@ export interface Context {
   readonly viewer: Viewer | null;
   readonly config: Config;
   readonly runs: RunManager;
+  /** Tells every tab of a user what changed (`viewerEvents`), on every instance. */
+  readonly events: ViewerEvents;
   /** The HTTP request; its signal aborts when the client goes away. */
   readonly request: Request;
   /** The request's logger: its lines (and those of a reply it starts) carry the request id. */

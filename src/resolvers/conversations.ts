@@ -11,6 +11,7 @@ import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
 import { tagFilter } from "./organise.js";
 import { normalizeTitle } from "./text.js";
+import { tellViewer, updated } from "./viewer-events.js";
 
 /** The title a conversation gets when its creator gives none. */
 export const DEFAULT_TITLE = "New conversation";
@@ -65,12 +66,19 @@ export function countConversations(ctx: Context, args: ConversationFilterArgs) {
 }
 
 /** Starts an empty conversation owned by the viewer. */
-export function createConversation(ctx: Context, input: { title?: string | null }) {
+export async function createConversation(ctx: Context, input: { title?: string | null }) {
   const viewer = requireViewer(ctx);
-  if (input.title == null)
-    return conversations.createConversation(ctx.prisma, viewer.id, DEFAULT_TITLE, "DEFAULT");
-  const title = normalizeTitle(input.title, ctx.config.limits.titleLength);
-  return conversations.createConversation(ctx.prisma, viewer.id, title, "USER");
+  const conversation =
+    input.title == null
+      ? await conversations.createConversation(ctx.prisma, viewer.id, DEFAULT_TITLE, "DEFAULT")
+      : await conversations.createConversation(
+          ctx.prisma,
+          viewer.id,
+          normalizeTitle(input.title, ctx.config.limits.titleLength),
+          "USER",
+        );
+  tellViewer(ctx, { type: "ConversationCreated", conversationId: conversation.id });
+  return conversation;
 }
 
 /** Renames one of the viewer's conversations. */
@@ -78,7 +86,7 @@ export async function renameConversation(ctx: Context, input: { id: string; titl
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(input.id, "Conversation");
   const title = normalizeTitle(input.title, ctx.config.limits.titleLength);
-  return found(await conversations.renameConversation(ctx.prisma, viewer.id, id, title));
+  return updated(ctx, await conversations.renameConversation(ctx.prisma, viewer.id, id, title));
 }
 
 /**
@@ -88,7 +96,7 @@ export async function renameConversation(ctx: Context, input: { id: string; titl
 export async function setArchived(ctx: Context, globalId: string, archived: boolean) {
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(globalId, "Conversation");
-  return found(await conversations.setConversationArchived(ctx.prisma, viewer.id, id, archived));
+  return updated(ctx, await conversations.setConversationArchived(ctx.prisma, viewer.id, id, archived));
 }
 
 /** Deletes one of the viewer's conversations with its messages and tool calls (cascade); returns its id. */
@@ -101,5 +109,6 @@ export async function deleteConversation(ctx: Context, globalId: string) {
   await ctx.runs.stopConversation(id);
   if (!(await conversations.deleteConversation(ctx.prisma, viewer.id, id)))
     throw new NotFoundError("Conversation");
+  tellViewer(ctx, { type: "ConversationDeleted", conversationId: id });
   return id;
 }

@@ -5,6 +5,7 @@ import * as feedback from "../db/feedback.js";
 import type { FeedbackRating } from "../db/generated/prisma/client.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
+import { updated } from "./viewer-events.js";
 
 /** At most this many tags on one conversation. */
 export const MAX_TAGS = 20;
@@ -49,11 +50,6 @@ export function tagFilter(raw: string | null | undefined): string | undefined {
   return raw == null ? undefined : normalizeTag(raw, "tag");
 }
 
-function found<T>(conversation: T | null): T {
-  if (!conversation) throw new NotFoundError("Conversation");
-  return conversation;
-}
-
 /**
  * Pins or unpins one of the viewer's conversations: pinned ones list first, newest pin first. Idempotent:
  * pinning again keeps the original `pinnedAt`.
@@ -61,7 +57,7 @@ function found<T>(conversation: T | null): T {
 export async function setPinned(ctx: Context, globalId: string, pinned: boolean) {
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(globalId, "Conversation");
-  return found(await conversations.setConversationPinned(ctx.prisma, viewer.id, id, pinned));
+  return updated(ctx, await conversations.setConversationPinned(ctx.prisma, viewer.id, id, pinned));
 }
 
 /** Replaces the tags of one of the viewer's conversations; invalid tags refuse the whole set. */
@@ -69,7 +65,7 @@ export async function setTags(ctx: Context, input: { id: string; tags: readonly 
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(input.id, "Conversation");
   const tags = normalizeTags(input.tags);
-  return found(await conversations.setConversationTags(ctx.prisma, viewer.id, id, tags));
+  return updated(ctx, await conversations.setConversationTags(ctx.prisma, viewer.id, id, tags));
 }
 
 /** The viewer's tags with their conversation counts, most used first. */

@@ -13,6 +13,7 @@ import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
 import { checkSendInput, titleFromMessage } from "./send-input.js";
 import { replyEvents, serveReply } from "./stream.js";
+import { tellViewer } from "./viewer-events.js";
 
 /** What a send does when a reply is already running in the conversation. */
 export type BusyPolicy = "REJECT" | "ENQUEUE" | "INTERRUPT";
@@ -105,6 +106,13 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
     await slot.release();
     return serveReply(ctx, lease, exchange.replyId, 0);
   }
+  // The run tells of the reply itself (ReplyStarted); the list needs the conversation's new place.
+  const conversationId =
+    exchange.kind === "queued" ? exchange.user.conversationId : exchange.assistant.conversationId;
+  tellViewer(ctx, {
+    type: send.conversationId === null ? "ConversationCreated" : "ConversationUpdated",
+    conversationId,
+  });
   if (exchange.kind === "queued") {
     // The message counted against the minute's messages; its reply is not running yet, so no slot is held.
     await slot.release();

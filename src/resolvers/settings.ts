@@ -1,9 +1,10 @@
-import { BadUserInputError, NotFoundError } from "../core/errors.js";
+import { BadUserInputError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
 import * as conversations from "../db/conversations.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
 import { checkModel } from "./send-input.js";
+import { updated } from "./viewer-events.js";
 
 /** The temperatures OpenAI-compatible endpoints accept. */
 export const MIN_TEMPERATURE = 0;
@@ -28,9 +29,7 @@ export async function updateConversationSettings(ctx: Context, input: SettingsIn
   if (input.model !== undefined) patch.model = checkModel(input.model, ctx.config);
   if (input.systemPrompt !== undefined) patch.systemPrompt = checkSystemPrompt(input.systemPrompt, ctx);
   if (input.temperature !== undefined) patch.temperature = checkTemperature(input.temperature);
-  const updated = await conversations.updateConversationSettings(ctx.prisma, viewer.id, id, patch);
-  if (!updated) throw new NotFoundError("Conversation");
-  return updated;
+  return updated(ctx, await conversations.updateConversationSettings(ctx.prisma, viewer.id, id, patch));
 }
 
 function checkSystemPrompt(prompt: string | null, ctx: Context): string | null {

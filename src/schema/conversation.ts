@@ -42,6 +42,13 @@ export const ConversationRef = builder.prismaNode("Conversation", {
       description:
         "Messages in the conversation, on every branch (the active path's length is `messages.totalCount`).",
     }),
+    activeReplyId: t.id({
+      nullable: true,
+      description:
+        "The assistant reply being written now (or waiting for approval), to attach with `messageStream`; null when none runs. `viewerEvents` tells when this changes (ReplyStarted, ReplyFinished).",
+      select: { activeReplyId: true },
+      resolve: (c) => (c.activeReplyId === null ? null : encodeGlobalID("Message", c.activeReplyId)),
+    }),
     lastMessage: t.relation("activeLeaf", {
       nullable: true,
       description: "The newest message of the active path (the same as `activeLeaf`).",

@@ -11,6 +11,7 @@ import "./stream.js";
 import "./branches.js";
 import "./search.js";
 import "./tools.js";
+import "./viewer-events.js";
 
 /** The executable GraphQL schema. */
 export const schema = builder.toSchema({ sortSchema: false });

@@ -81,7 +81,7 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
   });
 
   it("opens a conversation at its newest messages and loads older ones on demand", async () => {
-    await page.locator("#conversation-list li", { hasText: "Long history" }).locator("button").click();
+    await page.locator("#conversation-list li", { hasText: "Long history" }).locator("button.open").click();
     await expect.poll(() => messages().then((m) => m.length), poll).toBe(20);
     expect((await messages())[0]).toBe("message 6");
     expect((await messages()).at(-1)).toBe("message 25");
@@ -147,7 +147,7 @@ describe(`example chat page in headless Chromium (${kind})`, { timeout: 6 * BROW
   });
 
   it("searches messages and opens the conversation of a result", async () => {
-    await page.locator("#conversation-list li", { hasText: "Recent chat" }).locator("button").click();
+    await page.locator("#conversation-list li", { hasText: "Recent chat" }).locator("button.open").click();
     await page.locator("#search").fill("travel");
     const result = page.locator("#search-results li").first();
     await expect.poll(() => result.locator(".title").textContent(), poll).toBe("Where should I travel?");
@@ -231,8 +231,13 @@ describe("example chat page, the README's flow: no token, development auth", {
       if (response.status() >= 400) refused.push(`${response.status()} ${response.url()}`);
     });
     const blocked = await offline(page);
+    // The page keeps its viewerEvents stream open (the network never goes idle): it has settled once the
+    // list is loaded and the stream answered.
+    const graphql = (name: string) =>
+      page.waitForResponse((r) => r.url().includes(name) || (r.request().postData() ?? "").includes(name));
+    const settled = Promise.all([graphql("ConversationList"), graphql("ViewerEvents")]);
     await page.goto(example.url);
-    await page.waitForLoadState("networkidle");
+    await settled;
     expect(refused).toEqual([]);
     expect(await page.locator("#error").isHidden()).toBe(true);
 

@@ -4,6 +4,7 @@ import { CombinedGraphQLErrors } from "@apollo/client/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyStreamEvent,
+  applyViewerEvent,
   dropConversationLists,
   dropMessagePages,
   moveConversationToTop,
@@ -23,6 +24,7 @@ import {
   SendMessageDocument,
   type StreamEventFragment,
   SwitchBranchDocument,
+  ViewerEventsDocument,
 } from "../../sdk/index.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { apolloClient, apolloClientWithSSE, type RecordedExchange } from "../utils/clients.js";
@@ -439,6 +441,80 @@ describe(`Apollo Client against the API (${kind})`, () => {
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
     expect(textOf(all)).toBe("one two three four");
     expect(rest.at(-1)).toMatchObject({ message: { status: "COMPLETE", content: "one two three four" } });
+  });
+
+  it("keeps another tab's list in sync from viewerEvents with applyViewerEvent", async () => {
+    await freshUser();
+    const [c1, c2, c3] = await seedConversations(3);
+    if (!c1 || !c2 || !c3) throw new Error("seeded conversations missing");
+    const gid = (id: string) => Buffer.from(`Conversation:${id}`).toString("base64");
+    const log: RecordedExchange[] = [];
+    const tab = apolloClient(server.url, token, log);
+    const list = tab.watchQuery({ query: ConversationListDocument, variables: { first: 10 } });
+    let shown: { title: string; id: string; activeReplyId: string | null }[] = [];
+    let total = 0;
+    const watching = list.subscribe((result) => {
+      const data = complete(result);
+      if (!data) return;
+      shown = data.conversations.edges.map((e) => e.node);
+      total = data.conversations.totalCount;
+    });
+    await expect.poll(() => shown.length).toBe(3);
+    const streams = server.runtime.streams.size;
+    const events = tab.subscribe({ query: ViewerEventsDocument }).subscribe(({ data }) => {
+      if (data) applyViewerEvent(tab.cache, data.viewerEvents);
+    });
+    await expect.poll(() => server.runtime.streams.size).toBe(streams + 1);
+    const titles = () => shown.map((c) => c.title);
+
+    // Another tab (plain requests) makes every kind of change; this tab's list follows.
+    const created = await server.request(CreateConversationDocument, { title: "From the other tab" }, token);
+    const fresh = created.data?.createConversation.conversation.id as string;
+    await expect
+      .poll(titles)
+      .toEqual(["From the other tab", "Conversation 1", "Conversation 2", "Conversation 3"]);
+    expect(total).toBe(4);
+    await server.request(RenameConversationDocument, { id: gid(c3.id), title: "Third" }, token);
+    await expect.poll(titles).toContain("Third");
+    await server.request(PinConversationDocument, { id: gid(c3.id) }, token);
+    await expect.poll(titles).toEqual(["Third", "From the other tab", "Conversation 1", "Conversation 2"]);
+    await server.request(ArchiveConversationDocument, { id: gid(c1.id) }, token);
+    await expect.poll(titles).toEqual(["Third", "From the other tab", "Conversation 2"]);
+    expect(total).toBe(3);
+
+    // A reply in the other tab: the conversation moves below the pin and shows its reply running, then not.
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "hi" }, { content: " there", gate: gate.promise }] });
+    const reply = new Promise<string>((resolve, reject) => {
+      const other = apolloClient(server.url, token);
+      other
+        .subscribe({
+          query: SendMessageDocument,
+          variables: { input: { conversationId: gid(c2.id), content: "x" } },
+        })
+        .subscribe({
+          next: ({ data }) => {
+            const event = data?.sendMessage;
+            if (event?.__typename === "MessageCreated" && event.message.role === "ASSISTANT")
+              resolve(event.message.id);
+          },
+          error: reject,
+        });
+    });
+    const replyId = await reply;
+    await expect.poll(() => shown.find((c) => c.title === "Conversation 2")?.activeReplyId).toBe(replyId);
+    expect(titles().slice(0, 2)).toEqual(["Third", "Conversation 2"]);
+    gate.resolve();
+    await expect.poll(() => shown.find((c) => c.title === "Conversation 2")?.activeReplyId).toBeNull();
+
+    await server.request(DeleteConversationDocument, { id: fresh }, token);
+    await expect.poll(() => shown.map((c) => c.id)).toEqual(await serverList());
+    expect(titles()).toEqual(["Third", "Conversation 2"]);
+    expect(total).toBe(2);
+    // Everything came from the events: the list was fetched once.
+    expect(log.filter((r) => r.operationName === "ConversationList")).toHaveLength(1);
+    events.unsubscribe();
+    watching.unsubscribe();
   });
 
   it("reports errors with their code through the link", async () => {

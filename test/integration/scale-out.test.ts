@@ -1,12 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { decodeGlobalID } from "@pothos/plugin-relay";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ABANDONED_REPLY_ERROR } from "../../src/db/abandoned-replies.js";
 import { openDatabase } from "../../src/db/adapter.js";
 import { createPrismaClient } from "../../src/db/client.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { createTestDatabase, suiteNeedsPostgres, type TestDatabase } from "../utils/databases.js";
-import { DeleteConversation, MessageStream, SendMessage, StopGeneration } from "../utils/operations.js";
+import {
+  CreateConversation,
+  DeleteConversation,
+  MessageStream,
+  RenameConversation,
+  SendMessage,
+  StopGeneration,
+} from "../utils/operations.js";
 import { type ServerProcess, startServerProcess } from "../utils/process.js";
 import {
   dropRedisPrefix,
@@ -25,6 +33,7 @@ import {
   waitFor,
   watch,
 } from "../utils/stream-events.js";
+import { readViewerEvents, type ViewerEvent } from "../utils/viewer-event-operations.js";
 
 // Several server processes on one PostgreSQL and one Redis, as behind a load balancer: a reply running
 // on one instance is followed, resumed, stopped and recovered from another. PostgreSQL only: PGlite is
@@ -84,6 +93,19 @@ async function attachedFollowers(url: string): Promise<number> {
   if (count === undefined) throw new Error("chat_followers_attached_total missing from /metrics");
   return Number(count);
 }
+
+/** How many instances listen on a user's events channel (one Redis subscription per instance). */
+async function userChannelListeners(prefix: string, user: string): Promise<number> {
+  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const [, count] = (await redis.pubsub("NUMSUB", `${prefix}user:${user}`)) as [string, number];
+    return count;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const typenames = (events: ViewerEvent[]) => events.map((e) => e.__typename);
 
 async function readReply(database: TestDatabase, globalId: string) {
   const { id } = decodeGlobalID(globalId);
@@ -275,6 +297,61 @@ describe.runIf(suiteNeedsPostgres(SEVERAL_INSTANCES))(SEVERAL_INSTANCES, { timeo
     expect(await c.exited).toBe(0);
   });
 
+  it("tells every tab of a user, on either instance, every change made on either, and another user none", async () => {
+    const alice = `alice-${randomUUID()}`;
+    const bob = `bob-${randomUUID()}`;
+    const [aliceToken, bobToken] = await Promise.all([tokenFor(alice), tokenFor(bob)]);
+    // Two of Alice's tabs on A (one Redis subscription between them), one on B; Bob on both.
+    const tabs = [
+      await readViewerEvents(a.url, aliceToken),
+      await readViewerEvents(a.url, aliceToken),
+      await readViewerEvents(b.url, aliceToken),
+    ];
+    const others = [await readViewerEvents(a.url, bobToken), await readViewerEvents(b.url, bobToken)];
+    try {
+      expect(await userChannelListeners(prefix, alice)).toBe(2);
+      const gate = deferred();
+      fake.script({ chunks: [{ content: "on " }, { content: "A", gate: gate.promise }] });
+      const created = await requestAt(a.url, CreateConversation, { title: "made on A" }, aliceToken);
+      const id = created.data?.createConversation.conversation.id as string;
+      const sending = send(a.url, aliceToken, { content: "hello", conversationId: id });
+      await waitFor(() => tabs.every((t) => t.seen.length >= 3), 15_000, "the reply starting, in every tab");
+      const renamed = await requestAt(b.url, RenameConversation, { id, title: "renamed on B" }, aliceToken);
+      expect(renamed.errors).toBeUndefined();
+      await waitFor(() => tabs.every((t) => t.seen.length >= 4), 15_000, "the rename, in every tab");
+      gate.resolve();
+      await sending.done;
+      await waitFor(() => tabs.every((t) => t.seen.length >= 5), 15_000, "the reply's end, in every tab");
+      await requestAt(b.url, DeleteConversation, { id }, aliceToken);
+      await waitFor(() => tabs.every((t) => t.seen.length >= 6), 15_000, "the delete, in every tab");
+      const reply = assistantOf(sending.seen).id;
+      for (const tab of tabs) {
+        expect(typenames(tab.seen)).toEqual([
+          "ConversationCreated",
+          "ConversationUpdated",
+          "ReplyStarted",
+          "ConversationUpdated",
+          "ReplyFinished",
+          "ConversationDeleted",
+        ]);
+        expect(tab.seen[2]).toMatchObject({ conversationId: id, messageId: reply });
+        expect(tab.seen[3]).toMatchObject({
+          conversation: { id, title: "renamed on B", activeReplyId: reply },
+        });
+        expect(tab.seen[4]).toMatchObject({ messageId: reply, status: "COMPLETE" });
+      }
+      // Bob heard nothing of it; his own change reaches both his tabs.
+      for (const other of others) expect(other.seen).toEqual([]);
+      await requestAt(b.url, CreateConversation, { title: "bob's" }, bobToken);
+      await waitFor(() => others.every((o) => o.seen.length === 1), 15_000, "bob's own event");
+      for (const tab of tabs) expect(tab.seen).toHaveLength(6);
+    } finally {
+      for (const reader of [...tabs, ...others]) reader.close();
+    }
+    // The last tab gone, each instance drops the user's channel.
+    await waitFor(async () => (await userChannelListeners(prefix, alice)) === 0, 15_000, "unsubscribed");
+  });
+
   // Last: it kills A.
   it("fails on B, within the lease, a reply whose instance died, and completes its followers", async () => {
     const token = await tokenFor(`crash-${randomUUID()}`);
@@ -282,6 +359,7 @@ describe.runIf(suiteNeedsPostgres(SEVERAL_INSTANCES))(SEVERAL_INSTANCES, { timeo
     fake.script({
       chunks: [{ content: "saved " }, { content: "text" }, { content: " lost", gate: gate.promise }],
     });
+    const tab = await readViewerEvents(b.url, token);
     const onA = send(a.url, token, { content: "die mid-reply" });
     onA.done.catch(() => {}); // its connection dies with A
     await waitFor(() => replyText(onA.seen) === "saved text", 15_000, "text on A");
@@ -304,6 +382,15 @@ describe.runIf(suiteNeedsPostgres(SEVERAL_INSTANCES))(SEVERAL_INSTANCES, { timeo
     expectExact(events, 3);
     // Bounded: the lease, a sweep period, and the follower's delivery (generous for a loaded machine).
     expect(detectedIn).toBeLessThan(LEASE_MS + 10_000);
+    // The tabs of the user hear that it ended, from the instance that swept it.
+    await waitFor(() => tab.seen.some((e) => e.__typename === "ReplyFinished"), 15_000, "ReplyFinished");
+    tab.close();
+    expect(tab.seen.at(-1)).toEqual({
+      __typename: "ReplyFinished",
+      conversationId: assistantOf(onA.seen).conversation.id,
+      messageId: id,
+      status: "FAILED",
+    });
     expect(await readReply(database, id)).toMatchObject({
       status: "FAILED",
       content: "saved text",
@@ -371,9 +458,18 @@ describe.runIf(suiteNeedsPostgres(REDIS_RESTARTS))(REDIS_RESTARTS, { timeout: 90
     const id = assistantOf(onA.seen).id;
     const onB = follow(b.url, token, id, 0);
     await waitFor(() => replyText(onB.seen) === part1.join(""), 15_000, "part 1 on B");
+    const tab = await readViewerEvents(b.url, token);
+    let tabEnded = false;
+    void tab.done.then(() => {
+      tabEnded = true;
+    });
 
     await redis.kill();
     await waitFor(async () => !(await ready(a.url)) && !(await ready(b.url)), 15_000, "not ready");
+    // The user's events may be lost while Redis is away: B ends their viewerEvents stream at once (its
+    // client subscribes and reads its list again), rather than let it miss changes unnoticed.
+    await waitFor(() => tabEnded, 15_000, "the viewerEvents stream ended");
+    expect(tab.failures).toEqual([]);
     // The model goes on while Redis is away: A's own client sees it live, and A saves it.
     beforeOutage.resolve();
     await waitFor(() => replyText(onA.seen) === [...part1, ...part2].join(""), 15_000, "part 2 on A");

@@ -27,6 +27,7 @@ import {
   ToolsQuery,
   toolEventsOf,
 } from "../utils/tool-operations.js";
+import { readViewerEvents } from "../utils/viewer-event-operations.js";
 
 type Watched = { seen: ToolEvent[]; done: Promise<void> };
 
@@ -127,6 +128,7 @@ describe.each(testDatabaseKinds())("tool approval on %s", (kind) => {
       ),
       FakeOpenAI.text(["Done: ", "echo hi."]),
     );
+    const tab = await readViewerEvents(server.url, user.token);
     const stream = send(server, user.token, "echo hi");
     const asked = await approvalRequested(stream);
     expect(asked.toolCall).toMatchObject({
@@ -170,6 +172,16 @@ describe.each(testDatabaseKinds())("tool approval on %s", (kind) => {
     expect(events.map((e) => ("seq" in e ? e.seq : null))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const message = completed(events);
     expect(message).toMatchObject({ status: "COMPLETE", content: "Let me check. Done: echo hi." });
+    // The user's tabs heard the reply stop running while it waited, and start again once decided.
+    await waitFor(() => tab.seen.length >= 5, 10_000, "the viewer events");
+    tab.close();
+    expect(tab.seen.map((e) => (e.__typename === "ReplyFinished" ? e.status : e.__typename))).toEqual([
+      "ConversationCreated",
+      "ReplyStarted",
+      "AWAITING_APPROVAL",
+      "ReplyStarted",
+      "COMPLETE",
+    ]);
     expect(message.toolCalls).toEqual([
       { id: asked.toolCall.id, name: "echo", status: "COMPLETED", result: "echo: hi", decision: "approved" },
     ]);

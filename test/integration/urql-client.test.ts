@@ -20,6 +20,7 @@ import {
   type SendMessageSubscriptionVariables,
   type StreamEventFragment,
   SwitchBranchDocument,
+  ViewerEventsDocument,
 } from "../../sdk/index.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { type RecordedExchange, urqlClient, urqlClientWithSSE } from "../utils/clients.js";
@@ -27,6 +28,7 @@ import { testDatabaseKinds } from "../utils/databases.js";
 import { startProxy } from "../utils/proxy.js";
 import { seedConversation } from "../utils/seed.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
+import { yogaSSE } from "../utils/sse.js";
 
 type Stream = { sendMessage?: StreamEventFragment; messageStream?: StreamEventFragment };
 
@@ -149,6 +151,78 @@ describe(`urql against the API (${kind})`, () => {
       "ArchiveConversation",
       "DeleteConversation",
     ]);
+    list.stop();
+  });
+
+  it("keeps another tab's list in sync from viewerEvents through Graphcache's updater", async () => {
+    await freshUser();
+    const now = Date.now();
+    const seeded = [];
+    for (let i = 0; i < 3; i++)
+      seeded.push(
+        await seedConversation(server.db.prisma, user, {
+          title: `Conversation ${i + 1}`,
+          activityAt: new Date(now - i * 60_000),
+        }),
+      );
+    const gid = (id: string) => Buffer.from(`Conversation:${id}`).toString("base64");
+    const [c1, c2, c3] = seeded.map((c) => gid(c.id)) as [string, string, string];
+    const log: RecordedExchange[] = [];
+    const tab = urqlClient(server.url, token, log);
+    const list = watch<ConversationListQuery>(tab.query(ConversationListDocument, { first: 10 }));
+    await expect.poll(() => list.data?.conversations.edges.length).toBe(3);
+    const streams = server.runtime.streams.size;
+    const events = tab.subscription(ViewerEventsDocument, {}).subscribe(() => {});
+    await expect.poll(() => server.runtime.streams.size).toBe(streams + 1);
+    const titles = () => list.data?.conversations.edges.map((e) => e.node.title);
+
+    // Another tab (plain requests) makes every kind of change; Graphcache's updater moves this tab's list.
+    const created = await server.request(CreateConversationDocument, { title: "From the other tab" }, token);
+    const fresh = created.data?.createConversation.conversation.id as string;
+    await expect
+      .poll(titles)
+      .toEqual(["From the other tab", "Conversation 1", "Conversation 2", "Conversation 3"]);
+    expect(list.data?.conversations.totalCount).toBe(4);
+    await server.request(RenameConversationDocument, { id: c3, title: "Third" }, token);
+    await expect.poll(titles).toContain("Third");
+    await server.request(PinConversationDocument, { id: c3 }, token);
+    await expect.poll(titles).toEqual(["Third", "From the other tab", "Conversation 1", "Conversation 2"]);
+    await server.request(ArchiveConversationDocument, { id: c1 }, token);
+    await expect.poll(titles).toEqual(["Third", "From the other tab", "Conversation 2"]);
+    expect(list.data?.conversations.totalCount).toBe(3);
+
+    // A reply in the other tab: its conversation moves below the pin, its reply running, then not.
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "hi" }, { content: " there", gate: gate.promise }] });
+    const running = yogaSSE(
+      server.url,
+      SendMessageDocument,
+      { input: { conversationId: c2, content: "x" } },
+      token,
+    );
+    let replyId: string | undefined;
+    const reading = (async () => {
+      for await (const result of running) {
+        const event = result.data?.sendMessage;
+        if (event?.__typename === "MessageCreated" && event.message.role === "ASSISTANT")
+          replyId = event.message.id;
+      }
+    })();
+    const activeReply = () =>
+      list.data?.conversations.edges.find((e) => e.node.id === c2)?.node.activeReplyId;
+    await expect.poll(() => replyId !== undefined && activeReply() === replyId).toBe(true);
+    expect(titles()?.slice(0, 2)).toEqual(["Third", "Conversation 2"]);
+    gate.resolve();
+    await reading;
+    await expect.poll(activeReply).toBeNull();
+
+    await server.request(DeleteConversationDocument, { id: fresh }, token);
+    await expect.poll(() => list.data?.conversations.edges.map((e) => e.node.id)).toEqual(await serverList());
+    expect(titles()).toEqual(["Third", "Conversation 2"]);
+    expect(list.data?.conversations.totalCount).toBe(2);
+    // Everything came from the events: besides them, this tab asked once (the list, by GET).
+    expect(log.filter((r) => r.operationName !== "ViewerEvents")).toHaveLength(1);
+    events.unsubscribe();
     list.stop();
   });
 

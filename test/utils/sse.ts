@@ -16,6 +16,8 @@ export async function* yogaSSE<R, V>(
   variables: V,
   token: string | null,
   signal?: AbortSignal,
+  /** Called once the response has begun: the server has subscribed (yoga answers after `subscribe`). */
+  onResponse?: () => void,
 ): AsyncGenerator<StreamResult<R>> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: "POST",
@@ -27,6 +29,7 @@ export async function* yogaSSE<R, V>(
     body: JSON.stringify({ query: print(document), variables }),
     signal,
   });
+  onResponse?.();
   if (!response.headers.get("content-type")?.startsWith("text/event-stream")) {
     yield (await response.json()) as StreamResult<R>;
     return;

@@ -8,9 +8,9 @@ import type { RunNetwork } from "./network.js";
 // statements, on the database's clock, are in db/abandoned-replies.ts).
 
 /**
- * Keeps this instance's leases and ends the replies of instances that died: their conversations are freed
- * and their followers, wherever they are, receive `MessageCompleted` (numbered after every event the dead
- * run managed to share).
+ * Keeps this instance's leases and ends the replies of instances that died: their conversations are freed,
+ * their followers, wherever they are, receive `MessageCompleted` (numbered after every event the dead run
+ * managed to share), and their owners' tabs `ReplyFinished`.
  */
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
@@ -61,6 +61,12 @@ export class LeaseKeeper {
         const finalSeq = Math.max(reply.lastSeq, (shared ?? 0) + 1);
         const message = await setFinalSeq(prisma, reply.id, finalSeq);
         network.publish(reply.id, { type: "MessageCompleted", seq: finalSeq, message });
+        network.viewerEvents.publish(message.ownerId, {
+          type: "ReplyFinished",
+          conversationId: message.conversationId,
+          messageId: message.id,
+          status: "FAILED",
+        });
       } catch (error) {
         // Deleted meanwhile, or the database went away: the reply is FAILED and its conversation free anyway.
         logger.warn({ err: error, messageId: reply.id }, "could not finish an abandoned reply");

@@ -1,4 +1,5 @@
 import type { RunEvent } from "./events.js";
+import type { ViewerEvents } from "./viewer-events.js";
 
 /**
  * How the runs of one server instance reach the other instances sharing the database (multi-instance mode,
@@ -6,6 +7,8 @@ import type { RunEvent } from "./events.js";
  * (src/cluster) keeps the transport out of the run engine.
  */
 export interface RunNetwork {
+  /** Users' events (`viewerEvents`), shared with every instance over the network's connections. */
+  readonly viewerEvents: ViewerEvents;
   /**
    * Shares an event of a run of this instance with the other instances and keeps it for replay. Returns at
    * once: delivery is batched and never waited for on the streaming path.

@@ -12,6 +12,7 @@ import { ignoreRuns, type RunObserver } from "./observer.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
 import type { TextFlusher } from "./text-flusher.js";
 import { type LoopOutcome, ToolLoop, type ToolSettings } from "./tool-loop.js";
+import type { ViewerEvents } from "./viewer-events.js";
 
 /** Settings shared by all runs. */
 export interface RunSettings {
@@ -38,6 +39,8 @@ export interface RunDependencies {
   observer?: RunObserver;
   /** Told of each reply once it has ended and been saved (or paused for approval). */
   onReplyEnded?: (reply: MessageState) => void;
+  /** Where the owner's tabs hear that a reply started and ended (`viewerEvents`). */
+  viewerEvents: ViewerEvents;
 }
 
 /** Per-reply options. */
@@ -139,6 +142,14 @@ export class Run {
     }
     this.resumed = resumed;
     if (options.cancelled) this.cancel();
+    // A paused reply cancelled at once never runs: its tabs hear only that it finished.
+    else
+      deps.viewerEvents.publish(assistant.ownerId, {
+        type: "ReplyStarted",
+        conversationId: this.conversationId,
+        messageId: this.messageId,
+        userMessageId: assistant.parentId,
+      });
     this.done = this.execute(options.holdModelUntil);
   }
 
@@ -209,6 +220,14 @@ export class Run {
       toolCalls,
     };
     if (!paused) this.channel.emit({ type: "MessageCompleted", message: final });
+    // Paused too: the reply no longer runs; it starts again (ReplyStarted) once its calls are decided.
+    if (final.status !== "STREAMING" && final.status !== "QUEUED")
+      this.deps.viewerEvents.publish(this.assistant.ownerId, {
+        type: "ReplyFinished",
+        conversationId: this.conversationId,
+        messageId: this.messageId,
+        status: final.status,
+      });
     const totalMs = Date.now() - this.startedAt;
     log.info(
       {
