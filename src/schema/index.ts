@@ -10,6 +10,8 @@ import "./stream.js";
 import "./branches.js";
 import "./search.js";
 import "./tools.js";
+import "./sharing.js";
+import "./exchange.js";
 
 /** The executable GraphQL schema. */
 export const schema = builder.toSchema({ sortSchema: false });
