@@ -1,4 +1,4 @@
-import type { ResultOf, TypedDocumentNode } from "@graphql-typed-document-node/core";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import type { Db } from "../../src/db/client.js";
 import { insertConversationTree, type TreeMessage } from "../../src/db/exchange.js";
@@ -48,14 +48,14 @@ export async function seedTree(
  * Sends `document` as a GraphQL multipart request (the multipart request spec, as apollo-upload-client
  * does) with `content` as the file in `variables.file`.
  */
-export async function uploadAt<D extends TypedDocumentNode<unknown, { file: unknown }>>(
+export async function uploadAt<R, V extends { file: unknown }>(
   url: string,
-  document: D,
-  variables: Omit<D extends TypedDocumentNode<unknown, infer V> ? V : never, "file">,
+  document: TypedDocumentNode<R, V>,
+  variables: Omit<V, "file">,
   content: string | Uint8Array<ArrayBuffer>,
   token: string | null,
   name = "conversations.json",
-): Promise<GraphQLResponse<ResultOf<D>>> {
+): Promise<GraphQLResponse<R>> {
   const form = new FormData();
   form.set("operations", JSON.stringify({ query: print(document), variables: { ...variables, file: null } }));
   form.set("map", JSON.stringify({ 0: ["variables.file"] }));
@@ -65,6 +65,6 @@ export async function uploadAt<D extends TypedDocumentNode<unknown, { file: unkn
     headers: token ? { authorization: `Bearer ${token}` } : { "x-graphql-yoga-csrf": "test" },
     body: form,
   });
-  const body = (await response.json()) as Omit<GraphQLResponse<ResultOf<D>>, "status">;
+  const body = (await response.json()) as Omit<GraphQLResponse<R>, "status">;
   return { status: response.status, ...body };
 }

@@ -79,6 +79,7 @@ export async function importConversations(ctx: Context, input: { file: File; for
   const { file, format } = input;
   const max = ctx.config.exchange.importMaxBytes;
   if (file.size > max) throw badFile(`the file is larger than ${max} bytes (IMPORT_MAX_BYTES)`);
+  if (file.size === 0) throw badFile("the file is empty");
   const counts = { skipped: 0 };
   const ids = await importTrees(
     ctx.prisma,

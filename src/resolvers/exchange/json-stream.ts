@@ -1,5 +1,4 @@
 import { Readable } from "node:stream";
-import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { Assembler } from "stream-json/assembler.js";
 import { parser } from "stream-json/parser.js";
 import { BadUserInputError } from "../../core/errors.js";
@@ -9,6 +8,23 @@ type Token = parser.Token;
 /** A refused import file: BAD_USER_INPUT on the `file` argument, the message saying what and where. */
 export function badFile(message: string): BadUserInputError {
   return new BadUserInputError(`Import refused: ${message}`, "file");
+}
+
+/**
+ * The chunks of a web stream as Buffers. Read by hand: yoga's File streams are its fetch implementation's
+ * ReadableStream, which Node's `Readable.fromWeb` refuses.
+ */
+async function* chunksOf(bytes: ReadableStream<Uint8Array>): AsyncGenerator<Buffer> {
+  const reader = bytes.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /**
@@ -23,9 +39,7 @@ export async function* jsonArrayItems(
   arrayKey: string | null,
   onTopLevel: (key: string, value: unknown) => void = () => {},
 ): AsyncGenerator<{ index: number; value: unknown }> {
-  const tokens = Readable.fromWeb(bytes as NodeReadableStream<Uint8Array>).pipe(
-    parser.asStream({ streamValues: false }),
-  );
+  const tokens = Readable.from(chunksOf(bytes)).pipe(parser.asStream({ streamValues: false }));
   const iterator: AsyncIterator<Token> = tokens[Symbol.asyncIterator]();
   let index = 0;
   const next = async (): Promise<Token | null> => {
