@@ -450,7 +450,7 @@ export type ExportConversationsMutationVariables = Exact<{
 export type ExportConversationsMutation = { exportConversations: { url: string, expiresAt: string } };
 
 export type ImportConversationsMutationVariables = Exact<{
-  file: unknown;
+  file: File;
   format: ImportFormat;
 }>;
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { encodeGlobalID } from "@pothos/plugin-relay";
+import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExportLinks } from "../../src/resolvers/exchange/export.js";
 import { testDatabaseKinds } from "../utils/databases.js";
@@ -351,6 +352,18 @@ describe.each(testDatabaseKinds())("export and import on %s", (kind) => {
       const r = await uploadAt(server.url, ImportConversations, { format: "CHATGPT" }, big, b.token);
       expect(r.status).toBe(413);
       expect(codes(r)).toEqual(["BAD_USER_INPUT"]);
+    });
+
+    it("a cross-site form post (CSRF prevention: a multipart upload needs a preflighted header)", async () => {
+      const form = new FormData();
+      form.set(
+        "operations",
+        JSON.stringify({ query: print(ImportConversations), variables: { file: null, format: "NATIVE" } }),
+      );
+      form.set("map", JSON.stringify({ 0: ["variables.file"] }));
+      form.set("0", new Blob([valid]), "conversations.json");
+      const response = await fetch(`${server.url}/graphql`, { method: "POST", body: form });
+      expect(response.status).toBe(403);
     });
 
     it("anonymous callers", async () => {
