@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import type { Db } from "./client.js";
 import {
   type FeedbackRating,
@@ -96,12 +96,30 @@ export interface TreeConversation {
   messages: TreeMessage[];
 }
 
-/**
- * Writes one conversation tree as the owner's, under new ids, with the bookkeeping the tree pages rely on
- * (position, depth, sibling index, child count, active path, counts). The caller has checked that every
- * `parentKey` names an earlier message and that `activeLeafKey` names one. Returns the new id.
- */
-export async function insertConversationTree(tx: Tx, ownerId: string, tree: TreeConversation) {
+/** A time-ordered UUID (version 7) with a counter within the millisecond, so ids follow insertion order. */
+let lastMs = 0;
+let sequence = 0;
+function uuidv7(): string {
+  const now = Date.now();
+  if (now > lastMs) {
+    lastMs = now;
+    sequence = randomInt(0, 0x800);
+  } else if (++sequence > 0xfff) {
+    lastMs += 1;
+    sequence = 0;
+  }
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(lastMs, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The rows of one conversation tree, under new ids, with the bookkeeping the tree pages rely on. */
+function rowsOf(ownerId: string, tree: TreeConversation) {
+  const conversationId = uuidv7();
   const ids = new Map<string, string>();
   const depth = new Map<string, number>();
   const children = new Map<string | null, number>();
@@ -113,83 +131,107 @@ export async function insertConversationTree(tx: Tx, ownerId: string, tree: Tree
   const onPath = new Set<string>();
   const parentOf = new Map(tree.messages.map((m) => [m.key, m.parentKey]));
   for (let key = tree.activeLeafKey; key !== null; key = parentOf.get(key) ?? null) onPath.add(key);
+  const idOf = (key: string) => ids.get(key) as string;
 
-  const conversation = await tx.conversation.create({
-    data: {
-      ownerId,
-      title: tree.title,
-      createdAt: tree.createdAt,
-      activityAt: tree.activityAt,
-      archivedAt: tree.archivedAt,
-      pinned: tree.pinnedAt !== null,
-      pinnedAt: tree.pinnedAt,
-      tags: tree.tags,
-      messageCount: tree.messages.length,
-      rootCount: children.get(null) ?? 0,
-      pathLength: onPath.size,
-    },
-    select: { id: true },
-  });
+  const conversation = {
+    id: conversationId,
+    ownerId,
+    title: tree.title,
+    createdAt: tree.createdAt,
+    updatedAt: tree.updatedAt,
+    activityAt: tree.activityAt,
+    archivedAt: tree.archivedAt,
+    pinned: tree.pinnedAt !== null,
+    pinnedAt: tree.pinnedAt,
+    tags: tree.tags,
+    messageCount: tree.messages.length,
+    rootCount: children.get(null) ?? 0,
+    pathLength: onPath.size,
+  } satisfies Prisma.ConversationCreateManyInput;
   const siblingsSoFar = new Map<string | null, number>();
-  await tx.message.createMany({
-    data: tree.messages.map((m, i) => {
-      const siblingIndex = siblingsSoFar.get(m.parentKey) ?? 0;
-      siblingsSoFar.set(m.parentKey, siblingIndex + 1);
-      return {
-        id: ids.get(m.key) as string,
-        conversationId: conversation.id,
-        ownerId,
-        position: i + 1,
-        parentId: m.parentKey === null ? null : (ids.get(m.parentKey) as string),
-        depth: depth.get(m.key) as number,
-        siblingIndex,
-        childCount: children.get(m.key) ?? 0,
-        onActivePath: onPath.has(m.key),
-        role: m.role,
-        content: m.content,
-        reasoning: m.reasoning,
-        status: m.status,
-        error: m.error,
-        model: m.model,
-        promptTokens: m.usage?.promptTokens ?? null,
-        completionTokens: m.usage?.completionTokens ?? null,
-        totalTokens: m.usage?.totalTokens ?? null,
-        createdAt: m.createdAt,
-        updatedAt: m.updatedAt,
-      };
-    }),
+  const messages = tree.messages.map((m, i) => {
+    const siblingIndex = siblingsSoFar.get(m.parentKey) ?? 0;
+    siblingsSoFar.set(m.parentKey, siblingIndex + 1);
+    return {
+      id: idOf(m.key),
+      conversationId,
+      ownerId,
+      position: i + 1,
+      parentId: m.parentKey === null ? null : idOf(m.parentKey),
+      depth: depth.get(m.key) as number,
+      siblingIndex,
+      childCount: children.get(m.key) ?? 0,
+      onActivePath: onPath.has(m.key),
+      role: m.role,
+      content: m.content,
+      reasoning: m.reasoning,
+      status: m.status,
+      error: m.error,
+      model: m.model,
+      promptTokens: m.usage?.promptTokens ?? null,
+      completionTokens: m.usage?.completionTokens ?? null,
+      totalTokens: m.usage?.totalTokens ?? null,
+      createdAt: m.createdAt,
+      updatedAt: m.updatedAt,
+    } satisfies Prisma.MessageCreateManyInput;
   });
-  const calls = tree.messages.flatMap((m) =>
-    m.toolCalls.map((call, position) => ({
-      ...call,
-      arguments: call.arguments ?? Prisma.JsonNull,
-      messageId: ids.get(m.key) as string,
-      position,
-    })),
+  const toolCalls = tree.messages.flatMap((m) =>
+    m.toolCalls.map(
+      (call, position) =>
+        ({
+          ...call,
+          arguments: call.arguments ?? Prisma.JsonNull,
+          messageId: idOf(m.key),
+          position,
+        }) satisfies Prisma.ToolCallCreateManyInput,
+    ),
   );
-  if (calls.length > 0) await tx.toolCall.createMany({ data: calls });
   const feedback = tree.messages.flatMap((m) =>
-    m.feedback ? [{ ...m.feedback, messageId: ids.get(m.key) as string, ownerId }] : [],
+    m.feedback ? [{ ...m.feedback, messageId: idOf(m.key), ownerId }] : [],
   );
+  const leaf = tree.activeLeafKey === null ? null : { id: conversationId, leaf: idOf(tree.activeLeafKey) };
+  return { conversation, messages, toolCalls, feedback, leaf };
+}
+
+/**
+ * Writes conversation trees as the owner's, under new ids, in a handful of statements whatever their number:
+ * the conversations, their messages, tool calls and feedback, then the active leaves (a conversation's leaf
+ * is a message, whose row needs the conversation's first). The caller has checked that every `parentKey`
+ * names an earlier message of its tree and that `activeLeafKey` names one. Returns the new ids, in order.
+ */
+export async function insertConversationTrees(
+  tx: Tx,
+  ownerId: string,
+  trees: readonly TreeConversation[],
+): Promise<string[]> {
+  const rows = trees.map((tree) => rowsOf(ownerId, tree));
+  if (rows.length === 0) return [];
+  await tx.conversation.createMany({ data: rows.map((r) => r.conversation) });
+  const messages = rows.flatMap((r) => r.messages);
+  if (messages.length > 0) await tx.message.createMany({ data: messages });
+  const toolCalls = rows.flatMap((r) => r.toolCalls);
+  if (toolCalls.length > 0) await tx.toolCall.createMany({ data: toolCalls });
+  const feedback = rows.flatMap((r) => r.feedback);
   if (feedback.length > 0) await tx.messageFeedback.createMany({ data: feedback });
-  // Last, with `updatedAt` given: the leaf's foreign key needs the messages, and Prisma would stamp now.
-  await tx.conversation.update({
-    where: { id: conversation.id },
-    data: {
-      activeLeafId: tree.activeLeafKey === null ? null : (ids.get(tree.activeLeafKey) ?? null),
-      updatedAt: tree.updatedAt,
-    },
-  });
-  return conversation.id;
+  const leaves = rows.flatMap((r) => (r.leaf ? [r.leaf] : []));
+  if (leaves.length > 0)
+    await tx.$executeRaw`
+      UPDATE "public"."Conversation" AS c SET "activeLeafId" = v.leaf
+        FROM jsonb_to_recordset(${JSON.stringify(leaves)}::jsonb) AS v(id uuid, leaf uuid)
+       WHERE c.id = v.id`;
+  return rows.map((r) => r.conversation.id);
 }
 
 /** Longest a whole file's import may hold its transaction open. */
 const IMPORT_TRANSACTION_MS = 10 * 60_000;
+/** Conversations are written in batches of about this many messages (at least one conversation each). */
+const BATCH_MESSAGES = 1_000;
 
 /**
  * Writes every conversation `trees` yields as the owner's, all in one transaction: a file that fails
  * anywhere (bad JSON, a bad conversation, a database error) leaves nothing behind. `trees` is consumed
- * inside the transaction, so a streamed file is parsed while it is written, one conversation at a time.
+ * inside the transaction, so a streamed file is parsed while it is written; conversations are held only
+ * until a batch of about {@link BATCH_MESSAGES} messages is written.
  */
 export function importTrees(
   db: Db,
@@ -199,7 +241,18 @@ export function importTrees(
   return db.$transaction(
     async (tx) => {
       const created: string[] = [];
-      for await (const tree of trees) created.push(await insertConversationTree(tx, ownerId, tree));
+      let batch: TreeConversation[] = [];
+      let size = 0;
+      for await (const tree of trees) {
+        batch.push(tree);
+        size += tree.messages.length;
+        if (size >= BATCH_MESSAGES) {
+          created.push(...(await insertConversationTrees(tx, ownerId, batch)));
+          batch = [];
+          size = 0;
+        }
+      }
+      created.push(...(await insertConversationTrees(tx, ownerId, batch)));
       return created;
     },
     { timeout: IMPORT_TRANSACTION_MS },

@@ -203,6 +203,48 @@ describe.each(testDatabaseKinds())("export and import on %s", (kind) => {
     ]);
   });
 
+  it("imports a file of many conversations (several write batches) whole and in order", async () => {
+    const at = "2026-03-04T05:06:07.000Z";
+    const conversations = Array.from({ length: 130 }, (_, c) => ({
+      id: `c${c}`,
+      title: `Conversation ${c}`,
+      createdAt: at,
+      updatedAt: at,
+      pinnedAt: null,
+      tags: [],
+      activeLeafId: `c${c}m8`,
+      messages: Array.from({ length: 10 }, (_, m) => ({
+        id: `c${c}m${m}`,
+        // The last message is a second version of the one before it: off the active path.
+        parentId: m === 0 ? null : m === 9 ? `c${c}m7` : `c${c}m${m - 1}`,
+        role: m % 2 === 0 ? "USER" : "ASSISTANT",
+        content: `conversation ${c} message ${m}`,
+        status: "COMPLETE",
+        createdAt: at,
+        model: null,
+        usage: null,
+        feedback: null,
+        toolCalls: [],
+      })),
+    }));
+    const b = await user();
+    const file = JSON.stringify({ format: "chat-graphql-export", version: 1, conversations });
+    const r = await uploadAt(server.url, ImportConversations, { format: "NATIVE" }, file, b.token);
+    expect(r.errors).toBeUndefined();
+    const imported = r.data?.importConversations.conversations ?? [];
+    expect(imported.map((c) => c.title)).toEqual(conversations.map((c) => c.title));
+    expect(
+      imported.every(
+        (c, i) => c.messageCount === 10 && c.activeLeaf?.content === `conversation ${i} message 8`,
+      ),
+    ).toBe(true);
+    const again = JSON.parse((await exportFile(b.token)).text) as ExportFile;
+    expect(again.conversations.map((c) => c.title)).toEqual(conversations.map((c) => c.title));
+    expect(await server.db.prisma.message.count({ where: { ownerId: b.id, onActivePath: true } })).toBe(
+      130 * 9,
+    );
+  });
+
   it("exports only the chosen conversations of the caller's, through a signed link only", async () => {
     const a = await user();
     const one = await richTree(a.id, "One");

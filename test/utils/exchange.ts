@@ -1,7 +1,7 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import type { Db } from "../../src/db/client.js";
-import { insertConversationTree, type TreeMessage } from "../../src/db/exchange.js";
+import { insertConversationTrees, type TreeMessage } from "../../src/db/exchange.js";
 import type { GraphQLResponse } from "./server.js";
 
 /** A message of a seeded tree: only what a test cares about, the rest filled in. */
@@ -31,17 +31,20 @@ export async function seedTree(
     ...m,
   }));
   const last = new Date(start + messages.length * 1000);
-  return insertConversationTree(prisma, ownerId, {
-    title: options.title ?? "Seeded tree",
-    createdAt: new Date(start),
-    updatedAt: last,
-    activityAt: last,
-    archivedAt: null,
-    pinnedAt: options.pinnedAt ?? null,
-    tags: options.tags ?? [],
-    activeLeafKey: options.leaf,
-    messages,
-  });
+  const [id] = await insertConversationTrees(prisma, ownerId, [
+    {
+      title: options.title ?? "Seeded tree",
+      createdAt: new Date(start),
+      updatedAt: last,
+      activityAt: last,
+      archivedAt: null,
+      pinnedAt: options.pinnedAt ?? null,
+      tags: options.tags ?? [],
+      activeLeafKey: options.leaf,
+      messages,
+    },
+  ]);
+  return id as string;
 }
 
 /**
