@@ -208,7 +208,23 @@ export async function insertConversationTrees(
   if (rows.length === 0) return [];
   await tx.conversation.createMany({ data: rows.map((r) => r.conversation) });
   const messages = rows.flatMap((r) => r.messages);
-  if (messages.length > 0) await tx.message.createMany({ data: messages });
+  // One JSON parameter rather than Prisma's createMany: its twenty parameters a row cost the client more
+  // than the database's own work (measured: about 0.5 s a thousand messages, three times the insert).
+  if (messages.length > 0)
+    await tx.$executeRaw`
+      INSERT INTO "public"."Message"
+             (id, "conversationId", "ownerId", position, "parentId", depth, "siblingIndex", "childCount",
+              "onActivePath", role, content, reasoning, status, error, model, "promptTokens", "completionTokens",
+              "totalTokens", "createdAt", "updatedAt")
+      SELECT id, "conversationId", "ownerId", position, "parentId", depth, "siblingIndex", "childCount",
+             "onActivePath", role, content, reasoning, status, error, model, "promptTokens", "completionTokens",
+             "totalTokens", "createdAt", "updatedAt"
+        FROM jsonb_to_recordset(${JSON.stringify(messages)}::jsonb) AS m(
+               id uuid, "conversationId" uuid, "ownerId" text, position int, "parentId" uuid, depth int,
+               "siblingIndex" int, "childCount" int, "onActivePath" boolean, role "public"."MessageRole",
+               content text, reasoning text, status "public"."MessageStatus", error text, model text,
+               "promptTokens" int, "completionTokens" int, "totalTokens" int, "createdAt" timestamp(3),
+               "updatedAt" timestamp(3))`;
   const toolCalls = rows.flatMap((r) => r.toolCalls);
   if (toolCalls.length > 0) await tx.toolCall.createMany({ data: toolCalls });
   const feedback = rows.flatMap((r) => r.feedback);
