@@ -42,6 +42,10 @@ export function exportPage(
     orderBy: { id: "asc" },
     take: page.take,
     include: EXPORTED,
+    // Joined, PostgreSQL aggregated the messages of every conversation before picking the page's (measured:
+    // 0.2 s a page, whatever its size, with 20,000 messages in the table); one statement per relation with
+    // the page's ids reads only what the page holds.
+    relationLoadStrategy: "query",
   });
 }
 
