@@ -57,15 +57,18 @@ export async function revokeShare(ctx: Context, globalId: string) {
 }
 
 /**
- * The snapshot a share link's token names, for anyone (no authentication), counted against the client
- * address's share reads; null when the token is unknown, malformed or revoked (not told apart).
+ * The snapshot a share link's token (or the link itself) names, for anyone (no authentication), counted
+ * against the client address's share reads; null when the token is unknown, malformed or revoked (not told
+ * apart).
  */
 export async function readShare(
   deps: { prisma: Db; limits: RateLimiter; logger: Logger },
   request: Request,
-  token: string,
+  link: string,
 ) {
   await deps.limits.sharedRead(requestInfo(request, deps.logger).clientIp);
+  // The whole link is taken too: its token is the last segment.
+  const token = link.slice(link.lastIndexOf("/") + 1);
   if (!TOKEN.test(token)) return null;
   return findLiveShare(deps.prisma, hashOf(token));
 }

@@ -97,7 +97,12 @@ builder.queryField("sharedConversation", (t) =>
     description:
       "The snapshot a share link's token names; public (no authentication needed), rate limited per " +
       "client address. Null when the token is unknown or the share was revoked.",
-    args: { token: t.arg.string({ required: true }) },
+    args: {
+      token: t.arg.string({
+        required: true,
+        description: "The token (the link's last segment), or the whole link.",
+      }),
+    },
     resolve: (_root, { token }, ctx) => sharedConversation(ctx, token),
   }),
 );

@@ -269,7 +269,8 @@ describe.each(testDatabaseKinds())("share links on %s", (kind) => {
     const reader = `reader-${randomUUID()}`;
     const readerToken = await tokenFor(reader);
 
-    const r = await server.request(ImportSharedConversation, { token: made.token }, readerToken, {
+    // The whole link does as well as its token.
+    const r = await server.request(ImportSharedConversation, { token: made.url }, readerToken, {
       headers: { "x-forwarded-for": someAddress() },
     });
     expect(r.errors).toBeUndefined();
