@@ -1,8 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { ApolloClient } from "@apollo/client";
 import { encodeGlobalID } from "@pothos/plugin-relay";
+import UploadHttpLink from "apollo-upload-client/UploadHttpLink.mjs";
 import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApolloCache } from "../../sdk/apollo.js";
+import { ImportConversationsDocument } from "../../sdk/index.js";
 import { ExportLinks } from "../../src/resolvers/exchange/export.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { seedTree, uploadAt } from "../utils/exchange.js";
@@ -323,6 +327,25 @@ describe.each(testDatabaseKinds())("export and import on %s", (kind) => {
     expect(rows[0]?.createdAt.toISOString()).toBe("2024-06-01T00:00:00.123Z");
     expect(rows[0]?.messages.map((m) => m.model)).toEqual([null, "gpt-4o", null, "gpt-4o", null, "gpt-4o"]);
     expect(rows[0]?.messages[5]?.createdAt.toISOString()).toBe("2024-06-01T00:03:26.000Z");
+  });
+
+  it("imports through Apollo Client's upload link (apollo-upload-client), with the SDK's document", async () => {
+    const b = await user();
+    const client = new ApolloClient({
+      link: new UploadHttpLink({
+        uri: `${server.url}/graphql`,
+        headers: { authorization: `Bearer ${b.token}` },
+      }),
+      cache: createApolloCache(),
+    });
+    const file = new File([CHATGPT_FIXTURE], "conversations.json", { type: "application/json" });
+    const { data } = await client.mutate({
+      mutation: ImportConversationsDocument,
+      variables: { file, format: "CHATGPT" },
+    });
+    expect(data?.importConversations.conversations.map((c) => c.title)).toEqual(["Lisbon trip", "A picture"]);
+    expect(data?.importConversations.skippedMessages).toBe(3);
+    client.stop();
   });
 
   describe("refuses bad files with a clear error and writes nothing", () => {
