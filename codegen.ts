@@ -10,7 +10,7 @@ import { schema } from "./src/schema/index.js";
 const typesConfig = {
   useTypeImports: true,
   enumsAsTypes: true,
-  scalars: { DateTime: "string", JSON: "unknown" },
+  scalars: { DateTime: "string", JSON: "unknown", File: "File" },
 };
 
 const config: CodegenConfig = {

@@ -94,7 +94,8 @@ export function moveConversationToTop(cache: ApolloCache, conversation: { id: st
 /**
  * Drops every cached conversation list, so that views showing one fetch it again: call it from the `update`
  * of `pinConversation`, `unpinConversation` and `setConversationTags`, which change the lists' order or
- * which conversations a narrowed list holds.
+ * which conversations a narrowed list holds, and of `importConversations` and `importSharedConversation`,
+ * whose new conversations may belong anywhere in them.
  */
 export function dropConversationLists(cache: ApolloCache): void {
   cache.evict({ id: "ROOT_QUERY", fieldName: "conversations" });

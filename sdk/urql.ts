@@ -55,6 +55,14 @@ const EMBEDDED_TYPES = [
   "ConversationDeleted",
   "ReplyStarted",
   "ReplyFinished",
+  "ShareConversationPayload",
+  "RevokeSharePayload",
+  "SharedConversation",
+  "SharedMessage",
+  "SharedToolCall",
+  "ImportSharedConversationPayload",
+  "ExportConversationsPayload",
+  "ImportConversationsPayload",
 ];
 
 /** Options for `cacheExchange` from `@urql/exchange-graphcache`. */
@@ -95,6 +103,13 @@ export function graphcacheOptions(): CacheExchangeOpts {
           dropConversationLists(cache);
         },
         setConversationTags(_result, _args, cache) {
+          dropConversationLists(cache);
+        },
+        // Imported conversations may belong anywhere in the lists (their activity is the original's).
+        importConversations(_result, _args, cache) {
+          dropConversationLists(cache);
+        },
+        importSharedConversation(_result, _args, cache) {
           dropConversationLists(cache);
         },
         // Another branch is active: the loaded pages of its messages show the old path.

@@ -3,6 +3,7 @@ import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspect
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { type CORSOptions, createYoga, type Plugin } from "graphql-yoga";
 import { OAUTH_CALLBACK_PATH } from "../agent/tools/mcp/oauth.js";
+import { ClientError } from "../core/errors.js";
 import { useStrictBodies } from "../http/body.js";
 import { useCsrfPrevention } from "../http/csrf.js";
 import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "../http/graphiql.js";
@@ -12,6 +13,7 @@ import { useMultipartSubscriptions } from "../http/multipart-subscriptions.js";
 import { useOperationLimits } from "../http/operation-limits.js";
 import { usePersistedOperations } from "../http/persisted-operations.js";
 import { requestInfo, useRequestInfo } from "../http/request-info.js";
+import { errorResponse } from "../http/responses.js";
 import { useRestApi } from "../http/rest/api.js";
 import { useStorableText } from "../http/storable-text.js";
 import { useStreamedSubscriptions } from "../http/streamed-subscriptions.js";
@@ -19,7 +21,9 @@ import { useTracing } from "../http/tracing.js";
 import { useMcpEndpoint } from "../mcp-server/http.js";
 import type { Readiness } from "../observability/readiness.js";
 import type { Context } from "../resolvers/context.js";
+import { downloadExport, EXPORT_PATH } from "../resolvers/exchange/export.js";
 import { oauthCallback } from "../resolvers/oauth-callback.js";
+import { readShare, SHARE_PATH } from "../resolvers/sharing.js";
 import { schema } from "../schema/index.js";
 import { restOperations } from "./rest-operations.js";
 import type { Runtime } from "./runtime.js";
@@ -58,14 +62,15 @@ export function createApp(runtime: Runtime) {
     renderGraphiQL: renderLocalGraphiQL,
     logging: yogaLogger,
     cors: corsOptions(config.http.corsOrigins),
-    maxRequestBodySize: maxBodyBytes,
+    // Import uploads (multipart) may be larger than other bodies; useStrictBodies holds each to its own limit.
+    maxRequestBodySize: Math.max(maxBodyBytes, config.exchange.importMaxBytes),
     maskedErrors: { maskError },
     context: ({ request }) => createContext(runtime, request),
     plugins: [
       ...(runtime.tracing ? [useTracing(runtime.tracing.tracer, logger)] : []),
       useRequestInfo(logger, config.http.trustProxy),
       useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT, MCP_ENDPOINT]),
-      useStrictBodies(maxBodyBytes),
+      useStrictBodies(maxBodyBytes, config.exchange.importMaxBytes),
       ...(runtime.persisted ? [usePersistedOperations(runtime.persisted)] : []),
       ...useOperationLimits(config.operations, config.introspection),
       useStorableText(),
@@ -105,6 +110,8 @@ export function createApp(runtime: Runtime) {
       useRestApi({ operations: restOperations, maxBodyBytes, maskError }),
       useReadinessEndpoint("/readyz", runtime.readiness),
       useOAuthCallback(runtime),
+      useExportDownloads(runtime),
+      useShareLinks(runtime),
     ],
   });
 }
@@ -135,6 +142,8 @@ async function createContext(runtime: Runtime, request: Request): Promise<Contex
     limits: runtime.limits,
     streams: runtime.streams,
     sends: runtime.sends,
+    exportLinks: runtime.exportLinks,
+    publicUrl: runtime.publicUrl,
     logger: viewer ? info.logger.child({ userId: viewer.id }) : info.logger,
     request,
     viewer,
@@ -171,6 +180,43 @@ function useOAuthCallback(runtime: Runtime): Plugin {
     onRequest({ request, url, endResponse }) {
       if (url.pathname !== OAUTH_CALLBACK_PATH || request.method !== "GET") return;
       return oauthCallback(runtime, url).then(endResponse);
+    },
+  };
+}
+
+/** `GET /export?token=`: the download a signed `exportConversations` link grants. */
+function useExportDownloads(runtime: Runtime): Plugin {
+  const deps = { prisma: runtime.prisma, links: runtime.exportLinks, logger: runtime.logger };
+  return {
+    onRequest({ url, request, endResponse }) {
+      if (url.pathname !== EXPORT_PATH || request.method !== "GET") return;
+      endResponse(downloadExport(deps, url));
+    },
+  };
+}
+
+/**
+ * `GET /share/<token>`: a share link's snapshot as JSON (what `sharedConversation` answers), for anyone,
+ * rate limited per client address; 404 when unknown or revoked.
+ */
+function useShareLinks(runtime: Runtime): Plugin {
+  return {
+    onRequest({ url, request, endResponse }) {
+      if (!url.pathname.startsWith(SHARE_PATH) || request.method !== "GET") return;
+      const token = url.pathname.slice(SHARE_PATH.length);
+      return readShare(runtime, request, token).then(
+        (share) =>
+          endResponse(
+            share
+              ? Response.json(share, { headers: { "cache-control": "no-store" } })
+              : Response.json({ error: "This share link is unknown or was revoked." }, { status: 404 }),
+          ),
+        (error: unknown) => {
+          if (error instanceof ClientError) return endResponse(errorResponse(error));
+          runtime.logger.error({ err: error }, "could not read a share link");
+          endResponse(Response.json({ error: "Internal error" }, { status: 500 }));
+        },
+      );
     },
   };
 }

@@ -32,6 +32,7 @@ import type { Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
 import { Readiness } from "../observability/readiness.js";
 import type { Tracing } from "../observability/tracing.js";
+import { ExportLinks } from "../resolvers/exchange/export.js";
 
 /** The name our own agent knows the built-in MCP server by (its tools are `chat__…`). */
 export const BUILTIN_MCP_SERVER = "chat";
@@ -200,6 +201,12 @@ export async function createRuntime(
     ? await PersistedOperations.load(config.persistedOperations.file, config.persistedOperations.only)
     : null;
 
+  const exportLinks = new ExportLinks(
+    config.exchange.linkSecret,
+    config.exchange.linkTtlSeconds,
+    () => publicUrl,
+  );
+
   readiness.add("database", () => pingDatabase(db.prisma));
   if (config.redisUrl) {
     // One check for Redis, whichever of its uses (shared limits, the run network) lost it.
@@ -232,6 +239,9 @@ export async function createRuntime(
     persisted,
     tracing,
     authenticate: createAuthenticator(config.auth),
+    exportLinks,
+    /** Where users' browsers reach this process: PUBLIC_URL, else where it listens. */
+    publicUrl: () => publicUrl,
     /** Where the process listens, once it does: the public URL unless PUBLIC_URL names another. */
     listeningAt(url: string) {
       if (!config.publicUrl) publicUrl = url;

@@ -109,6 +109,10 @@ const envSchema = z
       )
       .optional(),
     PUBLIC_URL: z.url().optional(),
+    IMPORT_MAX_BYTES: z.coerce.number().int().min(1_024).default(52_428_800),
+    EXPORT_LINK_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    EXPORT_LINK_TTL_SECONDS: z.coerce.number().int().min(10).default(3_600),
+    RATE_LIMIT_SHARED_PER_MINUTE: z.coerce.number().int().min(1).default(60),
     GRAPHIQL: boolFlag,
     INTROSPECTION: boolFlag,
     MAX_MESSAGE_LENGTH: z.coerce.number().int().min(1).default(32_000),
@@ -261,6 +265,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     /** Where users' browsers reach this server (OAuth callbacks); unset: where it listens. */
     publicUrl: e.PUBLIC_URL,
+    exchange: {
+      /** Largest import file (`importConversations`), in bytes: the upload's request body may be this big. */
+      importMaxBytes: e.IMPORT_MAX_BYTES,
+      /**
+       * The HMAC key of export download links; unset: a random key per process (links then work only on the
+       * instance that made them, and until it restarts).
+       */
+      linkSecret: e.EXPORT_LINK_SECRET,
+      /** How long an export download link works. */
+      linkTtlSeconds: e.EXPORT_LINK_TTL_SECONDS,
+    },
     tools: {
       /** The AES-256-GCM key (base64) that seals users' tool server tokens at rest. */
       tokenKey: e.TOOL_TOKEN_KEY,
@@ -300,6 +315,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     rateLimits: {
       requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
       anonymousPerMinute: e.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      /** Share links read (`sharedConversation`, `/share/<token>`) per client address a minute. */
+      sharedPerMinute: e.RATE_LIMIT_SHARED_PER_MINUTE,
       messagesPerMinute: e.RATE_LIMIT_MESSAGES_PER_MINUTE,
       concurrentReplies: e.RATE_LIMIT_CONCURRENT_REPLIES,
       /** 0: no daily token quota. */

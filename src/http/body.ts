@@ -18,25 +18,7 @@ function bodyTooLarge(maxBytes: number): ClientError {
  * that are not valid UTF-8, which a lenient decoder would silently turn into U+FFFD and store.
  */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && (!/^\d+$/.test(declared) || Number(declared) > maxBytes)) {
-    throw bodyTooLarge(maxBytes);
-  }
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw bodyTooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  return decodeUtf8(Buffer.concat(chunks));
+  return decodeUtf8(await readBodyBytes(request, maxBytes));
 }
 
 /** Strict UTF-8 decoding; `BAD_USER_INPUT` for invalid bytes. */
@@ -58,21 +40,50 @@ export function checkQueryString(url: URL): void {
 }
 
 /**
- * On `/graphql`: reads bodies strictly ({@link readBodyText}) before yoga's own parser sees them, and checks
- * GET query strings. yoga's `maxRequestBodySize` stays on as a second guard.
+ * Reads a request body's bytes, refusing (before reading it all) a body over `maxBytes`. Multipart uploads
+ * are kept as bytes: their files need not be text.
  */
-export function useStrictBodies(maxBytes: number): Plugin {
+async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && (!/^\d+$/.test(declared) || Number(declared) > maxBytes)) {
+    throw bodyTooLarge(maxBytes);
+  }
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw bodyTooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks) as Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * On `/graphql`: reads bodies strictly ({@link readBodyText}) before yoga's own parser sees them, and checks
+ * GET query strings. A multipart request (a file upload) is held to `maxUploadBytes` instead and kept as
+ * bytes (its operation and map parts are still parsed strictly by yoga). yoga's `maxRequestBodySize` stays
+ * on as a second guard.
+ */
+export function useStrictBodies(maxBytes: number, maxUploadBytes = maxBytes): Plugin {
   return {
     onRequestParse({ request, url, requestParser, setRequestParser, fetchAPI }) {
       if (request.method === "GET") checkQueryString(url);
       if (!requestParser) return;
       const parse = requestParser;
       setRequestParser(async (req) => {
+        const multipart = req.headers.get("content-type")?.toLowerCase().startsWith("multipart/form-data");
         const strict = req.body
           ? new fetchAPI.Request(req.url, {
               method: req.method,
               headers: req.headers,
-              body: await readBodyText(req, maxBytes),
+              body: multipart ? await readBodyBytes(req, maxUploadBytes) : await readBodyText(req, maxBytes),
             })
           : req;
         return clientSyntax(() => parse(strict));

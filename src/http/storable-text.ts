@@ -26,11 +26,15 @@ export function useStorableText(): Plugin {
   };
 }
 
-/** Whether a JSON value holds U+0000 in any string, key or value. */
+/**
+ * Whether a JSON value holds U+0000 in any string, key or value. Only plain objects are walked: an uploaded
+ * File among the variables is bytes (read by its own resolver), and walking its buffer's entries one by one
+ * took seconds and hundreds of MB for a file of a few MB.
+ */
 export function holdsNul(value: unknown): boolean {
   if (typeof value === "string") return value.includes("\0");
   if (Array.isArray(value)) return value.some(holdsNul);
-  if (typeof value === "object" && value !== null) {
+  if (isPlainObject(value)) {
     return Object.entries(value).some(([key, item]) => key.includes("\0") || holdsNul(item));
   }
   return false;
@@ -44,4 +48,10 @@ function hasNulLiteral(document: DocumentNode): boolean {
     },
   });
   return found;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }

@@ -48,6 +48,22 @@ export class RateLimiter {
   }
 
   /**
+   * Counts one read of a share link, per client address whoever asks: tokens are unguessable, but a
+   * public, unauthenticated read must not be a free oracle or a free load.
+   */
+  async sharedRead(clientIp: string): Promise<void> {
+    const limit = this.settings.sharedPerMinute;
+    const hit = await this.store.hit(`rl:share:${clientIp}`, limit, MINUTE_MS);
+    if (!hit.allowed) {
+      throw this.refuse(
+        "shared",
+        `Too many share link reads: at most ${limit} a minute`,
+        hit.resetInMs / 1000,
+      );
+    }
+  }
+
+  /**
    * Everything a new message must pass before it is saved: the daily token quota (from recorded usage),
    * a slot among the user's concurrent replies (held by `replyId` until released), and messages per minute.
    */

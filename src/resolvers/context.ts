@@ -8,6 +8,7 @@ import type { Gate } from "../limits/gate.js";
 import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { OpenStreams } from "../limits/streams.js";
 import type { Logger } from "../observability/logger.js";
+import type { ExportLinks } from "./exchange/export.js";
 
 /** What every resolver receives: the database, the caller, the runs, and the configuration. */
 export interface Context {
@@ -27,6 +28,10 @@ export interface Context {
   readonly streams: OpenStreams;
   /** Bounds how many sends save their exchange at once (see Gate). */
   readonly sends: Gate;
+  /** Signs the download links of exports. */
+  readonly exportLinks: ExportLinks;
+  /** Where users' browsers reach this server (PUBLIC_URL, else where it listens): share links start with it. */
+  readonly publicUrl: () => string;
 }
 
 /** The caller's identity; throws `UNAUTHENTICATED` for anonymous requests. */

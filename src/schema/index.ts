@@ -12,6 +12,8 @@ import "./branches.js";
 import "./search.js";
 import "./tools.js";
 import "./viewer-events.js";
+import "./sharing.js";
+import "./exchange.js";
 
 /** The executable GraphQL schema. */
 export const schema = builder.toSchema({ sortSchema: false });

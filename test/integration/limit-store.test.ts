@@ -144,6 +144,7 @@ describe("slot releases while Redis is unreachable", () => {
     const settings = {
       requestsPerMinute: 100,
       anonymousPerMinute: 100,
+      sharedPerMinute: 100,
       messagesPerMinute: 100,
       concurrentReplies: 1,
       tokensPerDay: 0,

@@ -1,0 +1,117 @@
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { isUuid } from "../../core/ids.js";
+import type { Db } from "../../db/client.js";
+import { exportPage } from "../../db/exchange.js";
+import type { Logger } from "../../observability/logger.js";
+import { exportHeader, toNative } from "./native.js";
+
+/** Where export downloads are served. */
+export const EXPORT_PATH = "/export";
+/** Conversations read per statement while an export streams. */
+const EXPORT_PAGE = 20;
+
+/** What a download link grants: the user's conversations (all, or these ids) until `exp` (epoch seconds). */
+interface Grant {
+  u: string;
+  ids: string[] | null;
+  exp: number;
+}
+
+/**
+ * Signed, time-limited download links for exports (HMAC-SHA256 over the grant): a link works without a
+ * bearer token (a browser's plain download), for its user and conversations only, until it expires. The
+ * export is written when the link is fetched, so it holds the conversations as they are then.
+ */
+export class ExportLinks {
+  private readonly key: Buffer;
+  constructor(
+    secret: string | undefined,
+    private readonly ttlSeconds: number,
+    private readonly baseUrl: () => string,
+  ) {
+    this.key = secret ? Buffer.from(secret) : randomBytes(32);
+  }
+
+  /** A link to download `userId`'s conversations (`ids` null: all of them). */
+  sign(userId: string, ids: string[] | null, now = Date.now()): { url: string; expiresAt: Date } {
+    const exp = Math.floor(now / 1000) + this.ttlSeconds;
+    const payload = Buffer.from(JSON.stringify({ u: userId, ids, exp } satisfies Grant)).toString(
+      "base64url",
+    );
+    const url = new URL(EXPORT_PATH, this.baseUrl());
+    url.searchParams.set("token", `${payload}.${this.mac(payload)}`);
+    return { url: url.toString(), expiresAt: new Date(exp * 1000) };
+  }
+
+  /** The grant a link's token carries, or null when it is forged, damaged or expired. */
+  verify(token: string, now = Date.now()): Grant | null {
+    const [payload, mac, extra] = token.split(".");
+    if (!payload || !mac || extra !== undefined) return null;
+    const expected = Buffer.from(this.mac(payload));
+    const given = Buffer.from(mac);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    const grant = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Grant;
+    return grant.exp * 1000 > now ? grant : null;
+  }
+
+  private mac(payload: string): string {
+    return createHmac("sha256", this.key).update(payload).digest("base64url");
+  }
+}
+
+/** The export file, piece by piece: the header, each conversation as it is read, the closing brackets. */
+async function* exportChunks(db: Db, ownerId: string, ids: string[] | null): AsyncGenerator<string> {
+  yield exportHeader(new Date());
+  let afterId: string | null = null;
+  let separator = "";
+  for (;;) {
+    const page = await exportPage(db, ownerId, { ids, afterId, take: EXPORT_PAGE });
+    for (const conversation of page) {
+      yield separator + JSON.stringify(toNative(conversation));
+      separator = ",";
+    }
+    const last = page.at(-1);
+    if (!last || page.length < EXPORT_PAGE) break;
+    afterId = last.id;
+  }
+  yield "]}";
+}
+
+const refused = (status: number, message: string) =>
+  Response.json({ error: message }, { status, headers: { "cache-control": "no-store" } });
+
+/**
+ * `GET /export?token=`: the export a signed link grants, streamed as `application/json` with
+ * `Content-Disposition: attachment`, a page of conversations at a time (never the whole file in memory).
+ */
+export function downloadExport(deps: { prisma: Db; links: ExportLinks; logger: Logger }, url: URL): Response {
+  const grant = deps.links.verify(url.searchParams.get("token") ?? "");
+  if (!grant) return refused(403, "This export link is invalid or has expired; ask for a new one.");
+  const ids = grant.ids?.filter(isUuid) ?? null;
+  const chunks = exportChunks(deps.prisma, grant.u, ids);
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      } catch (error) {
+        deps.logger.warn({ err: error }, "an export failed while streaming");
+        controller.error(error);
+      }
+    },
+    async cancel() {
+      await chunks.return(undefined);
+    },
+  });
+  const day = new Date().toISOString().slice(0, 10);
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "content-disposition": `attachment; filename="conversations-${day}.json"`,
+      "cache-control": "no-store",
+    },
+  });
+}

@@ -1,0 +1,205 @@
+import { z } from "zod";
+import type { ExportedConversationRow, TreeConversation } from "../../db/exchange.js";
+import type { MessageStatus, Prisma, ToolCallStatus } from "../../db/generated/prisma/client.js";
+import { normalizeTags } from "../organise.js";
+import { badFile } from "./json-stream.js";
+
+/** The format marker of this backend's exports. */
+export const EXPORT_FORMAT = "chat-graphql-export";
+/**
+ * The version of the format. Version 1 carries an `attachments` array on every message, always empty: the
+ * slot is there so exports stay readable when attachments arrive (an importer of version 1 ignores it).
+ */
+export const EXPORT_VERSION = 1;
+
+/** The opening of an export file, up to the `conversations` array; the conversations follow one by one. */
+export function exportHeader(exportedAt: Date): string {
+  return `{"format":${JSON.stringify(EXPORT_FORMAT)},"version":${EXPORT_VERSION},"exportedAt":${JSON.stringify(exportedAt.toISOString())},"conversations":[`;
+}
+
+const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+
+/** One conversation as the export writes it: everything the database holds of it, ids kept. */
+export function toNative(c: ExportedConversationRow) {
+  return {
+    id: c.id,
+    title: c.title,
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
+    activityAt: iso(c.activityAt),
+    archivedAt: iso(c.archivedAt),
+    pinnedAt: iso(c.pinnedAt),
+    tags: c.tags,
+    activeLeafId: c.activeLeafId,
+    messages: c.messages.map((m) => ({
+      id: m.id,
+      parentId: m.parentId,
+      role: m.role,
+      content: m.content,
+      reasoning: m.reasoning,
+      status: m.status,
+      error: m.error,
+      createdAt: iso(m.createdAt),
+      updatedAt: iso(m.updatedAt),
+      model: m.model,
+      usage:
+        m.promptTokens === null && m.completionTokens === null && m.totalTokens === null
+          ? null
+          : {
+              promptTokens: m.promptTokens,
+              completionTokens: m.completionTokens,
+              totalTokens: m.totalTokens,
+            },
+      feedback: m.feedback && {
+        rating: m.feedback.rating,
+        comment: m.feedback.comment,
+        createdAt: iso(m.feedback.createdAt),
+        updatedAt: iso(m.feedback.updatedAt),
+      },
+      toolCalls: m.toolCalls.map((t) => ({
+        callId: t.callId,
+        server: t.server,
+        name: t.name,
+        arguments: t.arguments,
+        result: t.result,
+        isError: t.isError,
+        status: t.status,
+        round: t.round,
+        textOffset: t.textOffset,
+        startedAt: iso(t.startedAt),
+        decidedAt: iso(t.decidedAt),
+        decision: t.decision,
+        completedAt: iso(t.completedAt),
+      })),
+      attachments: [],
+    })),
+  };
+}
+
+const date = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+const count = z.number().int().min(0).nullable();
+
+const toolCallSchema = z.object({
+  callId: z.string(),
+  server: z.string(),
+  name: z.string(),
+  arguments: z.json(),
+  result: z.string().nullable(),
+  isError: z.boolean(),
+  status: z.enum(["AWAITING_APPROVAL", "RUNNING", "COMPLETED", "FAILED", "DENIED", "CANCELLED"]),
+  round: z.number().int().min(0),
+  textOffset: z.number().int().min(0),
+  startedAt: date,
+  decidedAt: date.nullable(),
+  decision: z.string().nullable(),
+  completedAt: date.nullable(),
+});
+
+const messageSchema = z.object({
+  id: z.string().min(1),
+  parentId: z.string().min(1).nullable(),
+  role: z.enum(["USER", "ASSISTANT", "TOOL", "SYSTEM"]),
+  content: z.string(),
+  reasoning: z.string().nullable().default(null),
+  status: z.enum(["QUEUED", "STREAMING", "COMPLETE", "CANCELLED", "FAILED", "AWAITING_APPROVAL"]),
+  error: z.string().nullable().default(null),
+  createdAt: date,
+  updatedAt: date.optional(),
+  model: z.string().nullable(),
+  usage: z.object({ promptTokens: count, completionTokens: count, totalTokens: count }).nullable(),
+  feedback: z
+    .object({
+      rating: z.enum(["UP", "DOWN"]),
+      comment: z.string().nullable(),
+      createdAt: date,
+      updatedAt: date,
+    })
+    .nullable(),
+  toolCalls: z.array(toolCallSchema),
+  attachments: z.array(z.unknown()).optional(),
+});
+
+const conversationSchema = z.object({
+  id: z.string().min(1),
+  title: z.string(),
+  createdAt: date,
+  updatedAt: date,
+  activityAt: date.optional(),
+  archivedAt: date.nullable().default(null),
+  pinnedAt: date.nullable(),
+  tags: z.array(z.string()),
+  activeLeafId: z.string().min(1).nullable(),
+  messages: z.array(messageSchema),
+});
+
+// An imported conversation has no reply running: what was in flight when it was exported is stopped,
+// and a queued message stands as sent (as `forkConversation` copies them).
+const SETTLED_MESSAGE: Partial<Record<MessageStatus, MessageStatus>> = {
+  STREAMING: "CANCELLED",
+  AWAITING_APPROVAL: "CANCELLED",
+  QUEUED: "COMPLETE",
+};
+const SETTLED_CALL: Partial<Record<ToolCallStatus, ToolCallStatus>> = {
+  RUNNING: "CANCELLED",
+  AWAITING_APPROVAL: "CANCELLED",
+};
+
+/**
+ * One conversation of a native export, checked and turned into the tree to write; `index` is its place in
+ * the file, for the error. Refused: a missing or mistyped field, duplicate message ids, a parent that is
+ * not an earlier message, an active leaf that is not one of its messages.
+ */
+export function fromNative(value: unknown, index: number, titleLength: number): TreeConversation {
+  const where = `conversation ${index}`;
+  const parsed = conversationSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.length ? `.${issue.path.join(".")}` : "";
+    throw badFile(`${where}${path}: ${issue?.message ?? "invalid"}`);
+  }
+  const c = parsed.data;
+  const seen = new Set<string>();
+  for (const [i, m] of c.messages.entries()) {
+    if (seen.has(m.id)) throw badFile(`${where}.messages.${i}: the id "${m.id}" is used twice`);
+    if (m.parentId !== null && !seen.has(m.parentId))
+      throw badFile(`${where}.messages.${i}: parentId "${m.parentId}" is not an earlier message`);
+    seen.add(m.id);
+  }
+  if (c.activeLeafId !== null && !seen.has(c.activeLeafId))
+    throw badFile(`${where}.activeLeafId: "${c.activeLeafId}" is not one of its messages`);
+  let tags: string[];
+  try {
+    tags = normalizeTags(c.tags);
+  } catch (error) {
+    throw badFile(`${where}.tags: ${(error as Error).message}`);
+  }
+  return {
+    title: c.title.slice(0, titleLength),
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    activityAt: c.activityAt ?? c.updatedAt,
+    archivedAt: c.archivedAt,
+    pinnedAt: c.pinnedAt,
+    tags,
+    activeLeafKey: c.activeLeafId,
+    messages: c.messages.map((m) => ({
+      key: m.id,
+      parentKey: m.parentId,
+      role: m.role,
+      content: m.content,
+      reasoning: m.reasoning,
+      status: SETTLED_MESSAGE[m.status] ?? m.status,
+      error: m.error,
+      model: m.model,
+      usage: m.usage,
+      createdAt: m.createdAt,
+      updatedAt: m.updatedAt ?? m.createdAt,
+      feedback: m.feedback,
+      toolCalls: m.toolCalls.map((t) => ({
+        ...t,
+        arguments: t.arguments as Prisma.InputJsonValue | null,
+        status: SETTLED_CALL[t.status] ?? t.status,
+      })),
+    })),
+  };
+}

@@ -1,0 +1,142 @@
+import { createHash, randomBytes } from "node:crypto";
+import { BadUserInputError, NotFoundError } from "../core/errors.js";
+import { parseGlobalId } from "../core/ids.js";
+import type { Db } from "../db/client.js";
+import { findOwnedConversation } from "../db/conversations.js";
+import { importTrees, type TreeConversation } from "../db/exchange.js";
+import { createShare, findLiveShare, revokeShare as revokeOwnedShare } from "../db/shares.js";
+import { requestInfo } from "../http/request-info.js";
+import type { RateLimiter } from "../limits/rate-limiter.js";
+import type { Logger } from "../observability/logger.js";
+import type { Context } from "./context.js";
+import { requireViewer } from "./context.js";
+
+/** Where a share link points: `<PUBLIC_URL>/share/<token>` answers the snapshot as JSON. */
+export const SHARE_PATH = "/share/";
+
+// 32 random bytes, base64url: 43 characters. Anything else names no share and is answered without a query.
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+const hashOf = (token: string) => createHash("sha256").update(token).digest("hex");
+
+/**
+ * `shareConversation`: a link to a snapshot of the viewer's conversation, its active path up to
+ * `upToMessageId`. The token is returned once, in the link; only its sha256 is stored.
+ */
+export async function shareConversation(ctx: Context, input: { id: string; upToMessageId: string }) {
+  const viewer = requireViewer(ctx);
+  const conversationId = parseGlobalId(input.id, "Conversation");
+  const upToMessageId = parseGlobalId(input.upToMessageId, "Message", "upToMessageId");
+  if (!(await findOwnedConversation(ctx.prisma, viewer.id, conversationId)))
+    throw new NotFoundError("Conversation");
+  const token = randomBytes(32).toString("base64url");
+  const share = await createShare(ctx.prisma, viewer.id, {
+    conversationId,
+    upToMessageId,
+    tokenHash: hashOf(token),
+  });
+  if (share === "not-found") throw new NotFoundError("Message");
+  if (share === "off-path")
+    throw new BadUserInputError(
+      "The message is not on the conversation's active path: switch to its branch first",
+      "upToMessageId",
+    );
+  return {
+    id: share.id,
+    createdAt: share.createdAt,
+    url: new URL(SHARE_PATH + token, ctx.publicUrl()).toString(),
+  };
+}
+
+/** `revokeShare`: the link answers null from now on. NOT_FOUND for a share that is not the viewer's. */
+export async function revokeShare(ctx: Context, globalId: string) {
+  const viewer = requireViewer(ctx);
+  const id = parseGlobalId(globalId, "Share");
+  if (!(await revokeOwnedShare(ctx.prisma, viewer.id, id))) throw new NotFoundError("Share");
+  return id;
+}
+
+/**
+ * The snapshot a share link's token (or the link itself) names, for anyone (no authentication), counted
+ * against the client address's share reads; null when the token is unknown, malformed or revoked (not told
+ * apart).
+ */
+export async function readShare(
+  deps: { prisma: Db; limits: RateLimiter; logger: Logger },
+  request: Request,
+  link: string,
+) {
+  await deps.limits.sharedRead(requestInfo(request, deps.logger).clientIp);
+  // The whole link is taken too: its token is the last segment.
+  const token = link.slice(link.lastIndexOf("/") + 1);
+  if (!TOKEN.test(token)) return null;
+  return findLiveShare(deps.prisma, hashOf(token));
+}
+
+/** `Query.sharedConversation`: {@link readShare} for GraphQL. */
+export function sharedConversation(ctx: Context, token: string) {
+  return readShare(ctx, ctx.request, token);
+}
+
+/**
+ * `importSharedConversation`: a new conversation of the viewer's holding the shared snapshot, to continue
+ * as their own. NOT_FOUND when the link is unknown or revoked.
+ */
+export async function importSharedConversation(ctx: Context, token: string) {
+  const viewer = requireViewer(ctx);
+  const share = await readShare(ctx, ctx.request, token);
+  if (!share) throw new NotFoundError("Share");
+  const now = new Date();
+  const tree: TreeConversation = {
+    title: share.title,
+    createdAt: now,
+    updatedAt: now,
+    activityAt: now,
+    archivedAt: null,
+    pinnedAt: null,
+    tags: [],
+    activeLeafKey: share.messages.length > 0 ? String(share.messages.length - 1) : null,
+    messages: share.messages.map((m, i) => {
+      const createdAt = new Date(m.createdAt);
+      return {
+        key: String(i),
+        parentKey: i === 0 ? null : String(i - 1),
+        role: m.role,
+        content: m.content,
+        reasoning: null,
+        status: "COMPLETE",
+        error: null,
+        model: null,
+        usage: null,
+        createdAt,
+        updatedAt: createdAt,
+        feedback: null,
+        toolCalls: m.toolCalls.map((call, position) => ({
+          round: 0,
+          textOffset: 0,
+          callId: `shared_${i}_${position}`,
+          server: "shared",
+          name: call.name,
+          arguments: call.arguments as TreeConversation["messages"][number]["toolCalls"][number]["arguments"],
+          result: call.result,
+          isError: call.isError,
+          status: call.result === null ? "CANCELLED" : call.isError ? "FAILED" : "COMPLETED",
+          startedAt: createdAt,
+          decidedAt: null,
+          decision: null,
+          completedAt: call.result === null ? null : createdAt,
+        })),
+      };
+    }),
+  };
+  const [id] = await importTrees(
+    ctx.prisma,
+    viewer.id,
+    (async function* () {
+      yield tree;
+    })(),
+  );
+  const conversation = id && (await findOwnedConversation(ctx.prisma, viewer.id, id));
+  if (!conversation) throw new NotFoundError("Conversation");
+  return conversation;
+}

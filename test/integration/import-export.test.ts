@@ -1,0 +1,439 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { ApolloClient } from "@apollo/client";
+import { encodeGlobalID } from "@pothos/plugin-relay";
+import UploadHttpLink from "apollo-upload-client/UploadHttpLink.mjs";
+import { print } from "graphql";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApolloCache } from "../../sdk/apollo.js";
+import { ImportConversationsDocument } from "../../sdk/index.js";
+import { ExportLinks } from "../../src/resolvers/exchange/export.js";
+import { testDatabaseKinds } from "../utils/databases.js";
+import { seedTree, uploadAt } from "../utils/exchange.js";
+import { seedConversation } from "../utils/seed.js";
+import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
+import { ActivePath, ExportConversations, ImportConversations } from "../utils/sharing-operations.js";
+
+const gid = (typename: string, id: string) => encodeGlobalID(typename, id);
+const codes = (r: { errors?: readonly { extensions?: { code?: unknown } }[] }) =>
+  (r.errors ?? []).map((e) => e.extensions?.code);
+const CHATGPT_FIXTURE = readFileSync(
+  new URL("../fixtures/chatgpt-export/conversations.json", import.meta.url),
+  "utf8",
+);
+const IMPORT_MAX_BYTES = 400_000;
+
+type ExportFile = {
+  format: string;
+  version: number;
+  exportedAt: string;
+  conversations: {
+    id: string;
+    activeLeafId: string | null;
+    messages: { id: string; parentId: string | null; [k: string]: unknown }[];
+    [k: string]: unknown;
+  }[];
+};
+
+/** An export with every id replaced by its place ("c0", "c0.m3"), and the export's own time left out. */
+function withoutIds(file: ExportFile) {
+  return file.conversations.map((c, ci) => {
+    const label = new Map(c.messages.map((m, mi) => [m.id, `c${ci}.m${mi}`]));
+    return {
+      ...c,
+      id: `c${ci}`,
+      activeLeafId: c.activeLeafId && label.get(c.activeLeafId),
+      messages: c.messages.map((m) => ({
+        ...m,
+        id: label.get(m.id),
+        parentId: m.parentId && label.get(m.parentId),
+      })),
+    };
+  });
+}
+
+describe.each(testDatabaseKinds())("export and import on %s", (kind) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, { IMPORT_MAX_BYTES: String(IMPORT_MAX_BYTES) });
+  });
+  afterAll(() => server?.close());
+
+  async function user() {
+    const id = `user-${randomUUID()}`;
+    return { id, token: await tokenFor(id) };
+  }
+
+  /** A conversation with everything an export carries: branches, tool calls, usage, feedback, tags, a pin. */
+  function richTree(ownerId: string, title: string) {
+    const at = new Date("2026-02-03T04:05:06.789Z");
+    return seedTree(server.db.prisma, ownerId, {
+      title,
+      leaf: "a2",
+      tags: ["travel", "work"],
+      pinnedAt: at,
+      messages: [
+        { key: "u1", parentKey: null, content: "First question" },
+        {
+          key: "a1",
+          parentKey: "u1",
+          content: "First answer",
+          role: "ASSISTANT",
+          reasoning: "thinking it over",
+          model: "gpt-test",
+          usage: { promptTokens: 11, completionTokens: 7, totalTokens: 18 },
+          feedback: { rating: "UP", comment: "helpful", createdAt: at, updatedAt: at },
+        },
+        {
+          key: "a1b",
+          parentKey: "u1",
+          content: "Regenerated answer",
+          role: "ASSISTANT",
+          status: "FAILED",
+          error: "boom",
+        },
+        { key: "u2", parentKey: "a1", content: "Second question", role: "USER" },
+        {
+          key: "a2",
+          parentKey: "u2",
+          content: "Second answer with a tool",
+          role: "ASSISTANT",
+          model: "gpt-test",
+          usage: { promptTokens: 20, completionTokens: null, totalTokens: null },
+          toolCalls: [
+            {
+              round: 0,
+              textOffset: 3,
+              callId: "call_a",
+              server: "srv",
+              name: "lookup",
+              arguments: { q: "x", n: [1, 2] },
+              result: "found",
+              isError: false,
+              status: "COMPLETED",
+              startedAt: at,
+              decidedAt: at,
+              decision: "approved",
+              completedAt: at,
+            },
+            {
+              round: 1,
+              textOffset: 9,
+              callId: "call_b",
+              server: "srv",
+              name: "fail",
+              arguments: {},
+              result: "bad",
+              isError: true,
+              status: "FAILED",
+              startedAt: at,
+              decidedAt: null,
+              decision: null,
+              completedAt: at,
+            },
+          ],
+        },
+      ],
+    });
+  }
+
+  async function exportFile(token: string, ids?: string[]) {
+    const r = await server.request(ExportConversations, { ids }, token);
+    expect(r.errors).toBeUndefined();
+    const url = r.data?.exportConversations.url as string;
+    // A plain download: no Authorization header, the signed link is enough.
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(response.headers.get("content-disposition")).toMatch(
+      /^attachment; filename="conversations-.*\.json"$/,
+    );
+    return { text: await response.text(), url };
+  }
+
+  it("export then import gives the same conversations (round trip, ids aside)", async () => {
+    const a = await user();
+    await richTree(a.id, "Rich one");
+    const plain = await seedConversation(server.db.prisma, a.id, {
+      title: "Plain chain",
+      messages: 3,
+      toolCalls: true,
+    });
+    // Settled, as in any conversation at rest: an import stops what was still running when exported.
+    await server.db.prisma.toolCall.updateMany({
+      where: { message: { conversationId: plain.id } },
+      data: { status: "COMPLETED", result: "done", completedAt: new Date() },
+    });
+    await seedConversation(server.db.prisma, a.id, { title: "Empty" });
+    const first = await exportFile(a.token);
+    const parsed = JSON.parse(first.text) as ExportFile;
+    expect(parsed).toMatchObject({ format: "chat-graphql-export", version: 1 });
+    expect(parsed.conversations.map((c) => c.title).sort()).toEqual(["Empty", "Plain chain", "Rich one"]);
+    const rich = parsed.conversations.find((c) => c.title === "Rich one");
+    expect(rich?.messages).toHaveLength(5);
+    expect(rich?.messages.every((m) => Array.isArray(m.attachments))).toBe(true);
+
+    const b = await user();
+    const imported = await uploadAt(
+      server.url,
+      ImportConversations,
+      { format: "NATIVE" },
+      first.text,
+      b.token,
+    );
+    expect(imported.errors).toBeUndefined();
+    expect(imported.data?.importConversations.skippedMessages).toBe(0);
+    expect(imported.data?.importConversations.conversations.map((c) => c.title)).toEqual(
+      parsed.conversations.map((c) => c.title),
+    );
+    const again = JSON.parse((await exportFile(b.token)).text) as ExportFile;
+    expect(withoutIds(again)).toEqual(withoutIds(parsed));
+
+    // The tree pages work on the copy: versions and the active path as in the original.
+    const copy = imported.data?.importConversations.conversations.find((c) => c.title === "Rich one");
+    const path = await server.request(ActivePath, { id: copy?.id as string }, b.token);
+    expect(
+      path.data?.conversation?.messages.edges.map((e) => [
+        e.node.content,
+        e.node.siblingIndex,
+        e.node.siblingCount,
+      ]),
+    ).toEqual([
+      ["First question", 0, 1],
+      ["First answer", 0, 2],
+      ["Second question", 0, 1],
+      ["Second answer with a tool", 0, 1],
+    ]);
+  });
+
+  it("imports a file of many conversations (several write batches) whole and in order", async () => {
+    const at = "2026-03-04T05:06:07.000Z";
+    const conversations = Array.from({ length: 130 }, (_, c) => ({
+      id: `c${c}`,
+      title: `Conversation ${c}`,
+      createdAt: at,
+      updatedAt: at,
+      pinnedAt: null,
+      tags: [],
+      activeLeafId: `c${c}m8`,
+      messages: Array.from({ length: 10 }, (_, m) => ({
+        id: `c${c}m${m}`,
+        // The last message is a second version of the one before it: off the active path.
+        parentId: m === 0 ? null : m === 9 ? `c${c}m7` : `c${c}m${m - 1}`,
+        role: m % 2 === 0 ? "USER" : "ASSISTANT",
+        content: `conversation ${c} message ${m}`,
+        status: "COMPLETE",
+        createdAt: at,
+        model: null,
+        usage: null,
+        feedback: null,
+        toolCalls: [],
+      })),
+    }));
+    const b = await user();
+    const file = JSON.stringify({ format: "chat-graphql-export", version: 1, conversations });
+    const r = await uploadAt(server.url, ImportConversations, { format: "NATIVE" }, file, b.token);
+    expect(r.errors).toBeUndefined();
+    const imported = r.data?.importConversations.conversations ?? [];
+    expect(imported.map((c) => c.title)).toEqual(conversations.map((c) => c.title));
+    expect(
+      imported.every(
+        (c, i) => c.messageCount === 10 && c.activeLeaf?.content === `conversation ${i} message 8`,
+      ),
+    ).toBe(true);
+    const again = JSON.parse((await exportFile(b.token)).text) as ExportFile;
+    expect(again.conversations.map((c) => c.title)).toEqual(conversations.map((c) => c.title));
+    expect(await server.db.prisma.message.count({ where: { ownerId: b.id, onActivePath: true } })).toBe(
+      130 * 9,
+    );
+  });
+
+  it("exports only the chosen conversations of the caller's, through a signed link only", async () => {
+    const a = await user();
+    const one = await richTree(a.id, "One");
+    await richTree(a.id, "Two");
+    const stranger = await user();
+    const theirs = await seedConversation(server.db.prisma, stranger.id, { title: "Theirs", messages: 2 });
+    const chosen = await exportFile(a.token, [gid("Conversation", one), gid("Conversation", theirs.id)]);
+    expect((JSON.parse(chosen.text) as ExportFile).conversations.map((c) => c.title)).toEqual(["One"]);
+
+    const tampered = new URL(chosen.url);
+    const token = tampered.searchParams.get("token") as string;
+    tampered.searchParams.set("token", `${token.slice(0, -2)}xx`);
+    expect((await fetch(tampered)).status).toBe(403);
+    expect((await fetch(`${server.url}/export`)).status).toBe(403);
+    expect(codes(await server.request(ExportConversations, {}, null))).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  it("export links expire", () => {
+    const links = new ExportLinks(undefined, 60, () => "http://example.test");
+    const { url } = links.sign("u", null, Date.parse("2026-01-01T00:00:00Z"));
+    const token = new URL(url).searchParams.get("token") as string;
+    expect(links.verify(token, Date.parse("2026-01-01T00:00:59Z"))).toMatchObject({ u: "u", ids: null });
+    expect(links.verify(token, Date.parse("2026-01-01T00:01:00Z"))).toBeNull();
+    expect(new ExportLinks(undefined, 60, () => "http://x").verify(token, 0)).toBeNull();
+  });
+
+  it("imports a ChatGPT export: the branch, the active path, skipped tool nodes", async () => {
+    const b = await user();
+    const r = await uploadAt(
+      server.url,
+      ImportConversations,
+      { format: "CHATGPT" },
+      CHATGPT_FIXTURE,
+      b.token,
+    );
+    expect(r.errors).toBeUndefined();
+    const result = r.data?.importConversations;
+    // The python call and its output (Lisbon) and an image-only message (the picture) have no text here.
+    expect(result?.skippedMessages).toBe(3);
+    expect(result?.conversations.map((c) => [c.title, c.messageCount, c.activeLeaf?.content])).toEqual([
+      ["Lisbon trip", 6, "Yes: June averages 27.5°C."],
+      ["A picture", 3, "A cat."],
+    ]);
+    const lisbon = await server.request(ActivePath, { id: result?.conversations[0]?.id as string }, b.token);
+    expect(
+      lisbon.data?.conversation?.messages.edges.map((e) => [
+        e.node.role,
+        e.node.content,
+        e.node.siblingIndex,
+        e.node.siblingCount,
+      ]),
+    ).toEqual([
+      ["USER", "What should I see in Lisbon?", 0, 1],
+      ["ASSISTANT", "Belém, Alfama and the tram 28.", 0, 1],
+      // The edited question: the second of two versions, the one the user last saw.
+      ["USER", "Is June warm there?", 1, 2],
+      ["ASSISTANT", "Yes: June averages 27.5°C.", 0, 1],
+    ]);
+    const picture = await server.request(ActivePath, { id: result?.conversations[1]?.id as string }, b.token);
+    expect(
+      picture.data?.conversation?.messages.edges.map((e) => [
+        e.node.content,
+        e.node.siblingIndex,
+        e.node.siblingCount,
+      ]),
+    ).toEqual([
+      ["What is in this picture?", 0, 1],
+      // current_node is the older of two replies: the active path follows it, not the newest.
+      ["A cat.", 0, 2],
+    ]);
+    const rows = await server.db.prisma.conversation.findMany({
+      where: { ownerId: b.id },
+      orderBy: { createdAt: "asc" },
+      include: { messages: { orderBy: { position: "asc" } } },
+    });
+    expect(rows[0]?.createdAt.toISOString()).toBe("2024-06-01T00:00:00.123Z");
+    expect(rows[0]?.messages.map((m) => m.model)).toEqual([null, "gpt-4o", null, "gpt-4o", null, "gpt-4o"]);
+    expect(rows[0]?.messages[5]?.createdAt.toISOString()).toBe("2024-06-01T00:03:26.000Z");
+  });
+
+  it("imports through Apollo Client's upload link (apollo-upload-client), with the SDK's document", async () => {
+    const b = await user();
+    const client = new ApolloClient({
+      link: new UploadHttpLink({
+        uri: `${server.url}/graphql`,
+        headers: { authorization: `Bearer ${b.token}` },
+      }),
+      cache: createApolloCache(),
+    });
+    const file = new File([CHATGPT_FIXTURE], "conversations.json", { type: "application/json" });
+    const { data } = await client.mutate({
+      mutation: ImportConversationsDocument,
+      variables: { file, format: "CHATGPT" },
+    });
+    expect(data?.importConversations.conversations.map((c) => c.title)).toEqual(["Lisbon trip", "A picture"]);
+    expect(data?.importConversations.skippedMessages).toBe(3);
+    client.stop();
+  });
+
+  describe("refuses bad files with a clear error and writes nothing", () => {
+    async function refused(format: "NATIVE" | "CHATGPT", content: string, message: RegExp) {
+      const b = await user();
+      const r = await uploadAt(server.url, ImportConversations, { format }, content, b.token);
+      expect(codes(r)).toEqual(["BAD_USER_INPUT"]);
+      expect(r.errors?.[0]?.message).toMatch(message);
+      expect(r.errors?.[0]?.extensions?.field).toBe("file");
+      expect(await server.db.prisma.conversation.count({ where: { ownerId: b.id } })).toBe(0);
+      expect(await server.db.prisma.message.count({ where: { ownerId: b.id } })).toBe(0);
+    }
+
+    let valid = "";
+    beforeAll(async () => {
+      const a = await user();
+      await richTree(a.id, "First");
+      await richTree(a.id, "Second");
+      await richTree(a.id, "Third");
+      valid = (await exportFile(a.token)).text;
+    });
+
+    it("not JSON", () => refused("NATIVE", "this is not json", /not valid JSON/));
+    it("empty", () => refused("NATIVE", "", /empty/));
+    it("the wrong format marker", () =>
+      refused(
+        "NATIVE",
+        valid.replace('"chat-graphql-export"', '"something-else"'),
+        /"format" is "something-else"/,
+      ));
+    it("an unknown version", () =>
+      refused("NATIVE", valid.replace('"version":1', '"version":7'), /"version" 7/));
+    it("a ChatGPT file sent as NATIVE", () => refused("NATIVE", CHATGPT_FIXTURE, /expected a JSON object/));
+    it("an export sent as CHATGPT", () => refused("CHATGPT", valid, /expected a JSON array/));
+    it("truncated after whole conversations (the earlier ones are not kept either)", () =>
+      // Three conversations of the same size: 80% of the file ends inside the third.
+      refused("NATIVE", valid.slice(0, Math.floor(valid.length * 0.8)), /not valid JSON|ends/));
+    it("a conversation missing a field, named with its place", () => {
+      const file = JSON.parse(valid) as ExportFile;
+      delete file.conversations[2]?.messages[1]?.role;
+      return refused("NATIVE", JSON.stringify(file), /conversation 2\.messages\.1\.role/);
+    });
+    it("a parent that is not an earlier message", () => {
+      const file = JSON.parse(valid) as ExportFile;
+      const messages = file.conversations[1]?.messages ?? [];
+      if (messages[1]) messages[1].parentId = messages[4]?.id ?? null;
+      return refused(
+        "NATIVE",
+        JSON.stringify(file),
+        /conversation 1\.messages\.1: parentId .* is not an earlier message/,
+      );
+    });
+    it("text holding U+0000", () =>
+      refused("NATIVE", valid.replace("First question", "First\\u0000question"), /NUL/));
+    it("a ChatGPT conversation without its mapping", () => {
+      const file = JSON.parse(CHATGPT_FIXTURE) as { mapping?: unknown }[];
+      delete file[1]?.mapping;
+      return refused("CHATGPT", JSON.stringify(file), /conversation 1\.mapping/);
+    });
+    it("a ChatGPT current_node outside the mapping", () => {
+      const file = JSON.parse(CHATGPT_FIXTURE) as { current_node?: string }[];
+      if (file[0]) file[0].current_node = "nowhere";
+      return refused("CHATGPT", JSON.stringify(file), /conversation 0\.current_node/);
+    });
+
+    it("a file over IMPORT_MAX_BYTES (413)", async () => {
+      const b = await user();
+      const big = JSON.stringify([{ title: "x".repeat(IMPORT_MAX_BYTES) }]);
+      const r = await uploadAt(server.url, ImportConversations, { format: "CHATGPT" }, big, b.token);
+      expect(r.status).toBe(413);
+      expect(codes(r)).toEqual(["BAD_USER_INPUT"]);
+    });
+
+    it("a cross-site form post (CSRF prevention: a multipart upload needs a preflighted header)", async () => {
+      const form = new FormData();
+      form.set(
+        "operations",
+        JSON.stringify({ query: print(ImportConversations), variables: { file: null, format: "NATIVE" } }),
+      );
+      form.set("map", JSON.stringify({ 0: ["variables.file"] }));
+      form.set("0", new Blob([valid]), "conversations.json");
+      const response = await fetch(`${server.url}/graphql`, { method: "POST", body: form });
+      expect(response.status).toBe(403);
+    });
+
+    it("anonymous callers", async () => {
+      const r = await uploadAt(server.url, ImportConversations, { format: "NATIVE" }, valid, null);
+      expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
+    });
+  });
+});
