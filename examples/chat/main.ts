@@ -34,6 +34,7 @@ import {
   type StreamEventFragment,
   SwitchBranchDocument,
   UnpinConversationDocument,
+  type ViewerEventFragment,
   ViewerEventsDocument,
 } from "../../sdk/index.js";
 import { graphcacheOptions } from "../../sdk/urql.js";
@@ -47,6 +48,8 @@ declare global {
 
 /** Messages per page of history. */
 const PAGE_SIZE = 20;
+/** Pause before listening for changes again once the stream of them ended. */
+const RESUBSCRIBE_MS = 1_000;
 
 const params = new URLSearchParams(location.search);
 if (params.get("token")) sessionStorage.setItem("chat.token", params.get("token") ?? "");
@@ -587,9 +590,33 @@ function apply(event: StreamEventFragment) {
 // Every tab of the user in sync: Graphcache's `viewerEvents` updater (sdk/urql.ts) puts conversations
 // created, changed or deleted elsewhere in their place in the list and marks replies running; here the page
 // closes a conversation deleted elsewhere and follows, in the open conversation, a reply another tab started.
-client.subscription(ViewerEventsDocument, {}).subscribe(({ data }) => {
-  const event = data?.viewerEvents;
-  if (!event) return;
+// The stream ends after the server's longest stream life, or when the server lost what connects its
+// instances: the page then subscribes again and reads its list again (events meanwhile are not kept).
+function listenToChanges() {
+  let ended = false;
+  client.subscription(ViewerEventsDocument, {}).subscribe(({ data, hasNext, error }) => {
+    // urql's last result of an ended stream (`hasNext: false`) repeats the last event: not applied twice.
+    if (hasNext === false) {
+      if (ended) return;
+      ended = true;
+      setTimeout(
+        () => {
+          listenToChanges();
+          void client
+            .query(ConversationListDocument, { first: 20 }, { requestPolicy: "network-only" })
+            .toPromise();
+          // Refused (too many streams, say) or cut off: wait longer before asking again.
+        },
+        error ? 5 * RESUBSCRIBE_MS : RESUBSCRIBE_MS,
+      );
+      return;
+    }
+    if (data?.viewerEvents) applyViewerEvent(data.viewerEvents);
+  });
+}
+listenToChanges();
+
+function applyViewerEvent(event: ViewerEventFragment) {
   if (event.__typename === "ConversationDeleted" && event.conversationId === state.selected) select(null);
   if (event.__typename === "ReplyStarted" && event.conversationId === state.selected && !state.stream) {
     state.lastSeq = 0;
@@ -611,7 +638,7 @@ client.subscription(ViewerEventsDocument, {}).subscribe(({ data }) => {
     void client
       .query(ConversationDocument, { id: event.conversationId }, { requestPolicy: "network-only" })
       .toPromise();
-});
+}
 
 function showError(message: string) {
   ui.error.textContent = message;

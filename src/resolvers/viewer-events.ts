@@ -82,7 +82,7 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * falls `capacity` behind is ended instead of buffering without bound: the events name what changed, so
  * skipping some would leave its list wrong unnoticed.
  */
-class EventQueue<T> implements AsyncIterableIterator<T> {
+export class EventQueue<T> implements AsyncIterableIterator<T> {
   private readonly pending: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
   private ended = false;

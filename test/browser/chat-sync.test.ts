@@ -5,6 +5,7 @@ import { startChatExample } from "../../examples/chat/serve.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { BROWSER_TIMEOUT_MS, launchBrowser, offline, screenshot } from "../utils/browser.js";
 import { testDatabaseKinds } from "../utils/databases.js";
+import { CreateConversation } from "../utils/operations.js";
 import { seedConversation } from "../utils/seed.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 
@@ -23,13 +24,14 @@ describe(`two tabs of the example chat page in sync (${kind})`, { timeout: 6 * B
   let one: Page;
   let two: Page;
   const pageErrors: string[] = [];
+  let user: string;
 
   beforeAll(async () => {
     fake = await new FakeOpenAI().start();
     server = await startTestServer(kind, { ...fake.serverEnv, FLUSH_INTERVAL_MS: "50" });
     example = await startChatExample({ apiUrl: `${server.url}/graphql`, port: 0 });
     browser = await launchBrowser();
-    const user = `user-${randomUUID()}`;
+    user = `user-${randomUUID()}`;
     await seedConversation(server.db.prisma, user, { title: "Existing", messages: 2 });
     context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
     context.setDefaultTimeout(BROWSER_TIMEOUT_MS);
@@ -119,6 +121,20 @@ describe(`two tabs of the example chat page in sync (${kind})`, { timeout: 6 * B
     await expect.poll(() => last.locator(".rate-down").getAttribute("aria-pressed"), poll).toBe("true");
     expect(await last.locator(".rate-up").getAttribute("aria-pressed")).toBe("false");
     await screenshot(two, "chat-sync-rated");
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("listens again once its stream of changes ends, and reads its list again", async () => {
+    await expect.poll(() => server.runtime.streams.size, poll).toBe(2);
+    // As when streams reach STREAM_MAX_DURATION_MS, or an instance loses Redis.
+    await server.runtime.streams.closeAll();
+    // Made while no tab listens: the list read again shows it.
+    await server.request(CreateConversation, { title: "While away" }, await tokenFor(user));
+    await expect.poll(() => titles(two), poll).toContain("While away");
+    await expect.poll(() => server.runtime.streams.size, poll).toBe(2);
+    // Listening again: later changes come as events.
+    await act(one, "While away", "rename", "Back again");
+    await expect.poll(() => titles(two), poll).toEqual(["Existing", "Back again"]);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -22,6 +22,7 @@ import {
   RenameConversationDocument,
   SearchMessagesDocument,
   SendMessageDocument,
+  SetConversationTagsDocument,
   type StreamEventFragment,
   SwitchBranchDocument,
   ViewerEventsDocument,
@@ -460,6 +461,14 @@ describe(`Apollo Client against the API (${kind})`, () => {
       total = data.conversations.totalCount;
     });
     await expect.poll(() => shown.length).toBe(3);
+    // A list narrowed to a tag, shown too: conversations join and leave it as their tags change.
+    const tagged = tab.watchQuery({ query: ConversationListDocument, variables: { first: 10, tag: "Work" } });
+    let inTag: string[] | undefined;
+    const watchingTag = tagged.subscribe((result) => {
+      const data = complete(result);
+      if (data) inTag = data.conversations.edges.map((e) => e.node.title);
+    });
+    await expect.poll(() => inTag).toEqual([]);
     const streams = server.runtime.streams.size;
     const events = tab.subscribe({ query: ViewerEventsDocument }).subscribe(({ data }) => {
       if (data) applyViewerEvent(tab.cache, data.viewerEvents);
@@ -507,14 +516,20 @@ describe(`Apollo Client against the API (${kind})`, () => {
     gate.resolve();
     await expect.poll(() => shown.find((c) => c.title === "Conversation 2")?.activeReplyId).toBeNull();
 
+    await server.request(SetConversationTagsDocument, { id: gid(c2.id), tags: ["work"] }, token);
+    await expect.poll(() => inTag).toEqual(["Conversation 2"]);
+    await server.request(SetConversationTagsDocument, { id: gid(c2.id), tags: [] }, token);
+    await expect.poll(() => inTag).toEqual([]);
+
     await server.request(DeleteConversationDocument, { id: fresh }, token);
     await expect.poll(() => shown.map((c) => c.id)).toEqual(await serverList());
     expect(titles()).toEqual(["Third", "Conversation 2"]);
     expect(total).toBe(2);
-    // Everything came from the events: the list was fetched once.
-    expect(log.filter((r) => r.operationName === "ConversationList")).toHaveLength(1);
+    // Everything came from the events: each list was fetched once.
+    expect(log.filter((r) => r.operationName === "ConversationList")).toHaveLength(2);
     events.unsubscribe();
     watching.unsubscribe();
+    watchingTag.unsubscribe();
   });
 
   it("reports errors with their code through the link", async () => {

@@ -18,6 +18,7 @@ import {
   SearchMessagesDocument,
   SendMessageDocument,
   type SendMessageSubscriptionVariables,
+  SetConversationTagsDocument,
   type StreamEventFragment,
   SwitchBranchDocument,
   ViewerEventsDocument,
@@ -171,6 +172,12 @@ describe(`urql against the API (${kind})`, () => {
     const tab = urqlClient(server.url, token, log);
     const list = watch<ConversationListQuery>(tab.query(ConversationListDocument, { first: 10 }));
     await expect.poll(() => list.data?.conversations.edges.length).toBe(3);
+    // A list narrowed to a tag, shown too: conversations join and leave it as their tags change.
+    const tagged = watch<ConversationListQuery>(
+      tab.query(ConversationListDocument, { first: 10, tag: "Work" }),
+    );
+    const inTag = () => tagged.data?.conversations.edges.map((e) => e.node.title);
+    await expect.poll(inTag).toEqual([]);
     const streams = server.runtime.streams.size;
     const events = tab.subscription(ViewerEventsDocument, {}).subscribe(() => {});
     await expect.poll(() => server.runtime.streams.size).toBe(streams + 1);
@@ -216,14 +223,20 @@ describe(`urql against the API (${kind})`, () => {
     await reading;
     await expect.poll(activeReply).toBeNull();
 
+    await server.request(SetConversationTagsDocument, { id: c2, tags: ["work"] }, token);
+    await expect.poll(inTag).toEqual(["Conversation 2"]);
+    await server.request(SetConversationTagsDocument, { id: c2, tags: [] }, token);
+    await expect.poll(inTag).toEqual([]);
+
     await server.request(DeleteConversationDocument, { id: fresh }, token);
     await expect.poll(() => list.data?.conversations.edges.map((e) => e.node.id)).toEqual(await serverList());
     expect(titles()).toEqual(["Third", "Conversation 2"]);
     expect(list.data?.conversations.totalCount).toBe(2);
-    // Everything came from the events: besides them, this tab asked once (the list, by GET).
-    expect(log.filter((r) => r.operationName !== "ViewerEvents")).toHaveLength(1);
+    // Everything came from the events: besides them, this tab asked once per list (by GET).
+    expect(log.filter((r) => r.operationName !== "ViewerEvents")).toHaveLength(2);
     events.unsubscribe();
     list.stop();
+    tagged.stop();
   });
 
   it("keeps pinned conversations first: a pin refetches the list, new activity goes below the pins", async () => {
