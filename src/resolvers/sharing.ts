@@ -10,6 +10,7 @@ import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
+import { tellViewer } from "./viewer-events.js";
 
 /** Where a share link points: `<PUBLIC_URL>/share/<token>` answers the snapshot as JSON. */
 export const SHARE_PATH = "/share/";
@@ -138,5 +139,6 @@ export async function importSharedConversation(ctx: Context, token: string) {
   );
   const conversation = id && (await findOwnedConversation(ctx.prisma, viewer.id, id));
   if (!conversation) throw new NotFoundError("Conversation");
+  tellViewer(ctx, { type: "ConversationCreated", conversationId: conversation.id });
   return conversation;
 }

@@ -5,6 +5,7 @@ import { importTrees, type TreeConversation } from "../../db/exchange.js";
 import { holdsNul } from "../../http/storable-text.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
+import { tellViewer } from "../viewer-events.js";
 import { fromChatGpt } from "./chatgpt.js";
 import { badFile, jsonArrayItems } from "./json-stream.js";
 import { EXPORT_FORMAT, EXPORT_VERSION, fromNative } from "./native.js";
@@ -86,6 +87,7 @@ export async function importConversations(ctx: Context, input: { file: File; for
     viewer.id,
     treesOf(file, format, ctx.config.limits.titleLength, counts),
   );
+  for (const id of ids) tellViewer(ctx, { type: "ConversationCreated", conversationId: id });
   const rows = await conversationsByIds(ctx.prisma, viewer.id, ids, {});
   const byId = new Map(rows.map((c) => [c.id, c]));
   return {
