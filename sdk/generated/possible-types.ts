@@ -13,6 +13,7 @@
       "ToolCallStarted"
     ],
     "Node": [
+      "Attachment",
       "Conversation",
       "Message"
     ]
@@ -32,6 +33,7 @@
       "ToolCallStarted"
     ],
     "Node": [
+      "Attachment",
       "Conversation",
       "Message"
     ]

@@ -3,11 +3,13 @@ import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspect
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { type CORSOptions, createYoga, type Plugin } from "graphql-yoga";
 import { OAUTH_CALLBACK_PATH } from "../agent/tools/mcp/oauth.js";
+import { useAttachmentDownloads } from "../http/attachment-downloads.js";
 import { useStrictBodies } from "../http/body.js";
 import { useCsrfPrevention } from "../http/csrf.js";
 import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "../http/graphiql.js";
 import { useGuardedGraphQLSSE } from "../http/graphql-sse.js";
 import { createErrorMasking } from "../http/mask-error.js";
+import { multipartBodyLimit, useMultipartUploads } from "../http/multipart.js";
 import { useMultipartSubscriptions } from "../http/multipart-subscriptions.js";
 import { useOperationLimits } from "../http/operation-limits.js";
 import { usePersistedOperations } from "../http/persisted-operations.js";
@@ -41,6 +43,11 @@ export function createApp(runtime: Runtime) {
   const { config, logger } = runtime;
   const { maskError, yogaLogger } = createErrorMasking(logger);
   const maxBodyBytes = config.operations.maxBodyBytes;
+  const uploads = {
+    maxFileBytes: config.attachments.maxBytes,
+    maxFiles: Math.max(1, config.attachments.perMessage),
+    maxFieldBytes: maxBodyBytes,
+  };
   return createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
@@ -58,7 +65,8 @@ export function createApp(runtime: Runtime) {
     renderGraphiQL: renderLocalGraphiQL,
     logging: yogaLogger,
     cors: corsOptions(config.http.corsOrigins),
-    maxRequestBodySize: maxBodyBytes,
+    // The outer bound, which uploads need; JSON bodies are held to maxBodyBytes by useStrictBodies.
+    maxRequestBodySize: Math.max(maxBodyBytes, multipartBodyLimit(uploads)),
     maskedErrors: { maskError },
     context: ({ request }) => createContext(runtime, request),
     plugins: [
@@ -66,6 +74,7 @@ export function createApp(runtime: Runtime) {
       useRequestInfo(logger, config.http.trustProxy),
       useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT, MCP_ENDPOINT]),
       useStrictBodies(maxBodyBytes),
+      useMultipartUploads(uploads),
       ...(runtime.persisted ? [usePersistedOperations(runtime.persisted)] : []),
       ...useOperationLimits(config.operations, config.introspection),
       useStorableText(),
@@ -104,6 +113,7 @@ export function createApp(runtime: Runtime) {
         : []),
       useRestApi({ operations: restOperations, maxBodyBytes, maskError }),
       useReadinessEndpoint("/readyz", runtime.readiness),
+      useAttachmentDownloads({ prisma: runtime.prisma, blobs: runtime.blobs, urls: runtime.attachmentUrls }),
       useOAuthCallback(runtime),
     ],
   });
@@ -134,6 +144,8 @@ async function createContext(runtime: Runtime, request: Request): Promise<Contex
     limits: runtime.limits,
     streams: runtime.streams,
     sends: runtime.sends,
+    blobs: runtime.blobs,
+    attachmentUrls: runtime.attachmentUrls,
     logger: viewer ? info.logger.child({ userId: viewer.id }) : info.logger,
     request,
     viewer,

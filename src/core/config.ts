@@ -144,7 +144,9 @@ const envSchema = z
     ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1).max(1_073_741_824).default(20_971_520),
     ATTACHMENTS_PER_MESSAGE: z.coerce.number().int().min(0).max(100).default(10),
     ATTACHMENT_QUOTA_BYTES: z.coerce.number().int().min(0).default(524_288_000),
-    ATTACHMENT_URL_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+    ATTACHMENT_URL_SECRET: optionalString.pipe(
+      z.string().min(32, "must be at least 32 characters").optional(),
+    ),
     ATTACHMENT_URL_TTL_SECONDS: z.coerce.number().int().min(10).default(3_600),
   })
   .superRefine((env, ctx) => {
@@ -337,7 +339,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
        * Signs download links. Several instances must share it: unset, it is derived from AUTH_JWT_SECRET, and
        * without that too each process picks a random one (links then work only on the instance that made them).
        */
-      urlSecret: e.ATTACHMENT_URL_SECRET ?? (e.AUTH_JWT_SECRET ? `attachments:${e.AUTH_JWT_SECRET}` : undefined),
+      urlSecret:
+        e.ATTACHMENT_URL_SECRET ?? (e.AUTH_JWT_SECRET ? `attachments:${e.AUTH_JWT_SECRET}` : undefined),
       urlTtlSeconds: e.ATTACHMENT_URL_TTL_SECONDS,
     },
     search: {

@@ -114,7 +114,8 @@ export async function deleteAttachment(db: Db, ownerId: string, id: string): Pro
  */
 export async function deleteConversationAttachments(
   db: Prisma.TransactionClient,
-  conversationId: string): Promise<string[]> {
+  conversationId: string,
+): Promise<string[]> {
   const rows = await db.$queryRaw<{ blobId: string }[]>`
     DELETE FROM "public"."Attachment" a
      WHERE a.id IN (

@@ -164,7 +164,9 @@ export class BlobStore {
     const drop = () => this.db.blob.deleteMany({ where: { id } }).then(() => {});
     return {
       write: (data, index) =>
-        this.db.blobChunk.create({ data: { blobId: id, index, data }, select: { index: true } }).then(() => {}),
+        this.db.blobChunk
+          .create({ data: { blobId: id, index, data }, select: { index: true } })
+          .then(() => {}),
       commit: async (sha256, size) => {
         const kept = await this.keep(id, sha256, size);
         if (kept !== id) await drop();

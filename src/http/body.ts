@@ -1,5 +1,6 @@
 import type { Plugin } from "graphql-yoga";
 import { ClientError } from "../core/errors.js";
+import { isMultipart } from "./multipart.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -65,7 +66,8 @@ export function useStrictBodies(maxBytes: number): Plugin {
   return {
     onRequestParse({ request, url, requestParser, setRequestParser, fetchAPI }) {
       if (request.method === "GET") checkQueryString(url);
-      if (!requestParser) return;
+      // Uploads have their own parser and limits (see multipart.ts).
+      if (!requestParser || isMultipart(request)) return;
       const parse = requestParser;
       setRequestParser(async (req) => {
         const strict = req.body

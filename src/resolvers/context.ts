@@ -2,7 +2,9 @@ import type { RunManager } from "../agent/runs/run-manager.js";
 import type { Viewer } from "../auth/tokens.js";
 import type { Config } from "../core/config.js";
 import { UnauthenticatedError } from "../core/errors.js";
+import type { BlobStore } from "../db/blobs.js";
 import type { Db } from "../db/client.js";
+import type { AttachmentUrls } from "../http/attachment-urls.js";
 import type { Gate } from "../limits/gate.js";
 import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { OpenStreams } from "../limits/streams.js";
@@ -24,6 +26,10 @@ export interface Context {
   readonly streams: OpenStreams;
   /** Bounds how many sends save their exchange at once (see Gate). */
   readonly sends: Gate;
+  /** Where attachments' bytes are written and read. */
+  readonly blobs: BlobStore;
+  /** Signs attachments' download links. */
+  readonly attachmentUrls: AttachmentUrls;
 }
 
 /** The caller's identity; throws `UNAUTHENTICATED` for anonymous requests. */

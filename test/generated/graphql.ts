@@ -30,6 +30,8 @@ export type DecideToolCallInput = {
 };
 
 export type EditMessageInput = {
+  /** The new version's files; absent: the same as the edited message's. */
+  attachmentIds?: Array<string | number> | null | undefined;
   /** Idempotency key, per user, as in `SendMessageInput`. */
   clientMessageId?: string | null | undefined;
   content: string;
@@ -76,6 +78,8 @@ export type SearchMatch =
   | 'WORDS';
 
 export type SendMessageInput = {
+  /** Files uploaded with `uploadAttachment` to send with the message, in order (the content may then be empty). */
+  attachmentIds?: Array<string | number> | null | undefined;
   /** Idempotency key, per user: the same key twice makes one message and one reply (and one conversation when the first send started it); the second send attaches to the first reply's stream. */
   clientMessageId?: string | null | undefined;
   content: string;
@@ -146,6 +150,7 @@ export type NodeQueryVariables = Exact<{
 
 
 export type NodeQuery = { node:
+    | { __typename: 'Attachment', id: string }
     | { __typename: 'Conversation', title: string, id: string }
     | { __typename: 'Message', content: string, id: string }
    | null };
