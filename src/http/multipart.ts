@@ -110,7 +110,7 @@ async function parseMultipart(
   busboy.on("partsLimit", () => fail(refused("Too many parts in the multipart request", 413)));
   busboy.on("fieldsLimit", () => fail(refused('Only the "operations" and "map" fields are allowed')));
   try {
-    await pipeline(Readable.fromWeb(request.body as import("node:stream/web").ReadableStream), busboy);
+    await pipeline(Readable.from(chunksOf(request.body)), busboy);
   } catch (error) {
     if (failure) throw failure;
     if (error instanceof ClientError) throw error;
@@ -157,5 +157,18 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
     const next = current[key];
     if (typeof next !== "object" || next === null) throw refused(`"map" path "${dotted}" names nothing`);
     current = next as Record<string, unknown>;
+  }
+}
+
+/**
+ * A body's chunks; the server's streams are whatwg-node's own, which `Readable.fromWeb` does not take. Stops
+ * reading (and cancels the body) when the consumer stops.
+ */
+async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) yield next.value;
+  } finally {
+    await reader.cancel().catch(() => {});
   }
 }

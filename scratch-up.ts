@@ -1,0 +1,10 @@
+import { startTestServer, tokenFor } from "./test/utils/server.js";
+const server = await startTestServer("pglite", {});
+const token = await tokenFor("u1");
+const f = new FormData();
+f.set("operations", JSON.stringify({ query: "mutation($file: File!){ uploadAttachment(input:{file:$file}){ attachment { id url kind size } } }", variables: { file: null } }));
+f.set("map", JSON.stringify({ 0: ["variables.file"] }));
+f.set("0", new File([Buffer.from("hello")], "a.txt"));
+const r = await fetch(`${server.url}/graphql`, { method: "POST", body: f, headers: { authorization: `Bearer ${token}`, "x-graphql-yoga-csrf": "1" } });
+console.log(r.status, await r.text());
+await server.close();
