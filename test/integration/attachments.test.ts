@@ -10,6 +10,7 @@ import UploadHttpLink from "apollo-upload-client/UploadHttpLink.mjs";
 import { print } from "graphql";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BlobTooLargeError } from "../../src/db/blobs.js";
 import { FakeOpenAI } from "../fixtures/fake-openai.js";
 import { noisePng, pdfWithText } from "../fixtures/files.js";
 import type { AttachmentFieldsFragment as Attachment } from "../generated/graphql.js";
@@ -186,6 +187,9 @@ describe.each(testDatabaseKinds())("attachments on %s", (kind) => {
     expect(forged).toMatchObject({ status: 403, code: "FORBIDDEN" });
     const anonymous = await rawUpload(Buffer.from("hi"), "a.txt", { "apollo-require-preflight": "1" });
     expect(anonymous.code).toBe("UNAUTHENTICATED");
+    // The store itself stops a stream at the limit and keeps nothing of what it had written (two chunks).
+    const stream = new Blob([randomBytes(700_000)]).stream();
+    await expect(server.runtime.blobs.put(stream, 600_000)).rejects.toBeInstanceOf(BlobTooLargeError);
     expect(await counts()).toEqual(before);
 
     // Up to the quota, then refused with nothing stored.
