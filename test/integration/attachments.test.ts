@@ -16,7 +16,7 @@ import { noisePng, pdfWithText } from "../fixtures/files.js";
 import type { AttachmentFieldsFragment as Attachment } from "../generated/graphql.js";
 import { DeleteAttachment, MessageAttachments, UploadAttachment } from "../utils/attachment-operations.js";
 import { testDatabaseKinds } from "../utils/databases.js";
-import { DeleteConversation, EditMessage, SendMessage } from "../utils/operations.js";
+import { DeleteConversation, EditMessage, ForkConversation, SendMessage } from "../utils/operations.js";
 import { type GraphQLResponse, startTestServer, type TestServer, tokenFor } from "../utils/server.js";
 import { collect, type StreamResult, yogaSSE } from "../utils/sse.js";
 import type { StreamEvent } from "../utils/stream-events.js";
@@ -364,6 +364,20 @@ describe.each(testDatabaseKinds())("attachments on %s", (kind) => {
         Array.isArray(m.content) ? (m.content as { type: string }[]).map((p) => p.type) : [],
       );
     expect(parts).toEqual(["text", "image_url", "text", "text", "text", "image_url"]);
+  });
+
+  it("keeps a fork's attachments when the original conversation goes", async () => {
+    await freshUser();
+    const kept = (await upload(Buffer.from("forked"), "fork.txt")).attachment as Attachment;
+    fake.script(FakeOpenAI.text(["ok"]));
+    const sent = await stream(SendMessage, { input: { content: "fork me", attachmentIds: [kept.id] } });
+    const [userMessage] = sent.created;
+    const fork = await server.request(ForkConversation, { messageId: userMessage?.id as string }, token);
+    expect(fork.errors).toBeUndefined();
+    const forkedMessage = fork.data?.forkConversation.conversation.activeLeaf?.id as string;
+    await server.request(DeleteConversation, { id: userMessage?.conversation.id as string }, token);
+    const listed = await message(forkedMessage);
+    expect(listed.attachments.map((a) => a.id)).toEqual([kept.id]);
   });
 
   it("deletes an attachment from the messages that sent it, and a conversation's attachments used only by it", async () => {
