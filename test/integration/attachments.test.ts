@@ -204,6 +204,81 @@ describe.each(testDatabaseKinds())("attachments on %s", (kind) => {
     expect((await upload(randomBytes(QUOTA - 2 * MAX_BYTES), "rest.bin")).errors).toBeUndefined();
   });
 
+  it("answers malformed multipart requests with 400 BAD_USER_INPUT, writing nothing", async () => {
+    await freshUser();
+    const before = await counts();
+    const operations = JSON.stringify({ query: UPLOAD, variables: { file: null } });
+    const cases: [string, [string, string | File][]][] = [
+      ["no operations", [["map", "{}"]]],
+      [
+        "operations not JSON",
+        [
+          ["operations", "{"],
+          ["map", "{}"],
+        ],
+      ],
+      [
+        "map not JSON",
+        [
+          ["operations", operations],
+          ["map", "["],
+        ],
+      ],
+      [
+        "a file before map",
+        [
+          ["operations", operations],
+          ["0", new File(["x"], "x.txt")],
+          ["map", '{"0":["variables.file"]}'],
+        ],
+      ],
+      [
+        "map naming a missing file",
+        [
+          ["operations", operations],
+          ["map", '{"1":["variables.file"]}'],
+        ],
+      ],
+      [
+        "a path through __proto__",
+        [
+          ["operations", operations],
+          ["map", '{"0":["__proto__.polluted"]}'],
+          ["0", new File(["x"], "x.txt")],
+        ],
+      ],
+      [
+        "a path to nowhere",
+        [
+          ["operations", operations],
+          ["map", '{"0":["variables.a.b"]}'],
+          ["0", new File(["x"], "x.txt")],
+        ],
+      ],
+      [
+        "a third field",
+        [
+          ["operations", operations],
+          ["map", "{}"],
+          ["extra", "1"],
+        ],
+      ],
+    ];
+    for (const [name, parts] of cases) {
+      const form = new FormData();
+      for (const [key, value] of parts) form.append(key, value);
+      const response = await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        body: form,
+        headers: { authorization: `Bearer ${token}`, "apollo-require-preflight": "1" },
+      });
+      const body = (await response.json()) as GraphQLResponse<unknown>;
+      expect([response.status, body.errors?.[0]?.extensions?.code], name).toEqual([400, "BAD_USER_INPUT"]);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(await counts()).toEqual(before);
+  });
+
   it("stores identical bytes once, counts them against each uploader's quota, and frees them when the last goes", async () => {
     const bytes = randomBytes(300_000);
     const first = await freshUser();
