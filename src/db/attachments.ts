@@ -100,12 +100,14 @@ export async function linkAttachments(
  * bytes are freed when nothing else uses them. Null when there was none to delete.
  */
 export async function deleteAttachment(db: Db, ownerId: string, id: string): Promise<BlobRef[] | null> {
-  return db.$transaction(async (tx) => {
-    const deleted = await tx.attachment.findFirst({ where: { id, ownerId }, select: { blobId: true } });
-    if (!deleted) return null;
-    await tx.attachment.delete({ where: { id }, select: { id: true } });
-    return freeUnusedBlobs(tx, [deleted.blobId]);
-  });
+  const deleted = await db.$queryRaw<{ blobId: string }[]>`
+    DELETE FROM "public"."Attachment" WHERE id = ${id}::uuid AND "ownerId" = ${ownerId}
+    RETURNING "blobId"::text AS "blobId"`;
+  if (deleted.length === 0) return null;
+  return freeUnusedBlobs(
+    db,
+    deleted.map((d) => d.blobId),
+  );
 }
 
 /**

@@ -4,8 +4,7 @@ import { mkdir, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import type { Db } from "./client.js";
-import { isUniqueViolation } from "./errors.js";
-import type { Prisma } from "./generated/prisma/client.js";
+import { isForeignKeyViolation, isUniqueViolation } from "./errors.js";
 
 /** Bytes per `BlobChunk` row, and the most an upload or a download holds at once. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -240,13 +239,20 @@ function isText(decoder: TextDecoder, chunk?: Uint8Array): boolean {
 
 /**
  * Deletes the blobs among `ids` that no attachment uses any more, in the statement that checks it; returns
- * them, so the caller removes their files ({@link BlobStore.remove}).
+ * them, so the caller removes their files ({@link BlobStore.remove}). An upload of the same bytes that
+ * commits its attachment meanwhile makes the delete fail on the foreign key: the blob is in use again, so
+ * it is kept and nothing is freed.
  */
-export function freeUnusedBlobs(db: Prisma.TransactionClient, ids: string[]): Promise<BlobRef[]> {
-  if (ids.length === 0) return Promise.resolve([]);
-  return db.$queryRaw<BlobRef[]>`
-    DELETE FROM "public"."Blob" b
-     WHERE b.id = ANY(${ids}::uuid[])
-       AND NOT EXISTS (SELECT 1 FROM "public"."Attachment" a WHERE a."blobId" = b.id)
-    RETURNING b.id::text AS id, b.sha256, b.store`;
+export async function freeUnusedBlobs(db: Db, ids: string[]): Promise<BlobRef[]> {
+  if (ids.length === 0) return [];
+  try {
+    return await db.$queryRaw<BlobRef[]>`
+      DELETE FROM "public"."Blob" b
+       WHERE b.id = ANY(${ids}::uuid[])
+         AND NOT EXISTS (SELECT 1 FROM "public"."Attachment" a WHERE a."blobId" = b.id)
+      RETURNING b.id::text AS id, b.sha256, b.store`;
+  } catch (error) {
+    if (isForeignKeyViolation(error)) return [];
+    throw error;
+  }
 }

@@ -251,14 +251,15 @@ export async function tagCounts(db: Db, ownerId: string, archived: boolean | und
  * caller's to remove), or null when there was no conversation to delete.
  */
 export async function deleteConversation(db: Db, ownerId: string, id: string): Promise<BlobRef[] | null> {
-  return db.$transaction(async (tx) => {
+  const blobIds = await db.$transaction(async (tx) => {
     const owned = await tx.conversation.findFirst({ where: { id, ownerId }, select: { id: true } });
     if (!owned) return null;
-    const blobIds = await deleteConversationAttachments(tx, id);
+    const freed = await deleteConversationAttachments(tx, id);
     const { count } = await tx.conversation.deleteMany({ where: { id, ownerId } });
-    if (count === 0) return null;
-    return freeUnusedBlobs(tx, blobIds);
+    return count === 0 ? null : freed;
   });
+  // After the commit: a blob that an upload takes up meanwhile is kept (see freeUnusedBlobs).
+  return blobIds === null ? null : freeUnusedBlobs(db, blobIds);
 }
 
 /** The reply being written in a conversation (its assistant message id), if any. */

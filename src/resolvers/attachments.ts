@@ -4,6 +4,7 @@ import { BadUserInputError, ClientError, NotFoundError } from "../core/errors.js
 import { parseGlobalId } from "../core/ids.js";
 import * as attachments from "../db/attachments.js";
 import { BlobTooLargeError, freeUnusedBlobs, type StoredBlob } from "../db/blobs.js";
+import { isForeignKeyViolation } from "../db/errors.js";
 import type { AttachmentKind } from "../db/generated/prisma/client.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
@@ -45,27 +46,40 @@ export async function uploadAttachment(ctx: Context, file: File) {
   if (file.size > config.attachments.maxBytes) throw tooLarge(config);
   if ((await attachments.usedBytes(ctx.prisma, viewer.id)) + file.size > config.attachments.quotaBytes)
     throw overQuota(config);
-  let stored: StoredBlob;
+  const record = async () => {
+    let stored: StoredBlob;
+    try {
+      stored = await ctx.blobs.put(file.stream(), config.attachments.maxBytes);
+    } catch (error) {
+      if (error instanceof BlobTooLargeError) throw tooLarge(config);
+      throw error;
+    }
+    const { kind, contentType } = await classify(stored, filename);
+    const attachment = await attachments.insertAttachment(
+      ctx.prisma,
+      {
+        ownerId: viewer.id,
+        filename,
+        contentType,
+        size: stored.size,
+        sha256: stored.sha256,
+        kind,
+        blobId: stored.id,
+      },
+      config.attachments.quotaBytes,
+    );
+    return { stored, attachment };
+  };
+  let result: Awaited<ReturnType<typeof record>>;
   try {
-    stored = await ctx.blobs.put(file.stream(), config.attachments.maxBytes);
+    result = await record();
   } catch (error) {
-    if (error instanceof BlobTooLargeError) throw tooLarge(config);
-    throw error;
+    // The same bytes stored before were freed between finding them and recording this attachment: the
+    // file is still on disk (spooled), so it is stored again.
+    if (!isForeignKeyViolation(error)) throw error;
+    result = await record();
   }
-  const { kind, contentType } = await classify(stored, filename);
-  const attachment = await attachments.insertAttachment(
-    ctx.prisma,
-    {
-      ownerId: viewer.id,
-      filename,
-      contentType,
-      size: stored.size,
-      sha256: stored.sha256,
-      kind,
-      blobId: stored.id,
-    },
-    config.attachments.quotaBytes,
-  );
+  const { stored, attachment } = result;
   if (!attachment) {
     await ctx.blobs.remove(await freeUnusedBlobs(ctx.prisma, [stored.id]));
     throw overQuota(config);
