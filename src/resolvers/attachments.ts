@@ -1,4 +1,3 @@
-import { fileTypeFromBuffer } from "file-type";
 import type { Config } from "../core/config.js";
 import { BadUserInputError, ClientError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
@@ -137,6 +136,8 @@ async function classify(
   stored: StoredBlob,
   filename: string,
 ): Promise<{ kind: AttachmentKind; contentType: string }> {
+  // Loaded with the first upload, not at start.
+  const { fileTypeFromBuffer } = await import("file-type");
   const sniffed = await fileTypeFromBuffer(stored.head);
   if (sniffed && IMAGE_TYPES.has(sniffed.mime)) return { kind: "IMAGE", contentType: sniffed.mime };
   if (sniffed?.mime === "application/pdf") return { kind: "PDF", contentType: sniffed.mime };
