@@ -429,16 +429,21 @@ describe.each(testDatabaseKinds())("attachments on %s", (kind) => {
     // Earlier turns keep their attachments while the budget allows: the next turn sees them again.
     const conversationId = edited.created[0]?.conversation.id as string;
     fake.script(FakeOpenAI.text(["ok"]));
+    const other = (await upload(Buffer.from([0, 159, 146, 150, 0]), "blob.dat")).attachment as Attachment;
     const next = await stream(SendMessage, {
-      input: { conversationId, content: "", attachmentIds: [image.id] },
+      input: { conversationId, content: "", attachmentIds: [image.id, other.id] },
     });
     expect(next.code).toBeUndefined();
-    const parts = fake.requests
-      .at(-1)
-      ?.body.messages.flatMap((m) =>
-        Array.isArray(m.content) ? (m.content as { type: string }[]).map((p) => p.type) : [],
-      );
-    expect(parts).toEqual(["text", "image_url", "text", "text", "text", "image_url"]);
+    const messages = fake.requests.at(-1)?.body.messages ?? [];
+    const parts = messages.flatMap((m) =>
+      Array.isArray(m.content) ? (m.content as { type: string }[]).map((p) => p.type) : [],
+    );
+    expect(parts).toEqual(["text", "image_url", "text", "text", "text", "image_url", "text"]);
+    // A file the model cannot read is named in a note.
+    expect((messages.at(-1)?.content as unknown as unknown[]).at(-1)).toEqual({
+      type: "text",
+      text: "[attachment: blob.dat (application/octet-stream) is not readable here]",
+    });
   });
 
   it("keeps a fork's attachments when the original conversation goes", async () => {
