@@ -10,3 +10,9 @@ import generated from "./generated/possible-types.js";
 
 /** The concrete types of each union and interface (`MessageStreamEvent`, `Node`), for fragment matching. */
 export const possibleTypes: Record<string, string[]> = generated.possibleTypes;
+
+/**
+ * Headers an upload (a multipart request) needs besides the token: multipart is a form content type, which
+ * the API's CSRF prevention refuses unless a header shows the browser asked first.
+ */
+export const UPLOAD_HEADERS: Record<string, string> = { "apollo-require-preflight": "true" };

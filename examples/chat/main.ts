@@ -10,6 +10,8 @@
  * down. Every open tab of the user stays in sync through `viewerEvents`: the list follows changes made
  * elsewhere (Graphcache's updater applies the events), shows which conversations have a reply running, and
  * the open conversation follows a reply started in another tab.
+ * Files can be attached to a message ("Attach"): they are uploaded first (a multipart request, which urql's
+ * fetchExchange makes of a `File` variable) and sent by id; images show in the message by their signed url.
  */
 import { Client, fetchExchange } from "@urql/core";
 import { cacheExchange } from "@urql/exchange-graphcache";
@@ -34,6 +36,7 @@ import {
   type StreamEventFragment,
   SwitchBranchDocument,
   UnpinConversationDocument,
+  UploadAttachmentDocument,
   type ViewerEventFragment,
   ViewerEventsDocument,
 } from "../../sdk/index.js";
@@ -85,6 +88,9 @@ const ui = {
   form: $<HTMLFormElement>("composer"),
   input: $<HTMLTextAreaElement>("input"),
   send: $<HTMLButtonElement>("send"),
+  attach: $<HTMLButtonElement>("attach"),
+  files: $<HTMLInputElement>("files"),
+  pending: $<HTMLUListElement>("pending-files"),
   stop: $<HTMLButtonElement>("stop"),
   error: $<HTMLParagraphElement>("error"),
 };
@@ -113,6 +119,8 @@ const state = {
   stream: null as { unsubscribe(): void } | null,
   /** The user message being edited: the composer's next submit saves a new version of it. */
   editing: null as string | null,
+  /** Files chosen for the next message, uploaded when it is sent. */
+  files: [] as File[],
 };
 
 /** The reply being written before a reload, if any (saved by an older page: without its waiting calls). */
@@ -272,6 +280,7 @@ function renderMessages(scrollToEnd = true) {
         textContent: live ? live.text : node.content,
       });
       item.append(text);
+      if (node.attachments.length > 0) item.append(attachmentsView(node.attachments));
       if (!live) item.append(...messageControls(node));
       if (live)
         item.append(...live.approvals.map(approvalView), ...live.authorizations.map(authorizationView));
@@ -292,6 +301,49 @@ function renderMessages(scrollToEnd = true) {
 type HistoryMessage = NonNullable<
   ConversationMessagesQuery["conversation"]
 >["messages"]["edges"][number]["node"];
+
+/** A message's files: images shown by their signed url (no token needed), others as download links. */
+function attachmentsView(attachments: HistoryMessage["attachments"]): HTMLElement {
+  const list = Object.assign(document.createElement("span"), { className: "attachments" });
+  for (const a of attachments) {
+    list.append(
+      a.kind === "IMAGE"
+        ? Object.assign(document.createElement("img"), {
+            className: "attachment",
+            src: a.url,
+            alt: a.filename,
+          })
+        : Object.assign(document.createElement("a"), {
+            className: "attachment",
+            href: a.url,
+            textContent: a.filename,
+          }),
+    );
+  }
+  return list;
+}
+
+/** Shows the files chosen for the next message. */
+function renderPendingFiles() {
+  ui.pending.hidden = state.files.length === 0;
+  ui.pending.replaceChildren(
+    ...state.files.map((f) => Object.assign(document.createElement("li"), { textContent: f.name })),
+  );
+}
+
+/** Uploads the chosen files; their ids in order, or null (and the error shown) when one is refused. */
+async function uploadFiles(files: File[]): Promise<string[] | null> {
+  const ids: string[] = [];
+  for (const file of files) {
+    const { data, error } = await client.mutation(UploadAttachmentDocument, { file }).toPromise();
+    if (error || !data) {
+      showError(`${file.name}: ${error?.message ?? "upload failed"}`);
+      return null;
+    }
+    ids.push(data.uploadAttachment.attachment.id);
+  }
+  return ids;
+}
 
 /** A message's buttons: its versions ("< 2 / 3 >"), and Edit (user) or Regenerate (assistant). */
 function messageControls(node: HistoryMessage): HTMLElement[] {
@@ -466,23 +518,35 @@ async function search(query: string) {
 }
 
 // Sending, streaming, stopping and resuming.
-ui.form.addEventListener("submit", (event) => {
+ui.attach.addEventListener("click", () => ui.files.click());
+ui.files.addEventListener("change", () => {
+  state.files.push(...Array.from(ui.files.files ?? []));
+  ui.files.value = "";
+  renderPendingFiles();
+});
+
+ui.form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const content = ui.input.value.trim();
-  if (!content || state.live) return;
-  ui.input.value = "";
+  if ((!content && state.files.length === 0) || state.live) return;
   hideError();
+  const files = state.files;
+  const attachmentIds = files.length > 0 ? await uploadFiles(files) : [];
+  if (attachmentIds === null) return;
+  ui.input.value = "";
+  state.files = [];
+  renderPendingFiles();
   state.lastSeq = 0;
   const clientMessageId = crypto.randomUUID();
   if (state.editing) {
     const messageId = state.editing;
     state.editing = null;
     ui.send.textContent = "Send";
-    const edit = { messageId, content, clientMessageId };
+    const edit = { messageId, content, clientMessageId, ...(files.length > 0 && { attachmentIds }) };
     follow(client.subscription(EditMessageDocument, { input: edit }), (data) => data.editMessage);
     return;
   }
-  const input = { content, conversationId: state.selected, clientMessageId };
+  const input = { content, conversationId: state.selected, clientMessageId, attachmentIds };
   follow(client.subscription(SendMessageDocument, { input }), (data) => data.sendMessage);
 });
 

@@ -13,6 +13,7 @@
       "ToolCallStarted"
     ],
     "Node": [
+      "Attachment",
       "Conversation",
       "Message"
     ],
@@ -39,6 +40,7 @@
       "ToolCallStarted"
     ],
     "Node": [
+      "Attachment",
       "Conversation",
       "Message"
     ],

@@ -4,11 +4,13 @@ import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { type CORSOptions, createYoga, type Plugin } from "graphql-yoga";
 import { OAUTH_CALLBACK_PATH } from "../agent/tools/mcp/oauth.js";
 import { ClientError } from "../core/errors.js";
+import { useAttachmentDownloads } from "../http/attachment-downloads.js";
 import { useStrictBodies } from "../http/body.js";
 import { useCsrfPrevention } from "../http/csrf.js";
 import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "../http/graphiql.js";
 import { useGuardedGraphQLSSE } from "../http/graphql-sse.js";
 import { createErrorMasking } from "../http/mask-error.js";
+import { multipartBodyLimit, useMultipartUploads } from "../http/multipart.js";
 import { useMultipartSubscriptions } from "../http/multipart-subscriptions.js";
 import { useOperationLimits } from "../http/operation-limits.js";
 import { usePersistedOperations } from "../http/persisted-operations.js";
@@ -45,6 +47,12 @@ export function createApp(runtime: Runtime) {
   const { config, logger } = runtime;
   const { maskError, yogaLogger } = createErrorMasking(logger);
   const maxBodyBytes = config.operations.maxBodyBytes;
+  const uploads = {
+    // The larger of an attachment's and an import's limits: each upload is then held to its own.
+    maxFileBytes: Math.max(config.attachments.maxBytes, config.exchange.importMaxBytes),
+    maxFiles: Math.max(1, config.attachments.perMessage),
+    maxFieldBytes: maxBodyBytes,
+  };
   return createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_ENDPOINT,
@@ -62,15 +70,16 @@ export function createApp(runtime: Runtime) {
     renderGraphiQL: renderLocalGraphiQL,
     logging: yogaLogger,
     cors: corsOptions(config.http.corsOrigins),
-    // Import uploads (multipart) may be larger than other bodies; useStrictBodies holds each to its own limit.
-    maxRequestBodySize: Math.max(maxBodyBytes, config.exchange.importMaxBytes),
+    // The outer bound, which uploads need; JSON bodies are held to maxBodyBytes by useStrictBodies.
+    maxRequestBodySize: Math.max(maxBodyBytes, multipartBodyLimit(uploads)),
     maskedErrors: { maskError },
     context: ({ request }) => createContext(runtime, request),
     plugins: [
       ...(runtime.tracing ? [useTracing(runtime.tracing.tracer, logger)] : []),
       useRequestInfo(logger, config.http.trustProxy),
       useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT, MCP_ENDPOINT]),
-      useStrictBodies(maxBodyBytes, config.exchange.importMaxBytes),
+      useStrictBodies(maxBodyBytes),
+      useMultipartUploads(uploads),
       ...(runtime.persisted ? [usePersistedOperations(runtime.persisted)] : []),
       ...useOperationLimits(config.operations, config.introspection),
       useStorableText(),
@@ -109,6 +118,7 @@ export function createApp(runtime: Runtime) {
         : []),
       useRestApi({ operations: restOperations, maxBodyBytes, maskError }),
       useReadinessEndpoint("/readyz", runtime.readiness),
+      useAttachmentDownloads({ prisma: runtime.prisma, blobs: runtime.blobs, urls: runtime.attachmentUrls }),
       useOAuthCallback(runtime),
       useExportDownloads(runtime),
       useShareLinks(runtime),
@@ -144,6 +154,8 @@ async function createContext(runtime: Runtime, request: Request): Promise<Contex
     sends: runtime.sends,
     exportLinks: runtime.exportLinks,
     publicUrl: runtime.publicUrl,
+    blobs: runtime.blobs,
+    attachmentUrls: runtime.attachmentUrls,
     logger: viewer ? info.logger.child({ userId: viewer.id }) : info.logger,
     request,
     viewer,

@@ -19,9 +19,11 @@ import { createAuthenticator } from "../auth/tokens.js";
 import type { Config } from "../core/config.js";
 import { failAbandonedReplies } from "../db/abandoned-replies.js";
 import type { DatabaseTarget } from "../db/adapter.js";
+import { BlobStore } from "../db/blobs.js";
 import { type Db, pingDatabase } from "../db/client.js";
 import { type Connection, connect, targetFromConfig } from "../db/connect.js";
 import { ensureSearchLanguage } from "../db/search/language.js";
+import { AttachmentUrls } from "../http/attachment-urls.js";
 import { PersistedOperations } from "../http/persisted-operations.js";
 import { Gate } from "../limits/gate.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
@@ -146,8 +148,10 @@ export async function createRuntime(
             }),
         })
       : null;
+  const blobs = new BlobStore(db.prisma, config.attachments.store, config.attachments.directory);
   const runs = new RunManager({
     prisma: db.prisma,
+    blobs,
     provider,
     toolbox: mcp,
     logger,
@@ -226,6 +230,12 @@ export async function createRuntime(
     logger,
     db,
     prisma: db.prisma,
+    blobs,
+    attachmentUrls: new AttachmentUrls(
+      config.attachments.urlSecret,
+      config.attachments.urlTtlSeconds,
+      () => publicUrl,
+    ),
     provider,
     mcp,
     runs,

@@ -146,6 +146,15 @@ const envSchema = z
     METRICS: boolFlag,
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
     OTEL_SERVICE_NAME: z.string().min(1).default("chat-backend"),
+    ATTACHMENT_STORE: z.enum(["database", "folder"]).default("database"),
+    ATTACHMENT_DIR: optionalString,
+    ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1).max(1_073_741_824).default(20_971_520),
+    ATTACHMENTS_PER_MESSAGE: z.coerce.number().int().min(0).max(100).default(10),
+    ATTACHMENT_QUOTA_BYTES: z.coerce.number().int().min(0).default(524_288_000),
+    ATTACHMENT_URL_SECRET: optionalString.pipe(
+      z.string().min(32, "must be at least 32 characters").optional(),
+    ),
+    ATTACHMENT_URL_TTL_SECONDS: z.coerce.number().int().min(10).default(3_600),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === "production";
@@ -349,6 +358,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     /** Heartbeat interval of subscriptions streamed with Apollo's multipart protocol. */
     multipartHeartbeatMs: e.MULTIPART_HEARTBEAT_MS,
+    attachments: {
+      /** Where uploaded bytes are kept: the database (shared by every instance) or a local folder. */
+      store: e.ATTACHMENT_STORE,
+      directory: e.ATTACHMENT_DIR ?? `${e.DATA_DIR}/attachments`,
+      maxBytes: e.ATTACHMENT_MAX_BYTES,
+      perMessage: e.ATTACHMENTS_PER_MESSAGE,
+      /** Sum of the sizes of a user's attachments; 0: no uploads at all. */
+      quotaBytes: e.ATTACHMENT_QUOTA_BYTES,
+      /**
+       * Signs download links. Several instances must share it: unset, it is derived from AUTH_JWT_SECRET, and
+       * without that too each process picks a random one (links then work only on the instance that made them).
+       */
+      urlSecret:
+        e.ATTACHMENT_URL_SECRET ?? (e.AUTH_JWT_SECRET ? `attachments:${e.AUTH_JWT_SECRET}` : undefined),
+      urlTtlSeconds: e.ATTACHMENT_URL_TTL_SECONDS,
+    },
     search: {
       /** PostgreSQL text-search configuration of the search vectors and queries (src/db/search/language.ts). */
       language: e.SEARCH_LANGUAGE,

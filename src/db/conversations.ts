@@ -1,4 +1,6 @@
 import { cursorId, staleCursor } from "../core/pagination.js";
+import { deleteConversationAttachments } from "./attachments.js";
+import { type BlobRef, freeUnusedBlobs } from "./blobs.js";
 import type { Db } from "./client.js";
 import { isRecordNotFound } from "./errors.js";
 import { type Conversation, Prisma, type TitleSource } from "./generated/prisma/client.js";
@@ -247,12 +249,20 @@ export async function tagCounts(db: Db, ownerId: string, archived: boolean | und
 }
 
 /**
- * Deletes one of the owner's conversations with its messages and tool calls (the foreign keys cascade);
- * false when there was none to delete.
+ * Deletes one of the owner's conversations with its messages and tool calls (the foreign keys cascade), and
+ * the attachments only its messages sent; returns the blobs nothing uses any more (their files are the
+ * caller's to remove), or null when there was no conversation to delete.
  */
-export async function deleteConversation(db: Db, ownerId: string, id: string): Promise<boolean> {
-  const { count } = await db.conversation.deleteMany({ where: { id, ownerId } });
-  return count > 0;
+export async function deleteConversation(db: Db, ownerId: string, id: string): Promise<BlobRef[] | null> {
+  const blobIds = await db.$transaction(async (tx) => {
+    const owned = await tx.conversation.findFirst({ where: { id, ownerId }, select: { id: true } });
+    if (!owned) return null;
+    const freed = await deleteConversationAttachments(tx, id);
+    const { count } = await tx.conversation.deleteMany({ where: { id, ownerId } });
+    return count === 0 ? null : freed;
+  });
+  // After the commit: a blob that an upload takes up meanwhile is kept (see freeUnusedBlobs).
+  return blobIds === null ? null : freeUnusedBlobs(db, blobIds);
 }
 
 /** The reply being written in a conversation (its assistant message id), if any. */

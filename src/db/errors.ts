@@ -12,3 +12,11 @@ export function isUniqueViolation(error: unknown): boolean {
   const cause = (error.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause;
   return error.code === "P2010" && cause?.kind === "UniqueConstraintViolation";
 }
+
+/** Whether Prisma failed on a foreign key (P2003; P2010 with that cause for a raw statement). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  if (error.code === "P2003") return true;
+  const cause = (error.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause;
+  return error.code === "P2010" && cause?.kind === "ForeignKeyConstraintViolation";
+}

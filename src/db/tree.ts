@@ -79,7 +79,7 @@ export async function switchToBranch(db: Db, ownerId: string, messageId: string)
 
 /**
  * `forkConversation`: a new conversation of the owner's holding a copy of the path root .. `messageId`
- * (content, statuses, usage, tool calls), all of it its active path, in one statement. A reply still being
+ * (content, statuses, usage, tool calls, attachments), all of it its active path, in one statement. A reply still being
  * written is copied as it stands, CANCELLED; a queued message as sent. Returns the new conversation's id,
  * or null when the message is not the owner's.
  */
@@ -132,6 +132,12 @@ export async function forkPath(
         SELECT gen_random_uuid(), ids.new, t.position, t.round, t."textOffset", t."callId", t.server, t.name,
                t.arguments, t.result, t."isError", t."startedAt", t."completedAt"
           FROM "public"."ToolCall" t JOIN ids ON t."messageId" = ids.old
+         WHERE EXISTS (SELECT FROM conv)
+      ),
+      links AS (
+        INSERT INTO "public"."MessageAttachment" ("messageId", "attachmentId", position)
+        SELECT ids.new, a."attachmentId", a.position
+          FROM "public"."MessageAttachment" a JOIN ids ON a."messageId" = ids.old
          WHERE EXISTS (SELECT FROM conv)
       )
       SELECT id::text AS id FROM conv`;

@@ -1,5 +1,6 @@
 import type { Plugin } from "graphql-yoga";
 import { ClientError } from "../core/errors.js";
+import { isMultipart } from "./multipart.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -18,7 +19,25 @@ function bodyTooLarge(maxBytes: number): ClientError {
  * that are not valid UTF-8, which a lenient decoder would silently turn into U+FFFD and store.
  */
 export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
-  return decodeUtf8(await readBodyBytes(request, maxBytes));
+  const declared = request.headers.get("content-length");
+  if (declared !== null && (!/^\d+$/.test(declared) || Number(declared) > maxBytes)) {
+    throw bodyTooLarge(maxBytes);
+  }
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw bodyTooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  return decodeUtf8(Buffer.concat(chunks));
 }
 
 /** Strict UTF-8 decoding; `BAD_USER_INPUT` for invalid bytes. */
@@ -40,50 +59,22 @@ export function checkQueryString(url: URL): void {
 }
 
 /**
- * Reads a request body's bytes, refusing (before reading it all) a body over `maxBytes`. Multipart uploads
- * are kept as bytes: their files need not be text.
- */
-async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && (!/^\d+$/.test(declared) || Number(declared) > maxBytes)) {
-    throw bodyTooLarge(maxBytes);
-  }
-  if (!request.body) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw bodyTooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks) as Uint8Array<ArrayBuffer>;
-}
-
-/**
  * On `/graphql`: reads bodies strictly ({@link readBodyText}) before yoga's own parser sees them, and checks
- * GET query strings. A multipart request (a file upload) is held to `maxUploadBytes` instead and kept as
- * bytes (its operation and map parts are still parsed strictly by yoga). yoga's `maxRequestBodySize` stays
- * on as a second guard.
+ * GET query strings. yoga's `maxRequestBodySize` stays on as a second guard.
  */
-export function useStrictBodies(maxBytes: number, maxUploadBytes = maxBytes): Plugin {
+export function useStrictBodies(maxBytes: number): Plugin {
   return {
     onRequestParse({ request, url, requestParser, setRequestParser, fetchAPI }) {
       if (request.method === "GET") checkQueryString(url);
-      if (!requestParser) return;
+      // Uploads have their own parser and limits (see multipart.ts).
+      if (!requestParser || isMultipart(request)) return;
       const parse = requestParser;
       setRequestParser(async (req) => {
-        const multipart = req.headers.get("content-type")?.toLowerCase().startsWith("multipart/form-data");
         const strict = req.body
           ? new fetchAPI.Request(req.url, {
               method: req.method,
               headers: req.headers,
-              body: multipart ? await readBodyBytes(req, maxUploadBytes) : await readBodyText(req, maxBytes),
+              body: await readBodyText(req, maxBytes),
             })
           : req;
         return clientSyntax(() => parse(strict));

@@ -1,9 +1,11 @@
 import type { RunEvent } from "../agent/runs/events.js";
 import { BadUserInputError, ConflictError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
+import { messageAttachmentIds } from "../db/attachments.js";
 import { type ConversationSelection, findOwnedConversation } from "../db/conversations.js";
 import { findOwnedMessage } from "../db/messages.js";
 import { forkPath, switchToBranch } from "../db/tree.js";
+import { checkAttachmentIds } from "./attachments.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
 import { checkModel, checkSendInput } from "./send-input.js";
@@ -26,15 +28,28 @@ async function ownedMessage(ctx: Context, globalId: string) {
  */
 export async function editMessage(
   ctx: Context,
-  input: { messageId: string; content: string; clientMessageId?: string | null; model?: string | null },
+  input: {
+    messageId: string;
+    content: string;
+    clientMessageId?: string | null;
+    model?: string | null;
+    attachmentIds?: readonly string[] | null;
+  },
 ): Promise<AsyncIterable<RunEvent>> {
-  const checked = checkSendInput(input, ctx.config);
+  const given = input.attachmentIds ?? null;
+  const checked = checkSendInput(input, ctx.config, given === null || given.length > 0);
   const message = await ownedMessage(ctx, input.messageId);
   if (message.role !== "USER") throw new BadUserInputError("Only a user message can be edited", "messageId");
+  const attachmentIds =
+    given === null
+      ? await messageAttachmentIds(ctx.prisma, message.id)
+      : await checkAttachmentIds(ctx, given);
+  if (checked.content.trim() === "" && attachmentIds.length === 0)
+    throw new BadUserInputError("Message must not be empty", "content");
   return startSend(ctx, {
     conversationId: message.conversationId,
     placement: message.parentId === null ? { kind: "root" } : { kind: "under", parentId: message.parentId },
-    user: { content: checked.content, clientMessageId: checked.clientMessageId },
+    user: { content: checked.content, clientMessageId: checked.clientMessageId, attachmentIds },
     model: checked.model,
   });
 }

@@ -3,7 +3,9 @@ import type { ViewerEvents } from "../agent/runs/viewer-events.js";
 import type { Viewer } from "../auth/tokens.js";
 import type { Config } from "../core/config.js";
 import { UnauthenticatedError } from "../core/errors.js";
+import type { BlobStore } from "../db/blobs.js";
 import type { Db } from "../db/client.js";
+import type { AttachmentUrls } from "../http/attachment-urls.js";
 import type { Gate } from "../limits/gate.js";
 import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { OpenStreams } from "../limits/streams.js";
@@ -32,6 +34,10 @@ export interface Context {
   readonly exportLinks: ExportLinks;
   /** Where users' browsers reach this server (PUBLIC_URL, else where it listens): share links start with it. */
   readonly publicUrl: () => string;
+  /** Where attachments' bytes are written and read. */
+  readonly blobs: BlobStore;
+  /** Signs attachments' download links. */
+  readonly attachmentUrls: AttachmentUrls;
 }
 
 /** The caller's identity; throws `UNAUTHENTICATED` for anonymous requests. */

@@ -99,7 +99,10 @@ export async function setArchived(ctx: Context, globalId: string, archived: bool
   return updated(ctx, await conversations.setConversationArchived(ctx.prisma, viewer.id, id, archived));
 }
 
-/** Deletes one of the viewer's conversations with its messages and tool calls (cascade); returns its id. */
+/**
+ * Deletes one of the viewer's conversations with its messages and tool calls (cascade), and the attachments
+ * only it sent; returns its id.
+ */
 export async function deleteConversation(ctx: Context, globalId: string) {
   const viewer = requireViewer(ctx);
   const id = parseGlobalId(globalId, "Conversation");
@@ -107,8 +110,9 @@ export async function deleteConversation(ctx: Context, globalId: string) {
     throw new NotFoundError("Conversation");
   // The running reply ends (CANCELLED) and is saved before its rows go.
   await ctx.runs.stopConversation(id);
-  if (!(await conversations.deleteConversation(ctx.prisma, viewer.id, id)))
-    throw new NotFoundError("Conversation");
+  const freed = await conversations.deleteConversation(ctx.prisma, viewer.id, id);
+  if (freed === null) throw new NotFoundError("Conversation");
   tellViewer(ctx, { type: "ConversationDeleted", conversationId: id });
+  await ctx.blobs.remove(freed);
   return id;
 }

@@ -12,9 +12,11 @@ const TITLE_FROM_MESSAGE_LENGTH = 60;
 export function checkSendInput(
   input: { content: string; clientMessageId?: string | null; model?: string | null },
   config: Config,
+  withAttachments = false,
 ) {
   const { content } = input;
-  if (content.trim() === "") throw new BadUserInputError("Message must not be empty", "content");
+  if (content.trim() === "" && !withAttachments)
+    throw new BadUserInputError("Message must not be empty", "content");
   if (content.length > config.limits.messageLength) {
     throw new BadUserInputError(
       `Message must be at most ${config.limits.messageLength} characters`,

@@ -3,12 +3,14 @@ import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.
 import { answerWhenFree } from "../agent/runs/queue.js";
 import { BadUserInputError, ClientError, ConflictError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
+import { linkAttachments } from "../db/attachments.js";
 import type { Message } from "../db/columns.js";
 import { activeReplyOf, DEFAULT_SETTINGS, ownsConversation } from "../db/conversations.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { findOwnedMessage } from "../db/messages.js";
 import { earlierReplyId, insertExchange, insertQueued, type Placement } from "../db/sends.js";
 import type { ReplySlot } from "../limits/rate-limiter.js";
+import { checkAttachmentIds } from "./attachments.js";
 import type { Context } from "./context.js";
 import { requireViewer } from "./context.js";
 import { checkSendInput, titleFromMessage } from "./send-input.js";
@@ -26,6 +28,7 @@ export interface SendMessageInput {
   model?: string | null;
   parentMessageId?: string | null;
   onBusy?: BusyPolicy | null;
+  attachmentIds?: readonly string[] | null;
 }
 
 /** One send, checked: where its messages go and what they hold. */
@@ -33,8 +36,11 @@ export interface CheckedSend {
   /** An existing conversation, or null for a new one. */
   conversationId: string | null;
   placement: Placement;
-  /** The user's new message, or null when the reply answers an earlier one (regenerate). */
-  user: { content: string; clientMessageId: string | null } | null;
+  /**
+   * The user's new message and the attachments (database ids, checked) it sends, or null when the reply
+   * answers an earlier one (regenerate).
+   */
+  user: { content: string; clientMessageId: string | null; attachmentIds: string[] } | null;
   model: string | null;
   /** While a reply runs: refuse (`CONFLICT`), queue the message, or stop that reply first. */
   onBusy?: BusyPolicy;
@@ -52,7 +58,8 @@ type Exchange =
  */
 export async function sendMessage(ctx: Context, input: SendMessageInput): Promise<AsyncIterable<RunEvent>> {
   const viewer = requireViewer(ctx);
-  const checked = checkSendInput(input, ctx.config);
+  const checked = checkSendInput(input, ctx.config, (input.attachmentIds?.length ?? 0) > 0);
+  const attachmentIds = await checkAttachmentIds(ctx, input.attachmentIds ?? []);
   let conversationId = input.conversationId
     ? parseGlobalId(input.conversationId, "Conversation", "conversationId")
     : null;
@@ -72,7 +79,7 @@ export async function sendMessage(ctx: Context, input: SendMessageInput): Promis
   return startSend(ctx, {
     conversationId,
     placement,
-    user: { content: checked.content, clientMessageId: checked.clientMessageId },
+    user: { content: checked.content, clientMessageId: checked.clientMessageId, attachmentIds },
     model: checked.model,
     onBusy: input.onBusy ?? "REJECT",
   });
@@ -178,7 +185,9 @@ async function saveExchange(
     const saved = rows.map((row) => ({ ...row, toolCalls: [] }));
     const assistant = saved.find((m) => m.id === assistantId);
     if (assistant) {
-      return { kind: "new", user: saved.find((m) => m.id !== assistantId) ?? null, assistant };
+      const user = saved.find((m) => m.id !== assistantId) ?? null;
+      if (user && send.user) await linkAttachments(ctx.prisma, ownerId, user.id, send.user.attachmentIds);
+      return { kind: "new", user, assistant };
     }
     const conversationId = send.conversationId;
     if (conversationId === null) throw new Error("A new conversation's messages were not saved");
@@ -201,7 +210,10 @@ async function saveExchange(
         clientMessageId: send.user.clientMessageId,
         model: send.model,
       });
-      if (queued) return { kind: "queued", user: { ...queued, toolCalls: [] } };
+      if (queued) {
+        await linkAttachments(ctx.prisma, ownerId, queued.id, send.user.attachmentIds);
+        return { kind: "queued", user: { ...queued, toolCalls: [] } };
+      }
       continue;
     }
     throw new ConflictError("A reply is already being written in this conversation; wait for it or stop it");

@@ -61,7 +61,7 @@ export const builder: PothosSchemaTypes.SchemaBuilder<PothosSchemaTypes.ExtendDe
   });
 
 /** The node types `node(id:)` loads, all keyed by UUID. */
-const NODE_TYPES = new Set(["Conversation", "Message"]);
+const NODE_TYPES = new Set(["Conversation", "Message", "Attachment"]);
 
 function isLoadable(id: { typename: string; id: string }): boolean {
   return NODE_TYPES.has(id.typename) && isUuid(id.id);

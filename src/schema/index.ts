@@ -4,6 +4,7 @@ import "./root.js";
 import "./viewer.js";
 import "./tool-call.js";
 import "./message.js";
+import "./attachment.js";
 import "./feedback.js";
 import "./conversation.js";
 import "./settings.js";

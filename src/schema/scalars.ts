@@ -27,7 +27,8 @@ builder.addScalarType(
   }),
 );
 
-// yoga's multipart parser hands over its fetch implementation's File, not necessarily the global class.
+// The multipart parser (src/http/multipart.ts) hands over a File backed by a temporary file; duck-typed so
+// that any implementation of the File interface is taken.
 function isFile(value: unknown): value is File {
   return (
     typeof value === "object" &&

@@ -144,6 +144,10 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
       defaultValue: "REJECT",
       description: "What to do while a reply is being written in the conversation.",
     }),
+    attachmentIds: t.idList({
+      description:
+        "Files uploaded with `uploadAttachment` to send with the message, in order (the content may then be empty).",
+    }),
   }),
 });
 
@@ -156,6 +160,9 @@ const EditMessageInput = builder.inputType("EditMessageInput", {
     content: t.string({ required: true }),
     clientMessageId: t.string({ description: "Idempotency key, per user, as in `SendMessageInput`." }),
     model: t.string({ description: "The model to answer with; the server's default when absent." }),
+    attachmentIds: t.idList({
+      description: "The new version's files; absent: the same as the edited message's.",
+    }),
   }),
 });
 
@@ -189,6 +196,7 @@ builder.subscriptionFields((t) => ({
         ...input,
         conversationId: input.conversationId == null ? null : String(input.conversationId),
         parentMessageId: input.parentMessageId == null ? null : String(input.parentMessageId),
+        attachmentIds: input.attachmentIds?.map(String) ?? null,
       }),
     resolve: (event: RunEvent) => event,
   }),
@@ -197,7 +205,12 @@ builder.subscriptionFields((t) => ({
     description:
       "Saves a new version of a user message (a sibling: nothing is deleted), answers it, and streams like `sendMessage`; the new branch becomes the active path.",
     args: { input: t.arg({ type: EditMessageInput, required: true }) },
-    subscribe: (_root, { input }, ctx) => editMessage(ctx, { ...input, messageId: String(input.messageId) }),
+    subscribe: (_root, { input }, ctx) =>
+      editMessage(ctx, {
+        ...input,
+        messageId: String(input.messageId),
+        attachmentIds: input.attachmentIds?.map(String) ?? null,
+      }),
     resolve: (event: RunEvent) => event,
   }),
   regenerateReply: t.field({

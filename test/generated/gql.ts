@@ -16,6 +16,10 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 type Documents = {
     "\n  mutation TestUpdateSettings($input: UpdateConversationSettingsInput!) {\n    updateConversationSettings(input: $input) {\n      conversation {\n        id\n        updatedAt\n        settings {\n          model\n          systemPrompt\n          temperature\n        }\n      }\n    }\n  }\n": typeof types.TestUpdateSettingsDocument,
     "\n  query TestConversationWithSettings($id: ID!) {\n    conversation(id: $id) {\n      id\n      title\n      settings {\n        model\n        systemPrompt\n        temperature\n      }\n      activeLeaf {\n        id\n      }\n    }\n  }\n": typeof types.TestConversationWithSettingsDocument,
+    "\n  fragment AttachmentFields on Attachment {\n    id\n    filename\n    contentType\n    size\n    sha256\n    kind\n    url\n    createdAt\n  }\n": typeof types.AttachmentFieldsFragmentDoc,
+    "\n  mutation UploadAttachment($file: File!) {\n    uploadAttachment(input: { file: $file }) {\n      attachment {\n        ...AttachmentFields\n      }\n    }\n  }\n": typeof types.UploadAttachmentDocument,
+    "\n  mutation DeleteAttachment($id: ID!) {\n    deleteAttachment(input: { id: $id }) {\n      deletedId\n    }\n  }\n": typeof types.DeleteAttachmentDocument,
+    "\n  query MessageAttachments($id: ID!) {\n    node(id: $id) {\n      __typename\n      ... on Message {\n        content\n        attachments {\n          ...AttachmentFields\n        }\n      }\n      ... on Attachment {\n        filename\n      }\n    }\n  }\n": typeof types.MessageAttachmentsDocument,
     "\n  fragment ConversationFields on Conversation {\n    id\n    title\n    createdAt\n    updatedAt\n    lastActivityAt\n    archivedAt\n    messageCount\n  }\n": typeof types.ConversationFieldsFragmentDoc,
     "\n  query Viewer {\n    viewer {\n      id\n      conversationCount\n      archivedCount: conversationCount(archived: true)\n    }\n  }\n": typeof types.ViewerDocument,
     "\n  query Conversations($first: Int, $after: String, $last: Int, $before: String, $archived: Boolean) {\n    conversations(first: $first, after: $after, last: $last, before: $before, archived: $archived) {\n      totalCount\n      edges {\n        cursor\n        node {\n          ...ConversationFields\n          lastMessage {\n            id\n            role\n            content\n            position\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n    }\n  }\n": typeof types.ConversationsDocument,
@@ -68,6 +72,10 @@ type Documents = {
 const documents: Documents = {
     "\n  mutation TestUpdateSettings($input: UpdateConversationSettingsInput!) {\n    updateConversationSettings(input: $input) {\n      conversation {\n        id\n        updatedAt\n        settings {\n          model\n          systemPrompt\n          temperature\n        }\n      }\n    }\n  }\n": types.TestUpdateSettingsDocument,
     "\n  query TestConversationWithSettings($id: ID!) {\n    conversation(id: $id) {\n      id\n      title\n      settings {\n        model\n        systemPrompt\n        temperature\n      }\n      activeLeaf {\n        id\n      }\n    }\n  }\n": types.TestConversationWithSettingsDocument,
+    "\n  fragment AttachmentFields on Attachment {\n    id\n    filename\n    contentType\n    size\n    sha256\n    kind\n    url\n    createdAt\n  }\n": types.AttachmentFieldsFragmentDoc,
+    "\n  mutation UploadAttachment($file: File!) {\n    uploadAttachment(input: { file: $file }) {\n      attachment {\n        ...AttachmentFields\n      }\n    }\n  }\n": types.UploadAttachmentDocument,
+    "\n  mutation DeleteAttachment($id: ID!) {\n    deleteAttachment(input: { id: $id }) {\n      deletedId\n    }\n  }\n": types.DeleteAttachmentDocument,
+    "\n  query MessageAttachments($id: ID!) {\n    node(id: $id) {\n      __typename\n      ... on Message {\n        content\n        attachments {\n          ...AttachmentFields\n        }\n      }\n      ... on Attachment {\n        filename\n      }\n    }\n  }\n": types.MessageAttachmentsDocument,
     "\n  fragment ConversationFields on Conversation {\n    id\n    title\n    createdAt\n    updatedAt\n    lastActivityAt\n    archivedAt\n    messageCount\n  }\n": types.ConversationFieldsFragmentDoc,
     "\n  query Viewer {\n    viewer {\n      id\n      conversationCount\n      archivedCount: conversationCount(archived: true)\n    }\n  }\n": types.ViewerDocument,
     "\n  query Conversations($first: Int, $after: String, $last: Int, $before: String, $archived: Boolean) {\n    conversations(first: $first, after: $after, last: $last, before: $before, archived: $archived) {\n      totalCount\n      edges {\n        cursor\n        node {\n          ...ConversationFields\n          lastMessage {\n            id\n            role\n            content\n            position\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n    }\n  }\n": types.ConversationsDocument,
@@ -140,6 +148,22 @@ export function graphql(source: "\n  mutation TestUpdateSettings($input: UpdateC
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query TestConversationWithSettings($id: ID!) {\n    conversation(id: $id) {\n      id\n      title\n      settings {\n        model\n        systemPrompt\n        temperature\n      }\n      activeLeaf {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  query TestConversationWithSettings($id: ID!) {\n    conversation(id: $id) {\n      id\n      title\n      settings {\n        model\n        systemPrompt\n        temperature\n      }\n      activeLeaf {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment AttachmentFields on Attachment {\n    id\n    filename\n    contentType\n    size\n    sha256\n    kind\n    url\n    createdAt\n  }\n"): (typeof documents)["\n  fragment AttachmentFields on Attachment {\n    id\n    filename\n    contentType\n    size\n    sha256\n    kind\n    url\n    createdAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UploadAttachment($file: File!) {\n    uploadAttachment(input: { file: $file }) {\n      attachment {\n        ...AttachmentFields\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation UploadAttachment($file: File!) {\n    uploadAttachment(input: { file: $file }) {\n      attachment {\n        ...AttachmentFields\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteAttachment($id: ID!) {\n    deleteAttachment(input: { id: $id }) {\n      deletedId\n    }\n  }\n"): (typeof documents)["\n  mutation DeleteAttachment($id: ID!) {\n    deleteAttachment(input: { id: $id }) {\n      deletedId\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MessageAttachments($id: ID!) {\n    node(id: $id) {\n      __typename\n      ... on Message {\n        content\n        attachments {\n          ...AttachmentFields\n        }\n      }\n      ... on Attachment {\n        filename\n      }\n    }\n  }\n"): (typeof documents)["\n  query MessageAttachments($id: ID!) {\n    node(id: $id) {\n      __typename\n      ... on Message {\n        content\n        attachments {\n          ...AttachmentFields\n        }\n      }\n      ... on Attachment {\n        filename\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -8,12 +8,15 @@ export function codes(response: { errors?: { extensions?: { code?: unknown } }[]
 
 /** Rows per table: compared before and after an attack to show that nothing was written. */
 export async function rowCounts(prisma: Db) {
-  const [conversations, messages, toolCalls] = await Promise.all([
+  const [conversations, messages, toolCalls, attachments, attachmentLinks, blobs] = await Promise.all([
     prisma.conversation.count(),
     prisma.message.count(),
     prisma.toolCall.count(),
+    prisma.attachment.count(),
+    prisma.messageAttachment.count(),
+    prisma.blob.count(),
   ]);
-  return { conversations, messages, toolCalls };
+  return { conversations, messages, toolCalls, attachments, attachmentLinks, blobs };
 }
 
 /** A raw HTTP answer: status, headers and the parsed JSON body (or the text when it is not JSON). */

@@ -15,7 +15,7 @@ describe.each(testDatabaseKinds())("another user's ids on %s", (kind) => {
   let bob: string;
   let bobConversation: string;
   let bobMessageCursor: string;
-  const ids = { conversation: "", message: "", streaming: "", aliceCursor: "" };
+  const ids = { conversation: "", message: "", streaming: "", aliceCursor: "", attachment: "" };
 
   beforeAll(async () => {
     server = await startTestServer(kind);
@@ -37,6 +37,27 @@ describe.each(testDatabaseKinds())("another user's ids on %s", (kind) => {
     ids.conversation = encodeGlobalID("Conversation", c.id);
     ids.message = encodeGlobalID("Message", assistant?.id ?? "");
     ids.streaming = encodeGlobalID("Message", streaming.id);
+    const sha256 = "a".repeat(64);
+    const blob = await prisma.blob.create({
+      data: {
+        store: "database",
+        sha256,
+        size: 5,
+        chunks: { create: { index: 0, data: new Uint8Array(Buffer.from("alice")) } },
+      },
+    });
+    const attachment = await prisma.attachment.create({
+      data: {
+        ownerId: alice,
+        filename: "alice.txt",
+        contentType: "text/plain; charset=utf-8",
+        size: 5,
+        sha256,
+        kind: "TEXT",
+        blobId: blob.id,
+      },
+    });
+    ids.attachment = encodeGlobalID("Attachment", attachment.id);
     const own = await seedConversation(prisma, bobId, { title: "bob's", messages: 2 });
     bobConversation = encodeGlobalID("Conversation", own.id);
     const page = await server.request(
@@ -69,6 +90,7 @@ describe.each(testDatabaseKinds())("another user's ids on %s", (kind) => {
     ]);
     const streaming = await prisma.message.count({ where: { status: "STREAMING" } });
     expect(streaming).toBe(1);
+    expect(await prisma.attachment.count({ where: { filename: "alice.txt" } })).toBe(1);
   }
 
   /** Every operation that takes an id, with Alice's id in that argument. */
@@ -128,6 +150,17 @@ describe.each(testDatabaseKinds())("another user's ids on %s", (kind) => {
       "messageStream(messageId) of a running reply",
       "subscription($id: ID!) { messageStream(messageId: $id) { __typename } }",
       (i) => ({ id: i.streaming }),
+    ],
+    ["node(id) of an attachment", "query($id: ID!) { node(id: $id) { id } }", (i) => ({ id: i.attachment })],
+    [
+      "deleteAttachment(input.id)",
+      "mutation($id: ID!) { deleteAttachment(input: { id: $id }) { deletedId } }",
+      (i) => ({ id: i.attachment }),
+    ],
+    [
+      "sendMessage(input.attachmentIds)",
+      'subscription($id: ID!) { sendMessage(input: { content: "hi", attachmentIds: [$id] }) { __typename } }',
+      (i) => ({ id: i.attachment }),
     ],
     [
       "messageStream(messageId) of a finished reply",

@@ -1,3 +1,4 @@
+import { attachmentText, imageTokens, omittedAttachment } from "./attachments.js";
 import type { ChatMessage } from "./provider.js";
 
 type Tokenizer = typeof import("gpt-tokenizer");
@@ -17,10 +18,23 @@ const PER_MESSAGE_OVERHEAD = 4;
 // (the tokenizer would refuse it by default and fail the reply).
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 
-/** The text a message puts in a prompt besides its framing: its content and its tool calls. */
+/**
+ * The text a message puts in a prompt besides its framing and images: its content, its tool calls, and its
+ * attachments' text.
+ */
 function promptText(message: ChatMessage): [string, string] {
   const toolCalls = message.role === "assistant" ? (message.toolCalls ?? []) : [];
-  return [message.content, toolCalls.map((c) => `${c.name}${c.arguments}`).join("")];
+  const attached = message.role === "user" ? (message.attachments ?? []).map(attachmentText).join("") : "";
+  return [message.content + attached, toolCalls.map((c) => `${c.name}${c.arguments}`).join("")];
+}
+
+/** Tokens of a message's images, by the tile formula. */
+function imagesTokens(message: ChatMessage): number {
+  if (message.role !== "user") return 0;
+  return (message.attachments ?? []).reduce(
+    (sum, a) => sum + (a.kind === "image" ? imageTokens(a.width, a.height) : 0),
+    0,
+  );
 }
 
 /** Tokens a message costs in a prompt, counted with the o200k tokenizer (GPT-4o family; close for others). */
@@ -30,7 +44,8 @@ export async function messageTokens(message: ChatMessage): Promise<number> {
   return (
     PER_MESSAGE_OVERHEAD +
     countTokens(content, PLAIN_TEXT) +
-    (callText ? countTokens(callText, PLAIN_TEXT) : 0)
+    (callText ? countTokens(callText, PLAIN_TEXT) : 0) +
+    imagesTokens(message)
   );
 }
 
@@ -40,25 +55,29 @@ export async function messageTokens(message: ChatMessage): Promise<number> {
  */
 export function messageTokensAtMost(message: ChatMessage): number {
   const [content, callText] = promptText(message);
-  return PER_MESSAGE_OVERHEAD + Buffer.byteLength(content) + Buffer.byteLength(callText);
+  return (
+    PER_MESSAGE_OVERHEAD + Buffer.byteLength(content) + Buffer.byteLength(callText) + imagesTokens(message)
+  );
 }
 
 /**
- * The history a model sees: the system prompt, then the newest messages whose tokens fit the budget. Older
- * messages are dropped whole; a kept history never starts with tool results whose call was dropped. The
- * newest message is always kept, so a single oversized message still reaches the model.
+ * The history a model sees: the system prompt, then the newest messages whose tokens fit the budget. Earlier
+ * messages' attachments give way first, oldest first, each to a short note; then older messages are dropped
+ * whole; a kept history never starts with tool results whose call was dropped. The newest message is always
+ * kept with its attachments, so a single oversized message still reaches the model.
  */
 export async function fitHistory(
   systemPrompt: string | undefined,
-  messages: ChatMessage[],
+  given: ChatMessage[],
   budget: number,
 ): Promise<ChatMessage[]> {
   const system: ChatMessage[] = systemPrompt ? [{ role: "system", content: systemPrompt }] : [];
   // Usually everything fits even counted a token per byte: then no message is tokenized at all.
-  const atMost = [...system, ...messages].reduce((sum, m) => sum + messageTokensAtMost(m), 0);
-  if (atMost <= budget) return [...system, ...messages];
+  const atMost = [...system, ...given].reduce((sum, m) => sum + messageTokensAtMost(m), 0);
+  if (atMost <= budget) return [...system, ...given];
   let remaining = budget;
   for (const message of system) remaining -= await messageTokens(message);
+  const messages = await withoutOldAttachments(given, remaining);
   let start = messages.length;
   while (start > 0) {
     const cost = await messageTokens(messages[start - 1] as ChatMessage);
@@ -68,4 +87,30 @@ export async function fitHistory(
   }
   while (start < messages.length - 1 && messages[start]?.role === "tool") start++;
   return [...system, ...messages.slice(start)];
+}
+
+/**
+ * The messages with earlier messages' attachments turned into notes, oldest first, until the whole fits
+ * `budget` or only the newest message's are left.
+ */
+async function withoutOldAttachments(messages: ChatMessage[], budget: number): Promise<ChatMessage[]> {
+  const costs = await Promise.all(messages.map(messageTokens));
+  let total = costs.reduce((sum, c) => sum + c, 0);
+  const fitted = [...messages];
+  for (let i = 0; i < fitted.length - 1 && total > budget; i++) {
+    const message = fitted[i] as ChatMessage;
+    if (message.role !== "user" || !message.attachments?.some((a) => a.kind !== "note")) continue;
+    const attachments = [...message.attachments];
+    for (let j = 0; j < attachments.length && total > budget; j++) {
+      const attachment = attachments[j];
+      if (!attachment || attachment.kind === "note") continue;
+      attachments[j] = omittedAttachment(attachment.name);
+      const lighter = { ...message, attachments: [...attachments] };
+      const cost = await messageTokens(lighter);
+      total -= (costs[i] as number) - cost;
+      costs[i] = cost;
+      fitted[i] = lighter;
+    }
+  }
+  return fitted;
 }

@@ -3,6 +3,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
+import { attachmentText } from "./attachments.js";
 import type { ChatMessage, ModelEvent, ToolSpec } from "./provider.js";
 
 /** Our history in the OpenAI chat-completions message format. */
@@ -10,8 +11,20 @@ export function toOpenAIMessages(messages: ChatMessage[]): ChatCompletionMessage
   return messages.map((m): ChatCompletionMessageParam => {
     switch (m.role) {
       case "system":
+        return { role: "system", content: m.content };
       case "user":
-        return { role: m.role, content: m.content };
+        if (!m.attachments?.length) return { role: "user", content: m.content };
+        return {
+          role: "user",
+          content: [
+            { type: "text", text: m.content },
+            ...m.attachments.map((a) =>
+              a.kind === "image"
+                ? { type: "image_url" as const, image_url: { url: a.dataUrl } }
+                : { type: "text" as const, text: attachmentText(a) },
+            ),
+          ],
+        };
       case "tool":
         return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
       default:

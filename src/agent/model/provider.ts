@@ -1,6 +1,22 @@
+/**
+ * A file sent with a user message, as the model is given it: an image (downscaled, as a data URL), a file's
+ * text, or a note standing for one it cannot read or that did not fit the budget.
+ */
+export type ModelAttachment =
+  | { kind: "image"; name: string; dataUrl: string; width: number; height: number }
+  | { kind: "file"; name: string; text: string }
+  | { kind: "note"; name: string; text: string };
+
 /** A message of the history handed to a model, in a vendor-neutral form. */
 export type ChatMessage =
-  | { role: "system" | "user"; content: string }
+  | { role: "system"; content: string }
+  | {
+      role: "user";
+      content: string;
+      /** The stored message it was read from, whose attachments join it (see agent/runs/attachments.ts). */
+      messageId?: string;
+      attachments?: ModelAttachment[];
+    }
   | { role: "assistant"; content: string; toolCalls?: ModelToolCall[] }
   | { role: "tool"; toolCallId: string; content: string };
 

@@ -44,7 +44,7 @@ export function toChatMessages(
   for (const row of rows) {
     switch (row.role) {
       case "USER":
-        history.push({ role: "user", content: row.content });
+        history.push({ role: "user", content: row.content, messageId: row.id });
         break;
       case "SYSTEM":
         history.push({ role: "system", content: row.content });

@@ -1,9 +1,11 @@
+import type { BlobStore } from "../../db/blobs.js";
 import type { Db } from "../../db/client.js";
 import { type ConversationSettings, conversationSettings } from "../../db/conversations.js";
 import type { Logger } from "../../observability/logger.js";
 import { fitHistory } from "../model/history.js";
 import { ModelError, type ModelProvider, type Usage } from "../model/provider.js";
 import type { ToolAddress, Toolbox } from "../tools/tools.js";
+import { withAttachments } from "./attachments.js";
 import { RunChannel } from "./channel.js";
 import { loadConversationHistory, toChatMessages } from "./conversation-history.js";
 import type { MessageState, RunEvent } from "./events.js";
@@ -28,6 +30,8 @@ export interface RunSettings {
 /** What a run needs from the process. */
 export interface RunDependencies {
   prisma: Db;
+  /** Where attachments' bytes are read from, to give them to the model. */
+  blobs: BlobStore;
   provider: ModelProvider;
   /** The tools replies may call (MCP servers), acting for the user who sent the message. */
   toolbox: Toolbox;
@@ -299,8 +303,9 @@ export class Run {
       const sofar = { ...this.assistant, content: this.writer.content, toolCalls: this.loop.calls };
       stored.push(...toChatMessages([sofar], replay));
     }
+    const withFiles = await withAttachments(prisma, this.deps.blobs, stored, this.log);
     const systemPrompt = joinPrompts(settings.systemPrompt, conversation.systemPrompt);
-    const messages = await fitHistory(systemPrompt, stored, settings.historyTokenBudget);
+    const messages = await fitHistory(systemPrompt, withFiles, settings.historyTokenBudget);
     this.historyMs = Date.now() - this.startedAt;
     if (holdModelUntil) await holdModelUntil;
     signal.throwIfAborted();

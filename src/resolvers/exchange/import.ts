@@ -1,4 +1,4 @@
-import { BadUserInputError } from "../../core/errors.js";
+import { BadUserInputError, ClientError } from "../../core/errors.js";
 import { parseGlobalId } from "../../core/ids.js";
 import { conversationsByIds } from "../../db/conversations.js";
 import { importTrees, type TreeConversation } from "../../db/exchange.js";
@@ -79,7 +79,13 @@ export async function importConversations(ctx: Context, input: { file: File; for
   const viewer = requireViewer(ctx);
   const { file, format } = input;
   const max = ctx.config.exchange.importMaxBytes;
-  if (file.size > max) throw badFile(`the file is larger than ${max} bytes (IMPORT_MAX_BYTES)`);
+  if (file.size > max)
+    throw new ClientError(
+      "BAD_USER_INPUT",
+      `Import refused: the file is larger than ${max} bytes (IMPORT_MAX_BYTES)`,
+      { field: "file" },
+      { status: 413 },
+    );
   if (file.size === 0) throw badFile("the file is empty");
   const counts = { skipped: 0 };
   const ids = await importTrees(
