@@ -136,8 +136,11 @@ function cleanFilename(name: string): string {
   return cut === "" ? "file" : cut;
 }
 
-/** The kind and content type, from the bytes; for text (which has no magic) the extension picks the type. */
-async function classify(
+/**
+ * The kind and content type, from the bytes; for text (which has no magic) the extension picks the type.
+ * Imports classify their files with it too: a file's word for its type is never taken.
+ */
+export async function classify(
   stored: StoredBlob,
   filename: string,
 ): Promise<{ kind: AttachmentKind; contentType: string }> {

@@ -268,7 +268,7 @@ describe.each(testDatabaseKinds())("export and import on %s", (kind) => {
 
   it("export links expire", () => {
     const links = new ExportLinks(undefined, 60, () => "http://example.test");
-    const { url } = links.sign("u", null, Date.parse("2026-01-01T00:00:00Z"));
+    const { url } = links.sign("u", null, true, Date.parse("2026-01-01T00:00:00Z"));
     const token = new URL(url).searchParams.get("token") as string;
     expect(links.verify(token, Date.parse("2026-01-01T00:00:59Z"))).toMatchObject({ u: "u", ids: null });
     expect(links.verify(token, Date.parse("2026-01-01T00:01:00Z"))).toBeNull();

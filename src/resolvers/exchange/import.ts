@@ -1,14 +1,25 @@
 import { BadUserInputError, ClientError } from "../../core/errors.js";
 import { parseGlobalId } from "../../core/ids.js";
 import { conversationsByIds } from "../../db/conversations.js";
-import { importTrees, type TreeConversation } from "../../db/exchange.js";
+import {
+  type BlobRef,
+  BlobHashMismatchError,
+  type BlobStore,
+  BlobTooLargeError,
+  CHUNK_BYTES,
+  freeUnusedBlobs,
+  type StoredBlob,
+  unheldHashes,
+} from "../../db/blobs.js";
+import { type ImportedAttachment, importTrees, insertImportedAttachments, type TreeConversation } from "../../db/exchange.js";
+import { classify } from "../attachments.js";
 import { holdsNul } from "../../http/storable-text.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
 import { tellViewer } from "../viewer-events.js";
 import { fromChatGpt } from "./chatgpt.js";
 import { badFile, jsonArrayItems } from "./json-stream.js";
-import { EXPORT_FORMAT, EXPORT_VERSION, fromNative } from "./native.js";
+import { blobFromNative, EXPORT_FORMAT, fromNative, IMPORT_VERSIONS } from "./native.js";
 
 /** The formats `importConversations` reads. */
 export type ImportFormat = "NATIVE" | "CHATGPT";
@@ -17,7 +28,10 @@ export type ImportFormat = "NATIVE" | "CHATGPT";
 export const MAX_EXPORT_IDS = 500;
 
 /** `exportConversations`: a signed download link for the viewer's conversations (`ids` absent: all). */
-export function exportConversations(ctx: Context, input: { ids?: readonly string[] | null }) {
+export function exportConversations(
+  ctx: Context,
+  input: { ids?: readonly string[] | null; includeFiles: boolean },
+) {
   const viewer = requireViewer(ctx);
   let ids: string[] | null = null;
   if (input.ids != null) {
@@ -29,56 +43,100 @@ export function exportConversations(ctx: Context, input: { ids?: readonly string
     // Someone else's or missing ids are simply not in the file, as with a list.
     ids = [...new Set(input.ids.map((id) => parseGlobalId(id, "Conversation", "ids")))];
   }
-  return ctx.exportLinks.sign(viewer.id, ids);
+  return ctx.exportLinks.sign(viewer.id, ids, input.includeFiles);
+}
+
+/** What a native import stored of its file's blobs, by sha256, for the attachments that name them. */
+type StoredBlobs = Map<string, StoredBlob>;
+
+/** A native import's blobs: stored through the import's transaction, checked against their sha256. */
+interface BlobSink {
+  store: BlobStore;
+  maxBytes: number;
+  stored: StoredBlobs;
+}
+
+/** One blob of a native export, stored (once, however often the file names it). */
+async function storeBlob(sink: BlobSink, key: string, value: unknown): Promise<void> {
+  const { sha256, data } = blobFromNative(key, value);
+  if (sink.stored.has(sha256)) return;
+  const pieces = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let offset = 0; offset < data.byteLength; offset += CHUNK_BYTES)
+        controller.enqueue(data.subarray(offset, offset + CHUNK_BYTES));
+      controller.close();
+    },
+  });
+  try {
+    sink.stored.set(sha256, await sink.store.put(pieces, sink.maxBytes, sha256));
+  } catch (error) {
+    if (error instanceof BlobHashMismatchError) throw badFile(`blobs.${sha256}: ${error.message}`);
+    if (error instanceof BlobTooLargeError)
+      throw badFile(`blobs.${sha256}: larger than ${sink.maxBytes} bytes (ATTACHMENT_MAX_BYTES)`);
+    throw error;
+  }
 }
 
 /**
  * The conversations of an import file, parsed one at a time as the upload is read, each checked and made
- * into the tree to write; `skipped` counts what a ChatGPT file held that has no place here.
+ * into the tree to write; `skipped` counts what a ChatGPT file held that has no place here. A native
+ * file's blobs are stored into `blobs` as they come (after the conversations, in an export).
  */
 async function* treesOf(
   file: File,
   format: ImportFormat,
   titleLength: number,
-  counts: { skipped: number },
+  counts: { skipped: number; withFiles: boolean },
+  blobs: BlobSink,
 ): AsyncGenerator<TreeConversation> {
   const header = new Map<string, unknown>();
   const items =
     format === "CHATGPT"
       ? jsonArrayItems(file.stream(), null)
-      : jsonArrayItems(file.stream(), "conversations", (key, value) => {
-          header.set(key, value);
-          if (key === "format" && value !== EXPORT_FORMAT)
-            throw badFile(`"format" is ${JSON.stringify(value)}, not "${EXPORT_FORMAT}" (format NATIVE)`);
-          if (key === "version" && value !== EXPORT_VERSION)
-            throw badFile(
-              `"version" ${JSON.stringify(value)} is not supported (this server reads ${EXPORT_VERSION})`,
-            );
-        });
-  for await (const { index, value } of items) {
+      : jsonArrayItems(
+          file.stream(),
+          "conversations",
+          (key, value) => {
+            header.set(key, value);
+            if (key === "blobs") counts.withFiles = true;
+            if (key === "format" && value !== EXPORT_FORMAT)
+              throw badFile(`"format" is ${JSON.stringify(value)}, not "${EXPORT_FORMAT}" (format NATIVE)`);
+            if (key === "version" && !IMPORT_VERSIONS.includes(value))
+              throw badFile(
+                `"version" ${JSON.stringify(value)} is not supported (this server reads ${IMPORT_VERSIONS.join(", ")})`,
+              );
+          },
+          "blobs",
+        );
+  for await (const { index, key, value } of items) {
     if (format === "NATIVE" && header.get("format") !== EXPORT_FORMAT)
       throw badFile(`"format": "${EXPORT_FORMAT}" must come before "conversations" (is this an export?)`);
-    if (holdsNul(value)) throw badFile(`conversation ${index}: text must not contain the NUL character`);
-    if (format === "CHATGPT") {
+    if (key !== null) await storeBlob(blobs, key, value);
+    else if (holdsNul(value)) throw badFile(`conversation ${index}: text must not contain the NUL character`);
+    else if (format === "CHATGPT") {
       const { tree, skipped } = fromChatGpt(value, index, titleLength);
       counts.skipped += skipped;
       yield tree;
     } else yield fromNative(value, index, titleLength);
   }
-  if (format === "NATIVE" && header.get("version") !== EXPORT_VERSION)
-    throw badFile(`the file has no "version": ${EXPORT_VERSION}`);
+  if (format === "NATIVE" && !IMPORT_VERSIONS.includes(header.get("version")))
+    throw badFile(`the file has no "version" (${IMPORT_VERSIONS.join(" or ")})`);
 }
 
 /**
  * `importConversations`: every conversation of the file becomes the viewer's (new ids, the tree, active
- * path, timestamps, tool calls, feedback and usage kept). All or nothing: one transaction per file, so a
- * file refused anywhere (not JSON, truncated, wrong format marker, a conversation missing fields) writes
- * nothing, and the error names what is wrong and where.
+ * path, timestamps, tool calls, feedback, usage and attachments kept). All or nothing: one transaction per
+ * file, so a file refused anywhere (not JSON, truncated, wrong format marker, a conversation missing fields,
+ * bytes that do not match their sha256 or are missing, attachments over the quota) writes nothing, and the
+ * error names what is wrong and where. A file without `blobs` (exported without files) has its attachments
+ * left out, counted in `skippedAttachments`. The blobs follow the conversations in the file, so messages
+ * are written first and their attachments linked at the end, in the same transaction: nothing is spooled.
  */
 export async function importConversations(ctx: Context, input: { file: File; format: ImportFormat }) {
   const viewer = requireViewer(ctx);
   const { file, format } = input;
-  const max = ctx.config.exchange.importMaxBytes;
+  const { config } = ctx;
+  const max = config.exchange.importMaxBytes;
   if (file.size > max)
     throw new ClientError(
       "BAD_USER_INPUT",
@@ -87,17 +145,60 @@ export async function importConversations(ctx: Context, input: { file: File; for
       { status: 413 },
     );
   if (file.size === 0) throw badFile("the file is empty");
-  const counts = { skipped: 0 };
-  const ids = await importTrees(
-    ctx.prisma,
-    viewer.id,
-    treesOf(file, format, ctx.config.limits.titleLength, counts),
-  );
+  const counts = { skipped: 0, withFiles: false, skippedAttachments: 0 };
+  const stored: StoredBlobs = new Map();
+  let freed: BlobRef[] = [];
+  let ids: string[];
+  try {
+    ids = await importTrees(
+      ctx.prisma,
+      viewer.id,
+      (tx) =>
+        treesOf(file, format, config.limits.titleLength, counts, {
+          store: ctx.blobs.within(tx),
+          maxBytes: config.attachments.maxBytes,
+          stored,
+        }),
+      async (tx, declared) => {
+        const imported: ImportedAttachment[] = [];
+        for (const d of declared) {
+          const blob = stored.get(d.sha256);
+          if (!blob && counts.withFiles)
+            throw badFile(`the attachment "${d.key}" (${d.filename}) has no bytes in "blobs" (${d.sha256})`);
+          if (!blob) {
+            counts.skippedAttachments += 1;
+            continue;
+          }
+          imported.push({ ...d, blobId: blob.id, size: blob.size, ...(await classify(blob, d.filename)) });
+        }
+        if (!(await insertImportedAttachments(tx, viewer.id, imported, config.attachments.quotaBytes)))
+          throw new ClientError(
+            "BAD_USER_INPUT",
+            `Import refused: its attachments would pass the storage quota of ${config.attachments.quotaBytes} bytes`,
+            { field: "file", limit: "attachmentQuota" },
+          );
+        // Bytes the file held that no attachment of it names.
+        freed = await freeUnusedBlobs(
+          tx,
+          [...stored.values()].map((b) => b.id),
+        );
+      },
+    );
+  } catch (error) {
+    // The rows went with the transaction; a folder store's files of bytes new to it did not.
+    if (ctx.blobs.kind === "folder") {
+      const orphans = await unheldHashes(ctx.prisma, [...stored.keys()]);
+      await ctx.blobs.remove(orphans.map((sha256) => ({ id: "", sha256, store: "folder" })));
+    }
+    throw error;
+  }
+  await ctx.blobs.remove(freed);
   for (const id of ids) tellViewer(ctx, { type: "ConversationCreated", conversationId: id });
   const rows = await conversationsByIds(ctx.prisma, viewer.id, ids, {});
   const byId = new Map(rows.map((c) => [c.id, c]));
   return {
     conversations: ids.flatMap((id) => byId.get(id) ?? []),
     skippedMessages: counts.skipped,
+    skippedAttachments: counts.skippedAttachments,
   };
 }

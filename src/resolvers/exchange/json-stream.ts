@@ -27,18 +27,29 @@ async function* chunksOf(bytes: ReadableStream<Uint8Array>): AsyncGenerator<Buff
   }
 }
 
+/** An item of the streamed array (`key` null), or an entry of the streamed object (`key` its name). */
+export interface JsonItem {
+  index: number;
+  key: string | null;
+  value: unknown;
+}
+
 /**
  * The items of one array in a JSON file, each parsed alone as it arrives: the array at the top level
  * (`arrayKey` null, a ChatGPT `conversations.json`) or under a top-level key (a native export's
- * `conversations`). Only one item's objects are ever held, never the document's; the other top-level
- * values (a native export's `format` and `version`, small) are handed to `onTopLevel`. A file that is not
- * JSON, is truncated, or is shaped otherwise is refused with {@link badFile}, naming the item it reached.
+ * `conversations`); and, with `entriesKey`, the entries of the object under that top-level key, one at a
+ * time too (a native export's `blobs`). Only one item's objects are ever held, never the document's; the
+ * other top-level values (a native export's `format` and `version`, small) are handed to `onTopLevel`, and so
+ * is the entries object, as `{}`, when it starts (its presence is news: a native export's attachments have
+ * bytes only if it has `blobs`). A file that is not JSON, is truncated, or is shaped otherwise is refused with {@link badFile}, naming the
+ * item it reached.
  */
 export async function* jsonArrayItems(
   bytes: ReadableStream<Uint8Array>,
   arrayKey: string | null,
   onTopLevel: (key: string, value: unknown) => void = () => {},
-): AsyncGenerator<{ index: number; value: unknown }> {
+  entriesKey?: string,
+): AsyncGenerator<JsonItem> {
   const tokens = Readable.from(chunksOf(bytes)).pipe(parser.asStream({ streamValues: false }));
   const iterator: AsyncIterator<Token> = tokens[Symbol.asyncIterator]();
   let index = 0;
@@ -60,11 +71,19 @@ export async function* jsonArrayItems(
       if (assembler.done) return assembler.current;
     }
   };
-  async function* items(): AsyncGenerator<{ index: number; value: unknown }> {
+  async function* items(): AsyncGenerator<JsonItem> {
     for (let token = await next(); token?.name !== "endArray"; token = await next()) {
       if (token === null) throw badFile(`the file ends after item ${index - 1}`);
-      yield { index, value: await assemble(token) };
+      yield { index, key: null, value: await assemble(token) };
       index += 1;
+    }
+  }
+  async function* entries(): AsyncGenerator<JsonItem> {
+    for (let token = await next(); token?.name !== "endObject"; token = await next()) {
+      if (token?.name !== "keyValue") throw badFile(`the file ends inside "${entriesKey}"`);
+      const start = await next();
+      if (start === null) throw badFile(`the file ends at "${entriesKey}"."${token.value}"`);
+      yield { index, key: token.value, value: await assemble(start) };
     }
   }
 
@@ -82,7 +101,11 @@ export async function* jsonArrayItems(
         const key = token.value;
         const start = await next();
         if (start === null) throw badFile(`the file ends at "${key}"`);
-        if (key !== arrayKey) onTopLevel(key, await assemble(start));
+        if (key === entriesKey) {
+          if (start.name !== "startObject") throw badFile(`"${entriesKey}" must be an object`);
+          onTopLevel(key, {});
+          yield* entries();
+        } else if (key !== arrayKey) onTopLevel(key, await assemble(start));
         else if (start.name !== "startArray") throw badFile(`"${arrayKey}" must be an array`);
         else {
           found = true;
