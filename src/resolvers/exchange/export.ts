@@ -47,9 +47,7 @@ export class ExportLinks {
     const exp = Math.floor(now / 1000) + this.ttlSeconds;
     const payload = Buffer.from(
       JSON.stringify({ u: userId, ids, f: includeFiles, exp } satisfies Grant),
-    ).toString(
-      "base64url",
-    );
+    ).toString("base64url");
     const url = new URL(EXPORT_PATH, this.baseUrl());
     url.searchParams.set("token", `${payload}.${this.mac(payload)}`);
     return { url: url.toString(), expiresAt: new Date(exp * 1000) };

@@ -1,9 +1,8 @@
 import { BadUserInputError, ClientError } from "../../core/errors.js";
 import { parseGlobalId } from "../../core/ids.js";
-import { conversationsByIds } from "../../db/conversations.js";
 import {
-  type BlobRef,
   BlobHashMismatchError,
+  type BlobRef,
   type BlobStore,
   BlobTooLargeError,
   CHUNK_BYTES,
@@ -11,9 +10,15 @@ import {
   type StoredBlob,
   unheldHashes,
 } from "../../db/blobs.js";
-import { type ImportedAttachment, importTrees, insertImportedAttachments, type TreeConversation } from "../../db/exchange.js";
-import { classify } from "../attachments.js";
+import { conversationsByIds } from "../../db/conversations.js";
+import {
+  type ImportedAttachment,
+  importTrees,
+  insertImportedAttachments,
+  type TreeConversation,
+} from "../../db/exchange.js";
 import { holdsNul } from "../../http/storable-text.js";
+import { classify } from "../attachments.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
 import { tellViewer } from "../viewer-events.js";
@@ -161,16 +166,18 @@ export async function importConversations(ctx: Context, input: { file: File; for
         }),
       async (tx, declared) => {
         const imported: ImportedAttachment[] = [];
+        const skipped = new Set<string>();
         for (const d of declared) {
           const blob = stored.get(d.sha256);
           if (!blob && counts.withFiles)
             throw badFile(`the attachment "${d.key}" (${d.filename}) has no bytes in "blobs" (${d.sha256})`);
           if (!blob) {
-            counts.skippedAttachments += 1;
+            skipped.add(d.key);
             continue;
           }
           imported.push({ ...d, blobId: blob.id, size: blob.size, ...(await classify(blob, d.filename)) });
         }
+        counts.skippedAttachments = skipped.size;
         if (!(await insertImportedAttachments(tx, viewer.id, imported, config.attachments.quotaBytes)))
           throw new ClientError(
             "BAD_USER_INPUT",
