@@ -1,5 +1,8 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { ApolloClient } from "@apollo/client";
 import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
 import UploadHttpLink from "apollo-upload-client/UploadHttpLink.mjs";
@@ -593,5 +596,107 @@ describe.each(testDatabaseKinds())("export and import on %s", (kind) => {
       const r = await uploadAt(server.url, ImportConversations, { format: "NATIVE" }, valid, null);
       expect(codes(r)).toEqual(["UNAUTHENTICATED"]);
     });
+  });
+});
+
+describe("imported attachments in a local folder (ATTACHMENT_STORE=folder)", () => {
+  let server: TestServer;
+  let directory: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), "import-attachments-"));
+    server = await startTestServer("pglite", { ATTACHMENT_STORE: "folder", ATTACHMENT_DIR: directory });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  /** A one-message export whose message sent `attachments`, with the `blobs` given. */
+  function fileOf(attachments: { id: string; sha256: string }[], blobs: Record<string, Buffer>) {
+    const at = "2026-03-04T05:06:07.000Z";
+    return JSON.stringify({
+      format: "chat-graphql-export",
+      version: 2,
+      conversations: [
+        {
+          id: "c",
+          title: "Files",
+          createdAt: at,
+          updatedAt: at,
+          pinnedAt: null,
+          tags: [],
+          activeLeafId: "m",
+          messages: [
+            {
+              id: "m",
+              parentId: null,
+              role: "USER",
+              content: "see the files",
+              status: "COMPLETE",
+              createdAt: at,
+              model: null,
+              usage: null,
+              feedback: null,
+              toolCalls: [],
+              attachments: attachments.map((a) => ({
+                ...a,
+                filename: `${a.id}.bin`,
+                size: 1,
+                createdAt: at,
+              })),
+            },
+          ],
+        },
+      ],
+      blobs: Object.fromEntries(
+        Object.entries(blobs).map(([hash, bytes]) => [
+          hash,
+          { size: bytes.length, data: bytes.toString("base64") },
+        ]),
+      ),
+    });
+  }
+  const fileFor = (hash: string) => path.join(directory, hash.slice(0, 2), hash);
+
+  it("a refused import leaves no file behind; an accepted one keeps its bytes in the folder", async () => {
+    const owner = await tokenFor(`user-${randomUUID()}`);
+    const bytes = randomBytes(1000);
+    const hash = sha(bytes);
+    const missing = sha("never sent");
+    const refused = await uploadAt(
+      server.url,
+      ImportConversations,
+      { format: "NATIVE" },
+      fileOf(
+        [
+          { id: "x", sha256: hash },
+          { id: "y", sha256: missing },
+        ],
+        { [hash]: bytes },
+      ),
+      owner,
+    );
+    expect(codes(refused)).toEqual(["BAD_USER_INPUT"]);
+    expect(refused.errors?.[0]?.message).toMatch(/"y" \(y\.bin\) has no bytes/);
+    expect(existsSync(fileFor(hash))).toBe(false);
+    expect(await readdir(path.join(directory, "partial"))).toEqual([]);
+    expect(await server.db.prisma.blob.count()).toBe(0);
+
+    const accepted = await uploadAt(
+      server.url,
+      ImportConversations,
+      { format: "NATIVE" },
+      fileOf([{ id: "x", sha256: hash }], { [hash]: bytes, [sha("unused")]: Buffer.from("unused") }),
+      owner,
+    );
+    expect(accepted.errors).toBeUndefined();
+    expect(readFileSync(fileFor(hash)).equals(bytes)).toBe(true);
+    // Bytes no attachment of the file names are not kept.
+    expect(existsSync(fileFor(sha("unused")))).toBe(false);
+    expect(await server.db.prisma.blob.count()).toBe(1);
+    expect(await server.db.prisma.attachment.findMany({ select: { kind: true, size: true } })).toEqual([
+      { kind: "OTHER", size: 1000 },
+    ]);
   });
 });
