@@ -123,8 +123,8 @@ export async function checkAttachmentIds(ctx: Context, globalIds: readonly strin
   return ids;
 }
 
-/** A client's file name as a plain name: no folders, no control characters, not empty, bounded. */
-function cleanFilename(name: string): string {
+/** A client's (or an import file's) file name as a plain name: no folders, no control characters, not empty, bounded. */
+export function cleanFilename(name: string): string {
   const base =
     name
       .split(/[\\/]/)

@@ -613,7 +613,10 @@ describe("imported attachments in a local folder (ATTACHMENT_STORE=folder)", () 
   });
 
   /** A one-message export whose message sent `attachments`, with the `blobs` given. */
-  function fileOf(attachments: { id: string; sha256: string }[], blobs: Record<string, Buffer>) {
+  function fileOf(
+    attachments: { id: string; sha256: string; filename?: string }[],
+    blobs: Record<string, Buffer>,
+  ) {
     const at = "2026-03-04T05:06:07.000Z";
     return JSON.stringify({
       format: "chat-graphql-export",
@@ -640,8 +643,8 @@ describe("imported attachments in a local folder (ATTACHMENT_STORE=folder)", () 
               feedback: null,
               toolCalls: [],
               attachments: attachments.map((a) => ({
-                ...a,
                 filename: `${a.id}.bin`,
+                ...a,
                 size: 1,
                 createdAt: at,
               })),
@@ -698,5 +701,37 @@ describe("imported attachments in a local folder (ATTACHMENT_STORE=folder)", () 
     expect(await server.db.prisma.attachment.findMany({ select: { kind: true, size: true } })).toEqual([
       { kind: "OTHER", size: 1000 },
     ]);
+  });
+
+  it("cleans file names as uploads do and holds a message to ATTACHMENTS_PER_MESSAGE", async () => {
+    const owner = `user-${randomUUID()}`;
+    const token = await tokenFor(owner);
+    const text = Buffer.from("plain words");
+    const hash = sha(text);
+    const r = await uploadAt(
+      server.url,
+      ImportConversations,
+      { format: "NATIVE" },
+      fileOf([{ id: "x", sha256: hash, filename: "../secret/no\u0001tes.md" }], { [hash]: text }),
+      token,
+    );
+    expect(r.errors).toBeUndefined();
+    expect(
+      await server.db.prisma.attachment.findMany({
+        where: { ownerId: owner },
+        select: { filename: true, kind: true, contentType: true },
+      }),
+    ).toEqual([{ filename: "notes.md", kind: "TEXT", contentType: "text/markdown; charset=utf-8" }]);
+
+    const crowded = Array.from({ length: 11 }, (_, i) => ({ id: `a${i}`, sha256: hash }));
+    const refused = await uploadAt(
+      server.url,
+      ImportConversations,
+      { format: "NATIVE" },
+      fileOf(crowded, { [hash]: text }),
+      token,
+    );
+    expect(codes(refused)).toEqual(["BAD_USER_INPUT"]);
+    expect(refused.errors?.[0]?.message).toMatch(/conversation 0\.messages\.0: more than 10 attachments/);
   });
 });

@@ -18,7 +18,7 @@ import {
   type TreeConversation,
 } from "../../db/exchange.js";
 import { holdsNul } from "../../http/storable-text.js";
-import { classify } from "../attachments.js";
+import { classify, cleanFilename } from "../attachments.js";
 import type { Context } from "../context.js";
 import { requireViewer } from "../context.js";
 import { tellViewer } from "../viewer-events.js";
@@ -54,15 +54,19 @@ export function exportConversations(
 /** What a native import stored of its file's blobs, by sha256, for the attachments that name them. */
 type StoredBlobs = Map<string, StoredBlob>;
 
-/** A native import's blobs: stored through the import's transaction, checked against their sha256. */
-interface BlobSink {
+/**
+ * A native import's files: its blobs stored through the import's transaction (checked against their
+ * sha256, bounded by the upload limit), and the attachments a message may list, as for a send.
+ */
+interface NativeFiles {
   store: BlobStore;
   maxBytes: number;
+  perMessage: number;
   stored: StoredBlobs;
 }
 
 /** One blob of a native export, stored (once, however often the file names it). */
-async function storeBlob(sink: BlobSink, key: string, value: unknown): Promise<void> {
+async function storeBlob(sink: NativeFiles, key: string, value: unknown): Promise<void> {
   const { sha256, data } = blobFromNative(key, value);
   if (sink.stored.has(sha256)) return;
   const pieces = new ReadableStream<Uint8Array>({
@@ -92,8 +96,9 @@ async function* treesOf(
   format: ImportFormat,
   titleLength: number,
   counts: { skipped: number; withFiles: boolean },
-  blobs: BlobSink,
+  blobs: NativeFiles,
 ): AsyncGenerator<TreeConversation> {
+  const { perMessage } = blobs;
   const header = new Map<string, unknown>();
   const items =
     format === "CHATGPT"
@@ -122,7 +127,15 @@ async function* treesOf(
       const { tree, skipped } = fromChatGpt(value, index, titleLength);
       counts.skipped += skipped;
       yield tree;
-    } else yield fromNative(value, index, titleLength);
+    } else {
+      const tree = fromNative(value, index, titleLength);
+      const crowded = tree.messages.findIndex((m) => (m.attachments?.length ?? 0) > perMessage);
+      if (crowded >= 0)
+        throw badFile(
+          `conversation ${index}.messages.${crowded}: more than ${perMessage} attachments (ATTACHMENTS_PER_MESSAGE)`,
+        );
+      yield tree;
+    }
   }
   if (format === "NATIVE" && !IMPORT_VERSIONS.includes(header.get("version")))
     throw badFile(`the file has no "version" (${IMPORT_VERSIONS.join(" or ")})`);
@@ -162,6 +175,7 @@ export async function importConversations(ctx: Context, input: { file: File; for
         treesOf(file, format, config.limits.titleLength, counts, {
           store: ctx.blobs.within(tx),
           maxBytes: config.attachments.maxBytes,
+          perMessage: config.attachments.perMessage,
           stored,
         }),
       async (tx, declared) => {
@@ -175,7 +189,9 @@ export async function importConversations(ctx: Context, input: { file: File; for
             skipped.add(d.key);
             continue;
           }
-          imported.push({ ...d, blobId: blob.id, size: blob.size, ...(await classify(blob, d.filename)) });
+          const filename = cleanFilename(d.filename);
+          const type = await classify(blob, filename);
+          imported.push({ ...d, filename, blobId: blob.id, size: blob.size, ...type });
         }
         counts.skippedAttachments = skipped.size;
         if (!(await insertImportedAttachments(tx, viewer.id, imported, config.attachments.quotaBytes)))

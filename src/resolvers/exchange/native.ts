@@ -121,7 +121,7 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-2
 // The kind and content type are read but not trusted: the import sniffs them again from the bytes.
 const attachmentSchema = z.object({
   id: z.string().min(1),
-  filename: z.string().min(1).max(255),
+  filename: z.string(),
   contentType: z.string().optional(),
   size: z.number().int().min(0),
   sha256,
