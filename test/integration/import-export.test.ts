@@ -501,6 +501,13 @@ describe.each(testDatabaseKinds())("export and import on %s", (kind) => {
       return refusedWithFiles(JSON.stringify(file), /holds \d+ bytes, not its "size"/);
     });
 
+    it("refuses data that is not base64", () => {
+      const file = JSON.parse(withFiles) as ExportFile;
+      const entry = file.blobs?.[sha(NOTES)];
+      if (entry) entry.data = `${entry.data.slice(0, 8)}!${entry.data.slice(9)}`;
+      return refusedWithFiles(JSON.stringify(file), /blobs\.[0-9a-f]{64}\.data: not base64/);
+    });
+
     it("refuses attachments over the importer's quota", () =>
       refusedWithFiles(
         withFiles,

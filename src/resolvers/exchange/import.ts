@@ -5,7 +5,6 @@ import {
   type BlobRef,
   type BlobStore,
   BlobTooLargeError,
-  CHUNK_BYTES,
   freeUnusedBlobs,
   type StoredBlob,
   unheldHashes,
@@ -24,7 +23,14 @@ import { requireViewer } from "../context.js";
 import { tellViewer } from "../viewer-events.js";
 import { fromChatGpt } from "./chatgpt.js";
 import { badFile, jsonArrayItems } from "./json-stream.js";
-import { blobFromNative, EXPORT_FORMAT, fromNative, IMPORT_VERSIONS } from "./native.js";
+import {
+  base64Bytes,
+  checkBlobEntry,
+  checkBlobSize,
+  EXPORT_FORMAT,
+  fromNative,
+  IMPORT_VERSIONS,
+} from "./native.js";
 
 /** The formats `importConversations` reads. */
 export type ImportFormat = "NATIVE" | "CHATGPT";
@@ -65,25 +71,38 @@ interface NativeFiles {
   stored: StoredBlobs;
 }
 
-/** One blob of a native export, stored (once, however often the file names it). */
-async function storeBlob(sink: NativeFiles, key: string, value: unknown): Promise<void> {
-  const { sha256, data } = blobFromNative(key, value);
-  if (sink.stored.has(sha256)) return;
-  const pieces = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (let offset = 0; offset < data.byteLength; offset += CHUNK_BYTES)
-        controller.enqueue(data.subarray(offset, offset + CHUNK_BYTES));
-      controller.close();
+/**
+ * One blob of a native export, stored (once, however often the file names it) as its base64 is read: a
+ * piece at a time, never the whole file.
+ */
+async function storeBlob(
+  sink: NativeFiles,
+  key: string,
+  fields: Record<string, unknown>,
+  pieces: AsyncIterable<string> | null,
+): Promise<void> {
+  const where = checkBlobEntry(key, pieces !== null);
+  if (pieces === null || sink.stored.has(key)) return;
+  const bytes = base64Bytes(pieces, where);
+  const source = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await bytes.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
     },
   });
+  let stored: StoredBlob;
   try {
-    sink.stored.set(sha256, await sink.store.put(pieces, sink.maxBytes, sha256));
+    stored = await sink.store.put(source, sink.maxBytes, key);
   } catch (error) {
-    if (error instanceof BlobHashMismatchError) throw badFile(`blobs.${sha256}: ${error.message}`);
+    if (error instanceof BlobHashMismatchError) throw badFile(`${where}: ${error.message}`);
     if (error instanceof BlobTooLargeError)
-      throw badFile(`blobs.${sha256}: larger than ${sink.maxBytes} bytes (ATTACHMENT_MAX_BYTES)`);
+      throw badFile(`${where}: larger than ${sink.maxBytes} bytes (ATTACHMENT_MAX_BYTES)`);
     throw error;
   }
+  // Kept before the check: a refused file's folder files are found through `stored`.
+  sink.stored.set(key, stored);
+  checkBlobSize(where, fields, stored.size);
 }
 
 /**
@@ -116,14 +135,18 @@ async function* treesOf(
                 `"version" ${JSON.stringify(value)} is not supported (this server reads ${IMPORT_VERSIONS.join(", ")})`,
               );
           },
-          "blobs",
+          { key: "blobs", field: "data" },
         );
-  for await (const { index, key, value } of items) {
+  for await (const item of items) {
     if (format === "NATIVE" && header.get("format") !== EXPORT_FORMAT)
       throw badFile(`"format": "${EXPORT_FORMAT}" must come before "conversations" (is this an export?)`);
-    if (key !== null) await storeBlob(blobs, key, value);
-    else if (holdsNul(value)) throw badFile(`conversation ${index}: text must not contain the NUL character`);
-    else if (format === "CHATGPT") {
+    if (item.key !== null) {
+      await storeBlob(blobs, item.key, item.fields, item.pieces);
+      continue;
+    }
+    const { index, value } = item;
+    if (holdsNul(value)) throw badFile(`conversation ${index}: text must not contain the NUL character`);
+    if (format === "CHATGPT") {
       const { tree, skipped } = fromChatGpt(value, index, titleLength);
       counts.skipped += skipped;
       yield tree;

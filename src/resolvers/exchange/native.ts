@@ -244,20 +244,36 @@ export function fromNative(value: unknown, index: number, titleLength: number): 
   };
 }
 
-const blobSchema = z.object({ size: z.number().int().min(0), data: z.base64() });
-
-/** One entry of a native export's `blobs`, checked: its sha256 (the key) and its bytes. */
-export function blobFromNative(key: string, value: unknown): { sha256: string; data: Buffer } {
+/**
+ * Checks an entry of a native export's `blobs` before its bytes are read: the key must be a sha256 and the
+ * base64 `data` a string. Returns where it is, for errors.
+ */
+export function checkBlobEntry(key: string, hasData: boolean): string {
   const where = `blobs.${key.slice(0, 64)}`;
   if (!sha256.safeParse(key).success) throw badFile(`${where}: the key must be a lowercase hex SHA-256`);
-  const parsed = blobSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.length ? `.${issue.path.join(".")}` : "";
-    throw badFile(`${where}${path}: ${issue?.message ?? "invalid"}`);
+  if (!hasData) throw badFile(`${where}.data: expected the bytes as a base64 string`);
+  return where;
+}
+
+/** Checks an entry's `size` (read once its `data` has been) against the bytes it held. */
+export function checkBlobSize(where: string, fields: Record<string, unknown>, size: number): void {
+  const declared = z.number().int().min(0).safeParse(fields.size);
+  if (!declared.success) throw badFile(`${where}.size: expected a whole number of bytes`);
+  if (declared.data !== size)
+    throw badFile(`${where}: "data" holds ${size} bytes, not its "size" ${declared.data}`);
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The bytes of base64 text that comes in pieces of any length, decoded a piece at a time. */
+export async function* base64Bytes(pieces: AsyncIterable<string>, where: string): AsyncGenerator<Buffer> {
+  let carry = "";
+  for await (const piece of pieces) {
+    const text = carry + piece;
+    if (!BASE64.test(text)) throw badFile(`${where}.data: not base64`);
+    const whole = text.length - (text.length % 4);
+    if (whole > 0) yield Buffer.from(text.slice(0, whole), "base64");
+    carry = text.slice(whole);
   }
-  const data = Buffer.from(parsed.data.data, "base64");
-  if (data.byteLength !== parsed.data.size)
-    throw badFile(`${where}: "data" holds ${data.byteLength} bytes, not its "size" ${parsed.data.size}`);
-  return { sha256: key, data };
+  if (carry !== "") throw badFile(`${where}.data: not base64 (its length is not a multiple of 4)`);
 }
