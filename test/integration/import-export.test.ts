@@ -501,6 +501,13 @@ describe.each(testDatabaseKinds())("export and import on %s", (kind) => {
       return refusedWithFiles(JSON.stringify(file), /holds \d+ bytes, not its "size"/);
     });
 
+    it("refuses one attachment listed with two different files", () => {
+      const file = JSON.parse(withFiles) as ExportFile;
+      const again = file.conversations[0]?.messages[3]?.attachments[0];
+      if (again) again.sha256 = sha(NOTES);
+      return refusedWithFiles(JSON.stringify(file), /is listed with two different sha256/);
+    });
+
     it("refuses data that is not base64", () => {
       const file = JSON.parse(withFiles) as ExportFile;
       const entry = file.blobs?.[sha(NOTES)];

@@ -204,7 +204,12 @@ export async function importConversations(ctx: Context, input: { file: File; for
       async (tx, declared) => {
         const imported: ImportedAttachment[] = [];
         const skipped = new Set<string>();
+        const hashOf = new Map<string, string>();
         for (const d of declared) {
+          // One attachment sent with several messages is listed with each: the same file every time.
+          if ((hashOf.get(d.key) ?? d.sha256) !== d.sha256)
+            throw badFile(`the attachment "${d.key}" is listed with two different sha256`);
+          hashOf.set(d.key, d.sha256);
           const blob = stored.get(d.sha256);
           if (!blob && counts.withFiles)
             throw badFile(`the attachment "${d.key}" (${d.filename}) has no bytes in "blobs" (${d.sha256})`);
