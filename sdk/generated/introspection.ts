@@ -660,6 +660,17 @@ export default {
             "args": []
           },
           {
+            "name": "skippedAttachments",
+            "type": {
+              "kind": "NON_NULL",
+              "ofType": {
+                "kind": "SCALAR",
+                "name": "Any"
+              }
+            },
+            "args": []
+          },
+          {
             "name": "skippedMessages",
             "type": {
               "kind": "NON_NULL",

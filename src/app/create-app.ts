@@ -198,7 +198,12 @@ function useOAuthCallback(runtime: Runtime): Plugin {
 
 /** `GET /export?token=`: the download a signed `exportConversations` link grants. */
 function useExportDownloads(runtime: Runtime): Plugin {
-  const deps = { prisma: runtime.prisma, links: runtime.exportLinks, logger: runtime.logger };
+  const deps = {
+    prisma: runtime.prisma,
+    blobs: runtime.blobs,
+    links: runtime.exportLinks,
+    logger: runtime.logger,
+  };
   return {
     onRequest({ url, request, endResponse }) {
       if (url.pathname !== EXPORT_PATH || request.method !== "GET") return;

@@ -34,6 +34,14 @@ export interface StoredBlob {
   text: boolean;
 }
 
+/** The client a store writes through: the shared one, or an import's transaction. */
+type BlobDb = Pick<Db, "blob" | "blobChunk">;
+
+/** Thrown by {@link BlobStore.put} when the bytes do not hash to the sha256 they were given with. */
+export class BlobHashMismatchError extends Error {
+  override readonly name = "BlobHashMismatchError";
+}
+
 /** Thrown by {@link BlobStore.put} when the stream passes the size limit; nothing is kept. */
 export class BlobTooLargeError extends Error {
   override readonly name = "BlobTooLargeError";
@@ -53,16 +61,21 @@ interface BlobSink {
  */
 export class BlobStore {
   constructor(
-    private readonly db: Db,
+    private readonly db: BlobDb,
     readonly kind: BlobStoreKind,
     private readonly directory: string,
   ) {}
 
   /**
    * Streams `source` into the store, refusing with {@link BlobTooLargeError} (and keeping nothing) once it
-   * passes `maxBytes`. Memory stays within one chunk, whatever the size.
+   * passes `maxBytes`, or with {@link BlobHashMismatchError} when `expectedSha256` is given and the bytes
+   * hash otherwise. Memory stays within one chunk, whatever the size.
    */
-  async put(source: ReadableStream<Uint8Array>, maxBytes: number): Promise<StoredBlob> {
+  async put(
+    source: ReadableStream<Uint8Array>,
+    maxBytes: number,
+    expectedSha256?: string,
+  ): Promise<StoredBlob> {
     await this.db.blob.deleteMany({
       where: { sha256: null, createdAt: { lt: new Date(Date.now() - ABANDONED_AFTER_MS) } },
     });
@@ -105,6 +118,8 @@ export class BlobStore {
       await flush();
       if (text) text = isText(utf8);
       const sha256 = hash.digest("hex");
+      if (expectedSha256 !== undefined && sha256 !== expectedSha256)
+        throw new BlobHashMismatchError(`the bytes hash to ${sha256}, not ${expectedSha256}`);
       const id = await sink.commit(sha256, size);
       return { id, sha256, size, head, text };
     } catch (error) {
@@ -112,6 +127,14 @@ export class BlobStore {
       await sink.abort();
       throw error;
     }
+  }
+
+  /**
+   * The same store writing through `tx`: an import's blobs are rows of its transaction, gone if it fails
+   * (a folder store's files are not: the caller removes those whose rows did not last).
+   */
+  within(tx: BlobDb): BlobStore {
+    return new BlobStore(tx, this.kind, this.directory);
   }
 
   /** The blob's bytes, read a chunk at a time. */
@@ -243,7 +266,7 @@ function isText(decoder: TextDecoder, chunk?: Uint8Array): boolean {
  * commits its attachment meanwhile makes the delete fail on the foreign key: the blob is in use again, so
  * it is kept and nothing is freed.
  */
-export async function freeUnusedBlobs(db: Db, ids: string[]): Promise<BlobRef[]> {
+export async function freeUnusedBlobs(db: Pick<Db, "$queryRaw">, ids: string[]): Promise<BlobRef[]> {
   if (ids.length === 0) return [];
   try {
     return await db.$queryRaw<BlobRef[]>`
@@ -255,4 +278,12 @@ export async function freeUnusedBlobs(db: Db, ids: string[]): Promise<BlobRef[]>
     if (isForeignKeyViolation(error)) return [];
     throw error;
   }
+}
+
+/** Of the hashes, those no blob row holds: after a failed import, the folder files that have no owner. */
+export async function unheldHashes(db: Db, hashes: string[]): Promise<string[]> {
+  if (hashes.length === 0) return [];
+  const rows = await db.blob.findMany({ where: { sha256: { in: hashes } }, select: { sha256: true } });
+  const held = new Set(rows.map((r) => r.sha256));
+  return hashes.filter((h) => !held.has(h));
 }

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import type { Db } from "./client.js";
 import {
+  type AttachmentKind,
   type FeedbackRating,
   type MessageRole,
   type MessageStatus,
@@ -17,7 +18,14 @@ export type Tx = Omit<Db, "$connect" | "$disconnect" | "$on" | "$transaction" | 
 const EXPORTED = {
   messages: {
     orderBy: { position: "asc" },
-    include: { toolCalls: { orderBy: { position: "asc" } }, feedback: true },
+    include: {
+      toolCalls: { orderBy: { position: "asc" } },
+      feedback: true,
+      attachments: {
+        orderBy: { position: "asc" },
+        include: { attachment: { include: { blob: { select: { id: true, sha256: true, store: true } } } } },
+      },
+    },
   },
 } satisfies Prisma.ConversationInclude;
 
@@ -67,6 +75,17 @@ export interface TreeToolCall {
   completedAt: Date | null;
 }
 
+/**
+ * An attachment a message sent, as an import file declares it: `key` is the file's id for it (a message may
+ * share one with others), `sha256` names its bytes in the file's blobs.
+ */
+export interface TreeAttachment {
+  key: string;
+  filename: string;
+  sha256: string;
+  createdAt: Date;
+}
+
 /** A message to write: `key` and `parentKey` are the source's ids, only used to link the tree. */
 export interface TreeMessage {
   key: string;
@@ -82,6 +101,13 @@ export interface TreeMessage {
   updatedAt: Date;
   feedback: { rating: FeedbackRating; comment: string | null; createdAt: Date; updatedAt: Date } | null;
   toolCalls: TreeToolCall[];
+  attachments?: TreeAttachment[];
+}
+
+/** A declared attachment of a written message, to link once its bytes are stored (they come later). */
+export interface PendingAttachment extends TreeAttachment {
+  messageId: string;
+  position: number;
 }
 
 /**
@@ -193,8 +219,13 @@ function rowsOf(ownerId: string, tree: TreeConversation) {
   const feedback = tree.messages.flatMap((m) =>
     m.feedback ? [{ ...m.feedback, messageId: idOf(m.key), ownerId }] : [],
   );
+  const attachments = tree.messages.flatMap((m) =>
+    (m.attachments ?? []).map(
+      (a, position): PendingAttachment => ({ ...a, messageId: idOf(m.key), position: position + 1 }),
+    ),
+  );
   const leaf = tree.activeLeafKey === null ? null : { id: conversationId, leaf: idOf(tree.activeLeafKey) };
-  return { conversation, messages, toolCalls, feedback, leaf };
+  return { conversation, messages, toolCalls, feedback, attachments, leaf };
 }
 
 /**
@@ -208,8 +239,17 @@ export async function insertConversationTrees(
   ownerId: string,
   trees: readonly TreeConversation[],
 ): Promise<string[]> {
+  return (await insertTrees(tx, ownerId, trees)).ids;
+}
+
+/** {@link insertConversationTrees}, also handing back the attachments the messages declared. */
+async function insertTrees(
+  tx: Tx,
+  ownerId: string,
+  trees: readonly TreeConversation[],
+): Promise<{ ids: string[]; attachments: PendingAttachment[] }> {
   const rows = trees.map((tree) => rowsOf(ownerId, tree));
-  if (rows.length === 0) return [];
+  if (rows.length === 0) return { ids: [], attachments: [] };
   await tx.conversation.createMany({ data: rows.map((r) => r.conversation) });
   const messages = rows.flatMap((r) => r.messages);
   // One JSON parameter rather than Prisma's createMany: its twenty parameters a row cost the client more
@@ -239,7 +279,7 @@ export async function insertConversationTrees(
       UPDATE "public"."Conversation" AS c SET "activeLeafId" = v.leaf
         FROM jsonb_to_recordset(${JSON.stringify(leaves)}::jsonb) AS v(id uuid, leaf uuid)
        WHERE c.id = v.id`;
-  return rows.map((r) => r.conversation.id);
+  return { ids: rows.map((r) => r.conversation.id), attachments: rows.flatMap((r) => r.attachments) };
 }
 
 /** Longest a whole file's import may hold its transaction open. */
@@ -248,33 +288,89 @@ const IMPORT_TRANSACTION_MS = 10 * 60_000;
 const BATCH_MESSAGES = 1_000;
 
 /**
- * Writes every conversation `trees` yields as the owner's, all in one transaction: a file that fails
- * anywhere (bad JSON, a bad conversation, a database error) leaves nothing behind. `trees` is consumed
- * inside the transaction, so a streamed file is parsed while it is written; conversations are held only
- * until a batch of about {@link BATCH_MESSAGES} messages is written.
+ * Writes every conversation `source` yields as the owner's, all in one transaction: a file that fails
+ * anywhere (bad JSON, a bad conversation, bad bytes, a database error) leaves nothing behind. `source` is
+ * given the transaction (to store an import's blobs in it) and consumed inside it, so a streamed file is
+ * parsed while it is written; conversations are held only until a batch of about {@link BATCH_MESSAGES}
+ * messages is written. The attachments the messages declared are handed to `attach` at the end, in the
+ * same transaction, once the whole file (and so its blobs, which follow the conversations) has been read.
  */
 export function importTrees(
   db: Db,
   ownerId: string,
-  trees: AsyncIterable<TreeConversation>,
+  source: (tx: Tx) => AsyncIterable<TreeConversation>,
+  attach?: (tx: Tx, attachments: PendingAttachment[]) => Promise<void>,
 ): Promise<string[]> {
   return db.$transaction(
     async (tx) => {
       const created: string[] = [];
+      const declared: PendingAttachment[] = [];
       let batch: TreeConversation[] = [];
       let size = 0;
-      for await (const tree of trees) {
+      const write = async () => {
+        const { ids, attachments } = await insertTrees(tx, ownerId, batch);
+        created.push(...ids);
+        declared.push(...attachments);
+        batch = [];
+        size = 0;
+      };
+      for await (const tree of source(tx)) {
         batch.push(tree);
         size += tree.messages.length;
-        if (size >= BATCH_MESSAGES) {
-          created.push(...(await insertConversationTrees(tx, ownerId, batch)));
-          batch = [];
-          size = 0;
-        }
+        if (size >= BATCH_MESSAGES) await write();
       }
-      created.push(...(await insertConversationTrees(tx, ownerId, batch)));
+      await write();
+      await attach?.(tx, declared);
       return created;
     },
     { timeout: IMPORT_TRANSACTION_MS },
   );
+}
+
+/** A declared attachment whose bytes were stored, with its type as sniffed from them. */
+export interface ImportedAttachment extends PendingAttachment {
+  blobId: string;
+  size: number;
+  kind: AttachmentKind;
+  contentType: string;
+}
+
+/**
+ * Records imported attachments as the owner's (one per file key, however many messages sent it; new ids)
+ * and links them to their messages. False when the owner would pass `quotaBytes`: the caller then fails
+ * the transaction, so nothing stays.
+ */
+export async function insertImportedAttachments(
+  tx: Tx,
+  ownerId: string,
+  imported: ImportedAttachment[],
+  quotaBytes: number,
+): Promise<boolean> {
+  const ids = new Map<string, string>();
+  const attachments: Prisma.AttachmentCreateManyInput[] = [];
+  const links: Prisma.MessageAttachmentCreateManyInput[] = [];
+  for (const a of imported) {
+    let id = ids.get(a.key);
+    if (id === undefined) {
+      id = randomUUID();
+      ids.set(a.key, id);
+      attachments.push({
+        id,
+        ownerId,
+        filename: a.filename,
+        contentType: a.contentType,
+        size: a.size,
+        sha256: a.sha256,
+        kind: a.kind,
+        blobId: a.blobId,
+        createdAt: a.createdAt,
+      });
+    }
+    links.push({ messageId: a.messageId, attachmentId: id, position: a.position });
+  }
+  if (attachments.length === 0) return true;
+  await tx.attachment.createMany({ data: attachments });
+  await tx.messageAttachment.createMany({ data: links, skipDuplicates: true });
+  const { _sum } = await tx.attachment.aggregate({ where: { ownerId }, _sum: { size: true } });
+  return (_sum.size ?? 0) <= quotaBytes;
 }

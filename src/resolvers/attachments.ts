@@ -123,8 +123,8 @@ export async function checkAttachmentIds(ctx: Context, globalIds: readonly strin
   return ids;
 }
 
-/** A client's file name as a plain name: no folders, no control characters, not empty, bounded. */
-function cleanFilename(name: string): string {
+/** A client's (or an import file's) file name as a plain name: no folders, no control characters, not empty, bounded. */
+export function cleanFilename(name: string): string {
   const base =
     name
       .split(/[\\/]/)
@@ -136,8 +136,11 @@ function cleanFilename(name: string): string {
   return cut === "" ? "file" : cut;
 }
 
-/** The kind and content type, from the bytes; for text (which has no magic) the extension picks the type. */
-async function classify(
+/**
+ * The kind and content type, from the bytes; for text (which has no magic) the extension picks the type.
+ * Imports classify their files with it too: a file's word for its type is never taken.
+ */
+export async function classify(
   stored: StoredBlob,
   filename: string,
 ): Promise<{ kind: AttachmentKind; contentType: string }> {

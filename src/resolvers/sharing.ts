@@ -130,13 +130,9 @@ export async function importSharedConversation(ctx: Context, token: string) {
       };
     }),
   };
-  const [id] = await importTrees(
-    ctx.prisma,
-    viewer.id,
-    (async function* () {
-      yield tree;
-    })(),
-  );
+  const [id] = await importTrees(ctx.prisma, viewer.id, async function* () {
+    yield tree;
+  });
   const conversation = id && (await findOwnedConversation(ctx.prisma, viewer.id, id));
   if (!conversation) throw new NotFoundError("Conversation");
   tellViewer(ctx, { type: "ConversationCreated", conversationId: conversation.id });

@@ -15,6 +15,12 @@ const ExportConversationsInput = builder.inputType("ExportConversationsInput", {
     ids: t.idList({
       description: `The conversations to export (at most ${MAX_EXPORT_IDS}); absent: all of the viewer's.`,
     }),
+    includeFiles: t.boolean({
+      defaultValue: true,
+      description:
+        "Whether the file carries the attachments' bytes (`blobs`, base64). Without them the attachments " +
+        "are still listed, and an import leaves them out (`skippedAttachments`).",
+    }),
   }),
 });
 const ImportConversationsInput = builder.inputType("ImportConversationsInput", {
@@ -37,9 +43,11 @@ const ExportConversationsPayload = builder
     }),
   });
 const ImportConversationsPayload = builder
-  .objectRef<{ conversations: (typeof ConversationRef.$inferType)[]; skippedMessages: number }>(
-    "ImportConversationsPayload",
-  )
+  .objectRef<{
+    conversations: (typeof ConversationRef.$inferType)[];
+    skippedMessages: number;
+    skippedAttachments: number;
+  }>("ImportConversationsPayload")
   .implement({
     fields: (t) => ({
       conversations: t.field({
@@ -52,6 +60,11 @@ const ImportConversationsPayload = builder
           "Messages of a ChatGPT file with nothing to show here (tool calls and outputs, hidden messages, " +
           "content without text), left out; their replies are kept. System prompts are not counted.",
       }),
+      skippedAttachments: t.exposeInt("skippedAttachments", {
+        description:
+          "Attachments a native file lists without their bytes (exported with `includeFiles: false`), left " +
+          "out; their messages are kept.",
+      }),
     }),
   });
 
@@ -60,10 +73,13 @@ builder.mutationFields((t) => ({
     type: ExportConversationsPayload,
     description:
       "A download link for a lossless JSON export of the viewer's conversations (tree, tool calls, usage, " +
-      "feedback), which `importConversations` reads back.",
+      "feedback, attachments with their bytes), which `importConversations` reads back.",
     args: { input: t.arg({ type: ExportConversationsInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      exportConversations(ctx, { ids: input.ids?.map((id) => String(id)) ?? null }),
+      exportConversations(ctx, {
+        ids: input.ids?.map((id) => String(id)) ?? null,
+        includeFiles: input.includeFiles ?? true,
+      }),
   }),
   importConversations: t.field({
     type: ImportConversationsPayload,

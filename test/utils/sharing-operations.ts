@@ -68,8 +68,8 @@ export const ImportSharedConversation = graphql(`
 `);
 
 export const ExportConversations = graphql(`
-  mutation ExportConversations($ids: [ID!]) {
-    exportConversations(input: { ids: $ids }) {
+  mutation ExportConversations($ids: [ID!], $includeFiles: Boolean) {
+    exportConversations(input: { ids: $ids, includeFiles: $includeFiles }) {
       url
       expiresAt
     }
@@ -80,6 +80,7 @@ export const ImportConversations = graphql(`
   mutation ImportConversations($file: File!, $format: ImportFormat!) {
     importConversations(input: { file: $file, format: $format }) {
       skippedMessages
+      skippedAttachments
       conversations {
         id
         title

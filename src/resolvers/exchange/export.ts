@@ -1,19 +1,24 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isUuid } from "../../core/ids.js";
+import type { BlobRef, BlobStore } from "../../db/blobs.js";
 import type { Db } from "../../db/client.js";
 import { exportPage } from "../../db/exchange.js";
 import type { Logger } from "../../observability/logger.js";
-import { exportHeader, toNative } from "./native.js";
+import { BLOBS_OPENING, blobOpening, EXPORT_CLOSING, exportHeader, toNative } from "./native.js";
 
 /** Where export downloads are served. */
 export const EXPORT_PATH = "/export";
 /** Conversations read per statement while an export streams. */
 const EXPORT_PAGE = 20;
 
-/** What a download link grants: the user's conversations (all, or these ids) until `exp` (epoch seconds). */
+/**
+ * What a download link grants: the user's conversations (all, or these ids) until `exp` (epoch seconds),
+ * with the attachments' bytes unless `f` is false.
+ */
 interface Grant {
   u: string;
   ids: string[] | null;
+  f: boolean;
   exp: number;
 }
 
@@ -32,12 +37,17 @@ export class ExportLinks {
     this.key = secret ? Buffer.from(secret) : randomBytes(32);
   }
 
-  /** A link to download `userId`'s conversations (`ids` null: all of them). */
-  sign(userId: string, ids: string[] | null, now = Date.now()): { url: string; expiresAt: Date } {
+  /** A link to download `userId`'s conversations (`ids` null: all of them), with their files or not. */
+  sign(
+    userId: string,
+    ids: string[] | null,
+    includeFiles: boolean,
+    now = Date.now(),
+  ): { url: string; expiresAt: Date } {
     const exp = Math.floor(now / 1000) + this.ttlSeconds;
-    const payload = Buffer.from(JSON.stringify({ u: userId, ids, exp } satisfies Grant)).toString(
-      "base64url",
-    );
+    const payload = Buffer.from(
+      JSON.stringify({ u: userId, ids, f: includeFiles, exp } satisfies Grant),
+    ).toString("base64url");
     const url = new URL(EXPORT_PATH, this.baseUrl());
     url.searchParams.set("token", `${payload}.${this.mac(payload)}`);
     return { url: url.toString(), expiresAt: new Date(exp * 1000) };
@@ -59,22 +69,65 @@ export class ExportLinks {
   }
 }
 
-/** The export file, piece by piece: the header, each conversation as it is read, the closing brackets. */
-async function* exportChunks(db: Db, ownerId: string, ids: string[] | null): AsyncGenerator<string> {
+/** A blob's bytes as base64, in pieces: each piece a whole number of 3-byte groups but the last. */
+async function* base64Of(bytes: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const reader = bytes.getReader();
+  let carry = Buffer.alloc(0);
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      const joined = Buffer.concat([carry, next.value]);
+      const whole = joined.byteLength - (joined.byteLength % 3);
+      if (whole > 0) yield joined.subarray(0, whole).toString("base64");
+      carry = joined.subarray(whole);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (carry.byteLength > 0) yield carry.toString("base64");
+}
+
+/**
+ * The export file, piece by piece: the header, each conversation as it is read, then (unless without
+ * files, when `blobs` is left out) the bytes of every distinct blob the attachments use, each read from the store a chunk at a time,
+ * and the closing brackets. Only the blobs' addresses are held between the two, never their bytes.
+ */
+async function* exportChunks(
+  db: Db,
+  blobs: BlobStore,
+  ownerId: string,
+  grant: { ids: string[] | null; includeFiles: boolean },
+): AsyncGenerator<string> {
   yield exportHeader(new Date());
+  const used = new Map<string, BlobRef & { size: number }>();
   let afterId: string | null = null;
   let separator = "";
   for (;;) {
-    const page = await exportPage(db, ownerId, { ids, afterId, take: EXPORT_PAGE });
+    const page = await exportPage(db, ownerId, { ids: grant.ids, afterId, take: EXPORT_PAGE });
     for (const conversation of page) {
       yield separator + JSON.stringify(toNative(conversation));
       separator = ",";
+      for (const m of conversation.messages)
+        for (const { attachment } of m.attachments)
+          used.set(attachment.sha256, { ...attachment.blob, size: attachment.size });
     }
     const last = page.at(-1);
     if (!last || page.length < EXPORT_PAGE) break;
     afterId = last.id;
   }
-  yield "]}";
+  // Without files there is no `blobs` at all: an import then knows the bytes were left out on purpose.
+  if (!grant.includeFiles) {
+    yield "]}";
+    return;
+  }
+  yield BLOBS_OPENING;
+  let first = true;
+  for (const [sha256, blob] of used) {
+    yield blobOpening(sha256, blob.size, first);
+    first = false;
+    yield* base64Of(blobs.open(blob));
+    yield '"}';
+  }
+  yield EXPORT_CLOSING;
 }
 
 const refused = (status: number, message: string) =>
@@ -84,11 +137,14 @@ const refused = (status: number, message: string) =>
  * `GET /export?token=`: the export a signed link grants, streamed as `application/json` with
  * `Content-Disposition: attachment`, a page of conversations at a time (never the whole file in memory).
  */
-export function downloadExport(deps: { prisma: Db; links: ExportLinks; logger: Logger }, url: URL): Response {
+export function downloadExport(
+  deps: { prisma: Db; blobs: BlobStore; links: ExportLinks; logger: Logger },
+  url: URL,
+): Response {
   const grant = deps.links.verify(url.searchParams.get("token") ?? "");
   if (!grant) return refused(403, "This export link is invalid or has expired; ask for a new one.");
   const ids = grant.ids?.filter(isUuid) ?? null;
-  const chunks = exportChunks(deps.prisma, grant.u, ids);
+  const chunks = exportChunks(deps.prisma, deps.blobs, grant.u, { ids, includeFiles: grant.f !== false });
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -7,14 +7,27 @@ import { badFile } from "./json-stream.js";
 /** The format marker of this backend's exports. */
 export const EXPORT_FORMAT = "chat-graphql-export";
 /**
- * The version of the format. Version 1 carries an `attachments` array on every message, always empty: the
- * slot is there so exports stay readable when attachments arrive (an importer of version 1 ignores it).
+ * The version the export writes. Version 1 carried an `attachments` array on every message, always empty
+ * (the slot reserved). Version 2 fills it (each attachment's metadata) and adds, after `conversations`, a
+ * `blobs` object: each distinct file's bytes once, under its sha256, base64 in `data`.
  */
-export const EXPORT_VERSION = 1;
+export const EXPORT_VERSION = 2;
+/** The versions an import reads: 1 is 2 without attachments. */
+export const IMPORT_VERSIONS: readonly unknown[] = [1, 2];
 
 /** The opening of an export file, up to the `conversations` array; the conversations follow one by one. */
 export function exportHeader(exportedAt: Date): string {
   return `{"format":${JSON.stringify(EXPORT_FORMAT)},"version":${EXPORT_VERSION},"exportedAt":${JSON.stringify(exportedAt.toISOString())},"conversations":[`;
+}
+
+/** Between the conversations and the blobs. */
+export const BLOBS_OPENING = `],"blobs":{`;
+/** The end of the file, after the blobs. */
+export const EXPORT_CLOSING = "}}";
+
+/** The opening of one blob's entry, up to its base64 `data`, which follows in pieces, then `"}`. */
+export function blobOpening(sha256: string, size: number, first: boolean): string {
+  return `${first ? "" : ","}${JSON.stringify(sha256)}:{"size":${size},"data":"`;
 }
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
@@ -71,7 +84,15 @@ export function toNative(c: ExportedConversationRow) {
         decision: t.decision,
         completedAt: iso(t.completedAt),
       })),
-      attachments: [],
+      attachments: m.attachments.map(({ attachment: a }) => ({
+        id: a.id,
+        filename: a.filename,
+        contentType: a.contentType,
+        size: a.size,
+        sha256: a.sha256,
+        kind: a.kind,
+        createdAt: iso(a.createdAt),
+      })),
     })),
   };
 }
@@ -95,6 +116,19 @@ const toolCallSchema = z.object({
   completedAt: date.nullable(),
 });
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256");
+
+// The kind and content type are read but not trusted: the import sniffs them again from the bytes.
+const attachmentSchema = z.object({
+  id: z.string().min(1),
+  filename: z.string(),
+  contentType: z.string().optional(),
+  size: z.number().int().min(0),
+  sha256,
+  kind: z.enum(["IMAGE", "TEXT", "PDF", "OTHER"]).optional(),
+  createdAt: date,
+});
+
 const messageSchema = z.object({
   id: z.string().min(1),
   parentId: z.string().min(1).nullable(),
@@ -116,7 +150,7 @@ const messageSchema = z.object({
     })
     .nullable(),
   toolCalls: z.array(toolCallSchema),
-  attachments: z.array(z.unknown()).optional(),
+  attachments: z.array(attachmentSchema).default([]),
 });
 
 const conversationSchema = z.object({
@@ -200,6 +234,46 @@ export function fromNative(value: unknown, index: number, titleLength: number): 
         arguments: t.arguments as Prisma.InputJsonValue | null,
         status: SETTLED_CALL[t.status] ?? t.status,
       })),
+      attachments: m.attachments.map((a) => ({
+        key: a.id,
+        filename: a.filename,
+        sha256: a.sha256,
+        createdAt: a.createdAt,
+      })),
     })),
   };
+}
+
+/**
+ * Checks an entry of a native export's `blobs` before its bytes are read: the key must be a sha256 and the
+ * base64 `data` a string. Returns where it is, for errors.
+ */
+export function checkBlobEntry(key: string, hasData: boolean): string {
+  const where = `blobs.${key.slice(0, 64)}`;
+  if (!sha256.safeParse(key).success) throw badFile(`${where}: the key must be a lowercase hex SHA-256`);
+  if (!hasData) throw badFile(`${where}.data: expected the bytes as a base64 string`);
+  return where;
+}
+
+/** Checks an entry's `size` (read once its `data` has been) against the bytes it held. */
+export function checkBlobSize(where: string, fields: Record<string, unknown>, size: number): void {
+  const declared = z.number().int().min(0).safeParse(fields.size);
+  if (!declared.success) throw badFile(`${where}.size: expected a whole number of bytes`);
+  if (declared.data !== size)
+    throw badFile(`${where}: "data" holds ${size} bytes, not its "size" ${declared.data}`);
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The bytes of base64 text that comes in pieces of any length, decoded a piece at a time. */
+export async function* base64Bytes(pieces: AsyncIterable<string>, where: string): AsyncGenerator<Buffer> {
+  let carry = "";
+  for await (const piece of pieces) {
+    const text = carry + piece;
+    if (!BASE64.test(text)) throw badFile(`${where}.data: not base64`);
+    const whole = text.length - (text.length % 4);
+    if (whole > 0) yield Buffer.from(text.slice(0, whole), "base64");
+    carry = text.slice(whole);
+  }
+  if (carry !== "") throw badFile(`${where}.data: not base64 (its length is not a multiple of 4)`);
 }
