@@ -6,6 +6,7 @@ import { OAUTH_CALLBACK_PATH } from "../agent/tools/mcp/oauth.js";
 import { ClientError } from "../core/errors.js";
 import { useAttachmentDownloads } from "../http/attachment-downloads.js";
 import { useStrictBodies } from "../http/body.js";
+import { useCompiledSubscriptions } from "../http/compiled-subscriptions.js";
 import { useCsrfPrevention } from "../http/csrf.js";
 import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "../http/graphiql.js";
 import { useGuardedGraphQLSSE } from "../http/graphql-sse.js";
@@ -93,6 +94,7 @@ export function createApp(runtime: Runtime) {
       }),
       useStreamedSubscriptions(GRAPHQL_ENDPOINT),
       useMultipartSubscriptions({ heartbeatMs: config.multipartHeartbeatMs }),
+      useCompiledSubscriptions(),
       useUnbufferedEventStreams(),
       ...(config.metrics
         ? [
