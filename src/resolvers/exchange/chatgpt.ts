@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { TreeConversation, TreeMessage } from "../../db/exchange.js";
-import { badFile } from "./json-stream.js";
+import { badFile, checkedEntry } from "./json-stream.js";
 
 // A ChatGPT data export's `conversations.json`: an array of conversations, each a tree of nodes
 // (`mapping`: id -> { message | null, parent, children }) whose `current_node` is the leaf the user last saw.
@@ -70,13 +70,7 @@ export function fromChatGpt(
   titleLength: number,
 ): { tree: TreeConversation; skipped: number } {
   const where = `conversation ${index}`;
-  const parsed = conversationSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.length ? `.${issue.path.join(".")}` : "";
-    throw badFile(`${where}${path}: ${issue?.message ?? "invalid"}`);
-  }
-  const c = parsed.data;
+  const c = checkedEntry(conversationSchema, value, where);
   const { mapping } = c;
   if (!(c.current_node in mapping))
     throw badFile(`${where}.current_node: "${c.current_node}" is not a node of its mapping`);

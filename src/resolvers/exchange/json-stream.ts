@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { Assembler } from "stream-json/assembler.js";
 import { parser } from "stream-json/parser.js";
+import type { z } from "zod";
 import { BadUserInputError } from "../../core/errors.js";
 
 type Token = parser.Token;
@@ -8,6 +9,15 @@ type Token = parser.Token;
 /** A refused import file: BAD_USER_INPUT on the `file` argument, the message saying what and where. */
 export function badFile(message: string): BadUserInputError {
   return new BadUserInputError(`Import refused: ${message}`, "file");
+}
+
+/** One entry of a file checked against its schema: the first problem refused, saying where it is. */
+export function checkedEntry<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue?.path.length ? `.${issue.path.join(".")}` : "";
+  throw badFile(`${where}${path}: ${issue?.message ?? "invalid"}`);
 }
 
 /**

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { ExportedConversationRow, TreeConversation } from "../../db/exchange.js";
 import type { MessageStatus, Prisma, ToolCallStatus } from "../../db/generated/prisma/client.js";
 import { normalizeTags } from "../organise.js";
-import { badFile } from "./json-stream.js";
+import { badFile, checkedEntry } from "./json-stream.js";
 
 /** The format marker of this backend's exports. */
 export const EXPORT_FORMAT = "chat-graphql-export";
@@ -185,13 +185,7 @@ const SETTLED_CALL: Partial<Record<ToolCallStatus, ToolCallStatus>> = {
  */
 export function fromNative(value: unknown, index: number, titleLength: number): TreeConversation {
   const where = `conversation ${index}`;
-  const parsed = conversationSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.length ? `.${issue.path.join(".")}` : "";
-    throw badFile(`${where}${path}: ${issue?.message ?? "invalid"}`);
-  }
-  const c = parsed.data;
+  const c = checkedEntry(conversationSchema, value, where);
   const seen = new Set<string>();
   for (const [i, m] of c.messages.entries()) {
     if (seen.has(m.id)) throw badFile(`${where}.messages.${i}: the id "${m.id}" is used twice`);
