@@ -73,27 +73,30 @@ export async function messagePage<S extends MessageSelection>(
 
 /**
  * Model history: the path from the root to `lastId` (inclusive), its newest `limit` messages, oldest first,
- * with their tool calls. Walks the parents (whatever the active path is now: a reply answers the branch it
- * was asked on), `limit` steps at most.
+ * with their tool calls, and which of them carry attachments (looked up in the same statement as the path,
+ * so a history without any costs no lookup of attachments). Walks the parents (whatever the active path is
+ * now: a reply answers the branch it was asked on), `limit` steps at most.
  */
 export async function pathHistory(db: Db, lastId: string, limit: number) {
   // A read: it starts with SELECT, so it is not mistaken for a write (statement logs, the send's test).
-  const ids = await db.$queryRaw<{ id: string }[]>`
-      SELECT id::text AS id FROM (
+  const path = await db.$queryRaw<{ id: string; files: boolean }[]>`
+      SELECT id::text AS id, files FROM (
         WITH RECURSIVE up AS (
           SELECT id, "parentId", 1 AS n FROM "public"."Message" WHERE id = ${lastId}::uuid
           UNION ALL
           SELECT m.id, m."parentId", up.n + 1 FROM "public"."Message" m JOIN up ON m.id = up."parentId"
            WHERE up.n < ${limit}
         )
-        SELECT id FROM up
+        SELECT id, EXISTS (SELECT FROM "public"."MessageAttachment" a WHERE a."messageId" = up.id) AS files
+          FROM up
       ) AS path`;
-  if (ids.length === 0) return [];
-  return db.message.findMany({
+  if (path.length === 0) return { rows: [], withFiles: new Set<string>() };
+  const rows = await db.message.findMany({
     ...WITH_TOOL_CALLS,
-    where: { id: { in: ids.map((r) => r.id) } },
+    where: { id: { in: path.map((r) => r.id) } },
     orderBy: { depth: "asc" },
   });
+  return { rows, withFiles: new Set(path.filter((r) => r.files).map((r) => r.id)) };
 }
 
 /** The owner's messages among `ids` (in no particular order), with the selected fields and relations. */

@@ -137,6 +137,7 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
     model: send.model ?? undefined,
     // A conversation this send started has the default settings: nothing to read.
     settings: send.conversationId === null ? DEFAULT_SETTINGS : undefined,
+    userSentFiles: send.user ? send.user.attachmentIds.length > 0 : undefined,
     // The first event reaches the client before the model is called (bounded, for clients that never read).
     holdModelUntil: Promise.race([delivered, delay(1_000)]),
     logger: ctx.logger,

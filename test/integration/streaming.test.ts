@@ -252,6 +252,28 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     expect(fake.requests.at(-1)?.body.messages.map((m) => m.content)).toContain("one two");
   });
 
+  it("looks up no attachments for a reply whose history carries none", async () => {
+    await freshUser();
+    const lookups: string[] = [];
+    const listener = (e: { query: string }) => {
+      if (/FROM "public"\."MessageAttachment" AS/.test(e.query)) lookups.push(e.query);
+    };
+    server.db.prisma.$on("query", listener);
+    fake.script(FakeOpenAI.text(["one"]));
+    const first = await sendAll("yoga-sse", { content: "first turn" });
+    fake.script(FakeOpenAI.text(["two"]));
+    await sendAll("yoga-sse", { content: "second turn", conversationId: conversationIdOf(first) });
+    // The first turn's history is the message in hand, sent without files; the second's path read says
+    // which of its messages carry attachments (none).
+    expect(lookups).toEqual([]);
+    expect(fake.requests.at(-1)?.body.messages.map((m) => m.content)).toEqual([
+      expect.any(String),
+      "first turn",
+      "one",
+      "second turn",
+    ]);
+  });
+
   it("saves concurrent replies' text together: one statement per flush interval for all of them", async () => {
     await freshUser();
     const parts = Array.from({ length: 60 }, (_, i) => `c${i} `);

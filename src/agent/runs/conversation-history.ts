@@ -23,7 +23,8 @@ const asStored: ToolReplay = { toolName: (call) => call.name, resultMaxChars: Nu
 /**
  * The stored messages on the path from the conversation's first message to `lastId` (the new reply's parent),
  * newest `limit` of them, as model history: other branches are never seen. Failed replies with no text are
- * left out: they carry nothing the model said.
+ * left out: they carry nothing the model said. A user message names its stored message (`messageId`) only
+ * when attachments join it.
  */
 export async function loadConversationHistory(
   prisma: Db,
@@ -31,8 +32,13 @@ export async function loadConversationHistory(
   limit: number,
   replay: ToolReplay = asStored,
 ): Promise<ChatMessage[]> {
-  const rows = await pathHistory(prisma, lastId, limit);
-  return toChatMessages(rows, replay);
+  const { rows, withFiles } = await pathHistory(prisma, lastId, limit);
+  // Only the user messages that carry attachments name their stored message: the others need no lookup.
+  return toChatMessages(rows, replay).map((m) =>
+    m.role === "user" && m.messageId !== undefined && !withFiles.has(m.messageId)
+      ? { role: "user", content: m.content }
+      : m,
+  );
 }
 
 /** Stored messages as model history; an assistant message's tool calls are followed by their results. */

@@ -53,6 +53,11 @@ export interface RunOptions {
   model?: string;
   /** The conversation's settings when the caller knows them (a new conversation's); else they are read. */
   settings?: ConversationSettings;
+  /**
+   * Whether the user's new message carries attachments, when the send knows: a first exchange's history is
+   * that message alone, so one that carries none needs no lookup of attachments.
+   */
+  userSentFiles?: boolean;
   /** The model is not called before this settles (the first event reaches the client first). */
   holdModelUntil?: Promise<unknown>;
   /** The logger of the request that started the reply, so its request id follows the reply to its end. */
@@ -92,6 +97,7 @@ export class Run {
   private model: string;
   private readonly requestedModel: string | undefined;
   private readonly settings: ConversationSettings | undefined;
+  private readonly userSentFiles: boolean | undefined;
   private readonly observer: RunObserver;
   private readonly log: Logger;
   private readonly startedAt = Date.now();
@@ -114,6 +120,7 @@ export class Run {
     this.conversationId = assistant.conversationId;
     this.requestedModel = options.model;
     this.settings = options.settings;
+    this.userSentFiles = options.userSentFiles;
     this.model = options.model ?? deps.provider.defaultModel;
     this.observer = deps.observer ?? ignoreRuns;
     this.log = (options.logger ?? deps.logger).child({
@@ -287,8 +294,9 @@ export class Run {
     // A first exchange has no history but the user's message, already in hand; otherwise the path to the
     // reply's parent (only that branch).
     const parentId = this.assistant.parentId;
+    const firstExchange = this.user?.parentId === null && this.user.id === parentId;
     const stored =
-      this.user?.parentId === null && this.user.id === parentId
+      this.user && firstExchange
         ? toChatMessages([this.user], replay)
         : parentId === null
           ? []
@@ -303,7 +311,10 @@ export class Run {
       const sofar = { ...this.assistant, content: this.writer.content, toolCalls: this.loop.calls };
       stored.push(...toChatMessages([sofar], replay));
     }
-    const withFiles = await withAttachments(prisma, this.deps.blobs, stored, this.log);
+    const withFiles =
+      firstExchange && this.userSentFiles === false
+        ? stored
+        : await withAttachments(prisma, this.deps.blobs, stored, this.log);
     const systemPrompt = joinPrompts(settings.systemPrompt, conversation.systemPrompt);
     const messages = await fitHistory(systemPrompt, withFiles, settings.historyTokenBudget);
     this.historyMs = Date.now() - this.startedAt;
