@@ -11,6 +11,8 @@
 //   npm run bench -- --systems server           some systems (raw, graphql-sse, seed, server)
 //   npm run bench -- --loads 100,saturation     some streaming loads (1, 100, 200, 1000, saturation, long)
 //   npm run bench -- --profile                  this server with --cpu-prof (profiles in bench/results/)
+//   BENCH_SERVER_NODE_OPTIONS="--trace-gc" BENCH_SERVER_LOG=/tmp/server.log npm run bench -- …
+//                                               this server with more Node options, its whole log kept
 //
 // PostgreSQL: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the server
 // where the databases bench_stream, bench_seed (and bench_pages) are recreated. The seed design runs on
@@ -119,8 +121,11 @@ async function main(): Promise<void> {
           startSystem(name, bench.modelUrl, {
             databaseUrl: bench.databaseUrl,
             nodeOptions:
-              options.profile && name === "server"
-                ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir.pathname}`]
+              name === "server"
+                ? [
+                    ...(options.profile ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir.pathname}`] : []),
+                    ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []),
+                  ]
                 : [],
           });
         if (scenarios.has("streaming")) {
