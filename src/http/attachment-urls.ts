@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { Signer } from "../core/signing.js";
 
 /** Where attachments are downloaded: `/attachments/<id>?expires=<unix seconds>&sig=<HMAC>`. */
 export const ATTACHMENT_PATH_PREFIX = "/attachments/";
@@ -9,15 +9,14 @@ export const ATTACHMENT_PATH_PREFIX = "/attachments/";
  * lifetime so the same attachment keeps the same link for a while and browsers can cache it.
  */
 export class AttachmentUrls {
-  private readonly secret: Buffer;
+  private readonly signer: Signer;
 
   constructor(
     secret: string | undefined,
     private readonly ttlSeconds: number,
     private readonly base: () => string,
   ) {
-    // Without a configured secret, links are good only on this process until it stops.
-    this.secret = secret ? Buffer.from(secret) : randomBytes(32);
+    this.signer = new Signer(secret);
   }
 
   /** A signed link to the attachment, valid for at least the configured lifetime. */
@@ -26,7 +25,7 @@ export class AttachmentUrls {
     const expires = Math.ceil((Math.floor(now / 1000) + this.ttlSeconds) / step) * step;
     const url = new URL(`${ATTACHMENT_PATH_PREFIX}${id}`, this.base());
     url.searchParams.set("expires", String(expires));
-    url.searchParams.set("sig", this.signature(id, expires));
+    url.searchParams.set("sig", this.signer.sign(`${id}.${expires}`));
     return url.toString();
   }
 
@@ -34,12 +33,6 @@ export class AttachmentUrls {
   verify(id: string, expires: string | null, sig: string | null, now = Date.now()): boolean {
     if (expires === null || sig === null || !/^\d{1,12}$/.test(expires)) return false;
     if (Number(expires) * 1000 <= now) return false;
-    const expected = Buffer.from(this.signature(id, Number(expires)));
-    const given = Buffer.from(sig);
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  }
-
-  private signature(id: string, expires: number): string {
-    return createHmac("sha256", this.secret).update(`${id}.${expires}`).digest("base64url");
+    return this.signer.verifies(`${id}.${Number(expires)}`, sig);
   }
 }

@@ -1,5 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isUuid } from "../../core/ids.js";
+import { Signer } from "../../core/signing.js";
 import type { BlobRef, BlobStore } from "../../db/blobs.js";
 import type { Db } from "../../db/client.js";
 import { exportPage } from "../../db/exchange.js";
@@ -28,13 +28,13 @@ interface Grant {
  * export is written when the link is fetched, so it holds the conversations as they are then.
  */
 export class ExportLinks {
-  private readonly key: Buffer;
+  private readonly signer: Signer;
   constructor(
     secret: string | undefined,
     private readonly ttlSeconds: number,
     private readonly baseUrl: () => string,
   ) {
-    this.key = secret ? Buffer.from(secret) : randomBytes(32);
+    this.signer = new Signer(secret);
   }
 
   /** A link to download `userId`'s conversations (`ids` null: all of them), with their files or not. */
@@ -49,23 +49,16 @@ export class ExportLinks {
       JSON.stringify({ u: userId, ids, f: includeFiles, exp } satisfies Grant),
     ).toString("base64url");
     const url = new URL(EXPORT_PATH, this.baseUrl());
-    url.searchParams.set("token", `${payload}.${this.mac(payload)}`);
+    url.searchParams.set("token", `${payload}.${this.signer.sign(payload)}`);
     return { url: url.toString(), expiresAt: new Date(exp * 1000) };
   }
 
   /** The grant a link's token carries, or null when it is forged, damaged or expired. */
   verify(token: string, now = Date.now()): Grant | null {
     const [payload, mac, extra] = token.split(".");
-    if (!payload || !mac || extra !== undefined) return null;
-    const expected = Buffer.from(this.mac(payload));
-    const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    if (!payload || !mac || extra !== undefined || !this.signer.verifies(payload, mac)) return null;
     const grant = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Grant;
     return grant.exp * 1000 > now ? grant : null;
-  }
-
-  private mac(payload: string): string {
-    return createHmac("sha256", this.key).update(payload).digest("base64url");
   }
 }
 
