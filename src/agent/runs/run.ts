@@ -95,16 +95,12 @@ export class Run {
   private readonly controller = new AbortController();
   /** The model asked for: the send's, else the conversation's setting (known once read), else the default. */
   private model: string;
-  private readonly requestedModel: string | undefined;
-  private readonly settings: ConversationSettings | undefined;
-  private readonly userSentFiles: boolean | undefined;
   private readonly observer: RunObserver;
   private readonly log: Logger;
   private readonly startedAt = Date.now();
   private historyMs: number | null = null;
   private firstTokenMs: number | null = null;
   private loop: ToolLoop | undefined;
-  private readonly resumed: boolean;
 
   constructor(
     private readonly deps: RunDependencies & { flusher: TextFlusher },
@@ -114,13 +110,10 @@ export class Run {
      */
     private readonly user: MessageState | null,
     private readonly assistant: MessageState,
-    options: RunOptions,
+    private readonly options: RunOptions,
   ) {
     this.messageId = assistant.id;
     this.conversationId = assistant.conversationId;
-    this.requestedModel = options.model;
-    this.settings = options.settings;
-    this.userSentFiles = options.userSentFiles;
     this.model = options.model ?? deps.provider.defaultModel;
     this.observer = deps.observer ?? ignoreRuns;
     this.log = (options.logger ?? deps.logger).child({
@@ -151,7 +144,6 @@ export class Run {
       if (user) this.channel.emit({ type: "MessageCreated", message: user });
       this.channel.emit({ type: "MessageCreated", message: assistant });
     }
-    this.resumed = resumed;
     if (options.cancelled) this.cancel();
     // A paused reply cancelled at once never runs: its tabs hear only that it finished.
     else
@@ -266,9 +258,8 @@ export class Run {
     const { prisma, provider, toolbox, settings } = this.deps;
     const signal = this.controller.signal;
     // Read beside the history (not after it): a reply waits for no extra round trip.
-    const reading = this.settings
-      ? Promise.resolve(this.settings)
-      : conversationSettings(prisma, this.conversationId);
+    const known = this.options.settings;
+    const reading = known ? Promise.resolve(known) : conversationSettings(prisma, this.conversationId);
     // Awaited below; a failing history read must not leave its rejection unhandled.
     reading.catch(() => {});
     const replay = {
@@ -302,9 +293,9 @@ export class Run {
           ? []
           : await loadConversationHistory(prisma, parentId, settings.historyMaxMessages, replay);
     const conversation = await reading;
-    this.model = this.requestedModel ?? conversation.model ?? provider.defaultModel;
+    this.model = this.options.model ?? conversation.model ?? provider.defaultModel;
     let from = { round: 0, usage: null as Usage | null };
-    if (this.resumed) {
+    if (this.options.resumed) {
       // Resumed: the decided calls run first; the model then sees the reply so far as its own turns.
       from = { round: await this.loop.resume(), usage: storedUsage(this.assistant) };
       signal.throwIfAborted();
@@ -312,7 +303,7 @@ export class Run {
       stored.push(...toChatMessages([sofar], replay));
     }
     const withFiles =
-      firstExchange && this.userSentFiles === false
+      firstExchange && this.options.userSentFiles === false
         ? stored
         : await withAttachments(prisma, this.deps.blobs, stored, this.log);
     const systemPrompt = joinPrompts(settings.systemPrompt, conversation.systemPrompt);
