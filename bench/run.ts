@@ -107,6 +107,11 @@ async function main(): Promise<void> {
     databaseUrl: "",
     quick: options.quick,
   };
+  // The measured server's Node options: a CPU profile (--profile) and any the caller adds.
+  const serverNodeOptions = [
+    ...(options.profile ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir.pathname}`] : []),
+    ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []),
+  ];
   const streaming: StreamingRow[] = [];
   const memory: MemoryRow[] = [];
   let compare: CompareResult | null = null;
@@ -120,13 +125,7 @@ async function main(): Promise<void> {
         const start = () =>
           startSystem(name, bench.modelUrl, {
             databaseUrl: bench.databaseUrl,
-            nodeOptions:
-              name === "server"
-                ? [
-                    ...(options.profile ? ["--cpu-prof", `--cpu-prof-dir=${resultsDir.pathname}`] : []),
-                    ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []),
-                  ]
-                : [],
+            nodeOptions: name === "server" ? serverNodeOptions : [],
           });
         if (scenarios.has("streaming")) {
           const system = await start();
@@ -166,6 +165,7 @@ async function main(): Promise<void> {
           const database = SYSTEM_DATABASES[name];
           return startSystem(name, bench.modelUrl, {
             databaseUrl: database ? await recreateDatabase(database) : "",
+            nodeOptions: name === "server" ? serverNodeOptions : [],
           });
         },
         progress,
