@@ -15,7 +15,8 @@
 //                                               this server with more Node options, its whole log kept
 //
 // PostgreSQL: BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the server
-// where the databases bench_stream, bench_seed (and bench_pages) are recreated. The seed design runs on
+// where the databases bench_stream, bench_seed (and bench_pages) are recreated (BENCH_DATABASE_SUFFIX, e.g.
+// _a, is added to the first two, for benches run at once). The seed design runs on
 // Debian's Python: bench/systems/seed/install.sh installs its packages.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";

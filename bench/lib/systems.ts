@@ -21,9 +21,16 @@ export const SYSTEM_LABELS: Record<SystemName, string> = {
 
 /** The database each system with one gets, recreated for each run on BENCH_POSTGRES_URL's server. */
 export const SYSTEM_DATABASES: Partial<Record<SystemName, string>> = {
-  seed: "bench_seed",
-  server: "bench_stream",
+  seed: `bench_seed${databaseSuffix()}`,
+  server: `bench_stream${databaseSuffix()}`,
 };
+
+/** BENCH_DATABASE_SUFFIX keeps the databases of two benches run at once on one PostgreSQL apart. */
+function databaseSuffix(): string {
+  const suffix = process.env.BENCH_DATABASE_SUFFIX ?? "";
+  if (!/^[a-z0-9_]*$/.test(suffix)) throw new Error("BENCH_DATABASE_SUFFIX: lower-case letters, digits, _");
+  return suffix;
+}
 
 /** A measured system, running. */
 export interface RunningSystem {

@@ -25,6 +25,27 @@ const pgliteExtensions = { pg_trgm };
 // need (its files are read through the operating system's page cache anyway).
 const pgliteStartParams = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
 
+/** Distinct statements given a name; the rest (rare shapes, e.g. long `IN` lists) run unnamed (""). */
+const NAMED_STATEMENTS = 500;
+
+/**
+ * Names for prepared statements, one per distinct SQL text. `pg` then parses a statement once per
+ * connection and PostgreSQL keeps its plan, instead of parsing, analysing and planning every query again:
+ * the send, history and end statements of every reply are the same few texts. Bounded, because each name
+ * holds a prepared statement in every pooled connection for the connection's life.
+ */
+function statementNames(): (query: { sql: string }) => string {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    const known = names.get(sql);
+    if (known !== undefined) return known;
+    if (names.size >= NAMED_STATEMENTS) return "";
+    const name = `s${names.size}`;
+    names.set(sql, name);
+    return name;
+  };
+}
+
 /**
  * Opens the database a target names. PostgreSQL goes through a `pg` pool; PGlite opens (or creates) its
  * data folder, or lives in memory when `dataDir` is null (tests).
@@ -32,11 +53,10 @@ const pgliteStartParams = [...PGlite.defaultStartParams, "-c", "shared_buffers=1
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === "postgres") {
     // A bounded connect: while PostgreSQL is away, requests and the readiness check fail instead of hanging.
-    const factory = new PrismaPg({
-      connectionString: target.url,
-      max: target.poolSize ?? 10,
-      connectionTimeoutMillis: 5_000,
-    });
+    const factory = new PrismaPg(
+      { connectionString: target.url, max: target.poolSize ?? 10, connectionTimeoutMillis: 5_000 },
+      { statementNameGenerator: statementNames() },
+    );
     return { target, factory, close: async () => {} };
   }
   if (target.dataDir !== null) mkdirSync(target.dataDir, { recursive: true });
