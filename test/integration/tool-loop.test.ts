@@ -15,7 +15,9 @@ import { collect, yogaSSE } from "../utils/sse.js";
 import {
   conversationIdOf,
   eventsOf,
+  increasing,
   isCompleted,
+  mergedTypes,
   type StreamEvent,
   waitFor,
 } from "../utils/stream-events.js";
@@ -103,17 +105,19 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     );
     const events = await send(user.token, "echo hi please");
 
-    expect(events.map((e) => e.__typename)).toEqual([
+    expect(mergedTypes(events)).toEqual([
       "MessageCreated",
       "MessageCreated",
       "TextDelta",
       "ToolCallStarted",
       "ToolCallCompleted",
       "TextDelta",
-      "TextDelta",
       "MessageCompleted",
     ]);
-    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const seqs = events.map((e) => e.seq);
+    expect(increasing(seqs)).toBe(true);
+    expect(seqs.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
+    expect(seqs.at(-1)).toBe(8);
     const [started] = ofType(events, "ToolCallStarted");
     const [done] = ofType(events, "ToolCallCompleted");
     expect(started?.toolCall).toMatchObject({
@@ -375,7 +379,12 @@ describe.each(testDatabaseKinds())("the tool loop over MCP on %s", (kind) => {
     expect(requestsSince(before)).toHaveLength(4);
     const rows = await rowsOf(message.id);
     expect(rows.map((r) => r.round)).toEqual([0, 1, 2]);
-    expect(ofType(events, "TextDelta").at(-1)?.delta).toBe(`\n\n${roundLimitNote(3)}`);
+    // The note arrives as text after the last round's (possibly merged with it into one event).
+    expect(
+      ofType(events, "TextDelta")
+        .at(-1)
+        ?.delta.endsWith(`\n\n${roundLimitNote(3)}`),
+    ).toBe(true);
   });
 
   it("stops a reply during a tool call: the call is cancelled at the server and the reply ends CANCELLED", async () => {

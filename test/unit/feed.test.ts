@@ -44,7 +44,8 @@ describe("RunFeed", () => {
     run.write("c");
     run.complete();
     const events = await drain(feed);
-    expect(events.map((e) => e.seq)).toEqual([2, 3, 4]);
+    // "b" and "c" were both waiting when read: one TextDelta with the last one's seq.
+    expect(events.map((e) => e.seq)).toEqual([3, 4]);
     expect(textOf(events)).toBe("bc");
     expect(events.at(-1)?.type).toBe("MessageCompleted");
   });
@@ -114,15 +115,79 @@ describe("RunFeed", () => {
   it("tells when the first event was handed on: when the reader comes back for more", async () => {
     const run = reply();
     run.write("a");
-    run.write("b");
     const handedOn: number[] = [];
     const feed = new RunFeed(run, 0, new AbortController().signal, () => handedOn.push(Date.now()));
     await feed.next();
     expect(handedOn).toHaveLength(0);
+    run.write("b");
     await feed.next();
     expect(handedOn).toHaveLength(1);
     await feed.return();
     expect(handedOn).toHaveLength(1);
+  });
+});
+
+describe("RunFeed merging", () => {
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("hands a waiting reader the chunks of one turn as one TextDelta with the last seq", async () => {
+    const run = reply();
+    const feed = new RunFeed(run, 0, new AbortController().signal);
+    const next = feed.next();
+    for (const delta of ["a", "b", "c"]) run.write(delta);
+    expect(await next).toEqual({ done: false, value: expect.objectContaining({ seq: 3, delta: "abc" }) });
+    const later = feed.next();
+    await turn();
+    run.write("d");
+    expect(await later).toEqual({ done: false, value: expect.objectContaining({ seq: 4, delta: "d" }) });
+  });
+
+  it("never merges across another event, nor text with reasoning", async () => {
+    const run = reply();
+    const emit = (event: Parameters<typeof run.channel.emit>[0]) => run.channel.emit(event);
+    run.write("a");
+    run.write("b");
+    emit({ type: "ReasoningDelta", messageId: "m", delta: "r1" });
+    emit({ type: "ReasoningDelta", messageId: "m", delta: "r2" });
+    emit({ type: "ToolCallStarted", messageId: "m", toolCall: {} as never });
+    run.write("c");
+    const feed = new RunFeed(run, 0, new AbortController().signal);
+    run.complete();
+    const events = await drain(feed);
+    expect(events.map((e) => [e.type, e.seq, "delta" in e ? e.delta : null])).toEqual([
+      ["TextDelta", 2, "ab"],
+      ["ReasoningDelta", 4, "r1r2"],
+      ["ToolCallStarted", 5, null],
+      ["TextDelta", 6, "c"],
+      ["MessageCompleted", 7, null],
+    ]);
+  });
+
+  it("resuming after a merged event's seq continues exactly", async () => {
+    const run = reply();
+    for (const delta of ["a", "b", "c", "d"]) run.write(delta);
+    const first = (await new RunFeed(run, 0, new AbortController().signal).next()).value as RunEvent;
+    expect(first).toMatchObject({ seq: 4, delta: "abcd" });
+    run.write("e");
+    const resumed = new RunFeed(run, first.seq, new AbortController().signal);
+    run.complete();
+    const rest = await drain(resumed);
+    expect(textOf([first, ...rest])).toBe("abcde");
+  });
+
+  it("a run that pauses hands on what it emitted in its last turn before the feed ends", async () => {
+    const run = reply();
+    let pause = () => {};
+    const done = new Promise<void>((resolve) => {
+      pause = resolve;
+    });
+    const feed = new RunFeed({ ...run, done }, 0, new AbortController().signal);
+    const next = feed.next();
+    run.write("x");
+    run.write("y");
+    pause();
+    expect(await next).toEqual({ done: false, value: expect.objectContaining({ seq: 2, delta: "xy" }) });
+    expect(await feed.next()).toEqual({ done: true, value: undefined });
   });
 });
 

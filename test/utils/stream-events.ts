@@ -63,3 +63,19 @@ export function conversationIdOf(events: StreamEvent[]): string {
   if (created?.__typename !== "MessageCreated") throw new Error("no MessageCreated event");
   return created.message.conversation.id;
 }
+
+/**
+ * A stream's event types with each run of consecutive deltas of one kind shown once: a reader that is
+ * behind (chunks that arrived in one turn included) gets such a run merged into one event whose `seq` is
+ * the run's last (CONTRACT: `seq` may skip).
+ */
+export function mergedTypes(events: readonly { __typename: string }[]): string[] {
+  return events
+    .map((e) => e.__typename)
+    .filter((type, i, all) => !(type.endsWith("Delta") && all[i - 1] === type));
+}
+
+/** Whether seqs only increase (each event's seq above the one before). */
+export function increasing(seqs: number[]): boolean {
+  return seqs.every((seq, i) => i === 0 || seq > (seqs[i - 1] as number));
+}

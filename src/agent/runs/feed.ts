@@ -92,25 +92,31 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
     } else if (this.lagged) {
       return; // covered by the snapshot the next read builds
     }
-    if (this.waiting) {
-      const resolve = this.waiting;
-      this.waiting = null;
-      resolve(this.read(event));
-      return;
-    }
     this.queue.push(event);
     if (this.queue.length - this.head > FEED_LAG_LIMIT && !this.ended) {
       this.lagged = true;
       this.queue = [];
       this.head = 0;
     }
+    if (this.waiting) handOnThisTurn(this);
+  }
+
+  /** Gives a waiting reader what arrived in this turn of the event loop (see {@link handOnThisTurn}). */
+  handOn(): void {
+    const resolve = this.waiting;
+    if (!resolve) return;
+    const event = this.take();
+    if (!event) return;
+    this.waiting = null;
+    resolve(this.read(event));
   }
 
   private paused(): void {
     if (this.ended || this.closed) return;
     this.ended = true;
     this.unsubscribe();
-    if (this.waiting && !this.lagged) {
+    // Events not yet handed on are read first (they are due this turn); a reader with none left is done.
+    if (this.waiting && !this.lagged && this.head >= this.queue.length) {
       const resolve = this.waiting;
       this.waiting = null;
       resolve(DONE);
@@ -126,7 +132,15 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
       return snapshot;
     }
     if (this.head >= this.queue.length) return undefined;
-    const event = this.queue[this.head++];
+    let event = this.queue[this.head++];
+    // Text the reader has not taken yet goes on as one event: one execution and one write instead of one
+    // per model chunk; its seq is the last merged one, so resuming after it is exact (CONTRACT: seq may skip).
+    while (event && isDelta(event)) {
+      const next = this.queue[this.head];
+      if (!next || next.type !== event.type || !isDelta(next) || next.messageId !== event.messageId) break;
+      event = { ...event, seq: next.seq, delta: event.delta + next.delta };
+      this.head++;
+    }
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
@@ -154,5 +168,31 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
     const resolve = this.waiting;
     this.waiting = null;
     resolve?.(DONE);
+  }
+}
+
+type DeltaEvent = Extract<RunEvent, { type: "TextDelta" | "ReasoningDelta" }>;
+
+function isDelta(event: RunEvent): event is DeltaEvent {
+  return event.type === "TextDelta" || event.type === "ReasoningDelta";
+}
+
+/**
+ * Feeds whose reader waits and has events, handed them once this turn of the event loop has run: the
+ * model's chunks that one read of its socket carries reach a feed one after another in the same turn, and
+ * reach the reader merged (one event, one execution, one write) instead of one at a time. `setImmediate`
+ * runs after the turn's I/O callbacks and their promise jobs, so it adds no wait beyond the turn itself.
+ */
+const due = new Set<RunFeed>();
+
+function handOnThisTurn(feed: RunFeed): void {
+  if (due.size === 0) setImmediate(handOnDue);
+  due.add(feed);
+}
+
+function handOnDue(): void {
+  for (const feed of due) {
+    due.delete(feed);
+    feed.handOn();
   }
 }
