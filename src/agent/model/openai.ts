@@ -42,7 +42,7 @@ export class OpenAIProvider implements ModelProvider {
     request.signal.addEventListener("abort", onAbort, { once: true });
     let idle: NodeJS.Timeout | undefined;
     let stalled = false;
-    // Re-armed on every read that brings chunks: `refresh()` restarts the one timer instead of making a new one.
+    // Re-armed by every read that brings chunks: `refresh()` restarts the one timer, no new one per read.
     const armIdleTimer = () => {
       if (idle) idle.refresh();
       else
