@@ -1,5 +1,6 @@
 import OpenAI from "openai";
 import { fromOpenAIChunk, toOpenAIMessages, toOpenAITools } from "./openai-mapping.js";
+import { ChunkDecoder } from "./openai-sse.js";
 import { ModelError, type ModelEvent, type ModelProvider, type ModelRequest } from "./provider.js";
 
 /** Settings of an OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp, …). */
@@ -41,7 +42,7 @@ export class OpenAIProvider implements ModelProvider {
     request.signal.addEventListener("abort", onAbort, { once: true });
     let idle: NodeJS.Timeout | undefined;
     let stalled = false;
-    // Re-armed on every chunk: `refresh()` restarts the one timer instead of making a new one per chunk.
+    // Re-armed by every read that brings chunks: `refresh()` restarts the one timer, no new one per read.
     const armIdleTimer = () => {
       if (idle) idle.refresh();
       else
@@ -50,28 +51,43 @@ export class OpenAIProvider implements ModelProvider {
           controller.abort();
         }, this.idleTimeoutMs);
     };
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let ended = false;
     try {
-      const stream = await this.client.chat.completions.create(
-        {
-          model: request.model ?? this.defaultModel,
-          messages: toOpenAIMessages(request.messages),
-          ...(request.tools?.length ? { tools: toOpenAITools(request.tools) } : {}),
-          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-          stream: true,
-          stream_options: { include_usage: true },
-        },
-        { signal: controller.signal },
-      );
+      // The raw response: the client still builds the request, authenticates, retries and times out the
+      // wait for it; its body is read here, far cheaper per chunk than through the client's `Stream`.
+      const response = await this.client.chat.completions
+        .create(
+          {
+            model: request.model ?? this.defaultModel,
+            messages: toOpenAIMessages(request.messages),
+            ...(request.tools?.length ? { tools: toOpenAITools(request.tools) } : {}),
+            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+            stream: true,
+            stream_options: { include_usage: true },
+          },
+          { signal: controller.signal },
+        )
+        .asResponse();
       armIdleTimer();
+      const decoder = new ChunkDecoder(response.headers);
+      // Only a status without content (204) has no body: a stream that ended before it began.
+      reader = response.body?.getReader();
       let finished = false;
-      for await (const chunk of stream) {
-        armIdleTimer();
-        for (const event of fromOpenAIChunk(chunk)) {
-          if (event.type === "finish") finished = true;
-          yield event;
-        }
+      while (reader) {
+        const read = await reader.read();
+        if (read.done) break;
+        const chunks = decoder.decode(read.value);
+        if (chunks.length > 0) armIdleTimer();
+        for (const chunk of chunks)
+          for (const event of fromOpenAIChunk(chunk)) {
+            if (event.type === "finish") finished = true;
+            yield event;
+          }
+        decoder.throwIfFailed();
       }
-      // An aborted or cut connection can end the iteration quietly: only a finish reason means the end.
+      ended = true;
+      // An aborted or cut connection can end the body quietly: only a finish reason means the end.
       if (!finished) throw new ModelError("The model stream ended before the reply was finished");
     } catch (error) {
       if (request.signal.aborted) throw request.signal.reason;
@@ -80,6 +96,8 @@ export class OpenAIProvider implements ModelProvider {
       throw toModelError(error);
     } finally {
       clearTimeout(idle);
+      // Left early (the consumer stopped, or a failure): the rest of the body is not wanted.
+      if (reader && !ended) reader.cancel().catch(() => {});
       request.signal.removeEventListener("abort", onAbort);
     }
   }
