@@ -26,6 +26,22 @@ export interface ExchangeInput {
   model: string | null;
   /** The assistant placeholder's id, chosen before the statement so the send's limits can name it. */
   assistantId: string;
+  /** Saves nothing when the owner's replies used this many tokens since then (a daily quota); null: none. */
+  tokenQuota: TokenQuota | null;
+}
+
+/** A token quota: usage recorded on the owner's messages created since `since` must stay below `limit`. */
+export interface TokenQuota {
+  since: Date;
+  limit: number;
+}
+
+/** The quota's condition, checked inside the send's statement: no round trip of its own for every send. */
+function underQuota(ownerId: string, quota: TokenQuota | null): Prisma.Sql {
+  if (quota === null) return Prisma.sql`true`;
+  return Prisma.sql`(SELECT COALESCE(SUM(u."totalTokens"), 0) FROM "public"."Message" u
+                      WHERE u."ownerId" = ${ownerId} AND u."createdAt" >= ${quota.since.toISOString()}::timestamp(3)
+                        AND u."totalTokens" IS NOT NULL) < ${quota.limit}`;
 }
 
 /**
@@ -34,8 +50,9 @@ export interface ExchangeInput {
  * path. A new conversation is inserted with them; an existing one is claimed first by a conditional update
  * that takes its row lock: one running reply per conversation across every instance, positions allocated
  * without gaps or races, and the tree changed only when nothing else changed its active path meanwhile.
- * Returns the new messages in position order, or none when the existing conversation could not be claimed
- * (missing, someone else's, busy, or the parent is not one of its messages: the caller tells which). A
+ * Returns the new messages in position order, or none when the owner's token quota is used up or the existing
+ * conversation could not be claimed (missing, someone else's, busy, or the parent is not one of its messages:
+ * the caller tells which). A
  * `clientMessageId` the user already used fails with a unique violation.
  */
 export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]> {
@@ -55,6 +72,7 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
                 'STREAMING', ${input.model}::text, NULL::text)`,
   ];
   const added = rows.length;
+  const quota = underQuota(ownerId, input.tokenQuota);
   const values = Prisma.sql`(VALUES ${Prisma.join(rows)}) AS v(id, level, parent, role, content, status, model, key)`;
   const insert = Prisma.sql`INSERT INTO "public"."Message" AS m
                (id, "conversationId", "ownerId", position, "parentId", depth, "siblingIndex", "childCount",
@@ -73,8 +91,9 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
         INSERT INTO "public"."Conversation"
                (id, "ownerId", title, "createdAt", "updatedAt", "activityAt", "messageCount", "activeReplyId",
                 "activeLeafId", "pathLength", "rootCount", "titleSource")
-        VALUES (${randomUUID()}::uuid, ${ownerId}, ${input.conversation.title}, ${now}, ${now}, ${now},
-                ${added}, ${assistantId}::uuid, ${assistantId}::uuid, ${added}, 1, 'MESSAGE')
+        SELECT ${randomUUID()}::uuid, ${ownerId}, ${input.conversation.title}, ${now}, ${now}, ${now},
+               ${added}, ${assistantId}::uuid, ${assistantId}::uuid, ${added}, 1, 'MESSAGE'::"public"."TitleSource"
+         WHERE ${quota}
         RETURNING id, "messageCount"
       ),
       base AS (SELECT NULL::uuid AS "parentId", 0 AS depth, 0 AS "siblingIndex"),
@@ -107,7 +126,7 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
                "pathLength" = base.depth + ${added},
                "rootCount" = cv."rootCount" + CASE WHEN base."parentId" IS NULL THEN 1 ELSE 0 END
           FROM conv, base
-         WHERE cv.id = conv.id AND cv."activeReplyId" IS NULL
+         WHERE cv.id = conv.id AND cv."activeReplyId" IS NULL AND ${quota}
            AND cv."activeLeafId" IS NOT DISTINCT FROM conv."activeLeafId"
            -- Queued messages are answered first (see claimQueued).
            AND NOT EXISTS (

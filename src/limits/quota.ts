@@ -1,6 +1,3 @@
-import type { Db } from "../db/client.js";
-import { tokensUsedSince } from "../db/usage.js";
-
 const DAY_MS = 86_400_000;
 
 /** Midnight UTC at the start of `now`'s day: daily token quotas run from one UTC midnight to the next. */
@@ -11,9 +8,4 @@ export function startOfUtcDay(now: Date): Date {
 /** Seconds from `now` until the next UTC midnight, when the daily quota starts again. */
 export function secondsUntilNextUtcDay(now: Date): number {
   return Math.ceil((startOfUtcDay(now).getTime() + DAY_MS - now.getTime()) / 1000);
-}
-
-/** Tokens the user's replies used since UTC midnight: what the daily quota counts. */
-export function tokensUsedToday(prisma: Db, ownerId: string, now = new Date()): Promise<number> {
-  return tokensUsedSince(prisma, ownerId, startOfUtcDay(now));
 }

@@ -1,8 +1,10 @@
 import type { Config } from "../core/config.js";
 import { RateLimitedError } from "../core/errors.js";
 import type { Db } from "../db/client.js";
+import type { TokenQuota } from "../db/sends.js";
+import { tokensUsedSince } from "../db/usage.js";
 import type { Logger } from "../observability/logger.js";
-import { secondsUntilNextUtcDay, tokensUsedToday } from "./quota.js";
+import { secondsUntilNextUtcDay, startOfUtcDay } from "./quota.js";
 import { releaseSlot } from "./slots.js";
 import type { LimitStore } from "./store.js";
 
@@ -64,21 +66,32 @@ export class RateLimiter {
   }
 
   /**
-   * Everything a new message must pass before it is saved: the daily token quota (from recorded usage),
-   * a slot among the user's concurrent replies (held by `replyId` until released), and messages per minute.
+   * The daily token quota (from recorded usage) as the send's statement checks it, or null when there is none:
+   * a send that saved nothing then asks {@link refuseOverQuota} whether the quota was the reason.
    */
-  async beforeSend(prisma: Db, viewerId: string, replyId: string, now = new Date()): Promise<ReplySlot> {
-    const { tokensPerDay, messagesPerMinute, concurrentReplies } = this.settings;
-    if (tokensPerDay > 0) {
-      const used = await tokensUsedToday(prisma, viewerId, now);
-      if (used >= tokensPerDay) {
-        throw this.refuse(
-          "tokens",
-          `Daily token quota of ${tokensPerDay} used up; it renews at midnight UTC`,
-          secondsUntilNextUtcDay(now),
-        );
-      }
-    }
+  tokenQuota(now = new Date()): TokenQuota | null {
+    const limit = this.settings.tokensPerDay;
+    return limit > 0 ? { since: startOfUtcDay(now), limit } : null;
+  }
+
+  /** Refuses (`RATE_LIMITED`, until the next UTC midnight) when the user's token quota is used up. */
+  async refuseOverQuota(prisma: Db, viewerId: string, now = new Date()): Promise<void> {
+    const quota = this.tokenQuota(now);
+    if (quota === null || (await tokensUsedSince(prisma, viewerId, quota.since)) < quota.limit) return;
+    throw this.refuse(
+      "tokens",
+      `Daily token quota of ${quota.limit} used up; it renews at midnight UTC`,
+      secondsUntilNextUtcDay(now),
+    );
+  }
+
+  /**
+   * What a new message must pass before it is saved, besides the token quota (checked by the statement that
+   * saves it): a slot among the user's concurrent replies (held by `replyId` until released), and messages
+   * per minute.
+   */
+  async beforeSend(viewerId: string, replyId: string): Promise<ReplySlot> {
+    const { messagesPerMinute, concurrentReplies } = this.settings;
     // The slot first: a send refused for concurrency does not use up the minute's messages.
     const key = `rl:replies:${viewerId}`;
     const slot = { key, holder: replyId, ttlMs: REPLY_SLOT_TTL_MS };

@@ -103,7 +103,7 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
     const earlier = key ? await findEarlierSend(ctx.prisma, viewer.id, key) : null;
     if (earlier?.kind === "existing") return serveReply(ctx, lease, earlier.replyId, 0);
     const assistantId = randomUUID();
-    slot = await ctx.limits.beforeSend(ctx.prisma, viewer.id, assistantId);
+    slot = await ctx.limits.beforeSend(viewer.id, assistantId);
     exchange = await ctx.sends.run(() => saveExchange(ctx, viewer.id, send, assistantId));
   } catch (error) {
     await Promise.all([lease.release(), slot?.release()]);
@@ -173,6 +173,7 @@ async function saveExchange(
         user: send.user,
         model: send.model,
         assistantId,
+        tokenQuota: ctx.limits.tokenQuota(),
       });
     } catch (error) {
       // The same key as a send committed since the check in startSend (a new conversation's statement
@@ -190,6 +191,8 @@ async function saveExchange(
       if (user && send.user) await linkAttachments(ctx.prisma, ownerId, user.id, send.user.attachmentIds);
       return { kind: "new", user, assistant };
     }
+    // Nothing saved: the quota first (checked by the statement), then the conversation's state.
+    await ctx.limits.refuseOverQuota(ctx.prisma, ownerId);
     const conversationId = send.conversationId;
     if (conversationId === null) throw new Error("A new conversation's messages were not saved");
     // A concurrent send with the same key may have just committed: attach to it.

@@ -151,8 +151,7 @@ describe("slot releases while Redis is unreachable", () => {
       keyPrefix: prefix,
     };
     const limiter = new RateLimiter(store, settings, logger);
-    // No quota is configured, so the database is never asked.
-    const slot = await limiter.beforeSend(null as never, user, "reply-1");
+    const slot = await limiter.beforeSend(user, "reply-1");
     await proxy.close();
     await expect(slot.release()).resolves.toBeUndefined();
     expect(warnings(lines)[0]).toMatchObject({ slot: `rl:replies:${user}`, holder: "reply-1" });

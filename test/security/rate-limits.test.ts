@@ -17,6 +17,8 @@ import { codes, endpoints, postGraphQL, rowCounts, send } from "./helpers.js";
 
 const SEND =
   "subscription($c: String!) { sendMessage(input: { content: $c }) { __typename ... on MessageCompleted { message { status } } } }";
+const SEND_TO =
+  "subscription($c: String!, $id: ID!) { sendMessage(input: { content: $c, conversationId: $id }) { __typename } }";
 const LIMITS = {
   RATE_LIMIT_MESSAGES_PER_MINUTE: "3",
   RATE_LIMIT_CONCURRENT_REPLIES: "2",
@@ -129,6 +131,24 @@ describe.each(testDatabaseKinds())("rate limits and quotas on %s", (kind) => {
     await Promise.all(running);
     const third = await sendOne(token, "third, later");
     expect(third.at(-1)?.data?.sendMessage?.__typename).toBe("MessageCompleted");
+  });
+
+  it("refuses a send to an existing conversation over the quota, writing nothing (one statement checks both)", async () => {
+    const { id, token } = await freshUser();
+    const c = await seedConversation(server.db.prisma, id, { messages: 2 });
+    await server.db.prisma.message.updateMany({
+      where: { conversationId: c.id, role: "ASSISTANT" },
+      data: { promptTokens: 900, completionTokens: 100, totalTokens: 1000 },
+    });
+    const before = await rowCounts(server.db.prisma);
+    const refused = await postGraphQL(server, "/graphql/stream", token, SEND_TO, {
+      c: "over quota, in a conversation",
+      id: encodeGlobalID("Conversation", c.id),
+    });
+    expectRateLimited(refused.body, "tokens");
+    expect(await rowCounts(server.db.prisma)).toEqual(before);
+    const conversation = await server.db.prisma.conversation.findUniqueOrThrow({ where: { id: c.id } });
+    expect(conversation.activeReplyId).toBeNull();
   });
 
   it("refuses a send once the day's recorded token usage reaches the quota, before calling the model", async () => {
