@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { openConfiguredDatabase } from "./app/database.js";
 import { ConfigError, loadConfig } from "./core/config.js";
 import { createLogger } from "./observability/logger.js";
@@ -26,6 +27,12 @@ async function main() {
     throw error;
   }
   const logger = createLogger({ production: config.production });
+  // On PostgreSQL the only WebAssembly is Prisma's: the query compiler, whose plans are cached after a
+  // query's first run, and the schema engine while migrations apply. V8 otherwise recompiles its largest
+  // functions with its optimizing compiler during start-up, on several threads at once, for work already
+  // done: seconds of CPU and about 70 MB of compiler memory that the allocator keeps for good. Its baseline
+  // code alone is enough there. PGlite, PostgreSQL itself in WebAssembly, keeps the optimizing compiler.
+  if (config.database.url) setFlagsFromString("--liftoff-only");
   // The database starts first; the rest of the server loads meanwhile (a chunk of its own in dist/).
   const connection = openConfiguredDatabase(config);
   connection.catch(() => {}); // awaited by createRuntime, which reports a failure
