@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { createHttpFetch } from "./http-fetch.js";
 import { fromOpenAIChunk, toOpenAIMessages, toOpenAITools } from "./openai-mapping.js";
 import { ChunkDecoder } from "./openai-sse.js";
 import { ModelError, type ModelEvent, type ModelProvider, type ModelRequest } from "./provider.js";
@@ -30,6 +31,7 @@ export class OpenAIProvider implements ModelProvider {
       baseURL: options.baseURL,
       timeout: options.timeoutMs,
       maxRetries: options.maxRetries,
+      fetch: createHttpFetch(),
     });
     this.defaultModel = options.model;
     this.idleTimeoutMs = options.idleTimeoutMs;

@@ -1,0 +1,90 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+
+/**
+ * A `fetch` for the `openai` client over node:http(s). Node's own fetch (undici) holds about 35 KB of heap
+ * per open response (its fetch controller, request and response state, a byte stream and its reader): with
+ * a thousand replies streaming at once, a third of the server's memory. Requests this one cannot send as
+ * they are (a streamed or form body) go to Node's fetch.
+ */
+export function createHttpFetch(): typeof fetch {
+  const agents = {
+    "http:": new HttpAgent({ keepAlive: true }),
+    "https:": new HttpsAgent({ keepAlive: true }),
+  };
+  return (input, init = {}) => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    const body = init.body ?? null;
+    if (input instanceof Request || !(url.protocol in agents) || !(body === null || typeof body === "string"))
+      return fetch(input, init);
+    return send(url, init, body, agents[url.protocol as keyof typeof agents]);
+  };
+}
+
+function send(url: URL, init: RequestInit, body: string | null, agent: HttpAgent): Promise<Response> {
+  const { signal } = init;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((value, name) => {
+    headers[name] = value;
+  });
+  if (body !== null) headers["content-length"] = String(Buffer.byteLength(body));
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise<Response>((resolve, reject) => {
+    let answer: IncomingMessage | undefined;
+    const request = send(url, { method: init.method ?? "GET", headers, agent }, (incoming) => {
+      answer = incoming;
+      // A connection cut before anyone reads the body must not be an uncaught error; readers get it too.
+      incoming.on("error", () => {});
+      incoming.once("close", () => signal?.removeEventListener("abort", abort));
+      const response = new Response(lazyBody(incoming), {
+        status: incoming.statusCode,
+        statusText: incoming.statusMessage,
+        headers: responseHeaders(incoming),
+      });
+      resolve(response);
+    });
+    const abort = () => {
+      request.destroy(signal?.reason);
+      answer?.destroy(signal?.reason);
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+    request.once("error", (error) => {
+      signal?.removeEventListener("abort", abort);
+      reject(error);
+    });
+    request.end(body ?? undefined);
+  });
+}
+
+/**
+ * The response as a web stream that touches the Node stream only once read, holding nothing ahead of the
+ * reader but what the socket delivered.
+ */
+function lazyBody(incoming: IncomingMessage): ReadableStream<Uint8Array> | null {
+  if (incoming.statusCode === 204 || incoming.statusCode === 304) return null;
+  let started = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (started) return;
+        started = true;
+        incoming.on("data", (chunk: Buffer) => controller.enqueue(new Uint8Array(chunk)));
+        incoming.once("end", () => controller.close());
+        incoming.once("error", (error) => controller.error(error));
+      },
+      cancel(reason) {
+        incoming.destroy(reason instanceof Error ? reason : undefined);
+      },
+    },
+    // Nothing is read ahead: the Node stream stays untouched until someone reads this one.
+    { highWaterMark: 0 },
+  );
+}
+
+function responseHeaders(incoming: IncomingMessage): Headers {
+  const headers = new Headers();
+  const raw = incoming.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+  return headers;
+}
