@@ -9,7 +9,8 @@ import { ToolCallRef } from "./tool-call.js";
 
 type EventOf<T extends RunEvent["type"]> = Extract<RunEvent, { type: T }>;
 
-const seqField = "Increases by one per event of this reply's stream; resume with `messageStream(afterSeq:)`.";
+const seqField =
+  "Increases with every event of this reply's stream (a reader that is behind may get consecutive deltas merged into one, carrying the last one's seq, so it may skip); resume with `messageStream(afterSeq:)`.";
 
 function messageEvent(name: "MessageCreated" | "MessageSnapshot" | "MessageCompleted", description: string) {
   return builder.objectRef<EventOf<typeof name>>(name).implement({
