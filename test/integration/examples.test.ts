@@ -41,7 +41,7 @@ describe(`typed-client examples against the API (${kind})`, () => {
       content: "Hello, typed world",
       onText: (d) => deltas.push(d),
     });
-    expect(deltas).toEqual(["Typed ", "and ", "streamed"]);
+    expect(deltas.join("")).toBe("Typed and streamed"); // chunks that arrive together may come merged
     expect(result).toMatchObject({
       conversationsBefore: 0,
       status: "COMPLETE",
