@@ -133,13 +133,19 @@ describe.each(testDatabaseKinds())("rate limits and quotas on %s", (kind) => {
     expect(third.at(-1)?.data?.sendMessage?.__typename).toBe("MessageCompleted");
   });
 
-  it("refuses a send to an existing conversation over the quota, writing nothing (one statement checks both)", async () => {
+  /** A user whose recorded usage today (1,000 tokens, in one conversation) uses up the quota. */
+  async function userOverQuota() {
     const { id, token } = await freshUser();
-    const c = await seedConversation(server.db.prisma, id, { messages: 2 });
+    const conversation = await seedConversation(server.db.prisma, id, { messages: 2 });
     await server.db.prisma.message.updateMany({
-      where: { conversationId: c.id, role: "ASSISTANT" },
+      where: { conversationId: conversation.id, role: "ASSISTANT" },
       data: { promptTokens: 900, completionTokens: 100, totalTokens: 1000 },
     });
+    return { token, conversation };
+  }
+
+  it("refuses a send to an existing conversation over the quota, writing nothing (one statement checks both)", async () => {
+    const { token, conversation: c } = await userOverQuota();
     const before = await rowCounts(server.db.prisma);
     const refused = await postGraphQL(server, "/graphql/stream", token, SEND_TO, {
       c: "over quota, in a conversation",
@@ -152,12 +158,7 @@ describe.each(testDatabaseKinds())("rate limits and quotas on %s", (kind) => {
   });
 
   it("refuses a send once the day's recorded token usage reaches the quota, before calling the model", async () => {
-    const { id, token } = await freshUser();
-    const c = await seedConversation(server.db.prisma, id, { messages: 2 });
-    await server.db.prisma.message.updateMany({
-      where: { conversationId: c.id, role: "ASSISTANT" },
-      data: { promptTokens: 900, completionTokens: 100, totalTokens: 1000 },
-    });
+    const { token, conversation: c } = await userOverQuota();
     const before = await rowCounts(server.db.prisma);
     const requests = fake.requests.length;
     for (const path of endpoints) {
