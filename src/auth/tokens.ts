@@ -80,7 +80,8 @@ function createVerifier(auth: Config["auth"]) {
 /**
  * A verifier that remembers the tokens it accepted (keyed by the whole token, signature included) until
  * they expire, for at most a minute: a client sends the same token with every request, and a JWKS
- * signature (WebCrypto) costs more than the rest of a short request. Refused tokens are not remembered, so each refusal is verified (and told) again.
+ * signature (WebCrypto) costs more than the rest of a short request. Refused tokens are not remembered, so
+ * each refusal is verified (and told) again.
  */
 function remembered(verify: (token: string) => Promise<JWTPayload>) {
   const accepted = new LRUCache<string, JWTPayload>({ max: VERIFIED_TOKENS, ttl: VERIFIED_TTL_MS });

@@ -3,6 +3,7 @@ import type { Db } from "./client.js";
 import { type Message, messageColumns } from "./columns.js";
 import { Prisma } from "./generated/prisma/client.js";
 import { flip, pathChange } from "./tree.js";
+import { type TokenQuota, underQuota } from "./usage.js";
 
 /** Where a send's new message goes in the conversation's tree. */
 export type Placement =
@@ -30,20 +31,6 @@ export interface ExchangeInput {
   tokenQuota: TokenQuota | null;
 }
 
-/** A token quota: usage recorded on the owner's messages created since `since` must stay below `limit`. */
-export interface TokenQuota {
-  since: Date;
-  limit: number;
-}
-
-/** The quota's condition, checked inside the send's statement: no round trip of its own for every send. */
-function underQuota(ownerId: string, quota: TokenQuota | null): Prisma.Sql {
-  if (quota === null) return Prisma.sql`true`;
-  return Prisma.sql`(SELECT COALESCE(SUM(u."totalTokens"), 0) FROM "public"."Message" u
-                      WHERE u."ownerId" = ${ownerId} AND u."createdAt" >= ${quota.since.toISOString()}::timestamp(3)
-                        AND u."totalTokens" IS NOT NULL) < ${quota.limit}`;
-}
-
 /**
  * Saves a send in one statement (atomic, one round trip, no transaction): the user's message (unless the
  * reply answers an earlier one) and the assistant's placeholder, hung under `placement`, made the new active
@@ -52,8 +39,7 @@ function underQuota(ownerId: string, quota: TokenQuota | null): Prisma.Sql {
  * without gaps or races, and the tree changed only when nothing else changed its active path meanwhile.
  * Returns the new messages in position order, or none when the owner's token quota is used up or the existing
  * conversation could not be claimed (missing, someone else's, busy, or the parent is not one of its messages:
- * the caller tells which). A
- * `clientMessageId` the user already used fails with a unique violation.
+ * the caller tells which). A `clientMessageId` the user already used fails with a unique violation.
  */
 export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]> {
   const { ownerId, assistantId, user } = input;

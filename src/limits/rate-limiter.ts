@@ -1,8 +1,7 @@
 import type { Config } from "../core/config.js";
 import { RateLimitedError } from "../core/errors.js";
 import type { Db } from "../db/client.js";
-import type { TokenQuota } from "../db/sends.js";
-import { tokensUsedSince } from "../db/usage.js";
+import { quotaUsedUp, type TokenQuota } from "../db/usage.js";
 import type { Logger } from "../observability/logger.js";
 import { secondsUntilNextUtcDay, startOfUtcDay } from "./quota.js";
 import { releaseSlot } from "./slots.js";
@@ -74,14 +73,16 @@ export class RateLimiter {
     return limit > 0 ? { since: startOfUtcDay(now), limit } : null;
   }
 
-  /** Refuses (`RATE_LIMITED`, until the next UTC midnight) when the user's token quota is used up. */
-  async refuseOverQuota(prisma: Db, viewerId: string, now = new Date()): Promise<void> {
-    const quota = this.tokenQuota(now);
-    if (quota === null || (await tokensUsedSince(prisma, viewerId, quota.since)) < quota.limit) return;
+  /**
+   * Refuses (`RATE_LIMITED`, until the next UTC midnight) when the user has used up `quota`, the one the
+   * send's statement checked.
+   */
+  async refuseOverQuota(prisma: Db, viewerId: string, quota: TokenQuota | null): Promise<void> {
+    if (quota === null || !(await quotaUsedUp(prisma, viewerId, quota))) return;
     throw this.refuse(
       "tokens",
       `Daily token quota of ${quota.limit} used up; it renews at midnight UTC`,
-      secondsUntilNextUtcDay(now),
+      secondsUntilNextUtcDay(new Date()),
     );
   }
 

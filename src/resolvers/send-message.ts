@@ -159,6 +159,7 @@ async function saveExchange(
   assistantId: string,
 ): Promise<Exchange> {
   const key = send.user?.clientMessageId ?? null;
+  const tokenQuota = ctx.limits.tokenQuota();
   // A busy conversation is retried after an INTERRUPT's stop or an ENQUEUE that found it idle again.
   for (let attempt = 0; ; attempt++) {
     let rows: Message[];
@@ -173,7 +174,7 @@ async function saveExchange(
         user: send.user,
         model: send.model,
         assistantId,
-        tokenQuota: ctx.limits.tokenQuota(),
+        tokenQuota,
       });
     } catch (error) {
       // The same key as a send committed since the check in startSend (a new conversation's statement
@@ -192,7 +193,7 @@ async function saveExchange(
       return { kind: "new", user, assistant };
     }
     // Nothing saved: the quota first (checked by the statement), then the conversation's state.
-    await ctx.limits.refuseOverQuota(ctx.prisma, ownerId);
+    await ctx.limits.refuseOverQuota(ctx.prisma, ownerId, tokenQuota);
     const conversationId = send.conversationId;
     if (conversationId === null) throw new Error("A new conversation's messages were not saved");
     // A concurrent send with the same key may have just committed: attach to it.

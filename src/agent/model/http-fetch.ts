@@ -29,10 +29,10 @@ function send(url: URL, init: RequestInit, body: string | null, agent: HttpAgent
     headers[name] = value;
   });
   if (body !== null) headers["content-length"] = String(Buffer.byteLength(body));
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  const open = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise<Response>((resolve, reject) => {
     let answer: IncomingMessage | undefined;
-    const request = send(url, { method: init.method ?? "GET", headers, agent }, (incoming) => {
+    const request = open(url, { method: init.method ?? "GET", headers, agent }, (incoming) => {
       answer = incoming;
       // A connection cut before anyone reads the body must not be an uncaught error; readers get it too.
       incoming.on("error", () => {});
