@@ -37,10 +37,10 @@ export function claimExpiredReplies(db: Db, leaseMs: number): Promise<AbandonedR
       SET status = 'FAILED', error = ${ABANDONED_REPLY_ERROR}, "lastSeq" = "lastSeq" + 1,
         "updatedAt" = now() AT TIME ZONE 'UTC'
       WHERE status = 'STREAMING' AND "heartbeatAt" < now() - ${leaseMs}::int * interval '1 millisecond'
-      RETURNING id, "lastSeq"
+      RETURNING id, "lastSeq", "conversationId"
     ), freed AS (
       UPDATE "Conversation" SET "activeReplyId" = NULL
-      FROM claimed WHERE "Conversation"."activeReplyId" = claimed.id
+      FROM claimed WHERE "Conversation".id = claimed."conversationId" AND "Conversation"."activeReplyId" = claimed.id
     ), unanswered AS (
       UPDATE "ToolCall"
       SET "isError" = true, status = 'FAILED', result = ${ABANDONED_TOOL_CALL_RESULT}, "completedAt" = now() AT TIME ZONE 'UTC'
@@ -60,19 +60,20 @@ export function setFinalSeq(db: Db, messageId: string, lastSeq: number) {
  * single instance, at start, when no reply can be running anywhere yet (several instances use leases).
  */
 export async function failAbandonedReplies(db: Db): Promise<number> {
-  const [, failed] = await db.$transaction([
-    db.toolCall.updateMany({
-      where: { completedAt: null, message: { status: "STREAMING" } },
-      data: { isError: true, status: "FAILED", result: ABANDONED_TOOL_CALL_RESULT, completedAt: new Date() },
-    }),
-    db.message.updateMany({
-      where: { status: "STREAMING" },
-      data: { status: "FAILED", error: ABANDONED_REPLY_ERROR },
-    }),
-    db.conversation.updateMany({
-      where: { activeReplyId: { not: null } },
-      data: { activeReplyId: null },
-    }),
-  ]);
-  return failed.count;
+  // Conversations are found through their failed replies: `activeReplyId` is in no index (see the schema).
+  const [row] = await db.$queryRaw<{ failed: number }[]>`
+    WITH failed AS (
+      UPDATE "Message" SET status = 'FAILED', error = ${ABANDONED_REPLY_ERROR}, "updatedAt" = now() AT TIME ZONE 'UTC'
+      WHERE status = 'STREAMING'
+      RETURNING id, "conversationId"
+    ), unanswered AS (
+      UPDATE "ToolCall"
+      SET "isError" = true, status = 'FAILED', result = ${ABANDONED_TOOL_CALL_RESULT}, "completedAt" = now() AT TIME ZONE 'UTC'
+      FROM failed WHERE "ToolCall"."messageId" = failed.id AND "ToolCall"."completedAt" IS NULL
+    ), freed AS (
+      UPDATE "Conversation" SET "activeReplyId" = NULL
+      FROM failed WHERE "Conversation".id = failed."conversationId" AND "Conversation"."activeReplyId" = failed.id
+    )
+    SELECT count(*)::int AS failed FROM failed`;
+  return row?.failed ?? 0;
 }
