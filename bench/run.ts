@@ -9,7 +9,8 @@
 //                                               raw relay in rounds (about 7 minutes; also --table seed)
 //   npm run bench -- --reseed                   seed the 1,000,000-message page database again
 //   npm run bench -- --systems server           some systems (raw, graphql-sse, seed, server)
-//   npm run bench -- --loads 100,saturation     some streaming loads (1, 100, 200, 1000, saturation, long)
+//   npm run bench -- --loads 100,saturation     some streaming loads (1, 100, 200, 1000, saturation, long);
+//                                               for compare: saturation50, saturation200, paced, memory
 //   npm run bench -- --profile                  this server with --cpu-prof (profiles in bench/results/)
 //   BENCH_SERVER_NODE_OPTIONS="--trace-gc" BENCH_SERVER_LOG=/tmp/server.log npm run bench -- …
 //                                               this server with more Node options, its whole log kept
@@ -170,6 +171,7 @@ async function main(): Promise<void> {
           });
         },
         progress,
+        loads,
       );
     }
     if (scenarios.has("queries")) queries = await measureQueries(adminUrl, options.quick, options.reseed);

@@ -152,6 +152,7 @@ export function compareMedians(rows: CompareRow[], system: string, load: string)
     postgresCpuMsPer1kChunks: of((r) => r.postgresCpuMsPer1kChunks),
     p50Ms: of((r) => r.p50Ms),
     p99Ms: of((r) => r.p99Ms),
+    p99SteadyMs: of((r) => r.p99SteadyMs),
   };
 }
 
@@ -176,6 +177,7 @@ export function printCompare(result: CompareResult): void {
         "PostgreSQL CPU ms / 1k chunks",
         "p50",
         "p99",
+        "p99 after 1 s",
         "saved = streamed",
         "failed",
       ],
@@ -191,6 +193,7 @@ export function printCompare(result: CompareResult): void {
         whole(r.postgresCpuMsPer1kChunks),
         ms(r.p50Ms),
         ms(r.p99Ms),
+        ms(r.p99SteadyMs),
         r.savedChecked ?? "–",
         r.inexact > 0 ? `${r.failed} (${r.inexact} inexact)` : r.failed,
       ]),
@@ -252,6 +255,11 @@ export function printCompare(result: CompareResult): void {
           "200 streams at 20 tok/s: added latency p50 / p99",
           (s) => pair(ms(latency(s)[0]), ms(latency(s)[1])),
           twoRatios(latency),
+        ),
+        line(
+          "(200 streams at 20 tok/s: p99 of the chunks after the first second)",
+          (s) => ms(m(s, "200 × 20 tok/s").p99SteadyMs),
+          (base) => ratio(m("server", "200 × 20 tok/s").p99SteadyMs, m(base, "200 × 20 tok/s").p99SteadyMs),
         ),
         line(
           "idle RSS / per open stream (1,000 open)",

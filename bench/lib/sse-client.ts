@@ -35,6 +35,8 @@ export interface LoadResult {
   chunks: number;
   /** Added latency of every chunk, ms. */
   latencies: Float64Array;
+  /** When each of those chunks arrived, ms after the load started (same order as `latencies`). */
+  arrivals: Float64Array;
   wallMs: number;
   /** Milliseconds from opening each stream to its first text chunk. */
   firstText: number[];
@@ -120,6 +122,7 @@ interface Options {
 /** Reads streams and adds up what they delivered. */
 class Reader {
   latencies: Float64Array;
+  arrivals: Float64Array;
   samples = 0;
   events = 0;
   deltas = 0;
@@ -141,6 +144,7 @@ class Reader {
     capacity: number,
   ) {
     this.latencies = new Float64Array(capacity);
+    this.arrivals = new Float64Array(capacity);
     this.size = options.chunkSize ?? 8;
     this.form = new RegExp(`^[0-9a-z]{${STAMP_LENGTH}}x{${this.size - STAMP_LENGTH}}$`);
   }
@@ -186,7 +190,10 @@ class Reader {
           lastStamp = value;
           chunks++;
           this.chunks++;
-          if (this.samples < this.latencies.length) this.latencies[this.samples++] = sinceStamp(stamp, at);
+          if (this.samples < this.latencies.length) {
+            this.arrivals[this.samples] = at + this.options.offsetMs - this.started;
+            this.latencies[this.samples++] = sinceStamp(stamp, at);
+          }
         }
       };
       const run = async () => {
@@ -286,6 +293,7 @@ class Reader {
       deltas: this.deltas,
       chunks: this.chunks,
       latencies: this.latencies.subarray(0, this.samples),
+      arrivals: this.arrivals.subarray(0, this.samples),
       wallMs: now() - this.started,
       firstText: this.firstText,
       texts: this.texts,

@@ -23,6 +23,18 @@ import { checkSaved, SAVED_SAMPLE } from "./streaming.js";
 
 export const COMPARE_SYSTEMS: SystemName[] = ["server", "seed", "raw"];
 const TOKENS = 100;
+/**
+ * The paced load's first second holds its 200 sends (opened over 400 ms) and their first chunks; the p99 of
+ * the chunks after it tells streaming apart from the cost of starting replies.
+ */
+const STEADY_AFTER_MS = 1_000;
+
+/** The loads of the scenario, by the names `--loads` takes. */
+export const COMPARE_LOADS = {
+  saturation50: "saturation 50",
+  saturation200: "saturation 200",
+  paced: "200 × 20 tok/s",
+} as const;
 
 export interface CompareRow {
   system: SystemName;
@@ -40,6 +52,8 @@ export interface CompareRow {
   postgresCpuMsPer1kChunks: number;
   p50Ms: number;
   p99Ms: number;
+  /** p99 of the chunks that arrived after the load's first second: streaming once the sends are in. */
+  p99SteadyMs: number;
   savedChecked: string | null;
   firstError?: string;
 }
@@ -98,6 +112,7 @@ async function saturation(
     postgresCpuMsPer1kChunks: (postgresMs * 1000) / result.chunks,
     p50Ms: Number.NaN,
     p99Ms: Number.NaN,
+    p99SteadyMs: Number.NaN,
     savedChecked: null,
     firstError: result.firstError,
   };
@@ -142,6 +157,10 @@ async function paced(bench: BenchContext, system: RunningSystem, round: number):
     postgresCpuMsPer1kChunks: (postgresMs * 1000) / result.chunks,
     p50Ms: median(result.latencies),
     p99Ms: quantile(result.latencies, 0.99),
+    p99SteadyMs: quantile(
+      result.latencies.filter((_, i) => (result.arrivals[i] as number) >= STEADY_AFTER_MS),
+      0.99,
+    ),
     savedChecked,
     firstError: result.firstError,
   };
@@ -156,7 +175,12 @@ export async function measureCompare(
   names: SystemName[],
   start: (name: SystemName) => Promise<RunningSystem>,
   progress: (what: string, failed: number, error: string | undefined) => void,
+  /** Some of the loads (`--loads`: saturation50, saturation200, paced, memory); null: all of them. */
+  only: ReadonlySet<string> | null = null,
 ): Promise<CompareResult> {
+  const loads = (Object.keys(COMPARE_LOADS) as (keyof typeof COMPARE_LOADS)[])
+    .filter((key) => only === null || only.has(key))
+    .map((key) => COMPARE_LOADS[key]);
   const rounds = bench.quick ? 2 : 3;
   const windowMs = bench.quick ? 4_000 : 8_000;
   const rows: CompareRow[] = [];
@@ -171,7 +195,7 @@ export async function measureCompare(
     }
     for (let round = 1; round <= rounds; round++) {
       const order = systems.map((_, i) => systems[(i + round - 1) % systems.length] as RunningSystem);
-      for (const load of ["saturation 50", "saturation 200", "200 × 20 tok/s"] as const) {
+      for (const load of loads) {
         for (const system of order) {
           const row =
             load === "200 × 20 tok/s"
@@ -191,7 +215,7 @@ export async function measureCompare(
   }
 
   const memory: MemoryRow[] = [];
-  for (const name of names) {
+  for (const name of only === null || only.has("memory") ? names : []) {
     const system = await start(name);
     try {
       const row = await measureMemory(bench, system, { streams: 1_000 });
