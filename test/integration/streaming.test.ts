@@ -89,6 +89,31 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
   };
 
   describe.each(transports)("over %s", (transport) => {
+    it("frees the stream when its client goes away, while the reply runs on to the end", async () => {
+      await freshUser();
+      const gate = deferred();
+      fake.script({ chunks: [{ content: "first " }, { content: "second", gate: gate.promise }] });
+      const abort = new AbortController();
+      const seen: StreamEvent[] = [];
+      for await (const r of send(transport, { content: "leave early" }, abort.signal)) {
+        seen.push(...eventsOf([r]));
+        if (replyText(seen) === "first ") {
+          abort.abort();
+          break;
+        }
+      }
+      await waitFor(() => server.runtime.streams.size === 0, 5_000, "the dropped stream closed");
+      gate.resolve();
+      await waitFor(
+        async () => {
+          const m = await server.db.prisma.message.findFirst({ where: { ownerId: user, role: "ASSISTANT" } });
+          return m?.status === "COMPLETE" && m.content === "first second";
+        },
+        5_000,
+        "the reply saved whole",
+      );
+    });
+
     it("streams the whole event sequence and saves the reply", async () => {
       await freshUser();
       fake.script(FakeOpenAI.text(["Hel", "lo", " world"]));
