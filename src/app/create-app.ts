@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { usePrometheus } from "@graphql-yoga/plugin-prometheus";
 import { type CORSOptions, createYoga, type Plugin } from "graphql-yoga";
-import { OAUTH_CALLBACK_PATH } from "../agent/tools/mcp/oauth.js";
+import { OAUTH_CALLBACK_PATH } from "../agent/tools/mcp/config.js";
 import { ClientError } from "../core/errors.js";
 import { useAttachmentDownloads } from "../http/attachment-downloads.js";
 import { useStrictBodies } from "../http/body.js";
