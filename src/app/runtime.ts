@@ -10,11 +10,11 @@ import { RunManager } from "../agent/runs/run-manager.js";
 import { TitleWriter } from "../agent/runs/titles.js";
 import { LocalViewerEvents } from "../agent/runs/viewer-events.js";
 import { loadMcpConfig, McpConfigError, type McpServerConfig } from "../agent/tools/mcp/config.js";
-import { McpHub, type McpServerEntry } from "../agent/tools/mcp/hub.js";
+import type { McpHub, McpServerEntry } from "../agent/tools/mcp/hub.js";
 import { fetchWithUserHeader, userFromMeta } from "../agent/tools/mcp/identity.js";
-import { inProcessTransport } from "../agent/tools/mcp/in-process.js";
+import { noToolServers } from "../agent/tools/mcp/no-servers.js";
 import { SecretBox } from "../agent/tools/mcp/sealed.js";
-import { transportFor } from "../agent/tools/mcp/transports.js";
+import type { Toolbox } from "../agent/tools/tools.js";
 import { createAuthenticator } from "../auth/tokens.js";
 import type { Config } from "../core/config.js";
 import { failAbandonedReplies } from "../db/abandoned-replies.js";
@@ -29,7 +29,6 @@ import { Gate } from "../limits/gate.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
 import { type LimitStore, MemoryLimitStore } from "../limits/store.js";
 import { OpenStreams } from "../limits/streams.js";
-import { createChatMcpServer } from "../mcp-server/server.js";
 import type { Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
 import { Readiness } from "../observability/readiness.js";
@@ -38,6 +37,9 @@ import { ExportLinks } from "../resolvers/exchange/export.js";
 
 /** The name our own agent knows the built-in MCP server by (its tools are `chat__…`). */
 export const BUILTIN_MCP_SERVER = "chat";
+
+/** The agent's tools with the connections behind them, started before requests are served. */
+type ToolServers = Toolbox & Pick<McpHub, "start" | "status" | "close">;
 
 /**
  * The long-lived parts of a server process, built from the configuration: database, pub/sub, model
@@ -112,21 +114,26 @@ export async function createRuntime(
       'MCP_CONFIG: a server with "auth": "oauth" needs TOOL_TOKEN_KEY (32 bytes, base64)',
     );
   }
-  const mcp = new McpHub(mcpEntries(config, toolServers, logger, db.prisma), {
-    oauth: config.tools.tokenKey
-      ? {
-          prisma: db.prisma,
-          box: new SecretBox(Buffer.from(config.tools.tokenKey, "base64")),
+  // The MCP SDK and the modules that use it are loaded only by a server that has tool servers.
+  const entries = await mcpEntries(config, toolServers, logger, db.prisma);
+  const mcp: ToolServers =
+    entries.length === 0
+      ? noToolServers
+      : new (await import("../agent/tools/mcp/hub.js")).McpHub(entries, {
+          oauth: config.tools.tokenKey
+            ? {
+                prisma: db.prisma,
+                box: new SecretBox(Buffer.from(config.tools.tokenKey, "base64")),
+                logger,
+                publicUrl: () => publicUrl,
+                fetch: fetchWithUserHeader(config.mcp.userHeader) as typeof fetch,
+              }
+            : undefined,
           logger,
-          publicUrl: () => publicUrl,
-          fetch: fetchWithUserHeader(config.mcp.userHeader) as typeof fetch,
-        }
-      : undefined,
-    logger,
-    connectTimeoutMs: config.mcp.connectTimeoutMs,
-    reconnect: config.mcp.reconnect,
-    pingIntervalMs: config.mcp.pingIntervalMs,
-  });
+          connectTimeoutMs: config.mcp.connectTimeoutMs,
+          reconnect: config.mcp.reconnect,
+          pingIntervalMs: config.mcp.pingIntervalMs,
+        });
   // Each server gets one bounded attempt before requests are served; one that fails keeps retrying.
   const toolsStarted = performance.now();
   await mcp.start();
@@ -315,12 +322,14 @@ function configuredToolServers(config: Config): McpServerConfig[] {
 }
 
 /** How to reach each tool server, plus the built-in one when our agent is to use it. */
-function mcpEntries(
+async function mcpEntries(
   config: Config,
   configured: McpServerConfig[],
   logger: Logger,
   prisma: Db,
-): McpServerEntry[] {
+): Promise<McpServerEntry[]> {
+  if (configured.length === 0 && !config.mcp.builtinTools) return [];
+  const { transportFor } = await import("../agent/tools/mcp/transports.js");
   const entries = configured.map((s) => ({
     name: s.name,
     transport: transportFor(s, config.mcp.userHeader, logger),
@@ -328,6 +337,10 @@ function mcpEntries(
     ...(s.transport === "http" && s.auth === "oauth" ? { oauthUrl: s.url } : {}),
   }));
   if (!config.mcp.builtinTools) return entries;
+  const [{ inProcessTransport }, { createChatMcpServer }] = await Promise.all([
+    import("../agent/tools/mcp/in-process.js"),
+    import("../mcp-server/server.js"),
+  ]);
   // In process, only our agent can reach the server, so the user named in `_meta` is trusted.
   const builtin = inProcessTransport(() => createChatMcpServer(prisma, (extra) => userFromMeta(extra._meta)));
   return [...entries, { name: BUILTIN_MCP_SERVER, transport: builtin }];

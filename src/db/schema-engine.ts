@@ -37,7 +37,12 @@ export interface SchemaEngine {
 
 const require = createRequire(import.meta.url);
 let bindings: Promise<Bindings> | undefined;
+/** The glue module and the memory of the instance it calls into, while one is set, with what it handed out. */
+let loaded: { glue: Bindings; memory: WebAssembly.Memory; held: Held } | undefined;
+/** Engines being started or not yet disposed: the instance is released when none is left. */
+let users = 0;
 let lastPanic: string | undefined;
+let panicRegistryInstalled = false;
 
 /**
  * Starts a schema engine on a database. The engine opens its own connection through the factory (for
@@ -47,18 +52,23 @@ export async function createSchemaEngine(
   factory: SqlMigrationAwareDriverAdapterFactory,
   onError: EngineErrorLog = (message) => console.error(`schema engine: ${message}`),
 ): Promise<SchemaEngine> {
-  const { SchemaEngine: WasmSchemaEngine } = await loadBindings();
+  users++;
+  let engine: Awaited<ReturnType<Bindings["SchemaEngine"]["new"]>>;
   const tracked = trackConnections(factory);
-  const engine = await call(() =>
-    WasmSchemaEngine.new(
-      { datamodels: undefined },
-      logFilter(onError),
-      bindMigrationAwareSqlAdapterFactory(tracked.factory),
-    ),
-  ).catch(async (error: unknown) => {
+  try {
+    const { SchemaEngine: WasmSchemaEngine } = await loadBindings();
+    engine = await call(() =>
+      WasmSchemaEngine.new(
+        { datamodels: undefined },
+        logFilter(onError),
+        bindMigrationAwareSqlAdapterFactory(tracked.factory),
+      ),
+    );
+  } catch (error) {
+    release();
     await tracked.close();
     throw error;
-  });
+  }
   let disposed = false;
   return {
     diff: (params) => call(() => engine.diff(params)),
@@ -67,12 +77,44 @@ export async function createSchemaEngine(
       if (disposed) return;
       disposed = true;
       engine.free();
+      release();
       await tracked.close();
     },
   };
 }
 
-/** Loads and instantiates the WASM module once per process. */
+/**
+ * Drops the instance once no engine uses it: a server runs migrations once, at start, and the instance
+ * (its memory, its compiled code) would otherwise stay for the life of the process, about 13 MB. The next
+ * engine instantiates the module again.
+ */
+function release(): void {
+  users--;
+  if (users > 0 || loaded === undefined) return;
+  // A timer of the engine firing later would call into an instance that is gone.
+  for (const timer of loaded.held.timers) clearTimeout(timer);
+  // The glue registers each closure it makes for the engine with a FinalizationRegistry of its own, whose
+  // entry holds the instance (through the closure's destructor) while the instance's table holds the
+  // closure: a cycle through a registry that lives as long as the process. Dropping a closure's last
+  // reference (what the engine does when done with one) unregisters it; those the engine still held are
+  // dropped here, before the exports are unset.
+  for (const ref of loaded.held.closures) {
+    try {
+      ref.deref()?._wbg_cb_unref();
+    } catch {
+      // The engine's part of the closure is freed with the instance anyway.
+    }
+  }
+  // The glue module keeps views of the memory in variables of its own, re-made when found detached:
+  // growing the memory by nothing detaches the buffer they view, and unsetting the exports leaves the glue
+  // holding nothing of the instance.
+  loaded.memory.grow(0);
+  loaded.glue.__wbg_set_wasm(undefined);
+  loaded = undefined;
+  bindings = undefined;
+}
+
+/** Loads and instantiates the WASM module, once for all the engines that overlap. */
 function loadBindings(): Promise<Bindings> {
   bindings ??= (async () => {
     const glue: Bindings = await import("@prisma/schema-engine-wasm/schema_engine_bg");
@@ -80,9 +122,11 @@ function loadBindings(): Promise<Bindings> {
       path.dirname(require.resolve("@prisma/schema-engine-wasm/schema_engine_bg")),
       "schema_engine_bg.wasm",
     );
-    const imports = { "./schema_engine_bg.js": withUnrefTimers(glue) };
+    const held: Held = { timers: new Set(), closures: [] };
+    const imports = { "./schema_engine_bg.js": trackedImports(glue, held) };
     const { instance } = await WebAssembly.instantiate(await readFile(wasmPath), imports);
     glue.__wbg_set_wasm(instance.exports);
+    loaded = { glue, memory: instance.exports.memory as WebAssembly.Memory, held };
     (instance.exports.__wbindgen_start as () => void)();
     installPanicRegistry();
     return glue;
@@ -93,21 +137,43 @@ function loadBindings(): Promise<Bindings> {
   return bindings;
 }
 
+/** What the glue handed the engine that outlives a call: released with the instance. */
+interface Held {
+  /** Timers armed and not yet fired. */
+  timers: Set<NodeJS.Timeout>;
+  /** The JS closures made for the engine (`_wbg_cb_unref` drops a reference to one). */
+  closures: WeakRef<{ _wbg_cb_unref(): void }>[];
+}
+
 /**
- * The engine arms a timer around waits such as the 10 s advisory-lock timeout and never clears it (the
- * glue imports `setTimeout` but no `clearTimeout`), which would hold a finished CLI open for 10 s. Timers
- * are unref'd: they still fire while the process is busy, but no longer keep it alive.
+ * The glue's imports, watched. The engine arms a timer around waits such as the 10 s advisory-lock timeout
+ * and never clears it (the glue imports `setTimeout` but no `clearTimeout`), which would hold a finished
+ * CLI open for 10 s: timers are unref'd (they still fire while the process is busy, but no longer keep it
+ * alive) and kept in `held` until they fire. The closures the glue's casts make are kept there too.
  */
-function withUnrefTimers(glue: Bindings): WebAssembly.ModuleImports {
+function trackedImports(glue: Bindings, held: Held): WebAssembly.ModuleImports {
   const imports: WebAssembly.ModuleImports = { ...glue };
   for (const name of Object.keys(glue)) {
-    if (!name.startsWith("__wbg_setTimeout_")) continue;
-    const setTimer = imports[name] as (...args: unknown[]) => unknown;
-    imports[name] = (...args: unknown[]) => {
-      const timer = setTimer(...args) as { unref?: () => void };
-      timer.unref?.();
-      return timer;
-    };
+    if (name.startsWith("__wbg_setTimeout_")) {
+      const setTimer = imports[name] as (callback: () => void, ms: number) => NodeJS.Timeout;
+      imports[name] = (callback: () => void, ms: number) => {
+        const timer = setTimer(() => {
+          held.timers.delete(timer);
+          callback();
+        }, ms);
+        timer.unref();
+        held.timers.add(timer);
+        return timer;
+      };
+    } else if (name.startsWith("__wbindgen_cast_")) {
+      const cast = imports[name] as (...args: unknown[]) => unknown;
+      imports[name] = (...args: unknown[]) => {
+        const value = cast(...args);
+        if (typeof value === "function" && "_wbg_cb_unref" in value)
+          held.closures.push(new WeakRef(value as { _wbg_cb_unref(): void }));
+        return value;
+      };
+    }
   }
   return imports;
 }
@@ -131,6 +197,8 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
 
 /** The engine's panic hook writes to `globalThis.PRISMA_WASM_PANIC_REGISTRY`; keep any one already there. */
 function installPanicRegistry(): void {
+  if (panicRegistryInstalled) return;
+  panicRegistryInstalled = true;
   const holder = globalThis as { PRISMA_WASM_PANIC_REGISTRY?: { set_message(message: string): void } };
   const previous = holder.PRISMA_WASM_PANIC_REGISTRY;
   holder.PRISMA_WASM_PANIC_REGISTRY = {

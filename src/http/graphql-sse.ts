@@ -26,20 +26,16 @@ export interface GraphQLSSEGuards {
  * operation limits are envelop plugins and run in `enveloped.parse`/`validate` below.
  */
 export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaInitialContext> {
-  const serverContexts = new WeakMap<Request, { original: Request; serverContext: object }>();
-  let handler: (request: Request) => Promise<Response>;
+  let handler: (request: ReadRequest) => Promise<Response>;
   const masked = (error: unknown) => guards.maskError(error) as GraphQLError;
   const failure = (error: unknown): ExecutionResult => ({ data: null, errors: [masked(error)] });
   return {
     onYogaInit({ yoga }) {
-      const handle = createHandler<Request>({
+      const handle = createHandler<ReadRequest>({
         // yoga leaves `extensions.http` out of its responses; results sent here must not carry it either.
         onNext: (_ctx, _req, result) => withoutHttpExtensions(result),
         async onSubscribe(req, params) {
-          const { original, serverContext } = serverContexts.get(req.raw) ?? {
-            original: req.raw,
-            serverContext: {},
-          };
+          const { original, serverContext } = req.raw;
           try {
             const query = guards.persisted ? guards.persisted.resolve(params) : params.query;
             const enveloped = yoga.getEnveloped({ ...serverContext, request: original, params });
@@ -93,34 +89,52 @@ export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaIniti
         return new yoga.fetchAPI.Response(stream as unknown as ReadableStream, init);
       };
     },
-    onRequest({ request, url, endResponse, serverContext, fetchAPI }) {
+    onRequest({ request, url, endResponse, serverContext }) {
       if (url.pathname !== guards.endpoint) return;
       return (async () => {
-        let guarded = request;
+        let href = request.url;
+        let body = "";
         try {
           if (request.method === "GET") {
             checkQueryString(url);
             const resolved = persistedGetUrl(url, guards.persisted);
-            if (resolved) guarded = new fetchAPI.Request(resolved, request);
+            if (resolved) href = resolved.toString();
           }
-          if (request.body) {
-            const body = await readBodyText(request, guards.maxBodyBytes);
-            guarded = new fetchAPI.Request(request.url, {
-              method: request.method,
-              headers: request.headers,
-              body: persistedBody(body, guards.persisted),
-              signal: request.signal,
-            });
-          }
+          if (request.body)
+            body = persistedBody(await readBodyText(request, guards.maxBodyBytes), guards.persisted);
         } catch (error) {
           if (error instanceof ClientError) return endResponse(errorResponse(error));
           throw error;
         }
-        serverContexts.set(guarded, { original: request, serverContext: serverContext ?? {} });
-        endResponse(await handler(guarded));
+        endResponse(await handler(new ReadRequest(request, href, body, serverContext ?? {})));
       })();
     },
   };
+}
+
+/**
+ * The request as graphql-sse reads it (method, URL, headers and `text()`, nothing else), with the body
+ * already read and checked, and what `onSubscribe` hands yoga: the original request and the server context.
+ * A second `Request` carrying the body would be held, with its own body state, for as long as the stream is
+ * open.
+ */
+class ReadRequest {
+  readonly method: string;
+  readonly headers: Headers;
+
+  constructor(
+    readonly original: Request,
+    readonly url: string,
+    private readonly body: string,
+    readonly serverContext: object,
+  ) {
+    this.method = original.method;
+    this.headers = original.headers;
+  }
+
+  text(): Promise<string> {
+    return Promise.resolve(this.body);
+  }
 }
 
 // graphql-sse refuses a request without `query` before any hook runs: a request that names a persisted

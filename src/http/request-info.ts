@@ -11,7 +11,7 @@ export interface RequestInfo {
   readonly id: string;
   /** The client's address: the socket's, or the `X-Forwarded-For` entry the trusted proxies vouch for. */
   readonly clientIp: string;
-  /** The request's logger: every line carries the request id. */
+  /** The request's logger: every line carries the request id (made when first asked for). */
   readonly logger: Logger;
   readonly startedAt: number;
 }
@@ -51,12 +51,31 @@ function describe(
 ): RequestInfo {
   const given = request.headers.get("x-request-id");
   const id = given && SANE_REQUEST_ID.test(given) ? given : randomUUID();
-  return {
-    id,
-    clientIp: clientAddress(request.headers.get("x-forwarded-for"), req?.socket?.remoteAddress ?? "unknown"),
-    logger: logger.child({ requestId: id }),
-    startedAt: performance.now(),
-  };
+  const clientIp = clientAddress(
+    request.headers.get("x-forwarded-for"),
+    req?.socket?.remoteAddress ?? "unknown",
+  );
+  return new DescribedRequest(id, clientIp, logger);
+}
+
+/**
+ * A request's info, whose child logger is made only if something logs with it: a stream's request is held
+ * for as long as the stream is open, and most log nothing of their own.
+ */
+class DescribedRequest implements RequestInfo {
+  readonly startedAt = performance.now();
+  private child: Logger | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly clientIp: string,
+    private readonly parent: Logger,
+  ) {}
+
+  get logger(): Logger {
+    this.child ??= this.parent.child({ requestId: this.id });
+    return this.child;
+  }
 }
 
 /**
@@ -78,8 +97,10 @@ export function useRequestInfo(
       response.headers.set("x-request-id", info.id);
       const { pathname } = new URL(request.url);
       if (pathname === "/healthz" || pathname === "/readyz" || pathname === "/metrics") return;
-      info.logger.info(
+      // The request id as a field of the line is the line the request's child logger would write.
+      logger.info(
         {
+          requestId: info.id,
           method: request.method,
           path: pathname,
           status: response.status,

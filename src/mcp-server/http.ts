@@ -1,4 +1,3 @@
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Plugin } from "graphql-yoga";
 import type { Authenticate } from "../auth/tokens.js";
 import { RateLimitedError } from "../core/errors.js";
@@ -6,7 +5,6 @@ import type { Db } from "../db/client.js";
 import { requestInfo } from "../http/request-info.js";
 import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
-import { createChatMcpServer } from "./server.js";
 
 /** What the endpoint needs from the runtime. */
 export interface McpEndpointOptions {
@@ -34,6 +32,16 @@ export function useMcpEndpoint(options: McpEndpointOptions): Plugin {
   };
 }
 
+/** The MCP SDK and the server built on it, loaded by the endpoint's first request (about 15 MB once loaded). */
+let serverModules:
+  | Promise<
+      [
+        typeof import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
+        typeof import("./server.js"),
+      ]
+    >
+  | undefined;
+
 async function handleMcpRequest(request: Request, options: McpEndpointOptions): Promise<Response> {
   if (request.method !== "POST")
     return rpcError(405, "Method not allowed: this stateless endpoint takes JSON-RPC messages by POST", {
@@ -56,6 +64,11 @@ async function handleMcpRequest(request: Request, options: McpEndpointOptions): 
     const message = error instanceof Error ? error.message : "Invalid token";
     return rpcError(401, message, { "www-authenticate": 'Bearer error="invalid_token"' });
   }
+  serverModules ??= Promise.all([
+    import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
+    import("./server.js"),
+  ]);
+  const [{ WebStandardStreamableHTTPServerTransport }, { createChatMcpServer }] = await serverModules;
   const server = createChatMcpServer(options.prisma, (extra) => {
     const id = extra.authInfo?.extra?.userId;
     return typeof id === "string" ? id : undefined;

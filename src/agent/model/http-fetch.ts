@@ -1,4 +1,9 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 /**
@@ -30,30 +35,41 @@ function send(url: URL, init: RequestInit, body: string | null, agent: HttpAgent
   });
   if (body !== null) headers["content-length"] = String(Buffer.byteLength(body));
   const open = url.protocol === "https:" ? httpsRequest : httpRequest;
+  const request = open(url, { method: init.method ?? "GET", headers, agent });
+  request.end(body ?? undefined);
+  return answer(request, signal);
+}
+
+/**
+ * The response to a request sent. Its own function so that the listeners, which live as long as the
+ * response streams, hold only the request and the signal: not the request's body, headers and init (the
+ * whole prompt, for a model request).
+ */
+function answer(request: ClientRequest, signal: AbortSignal | null | undefined): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
-    let answer: IncomingMessage | undefined;
-    const request = open(url, { method: init.method ?? "GET", headers, agent }, (incoming) => {
-      answer = incoming;
-      // A connection cut before anyone reads the body must not be an uncaught error; readers get it too.
-      incoming.on("error", () => {});
-      incoming.once("close", () => signal?.removeEventListener("abort", abort));
-      const response = new Response(lazyBody(incoming), {
-        status: incoming.statusCode,
-        statusText: incoming.statusMessage,
-        headers: responseHeaders(incoming),
-      });
-      resolve(response);
-    });
+    let incoming: IncomingMessage | undefined;
     const abort = () => {
       request.destroy(signal?.reason);
-      answer?.destroy(signal?.reason);
+      incoming?.destroy(signal?.reason);
     };
     signal?.addEventListener("abort", abort, { once: true });
+    request.once("response", (response: IncomingMessage) => {
+      incoming = response;
+      // A connection cut before anyone reads the body must not be an uncaught error; readers get it too.
+      response.on("error", () => {});
+      response.once("close", () => signal?.removeEventListener("abort", abort));
+      resolve(
+        new Response(lazyBody(response), {
+          status: response.statusCode,
+          statusText: response.statusMessage,
+          headers: responseHeaders(response),
+        }),
+      );
+    });
     request.once("error", (error) => {
       signal?.removeEventListener("abort", abort);
       reject(error);
     });
-    request.end(body ?? undefined);
   });
 }
 

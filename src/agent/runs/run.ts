@@ -96,7 +96,6 @@ export class Run {
   /** The model asked for: the send's, else the conversation's setting (known once read), else the default. */
   private model: string;
   private readonly observer: RunObserver;
-  private readonly log: Logger;
   private readonly startedAt = Date.now();
   private historyMs: number | null = null;
   private firstTokenMs: number | null = null;
@@ -116,10 +115,6 @@ export class Run {
     this.conversationId = assistant.conversationId;
     this.model = options.model ?? deps.provider.defaultModel;
     this.observer = deps.observer ?? ignoreRuns;
-    this.log = (options.logger ?? deps.logger).child({
-      messageId: assistant.id,
-      conversationId: assistant.conversationId,
-    });
     const resumed = options.resumed === true;
     this.channel = new RunChannel(
       deps.settings.eventBufferSize,
@@ -181,9 +176,19 @@ export class Run {
     };
   }
 
+  /**
+   * The run's logger, made for each use: the reply logs a few lines, and a logger kept would be held for as
+   * long as it streams.
+   */
+  private get log(): Logger {
+    return (this.options.logger ?? this.deps.logger).child({
+      messageId: this.messageId,
+      conversationId: this.conversationId,
+    });
+  }
+
   private async execute(holdModelUntil: Promise<unknown> | undefined): Promise<MessageState> {
-    const log = this.log;
-    log.info({ model: this.model }, "reply started");
+    this.log.info({ model: this.model }, "reply started");
     let outcome: ReplyOutcome = { status: "COMPLETE", error: null, usage: null, model: this.model };
     let modelFailed = false;
     try {
@@ -194,7 +199,7 @@ export class Run {
     } catch (error) {
       modelFailed = error instanceof ModelError;
       outcome = this.failure(error, { ...outcome, model: this.model });
-      if (outcome.status === "FAILED") log.warn({ err: error }, "reply failed");
+      if (outcome.status === "FAILED") this.log.warn({ err: error }, "reply failed");
     }
     const paused = outcome.status === "AWAITING_APPROVAL";
     // A pause is no event: the stream goes on when the reply resumes.
@@ -202,13 +207,13 @@ export class Run {
     if (!paused)
       await this.loop
         ?.cancelPending()
-        .catch((error) => log.warn({ err: error }, "could not cancel tool calls"));
+        .catch((error) => this.log.warn({ err: error }, "could not cancel tool calls"));
     const toolCalls = [...(this.loop?.calls ?? this.assistant.toolCalls)];
     let final: MessageState | null = null;
     try {
       final = await this.writer.finish(outcome, finalSeq, this.conversationId, toolCalls);
     } catch (error) {
-      log.error({ err: error }, "could not save the end of a reply");
+      this.log.error({ err: error }, "could not save the end of a reply");
     }
     final ??= {
       ...this.assistant,
@@ -232,7 +237,7 @@ export class Run {
         status: final.status,
       });
     const totalMs = Date.now() - this.startedAt;
-    log.info(
+    this.log.info(
       {
         status: final.status,
         writes: this.writer.writes,

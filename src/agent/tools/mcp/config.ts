@@ -34,6 +34,9 @@ export type McpServerConfig = StdioServerConfig | HttpServerConfig;
 /** Thrown for an unreadable or invalid `mcpServers` file; the message names the file and each problem. */
 export class McpConfigError extends ConfigError {}
 
+/** The path of the OAuth callback this backend serves. */
+export const OAUTH_CALLBACK_PATH = "/oauth/callback";
+
 const stringMap = z.record(z.string(), z.string()).default({});
 
 const serverSchema = z

@@ -18,7 +18,7 @@ import {
 } from "./connection.js";
 import { resultText } from "./content.js";
 import { userMeta } from "./identity.js";
-import { toolModelName } from "./names.js";
+import { addressModelName, toolModelName } from "./names.js";
 import { AuthorizationRequiredError, type OAuthDeps, OAuthToolServer } from "./oauth.js";
 
 /** A server the hub connects to: its name (the namespace of its tools) and how to reach it. */
@@ -91,7 +91,7 @@ export class McpHub implements Toolbox {
   }
 
   modelName(address: ToolAddress): string {
-    return address.server === "" ? address.name : toolModelName(address.server, address.name);
+    return addressModelName(address);
   }
 
   requiresApproval(address: ToolAddress): boolean {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { ToolAddress } from "../tools.js";
 
 /** OpenAI's rule for function names (other vendors' rules are looser or the same). */
 const MAX_LENGTH = 64;
@@ -16,4 +17,9 @@ export function toolModelName(server: string, tool: string): string {
   if (clean === joined && clean.length <= MAX_LENGTH) return clean;
   const hash = createHash("sha256").update(`${server}\u0000${tool}`).digest("hex").slice(0, 8);
   return `${clean.slice(0, MAX_LENGTH - hash.length - 1)}_${hash}`;
+}
+
+/** The name a tool is offered to the model under; a tool of no server (`server` empty) keeps its own. */
+export function addressModelName(address: ToolAddress): string {
+  return address.server === "" ? address.name : toolModelName(address.server, address.name);
 }

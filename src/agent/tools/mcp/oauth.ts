@@ -21,10 +21,8 @@ import {
   startToolServerAuthorization,
 } from "../../../db/tool-server-auth.js";
 import type { Logger } from "../../../observability/logger.js";
+import { OAUTH_CALLBACK_PATH } from "./config.js";
 import type { SecretBox } from "./sealed.js";
-
-/** The path of the OAuth callback this backend serves. */
-export const OAUTH_CALLBACK_PATH = "/oauth/callback";
 
 /** What every OAuth tool server needs from the process. */
 export interface OAuthDeps {
