@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { encodeGlobalID } from "@pothos/plugin-relay";
+import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
@@ -87,6 +88,39 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     if (assistant?.__typename !== "MessageCreated") throw new Error("no assistant MessageCreated");
     return assistant.message.id;
   };
+
+  it("frees the streams of clients gone before their first event, on both SSE endpoints", async () => {
+    await freshUser();
+    const gate = deferred();
+    fake.script({ chunks: [{ content: "held", gate: gate.promise }] });
+    let created = 0;
+    const started = collect(send("yoga-sse", { content: "start" }), (r) => {
+      created += eventsOf([r]).filter((e) => e.__typename === "MessageCreated").length;
+      return created === 2;
+    });
+    const messageId = assistantIdOf(eventsOf(await started));
+    const body = JSON.stringify({ query: print(MessageStream), variables: { messageId } });
+    // Gone within a few milliseconds: before the response started, or after.
+    for (const path of ["/graphql", "/graphql/stream"]) {
+      for (let i = 0; i < 8; i++) {
+        const abort = new AbortController();
+        const response = fetch(`${server.url}${path}`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            accept: "text/event-stream",
+          },
+          body,
+          signal: abort.signal,
+        }).catch(() => null);
+        setTimeout(() => abort.abort(), i);
+        await response;
+      }
+    }
+    await waitFor(() => server.runtime.streams.size === 0, 5_000, "every dropped stream closed");
+    gate.resolve();
+  });
 
   describe.each(transports)("over %s", (transport) => {
     it("frees the stream when its client goes away, while the reply runs on to the end", async () => {
