@@ -1,5 +1,6 @@
 import type { Db } from "./client.js";
 import type { Message } from "./columns.js";
+import { Prisma } from "./generated/prisma/client.js";
 import { WITH_TOOL_CALLS } from "./messages.js";
 
 // Replies whose writer is gone: a crashed process (one instance, recovered at start) or an instance that
@@ -32,21 +33,14 @@ export function renewLeases(db: Db, messageIds: string[]): Promise<number> {
  */
 export function claimExpiredReplies(db: Db, leaseMs: number): Promise<AbandonedReply[]> {
   return db.$queryRaw<AbandonedReply[]>`
-    WITH claimed AS (
+    WITH failed AS (
       UPDATE "Message"
       SET status = 'FAILED', error = ${ABANDONED_REPLY_ERROR}, "lastSeq" = "lastSeq" + 1,
         "updatedAt" = now() AT TIME ZONE 'UTC'
       WHERE status = 'STREAMING' AND "heartbeatAt" < now() - ${leaseMs}::int * interval '1 millisecond'
       RETURNING id, "lastSeq", "conversationId"
-    ), freed AS (
-      UPDATE "Conversation" SET "activeReplyId" = NULL
-      FROM claimed WHERE "Conversation".id = claimed."conversationId" AND "Conversation"."activeReplyId" = claimed.id
-    ), unanswered AS (
-      UPDATE "ToolCall"
-      SET "isError" = true, status = 'FAILED', result = ${ABANDONED_TOOL_CALL_RESULT}, "completedAt" = now() AT TIME ZONE 'UTC'
-      FROM claimed WHERE "ToolCall"."messageId" = claimed.id AND "ToolCall"."completedAt" IS NULL
-    )
-    SELECT id, "lastSeq" FROM claimed`;
+    ), ${RELEASE_FAILED}
+    SELECT id, "lastSeq" FROM failed`;
 }
 
 /** Sets a claimed reply's final seq; returns it with its tool calls, for its `MessageCompleted`. */
@@ -60,20 +54,26 @@ export function setFinalSeq(db: Db, messageId: string, lastSeq: number) {
  * single instance, at start, when no reply can be running anywhere yet (several instances use leases).
  */
 export async function failAbandonedReplies(db: Db): Promise<number> {
-  // Conversations are found through their failed replies: `activeReplyId` is in no index (see the schema).
   const [row] = await db.$queryRaw<{ failed: number }[]>`
     WITH failed AS (
       UPDATE "Message" SET status = 'FAILED', error = ${ABANDONED_REPLY_ERROR}, "updatedAt" = now() AT TIME ZONE 'UTC'
       WHERE status = 'STREAMING'
       RETURNING id, "conversationId"
-    ), unanswered AS (
+    ), ${RELEASE_FAILED}
+    SELECT count(*)::int AS failed FROM failed`;
+  return row?.failed ?? 0;
+}
+
+/**
+ * What both sweeps do for the replies of their `failed` CTE (id, conversationId): end the tool calls that
+ * never answered as errors, and free the conversations those replies held. Conversations are found through
+ * their replies: `activeReplyId` is in no index (see the schema).
+ */
+const RELEASE_FAILED = Prisma.sql`unanswered AS (
       UPDATE "ToolCall"
       SET "isError" = true, status = 'FAILED', result = ${ABANDONED_TOOL_CALL_RESULT}, "completedAt" = now() AT TIME ZONE 'UTC'
       FROM failed WHERE "ToolCall"."messageId" = failed.id AND "ToolCall"."completedAt" IS NULL
     ), freed AS (
       UPDATE "Conversation" SET "activeReplyId" = NULL
       FROM failed WHERE "Conversation".id = failed."conversationId" AND "Conversation"."activeReplyId" = failed.id
-    )
-    SELECT count(*)::int AS failed FROM failed`;
-  return row?.failed ?? 0;
-}
+    )`;
