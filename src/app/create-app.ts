@@ -96,7 +96,6 @@ export function createApp(runtime: Runtime) {
       }),
       useStreamedSubscriptions(GRAPHQL_ENDPOINT),
       useMultipartSubscriptions({ heartbeatMs: config.multipartHeartbeatMs }),
-      useCompiledSubscriptions(),
       useUnbufferedEventStreams(),
       ...(config.metrics
         ? [
@@ -105,9 +104,17 @@ export function createApp(runtime: Runtime) {
               endpoint: "/metrics",
               // Names and URLs come from clients: as labels they would grow the metrics without bound.
               labels: { operationName: false, url: false },
+              // Subscriptions' errors are counted by the compiled subscriptions (below), which answer
+              // without the per-event hook counting them would add.
+              metrics: { graphql_envelop_error_result: ["parse", "validate", "context", "execute"] },
             }),
           ]
         : []),
+      // After the metrics plugin, whose timings it keeps; the hooks after it do not run for subscriptions.
+      useCompiledSubscriptions({
+        mask: maskError,
+        count: config.metrics ? (errors) => runtime.metrics.subscriptionErrors(errors) : undefined,
+      }),
       ...(config.mcp.http
         ? [
             useMcpEndpoint({

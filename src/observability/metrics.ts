@@ -107,6 +107,20 @@ export function createMetrics(sources: { runningReplies: () => number; openStrea
     runs,
     limited: (limit: string) => limited.inc({ limit }),
     followerAttached: () => followersAttached.inc(),
+    /**
+     * Errors a subscription's events carried, counted as yoga's Prometheus plugin counts them
+     * (`graphql_envelop_error_result`, which that plugin registers) for the compiled subscriptions that
+     * answer in its place (src/http/compiled-subscriptions.ts).
+     */
+    subscriptionErrors(errors: readonly { readonly path?: readonly (string | number)[] | undefined }[]) {
+      const counter = registry.getSingleMetric("graphql_envelop_error_result") as Counter | undefined;
+      for (const error of errors)
+        counter?.inc({
+          operationType: "subscription",
+          phase: "execute",
+          ...(error.path ? { path: error.path.join(".") } : {}),
+        });
+    },
   };
 }
 

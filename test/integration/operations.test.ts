@@ -118,6 +118,34 @@ describe("operations", () => {
     expect(after).not.toMatch(/operationName=/);
   });
 
+  it("counts the errors subscriptions answer with, masked as any other", async () => {
+    const token = await tokenFor(`refused-${randomUUID()}`);
+    const count = (text: string) =>
+      text
+        .split("\n")
+        .filter(
+          (l) => l.startsWith("graphql_envelop_error_result{") && l.includes('operationType="subscription"'),
+        )
+        .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
+    const before = count(await metrics());
+    const requestsBefore = fake.requests.length;
+    const [empty] = await collect(yogaSSE(server.url, SendMessage, { input: { content: "   " } }, token));
+    expect(empty?.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
+    const missing = `Conversation:${randomUUID()}`;
+    const [foreign] = await collect(
+      yogaSSE(
+        server.url,
+        SendMessage,
+        { input: { content: "hi", conversationId: Buffer.from(missing).toString("base64") } },
+        token,
+      ),
+    );
+    expect(foreign?.errors?.map((e) => e.extensions?.code)).toEqual(["NOT_FOUND"]);
+    expect(JSON.stringify(foreign)).not.toMatch(/stack|prisma|SELECT/i);
+    expect(count(await metrics()) - before).toBe(2);
+    expect(fake.requests.length).toBe(requestsBefore);
+  });
+
   it("counts model errors and shows running replies", async () => {
     const token = await tokenFor(`failing-${randomUUID()}`);
     const before = sample(await metrics(), "chat_model_errors_total") ?? 0;
