@@ -1,9 +1,10 @@
 import { Readable } from "node:stream";
 import { type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
-import { createHandler } from "graphql-sse";
+import { createHandler, type RequestParams, TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from "graphql-sse";
 import type { Plugin, YogaInitialContext } from "graphql-yoga";
 import { ClientError } from "../core/errors.js";
 import { checkQueryString, readBodyText } from "./body.js";
+import { eventStreamBody } from "./event-stream-body.js";
 import type { PersistedOperations } from "./persisted-operations.js";
 import { errorResponse } from "./responses.js";
 
@@ -31,51 +32,64 @@ export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaIniti
   const failure = (error: unknown): ExecutionResult => ({ data: null, errors: [masked(error)] });
   return {
     onYogaInit({ yoga }) {
+      const operate = async (
+        request: ReadRequest,
+        params: RequestParams,
+      ): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> => {
+        const { original, serverContext } = request;
+        try {
+          const query = guards.persisted ? guards.persisted.resolve(params) : params.query;
+          const enveloped = yoga.getEnveloped({ ...serverContext, request: original, params });
+          const document = enveloped.parse(query);
+          const errors: readonly GraphQLError[] = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return { data: null, errors: errors.map(masked) };
+          const operation = getOperationAST(document, params.operationName);
+          if (!operation) {
+            throw new GraphQLError("Could not determine which operation to run", {
+              extensions: { code: "BAD_USER_INPUT" },
+            });
+          }
+          if (operation.operation === "mutation" && request.method === "GET") {
+            throw new GraphQLError("Mutations cannot be sent with GET", {
+              extensions: { code: "BAD_USER_INPUT" },
+            });
+          }
+          const contextValue = await enveloped.contextFactory();
+          const args = {
+            schema: enveloped.schema,
+            document,
+            contextValue,
+            variableValues: params.variables,
+            operationName: params.operationName,
+          };
+          const run = operation.operation === "subscription" ? enveloped.subscribe : enveloped.execute;
+          const result = (await run(args)) as ExecutionResult | AsyncIterable<ExecutionResult>;
+          // A subscription that fails to start answers `{ errors }` without `data`, which graphql-sse
+          // would not recognise as a result.
+          return Symbol.asyncIterator in result ? result : { data: null, ...result };
+        } catch (error) {
+          return failure(error);
+        }
+      };
       const handle = createHandler<ReadRequest>({
         // yoga leaves `extensions.http` out of its responses; results sent here must not carry it either.
         onNext: (_ctx, _req, result) => withoutHttpExtensions(result),
-        async onSubscribe(req, params) {
-          const { original, serverContext } = req.raw;
-          try {
-            const query = guards.persisted ? guards.persisted.resolve(params) : params.query;
-            const enveloped = yoga.getEnveloped({ ...serverContext, request: original, params });
-            const document = enveloped.parse(query);
-            const errors: readonly GraphQLError[] = enveloped.validate(enveloped.schema, document);
-            if (errors.length > 0) return { data: null, errors: errors.map(masked) };
-            const operation = getOperationAST(document, params.operationName);
-            if (!operation) {
-              throw new GraphQLError("Could not determine which operation to run", {
-                extensions: { code: "BAD_USER_INPUT" },
-              });
-            }
-            if (operation.operation === "mutation" && req.method === "GET") {
-              throw new GraphQLError("Mutations cannot be sent with GET", {
-                extensions: { code: "BAD_USER_INPUT" },
-              });
-            }
-            const contextValue = await enveloped.contextFactory();
-            const args = {
-              schema: enveloped.schema,
-              document,
-              contextValue,
-              variableValues: params.variables,
-              operationName: params.operationName,
-            };
-            const run = operation.operation === "subscription" ? enveloped.subscribe : enveloped.execute;
-            const result = (await run(args)) as ExecutionResult | AsyncIterable<ExecutionResult>;
-            // A subscription that fails to start answers `{ errors }` without `data`, which graphql-sse
-            // would not recognise as a result.
-            return Symbol.asyncIterator in result ? result : { data: null, ...result };
-          } catch (error) {
-            return failure(error);
-          }
-        },
+        onSubscribe: (req, params) => operate(req.raw, params),
       });
-      // graphql-sse's own fetch adapter turns each message into bytes and hands it on through a web
+      // An operation with a stream of its own is answered here (see eventStreamBody), everything else by
+      // graphql-sse. Its own fetch adapter turns each message into bytes and hands it on through a web
       // ReadableStream pulled by yoga's server adapter: per event a TextEncoder copy, a pull and several
       // promises (a tenth of everything allocated while streaming, by a sampling heap profile). A node
       // Readable body is piped to the socket by the adapter as it is.
       handler = async (request) => {
+        const params = await distinctParams(request);
+        if (params) {
+          const body = eventStreamBody(await operate(request, params), withoutHttpExtensions);
+          return new yoga.fetchAPI.Response(body as unknown as ReadableStream, {
+            status: 200,
+            headers: EVENT_STREAM_HEADERS,
+          });
+        }
         const [body, init] = await handle({
           method: request.method,
           url: request.url,
@@ -109,6 +123,43 @@ export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaIniti
         endResponse(await handler(new ReadRequest(request, href, body, serverContext ?? {})));
       })();
     },
+  };
+}
+
+/** graphql-sse's headers for an event stream. */
+const EVENT_STREAM_HEADERS = {
+  connection: "keep-alive",
+  "cache-control": "no-cache",
+  "content-encoding": "none",
+  "content-type": "text/event-stream; charset=utf-8",
+};
+
+/**
+ * The parameters of a well-formed operation for a stream of its own (graphql-sse's "distinct connections"
+ * mode: a JSON POST asking for `text/event-stream`, with no stream token), which is answered here with
+ * {@link eventStreamBody}; null for everything else (the single-connection mode, other methods, malformed
+ * parameters), which graphql-sse's handler answers with its own statuses and messages.
+ */
+async function distinctParams(request: ReadRequest): Promise<RequestParams | null> {
+  if (request.method !== "POST" || request.headers.get("accept") !== "text/event-stream") return null;
+  if (!request.headers.get("content-type")?.includes("application/json")) return null;
+  if (request.headers.get(TOKEN_HEADER_KEY) || new URL(request.url).searchParams.get(TOKEN_QUERY_KEY))
+    return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(await request.text());
+  } catch {
+    return null;
+  }
+  if (typeof data !== "object" || data === null) return null;
+  const { query, operationName, variables, extensions } = data as Record<string, unknown>;
+  const isMap = (value: unknown) => value == null || (typeof value === "object" && !Array.isArray(value));
+  if (typeof query !== "string" || !isMap(variables) || !isMap(extensions)) return null;
+  return {
+    query,
+    operationName: operationName as RequestParams["operationName"],
+    variables: variables as RequestParams["variables"],
+    extensions: extensions as RequestParams["extensions"],
   };
 }
 
