@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -120,6 +121,49 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     }
     await waitFor(() => server.runtime.streams.size === 0, 5_000, "every dropped stream closed");
     gate.resolve();
+  });
+
+  it("gives a graphql-sse client that stops reading the whole text once it reads again", async () => {
+    await freshUser();
+    // Megabytes of text, more than the sockets' buffers hold, so the server has to wait for this client.
+    const parts = Array.from({ length: 3_000 }, (_, i) => `${String(i).padStart(4, "0")}${"x".repeat(996)}`);
+    fake.script(FakeOpenAI.text(parts));
+    const body = JSON.stringify({ query: print(SendMessage), variables: sendVars({ content: "stall" }) });
+    const raw = await new Promise<string>((resolve, reject) => {
+      const request = httpRequest(
+        `${server.url}/graphql/stream`,
+        {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            accept: "text/event-stream",
+          },
+        },
+        (response) => {
+          let text = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          response.on("end", () => resolve(text));
+          // Not read for a while, then read to the end.
+          response.pause();
+          setTimeout(() => response.resume(), 1_000);
+        },
+      );
+      request.on("error", reject);
+      request.end(body);
+    });
+    const events = raw
+      .split("\n\n")
+      .filter((message) => message.startsWith("event: next"))
+      .map((message) => JSON.parse(message.slice(message.indexOf("data: ") + 6)).data.sendMessage);
+    const completed = events.at(-1);
+    expect(completed?.__typename).toBe("MessageCompleted");
+    expect(replyText(events)).toBe(parts.join(""));
+    expect(completed.message.content).toBe(parts.join(""));
+    expect(events.filter((e) => e.__typename === "TextDelta").length).toBeLessThan(parts.length);
   });
 
   describe.each(transports)("over %s", (transport) => {
