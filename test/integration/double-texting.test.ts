@@ -205,8 +205,12 @@ describe.each(testDatabaseKinds())("a queue left by a stopped server, %s", (kind
 
     const second = await startTestServer(kind, env, { database: kept });
     try {
+      // Six messages, the last one ended: its row exists from the moment its reply starts.
       await waitFor(
-        async () => (await path(second.url, token, conversationId)).length === 6,
+        async () => {
+          const messages = await path(second.url, token, conversationId);
+          return messages.length === 6 && messages[5]?.[1] !== "STREAMING";
+        },
         30_000,
         "the queue answered",
       );
