@@ -1,28 +1,29 @@
 import { Readable } from "node:stream";
 import type { ExecutionResult } from "graphql";
+import { print } from "graphql-sse";
 
 /** An empty comment: sent first (some browsers show nothing until a body byte arrives) and as a keep-alive. */
 const COMMENT = ":\n\n";
 /** graphql-sse's keep-alive interval. */
 const PING_MS = 12_000;
-const COMPLETE = "event: complete\ndata:\n\n";
+const COMPLETE = print({ event: "complete", data: null });
 
 /**
- * An operation's results as the body of a graphql-sse "distinct connections" response, byte for byte what
- * graphql-sse's handler writes: a comment, a `next` event per result, `complete`, then the end, with a
- * comment every 12 seconds meanwhile. graphql-sse's handler reads the results in a loop of its own and queues
- * each message for an async generator that a `Readable` then pulls: four promises and a queue per event, a
- * third of what a streaming reply allocated (sampling heap profile). Here each result is read when the
- * socket can take more, so a client that reads slowly leaves events in the reply's feed, which merges them,
- * rather than in a queue here. A failing stream cuts the response, as graphql-sse's does; a response that
- * ends early (the client left) closes the results.
+ * An operation's results as the body of a graphql-sse "distinct connections" response, written as
+ * graphql-sse's handler writes it (with its own `print`): a comment, a `next` event per result, `complete`,
+ * then the end, with a comment every 12 seconds meanwhile. graphql-sse's handler reads the results in a loop
+ * of its own and queues each message for an async generator that a `Readable` then pulls: four promises and
+ * a queue per event, a third of what a streaming reply allocated (sampling heap profile). Here each result
+ * is read when the socket can take more, so a client that reads slowly leaves events in the reply's feed,
+ * which merges them, rather than in a queue here. A failing stream cuts the response, as graphql-sse's
+ * does; a response that ends early (the client left) closes the results.
  */
 export function eventStreamBody(
   results: ExecutionResult | AsyncIterable<ExecutionResult>,
   /** Each result as it is sent. */
   format: (result: ExecutionResult) => ExecutionResult,
 ): Readable {
-  const message = (result: ExecutionResult) => `event: next\ndata: ${JSON.stringify(format(result))}\n\n`;
+  const message = (result: ExecutionResult) => print({ event: "next", data: format(result) });
   if (!(Symbol.asyncIterator in results))
     return Readable.from([COMMENT, message(results), COMPLETE], { objectMode: false });
   const iterator = results[Symbol.asyncIterator]();
