@@ -3,6 +3,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 
 /** Where the data lives: a PostgreSQL URL, or a folder for the embedded PGlite database. */
@@ -13,7 +14,14 @@ export type DatabaseTarget =
 /** A driver adapter factory plus the means to release what it holds. */
 export interface Database {
   readonly target: DatabaseTarget;
+  /** The application's: on PostgreSQL every adapter it connects shares one pool. */
   readonly factory: SqlMigrationAwareDriverAdapterFactory;
+  /**
+   * The schema engine's: on PostgreSQL each adapter it connects is a pool of its own, ended when the adapter
+   * is disposed, so the session that took Prisma Migrate's advisory lock ends with the engine, and the lock
+   * with it.
+   */
+  readonly sessions: SqlMigrationAwareDriverAdapterFactory;
   close(): Promise<void>;
 }
 
@@ -56,16 +64,17 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     // Idle connections are kept for minutes, not pg's default 10 s: under bursty load the pool otherwise
     // closed and reopened connections all the time (26 new backends in a minute of the compare bench), and
     // each new one costs PostgreSQL a process, its catalog caches and every prepared statement again.
-    const factory = new PrismaPg(
-      {
-        connectionString: target.url,
-        max: target.poolSize ?? 10,
-        connectionTimeoutMillis: 5_000,
-        idleTimeoutMillis: 300_000,
-      },
-      { statementNameGenerator: statementNames() },
-    );
-    return { target, factory, close: async () => {} };
+    // One pool for every adapter the factory connects: Prisma's client's and the reply statements' own
+    // (see direct-sql.ts); it ends with the database, not with either of them.
+    const config = {
+      connectionString: target.url,
+      max: target.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 300_000,
+    };
+    const pool = new pg.Pool(config);
+    const factory = new PrismaPg(pool, { statementNameGenerator: statementNames() });
+    return { target, factory, sessions: new PrismaPg(config), close: () => pool.end() };
   }
   if (target.dataDir !== null) mkdirSync(target.dataDir, { recursive: true });
   const pglite = new PGlite({
@@ -74,5 +83,6 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     startParams: pgliteStartParams,
   });
   await pglite.waitReady;
-  return { target, factory: new PrismaPGlite(pglite), close: () => pglite.close() };
+  const factory = new PrismaPGlite(pglite);
+  return { target, factory, sessions: factory, close: () => pglite.close() };
 }

@@ -1,6 +1,6 @@
 import { cursorId, staleCursor } from "../core/pagination.js";
-import type { Db } from "./client.js";
-import type { MessageRole, Prisma } from "./generated/prisma/client.js";
+import { type Db, queryRows } from "./client.js";
+import { type MessageRole, Prisma } from "./generated/prisma/client.js";
 
 /**
  * The selection Pothos computes for the requested fields of a message (plugin-prisma's `query`), or one of
@@ -79,7 +79,9 @@ export async function messagePage<S extends MessageSelection>(
  */
 export async function pathHistory(db: Db, lastId: string, limit: number) {
   // A read: it starts with SELECT, so it is not mistaken for a write (statement logs, the send's test).
-  const path = await db.$queryRaw<{ id: string; files: boolean }[]>`
+  const path = await queryRows<{ id: string; files: boolean }>(
+    db,
+    Prisma.sql`
       SELECT id::text AS id, files FROM (
         WITH RECURSIVE up AS (
           SELECT id, "parentId", 1 AS n FROM "public"."Message" WHERE id = ${lastId}::uuid
@@ -89,7 +91,8 @@ export async function pathHistory(db: Db, lastId: string, limit: number) {
         )
         SELECT id, EXISTS (SELECT FROM "public"."MessageAttachment" a WHERE a."messageId" = up.id) AS files
           FROM up
-      ) AS path`;
+      ) AS path`,
+  );
   if (path.length === 0) return { rows: [], withFiles: new Set<string>() };
   const rows = await db.message.findMany({
     ...WITH_TOOL_CALLS,

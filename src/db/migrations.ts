@@ -189,7 +189,7 @@ function timestamp(date: Date): string {
 }
 
 async function withEngine<T>(database: Database, fn: (engine: SchemaEngine) => Promise<T>): Promise<T> {
-  const engine = await createSchemaEngine(database.factory);
+  const engine = await createSchemaEngine(database.sessions);
   try {
     return await fn(engine);
   } finally {

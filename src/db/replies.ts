@@ -1,6 +1,7 @@
-import type { Db } from "./client.js";
+import { type Db, queryRows } from "./client.js";
 import type { Message } from "./columns.js";
 import { messageColumns } from "./columns.js";
+import { Prisma } from "./generated/prisma/client.js";
 
 // The writes of a reply while it streams and when it ends. Every one is fenced on the status: a reply that
 // ended, here or on another instance, keeps its final state.
@@ -29,7 +30,9 @@ export async function appendReplyTexts(db: Db, replies: ReplyText[]): Promise<Se
   const ats = replies.map((r) => r.at);
   const seqs = replies.map((r) => r.lastSeq);
   const reasonings = replies.map((r) => r.reasoning);
-  const rows = await db.$queryRaw<{ id: string }[]>`UPDATE "public"."Message" AS m
+  const rows = await queryRows<{ id: string }>(
+    db,
+    Prisma.sql`UPDATE "public"."Message" AS m
            SET content = CASE WHEN v.at < 0 THEN v.text ELSE m.content || v.text END,
                reasoning = CASE WHEN v.at < 0 THEN v.reasoning WHEN v.reasoning IS NULL THEN m.reasoning
                                 ELSE COALESCE(m.reasoning, '') || v.reasoning END,
@@ -37,7 +40,8 @@ export async function appendReplyTexts(db: Db, replies: ReplyText[]): Promise<Se
           FROM unnest(${ids}::uuid[], ${texts}::text[], ${ats}::int[], ${seqs}::int[], ${reasonings}::text[])
                AS v(id, text, at, seq, reasoning)
          WHERE m.id = v.id AND m.status = 'STREAMING' AND (v.at < 0 OR char_length(m.content) = v.at)
-        RETURNING m.id::text AS id`;
+        RETURNING m.id::text AS id`,
+  );
   return new Set(rows.map((r) => r.id));
 }
 
@@ -68,7 +72,9 @@ export async function endReply(
   end: ReplyEnd,
 ): Promise<Message | null> {
   const now = new Date().toISOString();
-  const [message] = await db.$queryRaw<Message[]>`
+  const [message] = await queryRows<Message>(
+    db,
+    Prisma.sql`
       WITH ended AS (
         UPDATE "public"."Message" AS m
            SET content = ${end.content}, reasoning = ${end.reasoning}, "lastSeq" = ${end.lastSeq},
@@ -85,7 +91,8 @@ export async function endReply(
          WHERE id = ${conversationId}::uuid AND "activeReplyId" = ${messageId}::uuid
            AND EXISTS (SELECT FROM ended)
       )
-      SELECT * FROM ended`;
+      SELECT * FROM ended`,
+  );
   return message ?? null;
 }
 

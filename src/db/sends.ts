@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Db } from "./client.js";
+import { type Db, queryRows } from "./client.js";
 import { type Message, messageColumns } from "./columns.js";
 import { Prisma } from "./generated/prisma/client.js";
 import { flip, pathChange } from "./tree.js";
@@ -72,7 +72,9 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
           FROM c, base, ${values}
         RETURNING ${messageColumns("m")}`;
   if ("title" in input.conversation) {
-    return db.$queryRaw<Message[]>`
+    return queryRows<Message>(
+      db,
+      Prisma.sql`
       WITH c AS (
         INSERT INTO "public"."Conversation"
                (id, "ownerId", title, "createdAt", "updatedAt", "activityAt", "messageCount", "activeReplyId",
@@ -84,12 +86,15 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
       ),
       base AS (SELECT NULL::uuid AS "parentId", 0 AS depth, 0 AS "siblingIndex"),
       saved AS (${insert})
-      SELECT * FROM saved ORDER BY position`;
+      SELECT * FROM saved ORDER BY position`,
+    );
   }
   const conversationId = input.conversation.id;
   const placement = input.placement ?? { kind: "leaf" };
   const parentId = placement.kind === "under" ? placement.parentId : null;
-  return db.$queryRaw<Message[]>`
+  return queryRows<Message>(
+    db,
+    Prisma.sql`
       WITH RECURSIVE conv AS (
         SELECT id, "activeLeafId", "rootCount" FROM "public"."Conversation"
          WHERE id = ${conversationId}::uuid AND "ownerId" = ${ownerId}
@@ -128,7 +133,8 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
       ),
       ${flip(Prisma.sql`(SELECT id FROM p)`)},
       saved AS (${insert})
-      SELECT * FROM saved ORDER BY position`;
+      SELECT * FROM saved ORDER BY position`,
+  );
 }
 
 /**

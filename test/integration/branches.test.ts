@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onQuery } from "../../src/db/client.js";
 import { FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import {
@@ -230,7 +231,7 @@ describe.each(testDatabaseKinds())("conversation trees on %s", (kind) => {
     const id = encodeGlobalID("Conversation", seeded.id);
     const statements: string[] = [];
     const listener = (e: { query: string }) => statements.push(e.query);
-    server.db.prisma.$on("query", listener);
+    onQuery(server.db.prisma, listener);
     const before = statements.length;
     const page = await tree(id, { last: 30 });
     const counted = statements.slice(before).filter((q) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(q));
@@ -320,7 +321,7 @@ describe.each(testDatabaseKinds())("conversation trees on %s", (kind) => {
     await freshUser();
     const { conversationId, ids } = await chain();
     const statements: string[] = [];
-    server.db.prisma.$on("query", (e: { query: string }) => statements.push(e.query));
+    onQuery(server.db.prisma, (e: { query: string }) => statements.push(e.query));
     fake.script(FakeOpenAI.text(["edited"]));
     await stream(EditMessage, { input: { messageId: String(ids[2]), content: "u2 again" } });
     fake.script(FakeOpenAI.text(["again"]));

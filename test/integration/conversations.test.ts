@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ResultOf } from "@graphql-typed-document-node/core";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onQuery } from "../../src/db/client.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import {
   ArchiveConversation,
@@ -247,7 +248,7 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
       expect([...order].sort()).toEqual([...ids].sort());
 
       const statements: string[] = [];
-      server.db.prisma.$on("query", (e) => statements.push(e.query));
+      onQuery(server.db.prisma, (e) => statements.push(e.query));
       const back = await pageBackward(4);
       expect(back).toEqual(order);
       const pages = statements.filter((q) => /FROM "public"\."Conversation"/.test(q) && /ORDER BY/.test(q));
@@ -339,7 +340,7 @@ describe.each(testDatabaseKinds())("conversations API on %s", (kind) => {
       for (let i = 0; i < 50; i++) await seedConversation(server.db.prisma, user, { messages: 3 });
       const statements: string[] = [];
       const listener = (e: { query: string }) => statements.push(e.query);
-      server.db.prisma.$on("query", listener);
+      onQuery(server.db.prisma, listener);
       const page = await server.request(ConversationsQuery, { first: 50 }, token);
       expect(page.data?.conversations.edges).toHaveLength(50);
       expect(page.data?.conversations.edges.every((e) => e.node.lastMessage?.position === 3)).toBe(true);

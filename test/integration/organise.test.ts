@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ResultOf } from "@graphql-typed-document-node/core";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onQuery } from "../../src/db/client.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { ArchiveConversation, DeleteConversation } from "../utils/operations.js";
 import {
@@ -354,7 +355,7 @@ describe.each(testDatabaseKinds())("pins, tags and feedback on %s", (kind) => {
 
       const statements: string[] = [];
       const listener = (e: { query: string }) => statements.push(e.query);
-      server.db.prisma.$on("query", listener);
+      onQuery(server.db.prisma, listener);
       const tags = await server.request(ViewerTags, {}, token);
       expect(tags.errors).toBeUndefined();
       expect(tags.data?.viewer.tags).toEqual([

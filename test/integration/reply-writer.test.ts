@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReplyWriter } from "../../src/agent/runs/reply-writer.js";
 import { TextFlusher } from "../../src/agent/runs/text-flusher.js";
-import type { Db } from "../../src/db/client.js";
+import { type Db, onQuery } from "../../src/db/client.js";
 import { type Connection, connect } from "../../src/db/connect.js";
 import { appendReplyTexts } from "../../src/db/replies.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -56,7 +56,7 @@ describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
     const message = await streamingReply(prisma);
     const writer = new ReplyWriter(prisma, message.id, flusher);
     const statements: string[] = [];
-    prisma.$on("query", (e) => {
+    onQuery(prisma, (e) => {
       if (/^UPDATE "public"\."Message" AS m/.test(e.query) && e.params.includes(message.id)) {
         statements.push(e.params);
       }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onQuery } from "../../src/db/client.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { seedConversation } from "../utils/seed.js";
@@ -129,7 +130,7 @@ describe.each(testDatabaseKinds())("REST API on %s", (kind) => {
       }
     }
     const statements: string[] = [];
-    prisma.$on("query", (e: { query: string }) => statements.push(e.query));
+    onQuery(prisma, (e: { query: string }) => statements.push(e.query));
     const found: { id: string; title: string }[] = await (
       await call("GET", "/api/conversations/search?query=nebula")
     ).json();

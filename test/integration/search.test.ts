@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientError } from "../../src/core/errors.js";
-import type { Db } from "../../src/db/client.js";
+import { type Db, onQuery } from "../../src/db/client.js";
 import {
   type MessageSearchHit,
   type SearchMessagesArgs,
@@ -568,7 +568,7 @@ describe.each(testDatabaseKinds())("search on %s", (kind) => {
       );
       const statements: string[] = [];
       const listener = (e: { query: string }) => statements.push(e.query);
-      prisma.$on("query", listener);
+      onQuery(prisma, listener);
       const page = await server.request(SearchPageQuery, { query: "it", first: 10 }, token);
       expect(page.data?.searchMessages.edges).toHaveLength(10);
       expect(page.data?.searchMessages.pageInfo.hasNextPage).toBe(true);
@@ -591,7 +591,7 @@ describe.each(testDatabaseKinds())("search on %s", (kind) => {
       }
       const statements: string[] = [];
       const listener = (e: { query: string }) => statements.push(e.query);
-      prisma.$on("query", listener);
+      onQuery(prisma, listener);
       const page = await server.request(SearchQuery, { query: "quasar", first: 50 }, token);
       expect(page.data?.searchMessages.edges).toHaveLength(50);
       const counted = statements.filter((q) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(q));

@@ -3,6 +3,7 @@ import { request as httpRequest } from "node:http";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onQuery } from "../../src/db/client.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { DeleteConversation, MessageStream, SendMessage, StopGeneration } from "../utils/operations.js";
@@ -348,7 +349,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
       ),
     );
     const updates: string[] = [];
-    server.db.prisma.$on("query", (e) => {
+    onQuery(server.db.prisma, (e) => {
       if (/^UPDATE "public"\."Message"/.test(e.query)) updates.push(e.query);
     });
     const started = Date.now();
@@ -369,7 +370,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     await freshUser();
     const statements: string[] = [];
     const listener = (e: { query: string; params: string }) => statements.push(e.query);
-    server.db.prisma.$on("query", listener);
+    onQuery(server.db.prisma, listener);
     fake.script(FakeOpenAI.text(["one", " two"]));
     const first = await sendAll("yoga-sse", { content: "first turn" });
     fake.script(FakeOpenAI.text(["three"]));
@@ -394,7 +395,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     const listener = (e: { query: string }) => {
       if (/FROM "public"\."MessageAttachment" AS/.test(e.query)) lookups.push(e.query);
     };
-    server.db.prisma.$on("query", listener);
+    onQuery(server.db.prisma, listener);
     fake.script(FakeOpenAI.text(["one"]));
     const first = await sendAll("yoga-sse", { content: "first turn" });
     fake.script(FakeOpenAI.text(["two"]));
@@ -415,7 +416,7 @@ describe.each(testDatabaseKinds())("streaming replies on %s", (kind) => {
     const parts = Array.from({ length: 60 }, (_, i) => `c${i} `);
     fake.script(...[0, 1, 2].map(() => FakeOpenAI.text(parts, { delayMs: 5 })));
     const batches: string[] = [];
-    server.db.prisma.$on("query", (e) => {
+    onQuery(server.db.prisma, (e) => {
       if (/^UPDATE "public"\."Message" AS m/.test(e.query)) batches.push(e.params);
     });
     const started = Date.now();

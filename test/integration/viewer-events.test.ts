@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onQuery } from "../../src/db/client.js";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { wsClient } from "../utils/graphql-ws.js";
@@ -263,7 +264,7 @@ describe.each(testDatabaseKinds())("viewerEvents on %s", (kind) => {
       for (let i = 0; i < tabs; i++) readers.push(await readViewerEvents(server.url, token));
       const statements: string[] = [];
       const listener = (e: { query: string }) => statements.push(e.query);
-      server.db.prisma.$on("query", listener);
+      onQuery(server.db.prisma, listener);
       await server.request(RenameConversation, { id, title }, token);
       await waitFor(() => readers.every((r) => r.seen.length === 1), 10_000, "every tab told");
       for (const reader of readers) reader.close();
