@@ -56,6 +56,9 @@ export function eventStreamBody(
     }
   };
   const body = new Readable({
+    // Messages stay strings on their way to the socket, which writes them as they are: without an
+    // encoding, every message pushed would first be copied into a Buffer of its own.
+    encoding: "utf8",
     read() {
       if (!pulling && !ended) void pull();
     },

@@ -116,6 +116,7 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
   private markEnded = () => {};
   private finished = false;
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
+  private failing: (error: unknown) => void = () => {};
   private readonly idle: NodeJS.Timeout | undefined;
   private readonly total: NodeJS.Timeout;
 
@@ -139,30 +140,41 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
 
   next(): Promise<IteratorResult<T>> {
     if (this.finished) return Promise.resolve(DONE);
-    return new Promise<IteratorResult<T>>((resolve, reject) => {
-      this.waiting = resolve;
-      this.source.next().then(
-        (result) => {
-          if (this.waiting !== resolve) return; // stopped meanwhile
-          this.waiting = null;
-          if (result.done) {
-            void this.end();
-            resolve(DONE);
-            return;
-          }
-          this.idle?.refresh();
-          if (this.isLast(result.value)) void this.end();
-          resolve(result);
-        },
-        (error: unknown) => {
-          if (this.waiting !== resolve) return;
-          this.waiting = null;
-          void this.end();
-          reject(error);
-        },
-      );
-    });
+    // One promise per event, its handlers made once per stream: this sits on every event's path.
+    const read = new Promise<IteratorResult<T>>(this.wait);
+    this.source.next().then(this.onResult, this.onError);
+    return read;
   }
+
+  private readonly wait = (
+    resolve: (result: IteratorResult<T>) => void,
+    reject: (error: unknown) => void,
+  ) => {
+    this.waiting = resolve;
+    this.failing = reject;
+  };
+
+  // A result that arrives after stop() finds no read waiting (and the stream finished): it is dropped.
+  private readonly onResult = (result: IteratorResult<T>) => {
+    const resolve = this.waiting;
+    if (!resolve) return;
+    this.waiting = null;
+    if (result.done) {
+      void this.end();
+      resolve(DONE);
+      return;
+    }
+    this.idle?.refresh();
+    if (this.isLast(result.value)) void this.end();
+    resolve(result);
+  };
+
+  private readonly onError = (error: unknown) => {
+    if (!this.waiting) return;
+    this.waiting = null;
+    void this.end();
+    this.failing(error);
+  };
 
   async return(): Promise<IteratorResult<T>> {
     await this.end();

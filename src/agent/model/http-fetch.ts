@@ -45,6 +45,20 @@ function send(url: URL, init: RequestInit, body: string | null, agent: HttpAgent
  * response streams, hold only the request and the signal: not the request's body, headers and init (the
  * whole prompt, for a model request).
  */
+/** The Node stream behind the body of each response made here (see {@link nodeBody}). */
+const nodeBodies = new WeakMap<Response, IncomingMessage>();
+
+/**
+ * A response's body, chunk by chunk (none when it has no body); leaving the `for await` early cancels it.
+ * For a response this module's fetch made, the Node stream itself: a chunk then costs one step of the
+ * stream's own iterator, where the web stream around it adds a reader request, a promise, a queue entry and
+ * a copy of the bytes.
+ */
+export function bodyChunks(response: Response): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+  // Node's web streams are async iterable; the DOM types this project compiles with do not say so.
+  return nodeBodies.get(response) ?? (response.body as AsyncIterable<Uint8Array> | null) ?? [];
+}
+
 function answer(request: ClientRequest, signal: AbortSignal | null | undefined): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     let incoming: IncomingMessage | undefined;
@@ -58,13 +72,13 @@ function answer(request: ClientRequest, signal: AbortSignal | null | undefined):
       // A connection cut before anyone reads the body must not be an uncaught error; readers get it too.
       response.on("error", () => {});
       response.once("close", () => signal?.removeEventListener("abort", abort));
-      resolve(
-        new Response(lazyBody(response), {
-          status: response.statusCode,
-          statusText: response.statusMessage,
-          headers: responseHeaders(response),
-        }),
-      );
+      const answered = new Response(lazyBody(response), {
+        status: response.statusCode,
+        statusText: response.statusMessage,
+        headers: responseHeaders(response),
+      });
+      nodeBodies.set(answered, response);
+      resolve(answered);
     });
     request.once("error", (error) => {
       signal?.removeEventListener("abort", abort);

@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { createHttpFetch } from "./http-fetch.js";
+import { bodyChunks, createHttpFetch } from "./http-fetch.js";
 import { fromOpenAIChunk, toOpenAIMessages, toOpenAITools } from "./openai-mapping.js";
 import { ChunkDecoder } from "./openai-sse.js";
 import { ModelError, type ModelEvent, type ModelProvider, type ModelRequest } from "./provider.js";
@@ -53,8 +53,6 @@ export class OpenAIProvider implements ModelProvider {
           controller.abort();
         }, this.idleTimeoutMs);
     };
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    let ended = false;
     try {
       // The raw response: the client still builds the request, authenticates, retries and times out the
       // wait for it; its body is read here, far cheaper per chunk than through the client's `Stream`.
@@ -73,13 +71,11 @@ export class OpenAIProvider implements ModelProvider {
         .asResponse();
       armIdleTimer();
       const decoder = new ChunkDecoder(response.headers);
-      // Only a status without content (204) has no body: a stream that ended before it began.
-      reader = response.body?.getReader();
       let finished = false;
-      while (reader) {
-        const read = await reader.read();
-        if (read.done) break;
-        const chunks = decoder.decode(read.value);
+      // Only a status without content (204) has no body: a stream that ended before it began. Leaving the
+      // loop early (the consumer stopped, or a failure) cancels the body: the rest is not wanted.
+      for await (const bytes of bodyChunks(response)) {
+        const chunks = decoder.decode(bytes);
         if (chunks.length > 0) armIdleTimer();
         for (const chunk of chunks)
           for (const event of fromOpenAIChunk(chunk)) {
@@ -88,7 +84,6 @@ export class OpenAIProvider implements ModelProvider {
           }
         decoder.throwIfFailed();
       }
-      ended = true;
       // An aborted or cut connection can end the body quietly: only a finish reason means the end.
       if (!finished) throw new ModelError("The model stream ended before the reply was finished");
     } catch (error) {
@@ -98,8 +93,6 @@ export class OpenAIProvider implements ModelProvider {
       throw toModelError(error);
     } finally {
       clearTimeout(idle);
-      // Left early (the consumer stopped, or a failure): the rest of the body is not wanted.
-      if (reader && !ended) reader.cancel().catch(() => {});
       request.signal.removeEventListener("abort", onAbort);
     }
   }
