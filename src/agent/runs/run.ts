@@ -181,7 +181,10 @@ export class Run {
    * long as it streams.
    */
   private get log(): Logger {
-    return (this.options.logger ?? this.deps.logger).child({
+    // A child of the process's logger with the request's bindings copied in: a child of the request's
+    // logger would make that logger a prototype, with hidden classes of its own for every request.
+    return this.deps.logger.child({
+      ...this.options.logger?.bindings(),
       messageId: this.messageId,
       conversationId: this.conversationId,
     });
