@@ -1,31 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../../src/db/adapter.js";
-import { createPrismaClient, type Db, onQuery, queryRows } from "../../src/db/client.js";
+import { type Db, onQuery, queryRows } from "../../src/db/client.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../../src/db/errors.js";
 import { Prisma } from "../../src/db/generated/prisma/client.js";
-import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
+import { type OpenTestDatabase, openTestDatabase, testDatabaseKinds } from "../utils/databases.js";
 
 // A reply's statements skip Prisma's client (see direct-sql.ts): what they return and how they fail must be
 // what `$queryRaw` gives for the same statement.
 describe.each(testDatabaseKinds())("statements sent straight to the adapter on %s", (kind) => {
-  let testDatabase: TestDatabase;
-  let database: Database;
+  let opened: OpenTestDatabase;
   let prisma: Db;
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase(kind);
-    database = await openDatabase(testDatabase.target);
-    prisma = createPrismaClient(database);
+    opened = await openTestDatabase(kind, { migrate: false });
+    prisma = opened.prisma;
     await prisma.$executeRawUnsafe(`CREATE TABLE direct_parent (id int PRIMARY KEY, key text UNIQUE)`);
     await prisma.$executeRawUnsafe(
       `CREATE TABLE direct_child (id int PRIMARY KEY, parent int REFERENCES direct_parent (id))`,
     );
   });
-  afterAll(async () => {
-    await prisma?.$disconnect();
-    await database?.close();
-    await testDatabase?.drop();
-  });
+  afterAll(() => opened?.close());
 
   it("returns every column type the reply statements use as $queryRaw does, nulls included", async () => {
     const when = "2026-12-05T08:30:15.123Z";

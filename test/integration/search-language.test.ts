@@ -1,20 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openDatabase } from "../../src/db/adapter.js";
-import { createPrismaClient, type Db } from "../../src/db/client.js";
-import {
-  applyPendingMigrations,
-  diffDatabaseToSchema,
-  projectPaths,
-  readMigrations,
-} from "../../src/db/migrations.js";
+import type { Database } from "../../src/db/adapter.js";
+import type { Db } from "../../src/db/client.js";
+import { diffDatabaseToSchema, projectPaths, readMigrations } from "../../src/db/migrations.js";
 import {
   ensureSearchLanguage,
   readSearchLanguage,
   searchVectorStatements,
 } from "../../src/db/search/language.js";
 import { searchMessages } from "../../src/db/search/search.js";
-import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
+import { type OpenTestDatabase, openTestDatabase, testDatabaseKinds } from "../utils/databases.js";
 import { SearchQuery } from "../utils/search-operations.js";
 import { startTestServer, tokenFor } from "../utils/server.js";
 
@@ -31,21 +26,15 @@ it("rebuilds the search columns with the statements the migrations wrote by hand
 });
 
 describe.each(testDatabaseKinds())("search language on %s", (kind) => {
-  let testDatabase: TestDatabase;
+  let opened: OpenTestDatabase;
   let database: Database;
   let prisma: Db;
 
   beforeAll(async () => {
-    testDatabase = await createTestDatabase(kind);
-    database = await openDatabase(testDatabase.target);
-    await applyPendingMigrations(database);
-    prisma = createPrismaClient(database);
+    opened = await openTestDatabase(kind, { migrate: true });
+    ({ database, prisma } = opened);
   });
-  afterAll(async () => {
-    await prisma?.$disconnect();
-    await database?.close();
-    await testDatabase?.drop();
-  });
+  afterAll(() => opened?.close());
 
   async function seedHouse(ownerId: string) {
     const conversation = await prisma.conversation.create({

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { it } from "vitest";
-import type { DatabaseTarget } from "../../src/db/adapter.js";
+import { type Database, type DatabaseTarget, openDatabase } from "../../src/db/adapter.js";
+import { createPrismaClient, type Db } from "../../src/db/client.js";
+import { applyPendingMigrations } from "../../src/db/migrations.js";
 
 /** The database kinds a suite runs against: `TEST_DATABASES=pglite,postgres` (default both). */
 export type TestDatabaseKind = "pglite" | "postgres";
@@ -64,6 +66,34 @@ export async function createTestDatabase(
     kind,
     target: { kind: "postgres", url: url.toString(), poolSize: 5 },
     drop: () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+  };
+}
+
+/** A throwaway database of the given kind, opened with the application's Prisma client. */
+export interface OpenTestDatabase {
+  readonly database: Database;
+  readonly prisma: Db;
+  /** Disconnects, closes and drops the database. */
+  close(): Promise<void>;
+}
+
+/** Creates a throwaway database and opens it, with the migrations applied when `migrate`. */
+export async function openTestDatabase(
+  kind: TestDatabaseKind,
+  options: { migrate: boolean },
+): Promise<OpenTestDatabase> {
+  const testDatabase = await createTestDatabase(kind);
+  const database = await openDatabase(testDatabase.target);
+  if (options.migrate) await applyPendingMigrations(database);
+  const prisma = createPrismaClient(database);
+  return {
+    database,
+    prisma,
+    close: async () => {
+      await prisma.$disconnect();
+      await database.close();
+      await testDatabase.drop();
+    },
   };
 }
 
