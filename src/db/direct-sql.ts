@@ -27,7 +27,10 @@ export class DirectSql {
 
   /** Runs `statement` and returns its rows, each an object by column name. */
   async query<T>(statement: Prisma.Sql): Promise<T[]> {
-    this.adapter ??= this.factory.connect();
+    this.adapter ??= this.factory.connect().catch((error: unknown) => {
+      this.adapter = undefined; // the next statement tries again
+      throw error;
+    });
     const adapter = await this.adapter;
     const args = statement.values;
     const started = this.listeners.length > 0 ? performance.now() : 0;
