@@ -54,12 +54,27 @@ export class OpenAIProvider implements ModelProvider {
         }, this.idleTimeoutMs);
     };
     try {
-      const { body, decoder } = await this.open(request, controller.signal);
+      // The raw response: the client still builds the request, authenticates, retries and times out the
+      // wait for it; its body is read here, far cheaper per chunk than through the client's `Stream`.
+      const response = await this.client.chat.completions
+        .create(
+          {
+            model: request.model ?? this.defaultModel,
+            messages: toOpenAIMessages(request.messages),
+            ...(request.tools?.length ? { tools: toOpenAITools(request.tools) } : {}),
+            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+            stream: true,
+            stream_options: { include_usage: true },
+          },
+          { signal: controller.signal },
+        )
+        .asResponse();
       armIdleTimer();
+      const decoder = new ChunkDecoder(response.headers);
       let finished = false;
       // Only a status without content (204) has no body: a stream that ended before it began. Leaving the
       // loop early (the consumer stopped, or a failure) cancels the body: the rest is not wanted.
-      for await (const bytes of body) {
+      for await (const bytes of bodyChunks(response)) {
         const chunks = decoder.decode(bytes);
         if (chunks.length > 0) armIdleTimer();
         for (const chunk of chunks)
@@ -80,29 +95,6 @@ export class OpenAIProvider implements ModelProvider {
       clearTimeout(idle);
       request.signal.removeEventListener("abort", onAbort);
     }
-  }
-  /**
-   * Sends the request and returns the response's body and a decoder for it. The raw response: the client
-   * still builds the request, authenticates, retries and times out the wait for it; its body is read here,
-   * far cheaper per chunk than through the client's `Stream`. The `Response` itself is not kept (a web
-   * stream, a controller and a header list that the body, read from the Node stream, does not need): it is
-   * garbage once this returns, not held for as long as the reply streams.
-   */
-  private async open(request: ModelRequest, signal: AbortSignal) {
-    const response = await this.client.chat.completions
-      .create(
-        {
-          model: request.model ?? this.defaultModel,
-          messages: toOpenAIMessages(request.messages),
-          ...(request.tools?.length ? { tools: toOpenAITools(request.tools) } : {}),
-          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-          stream: true,
-          stream_options: { include_usage: true },
-        },
-        { signal },
-      )
-      .asResponse();
-    return { body: bodyChunks(response), decoder: new ChunkDecoder(response.headers) };
   }
 }
 
