@@ -11,6 +11,8 @@
 //   npm run bench -- --systems server           some systems (raw, graphql-sse, seed, server)
 //   npm run bench -- --loads 100,saturation     some streaming loads (1, 100, 200, 1000, saturation, long);
 //                                               for compare: saturation50, saturation200, paced, memory
+//   npm run bench -- --only compare --tokens 10 compare with replies of 10 chunks instead of 100 (a reply's
+//                                               fixed cost against its cost per chunk)
 //   npm run bench -- --profile                  this server with --cpu-prof (profiles in bench/results/)
 //   BENCH_SERVER_NODE_OPTIONS="--trace-gc" BENCH_SERVER_LOG=/tmp/server.log npm run bench -- …
 //                                               this server with more Node options, its whole log kept
@@ -45,6 +47,7 @@ import { measureLoad, type StreamingRow, streamingLoads } from "./scenarios/stre
 const { values: options } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
+    tokens: { type: "string", default: "100" },
     only: { type: "string", default: "streaming,memory,queries,search" },
     systems: { type: "string", default: "raw,graphql-sse,seed,server" },
     table: { type: "string" },
@@ -53,6 +56,14 @@ const { values: options } = parseArgs({
     reseed: { type: "boolean", default: false },
   },
 });
+/** `--tokens`: a whole number of chunks, at least one. */
+function replyChunks(value: string): number {
+  const chunks = Number(value);
+  if (!Number.isInteger(chunks) || chunks < 1)
+    throw new Error(`--tokens ${value}: a whole number of chunks, at least 1`);
+  return chunks;
+}
+
 const scenarios = new Set(options.table === "seed" ? ["compare"] : options.only.split(","));
 const systems = options.systems.split(",") as SystemName[];
 for (const name of systems)
@@ -108,6 +119,7 @@ async function main(): Promise<void> {
     },
     databaseUrl: "",
     quick: options.quick,
+    replyChunks: replyChunks(options.tokens),
   };
   // The measured server's Node options: a CPU profile (--profile) and any the caller adds.
   const serverNodeOptions = [

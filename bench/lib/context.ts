@@ -8,4 +8,6 @@ export interface BenchContext {
   setScript: (script: ModelScript) => Promise<void>;
   databaseUrl: string;
   quick: boolean;
+  /** Chunks in a reply of the compare scenario (`--tokens`; 100 by default). */
+  replyChunks: number;
 }

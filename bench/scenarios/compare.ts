@@ -1,6 +1,6 @@
 // The table of issue #15 (`npm run bench -- --only compare`): this server against the seed design it
 // replaced (FastAPI + SQLModel, bench/systems/seed) and against the floor, the node:http SSE relay, in one
-// run. Replies of 100 chunks of 8 characters:
+// run. Replies of 100 chunks of 8 characters (`--tokens N`: N chunks):
 //
 //   - saturation, 50 and 200 streams: closed loops (each client opens its next stream as soon as its reply
 //     ended, the model streaming as fast as it is read) over a window of 8 s (4 s with --quick), the
@@ -22,7 +22,6 @@ import { type MemoryRow, measureMemory } from "./memory.js";
 import { checkSaved, SAVED_SAMPLE } from "./streaming.js";
 
 export const COMPARE_SYSTEMS: SystemName[] = ["server", "seed", "raw"];
-const TOKENS = 100;
 /**
  * The paced load's first second holds its 200 sends (opened over 400 ms) and their first chunks; the p99 of
  * the chunks after it tells streaming apart from the cost of starting replies.
@@ -73,7 +72,7 @@ async function saturation(
   durationMs: number,
   round: number,
 ): Promise<CompareRow> {
-  await bench.setScript({ tokens: TOKENS, rate: 0, size: 8 });
+  await bench.setScript({ tokens: bench.replyChunks, rate: 0, size: 8 });
   const loadId = `sat${concurrency}-${round}-${Date.now().toString(36)}`;
   await openConnections(system.baseUrl, concurrency);
   const before = await system.child.stats();
@@ -86,7 +85,7 @@ async function saturation(
     durationMs,
     maxStreams: 50_000,
     offsetMs: bench.modelOffsetMs,
-    expectedDeltas: TOKENS,
+    expectedDeltas: bench.replyChunks,
     open: (i) => system.open(loadId, i),
     atEnd: async () => {
       cpuMs = (await system.child.stats()).cpuMs - before.cpuMs;
@@ -121,7 +120,7 @@ async function saturation(
 /** 200 replies at 20 chunks a second, opened over 400 ms (as in the streaming scenario). */
 async function paced(bench: BenchContext, system: RunningSystem, round: number): Promise<CompareRow> {
   const streams = 200;
-  await bench.setScript({ tokens: TOKENS, rate: 20, size: 8 });
+  await bench.setScript({ tokens: bench.replyChunks, rate: 20, size: 8 });
   const loadId = `paced200-${round}-${Date.now().toString(36)}`;
   await system.prepare(loadId, streams);
   await openConnections(system.baseUrl, streams);
@@ -132,7 +131,7 @@ async function paced(bench: BenchContext, system: RunningSystem, round: number):
     count: streams,
     rampMs: 400,
     offsetMs: bench.modelOffsetMs,
-    expectedDeltas: TOKENS,
+    expectedDeltas: bench.replyChunks,
     open: (i) => system.open(loadId, i),
     keepTexts: SAVED_SAMPLE,
   });
