@@ -1,7 +1,6 @@
 import { attachmentsForModel, saveModelForm } from "../../db/attachments.js";
 import type { BlobStore } from "../../db/blobs.js";
 import type { Db } from "../../db/client.js";
-import type { Logger } from "../../observability/logger.js";
 import { modelImageSize } from "../model/attachments.js";
 import type { ChatMessage, ModelAttachment } from "../model/provider.js";
 
@@ -19,14 +18,15 @@ export async function withAttachments(
   prisma: Db,
   blobs: BlobStore,
   history: ChatMessage[],
-  logger: Logger,
+  /** Where a warning goes (an attachment that could not be read is a note to the model, not a failure). */
+  warn: (fields: object, message: string) => void,
 ): Promise<ChatMessage[]> {
   const ids = history.flatMap((m) => (m.role === "user" && m.messageId ? [m.messageId] : []));
   const rows = await attachmentsForModel(prisma, ids);
   if (rows.length === 0) return history;
   const byMessage = new Map<string, ModelAttachment[]>();
   for (const row of rows) {
-    const form = await modelForm(prisma, blobs, row.attachment, logger);
+    const form = await modelForm(prisma, blobs, row.attachment, warn);
     byMessage.set(row.messageId, [...(byMessage.get(row.messageId) ?? []), form]);
   }
   return history.map((m) =>
@@ -36,7 +36,12 @@ export async function withAttachments(
   );
 }
 
-async function modelForm(prisma: Db, blobs: BlobStore, row: Row, logger: Logger): Promise<ModelAttachment> {
+async function modelForm(
+  prisma: Db,
+  blobs: BlobStore,
+  row: Row,
+  warn: (fields: object, message: string) => void,
+): Promise<ModelAttachment> {
   const name = row.filename;
   const { blob } = row;
   if (row.kind === "IMAGE") {
@@ -52,7 +57,7 @@ async function modelForm(prisma: Db, blobs: BlobStore, row: Row, logger: Logger)
       });
       return imageAttachment(name, image.data, image.width, image.height);
     } catch (error) {
-      logger.warn({ err: error, attachmentId: row.id }, "could not read an image attachment");
+      warn({ err: error, attachmentId: row.id }, "could not read an image attachment");
       return { kind: "note", name, text: `[attachment: ${name} is an image that could not be read]` };
     }
   }
@@ -64,7 +69,7 @@ async function modelForm(prisma: Db, blobs: BlobStore, row: Row, logger: Logger)
       await saveModelForm(prisma, blob.id, { modelText: text });
       return { kind: "file", name, text };
     } catch (error) {
-      logger.warn({ err: error, attachmentId: row.id }, "could not read a file attachment");
+      warn({ err: error, attachmentId: row.id }, "could not read a file attachment");
       return { kind: "note", name, text: `[attachment: ${name} could not be read]` };
     }
   }
