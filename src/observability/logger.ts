@@ -4,24 +4,49 @@ import { pino } from "pino";
 /** The process logger (pino): one line per event; child loggers add request and run ids. */
 export type Logger = pino.Logger;
 
+/** Names whose values never reach a log line, at the top level or one level down. */
+const SECRET_NAMES = ["authorization", "apiKey", "secret", "password"];
+
 /**
  * What must never reach a log line: credentials in headers (tokens, cookies), API keys and secrets in
- * configuration objects, at the top level or one level down.
+ * configuration objects. pino redacts these paths; the same names one level down are redacted by
+ * {@link redactNested}: as pino paths (`*.apiKey`) they would send every field of every line through the
+ * redactor, which clones the object it is given (a tenth of all a send allocated, three lines a reply).
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   "req.headers.authorization",
   "req.headers.cookie",
   "headers.authorization",
   "headers.cookie",
-  "authorization",
-  "*.authorization",
-  "apiKey",
-  "*.apiKey",
-  "secret",
-  "*.secret",
-  "password",
-  "*.password",
+  ...SECRET_NAMES,
 ];
+
+const CENSOR = "[redacted]";
+
+/**
+ * A line's fields with the secret names one level down censored: untouched (and not copied) when there
+ * are none, else a copy of the line and of each object holding one, as pino's redaction copies them.
+ */
+function redactNested(fields: Record<string, unknown>): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key in fields) {
+    const value = fields[key];
+    if (
+      value === null ||
+      typeof value !== "object" ||
+      !SECRET_NAMES.some((name) => Object.hasOwn(value, name))
+    )
+      continue;
+    const censored: Record<string, unknown> = Object.assign(
+      Object.create(Object.getPrototypeOf(value)),
+      value,
+    );
+    for (const name of SECRET_NAMES) if (Object.hasOwn(censored, name)) censored[name] = CENSOR;
+    copy ??= { ...fields };
+    copy[key] = censored;
+  }
+  return copy ?? fields;
+}
 
 /**
  * Creates the logger. `LOG_LEVEL` overrides the level; tests default to silence. `stderr` sends the lines
@@ -36,7 +61,11 @@ export function createLogger(
   } = {},
 ): Logger {
   const level = process.env.LOG_LEVEL ?? options.level ?? (process.env.VITEST ? "silent" : "info");
-  const settings = { level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } };
+  const settings = {
+    level,
+    redact: { paths: REDACTED_PATHS, censor: CENSOR },
+    formatters: { log: redactNested },
+  };
   const destination = options.destination ?? (options.stderr ? pino.destination(2) : undefined);
   if (destination) return pino(settings, destination);
   return pino(prettyInTerminal(options.production ?? false) ? { ...settings, transport: PRETTY } : settings);
