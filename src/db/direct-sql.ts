@@ -54,8 +54,11 @@ export class DirectSql {
 
 // The statements cast every parameter (`${id}::uuid`, `${at}::timestamp(3)`): the adapter needs only to know
 // which values are lists.
+const SCALAR: ArgType = { scalarType: "unknown", arity: "scalar" };
+const LIST: ArgType = { scalarType: "unknown", arity: "list" };
+
 function argType(value: unknown): ArgType {
-  return { scalarType: "unknown", arity: Array.isArray(value) ? "list" : "scalar" };
+  return Array.isArray(value) ? LIST : SCALAR;
 }
 
 /** Rows as objects, the values of each column type as Prisma's `$queryRaw` returns them. */
@@ -74,21 +77,26 @@ function rowsOf<T>({ columnNames, columnTypes, rows }: SqlResultSet): T[] {
 type Reader = (value: unknown) => unknown;
 
 const same: Reader = (value) => value;
+const int32: Reader = (value) => Math.trunc(Number(value));
+const int64: Reader = (value) => BigInt(typeof value === "number" ? Math.trunc(value) : (value as string));
+const boolean: Reader = (value) =>
+  typeof value === "boolean" ? value : value === "true" || value === "1" || value === 1;
+const date: Reader = (value) => new Date(value as string);
+const json: Reader = (value) => JSON.parse(value as string);
 
 function readerOf(type: ColumnType): Reader {
   switch (type) {
     case ColumnTypeEnum.Int32:
-      return (value) => Math.trunc(Number(value));
+      return int32;
     case ColumnTypeEnum.Int64:
-      return (value) => BigInt(typeof value === "number" ? Math.trunc(value) : (value as string));
+      return int64;
     case ColumnTypeEnum.Boolean:
-      return (value) =>
-        typeof value === "boolean" ? value : value === "true" || value === "1" || value === 1;
+      return boolean;
     case ColumnTypeEnum.Date:
     case ColumnTypeEnum.DateTime:
-      return (value) => new Date(value as string);
+      return date;
     case ColumnTypeEnum.Json:
-      return (value) => JSON.parse(value as string);
+      return json;
     case ColumnTypeEnum.Float:
     case ColumnTypeEnum.Double:
     case ColumnTypeEnum.Character:
