@@ -40,12 +40,7 @@ function send(url: URL, init: RequestInit, body: string | null, agent: HttpAgent
   return answer(request, signal);
 }
 
-/**
- * The response to a request sent. Its own function so that the listeners, which live as long as the
- * response streams, hold only the request and the signal: not the request's body, headers and init (the
- * whole prompt, for a model request).
- */
-/** The Node stream behind the body of each response made here (see {@link nodeBody}). */
+/** The Node stream behind the body of each response made here (see {@link bodyChunks}). */
 const nodeBodies = new WeakMap<Response, IncomingMessage>();
 
 /**
@@ -59,6 +54,11 @@ export function bodyChunks(response: Response): AsyncIterable<Uint8Array> | Iter
   return nodeBodies.get(response) ?? (response.body as AsyncIterable<Uint8Array> | null) ?? [];
 }
 
+/**
+ * The response to a request sent. Its own function so that the listeners, which live as long as the
+ * response streams, hold only the request and the signal: not the request's body, headers and init (the
+ * whole prompt, for a model request).
+ */
 function answer(request: ClientRequest, signal: AbortSignal | null | undefined): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     let incoming: IncomingMessage | undefined;
