@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { serveGraphQLWs } from "../http/graphql-ws.js";
 import { createErrorMasking } from "../http/mask-error.js";
+import { startLane } from "../http/start-lane.js";
 import { createApp, GRAPHQL_ENDPOINT } from "./create-app.js";
 import type { Runtime } from "./runtime.js";
 
@@ -10,7 +11,8 @@ import type { Runtime } from "./runtime.js";
  */
 export function createHttpServer(runtime: Runtime) {
   const app = createApp(runtime);
-  const server = createServer(app);
+  // While streams are open, new requests start one per turn of the loop, after the streams' events.
+  const server = createServer(startLane(app, () => runtime.streams.size > 0));
   const websockets = serveGraphQLWs({
     server,
     path: GRAPHQL_ENDPOINT,

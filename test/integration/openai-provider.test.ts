@@ -57,6 +57,28 @@ describe("OpenAIProvider against an OpenAI-compatible server", () => {
     });
   });
 
+  it("says when the events of one read of the body have all been taken, before the next read", async () => {
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    fake.script({ chunks: [{ content: "a" }, { content: "b", gate }] });
+    const log: string[] = [];
+    const events = provider.stream({
+      messages: [{ role: "user", content: "hi" }],
+      signal: new AbortController().signal,
+      // "b" is held back until "a" is known to be taken: the read that brought "a" ended with it.
+      onReadTaken: () => {
+        log.push("read taken");
+        openGate();
+      },
+    });
+    for await (const event of events) log.push(event.type === "text" ? `text ${event.delta}` : event.type);
+    expect(log.slice(0, 3)).toEqual(["text a", "read taken", "text b"]);
+    expect(log.filter((entry) => entry !== "read taken")).toEqual(["text a", "text b", "finish"]);
+    expect(log.at(-1)).toBe("read taken");
+  });
+
   it("gives the text before an error event, then fails with the error's message", async () => {
     fake.script({
       chunks: [{ content: "partial" }, { content: "never sent" }],

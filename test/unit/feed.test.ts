@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RunChannel } from "../../src/agent/runs/channel.js";
 import type { RunEvent } from "../../src/agent/runs/events.js";
-import { FEED_LAG_LIMIT, RunFeed } from "../../src/agent/runs/feed.js";
+import { FEED_LAG_LIMIT, handOnNow, RunFeed } from "../../src/agent/runs/feed.js";
 
 /** A reply being written: a real channel, and its text as the run keeps it. */
 function reply(capacity = 5_000) {
@@ -140,6 +140,26 @@ describe("RunFeed merging", () => {
     await turn();
     run.write("d");
     expect(await later).toEqual({ done: false, value: expect.objectContaining({ seq: 4, delta: "d" }) });
+  });
+
+  it("hands on at once what arrived when the run says a read was taken, merged, before the turn ends", async () => {
+    const run = reply();
+    const feed = new RunFeed(run, 0, new AbortController().signal);
+    const next = feed.next();
+    let turnEnded = false;
+    setImmediate(() => {
+      turnEnded = true;
+    });
+    run.write("a");
+    run.write("b");
+    handOnNow();
+    expect(await next).toEqual({ done: false, value: expect.objectContaining({ seq: 2, delta: "ab" }) });
+    expect(turnEnded).toBe(false);
+    // What comes after in the same turn still goes on at the turn's end.
+    const later = feed.next();
+    run.write("c");
+    expect(await later).toEqual({ done: false, value: expect.objectContaining({ seq: 3, delta: "c" }) });
+    expect(turnEnded).toBe(true);
   });
 
   it("never merges across another event, nor text with reasoning", async () => {

@@ -82,6 +82,7 @@ export class OpenAIProvider implements ModelProvider {
             if (event.type === "finish") finished = true;
             yield event;
           }
+        if (chunks.length > 0) request.onReadTaken?.();
         decoder.throwIfFailed();
       }
       // An aborted or cut connection can end the body quietly: only a finish reason means the end.

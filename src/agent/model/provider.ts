@@ -59,6 +59,11 @@ export interface ModelRequest {
   /** Sampling temperature; absent: the model's own default. */
   temperature?: number;
   signal: AbortSignal;
+  /**
+   * Called once the events of one read of the model's response have all been taken (the consumer asked for
+   * the next): what they added can go on to readers together, at once.
+   */
+  onReadTaken?: () => void;
 }
 
 /** The model seam: everything the agent knows of a model. Implementations map to one vendor's API. */

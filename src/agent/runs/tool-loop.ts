@@ -7,6 +7,7 @@ import { resultForModel, resultForStorage } from "../tools/tool-result.js";
 import type { Toolbox, ToolOutput } from "../tools/tools.js";
 import type { RunChannel } from "./channel.js";
 import type { UnnumberedEvent } from "./events.js";
+import { handOnNow } from "./feed.js";
 import type { ReplyWriter } from "./reply-writer.js";
 import { AWAITING_AUTHORIZATION, roundWaits } from "./waits.js";
 
@@ -163,7 +164,8 @@ export class ToolLoop {
     let text = "";
     let usage: Usage | null = null;
     const tools = toolbox.list();
-    for await (const event of provider.stream({ messages, tools, model, temperature, signal })) {
+    const request = { messages, tools, model, temperature, signal, onReadTaken: handOnNow };
+    for await (const event of provider.stream(request)) {
       if (event.type === "text") {
         text += event.delta;
         this.writeText(event.delta);
