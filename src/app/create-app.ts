@@ -21,7 +21,6 @@ import { useRestApi } from "../http/rest/api.js";
 import { useStorableText } from "../http/storable-text.js";
 import { useStreamedSubscriptions } from "../http/streamed-subscriptions.js";
 import { useTracing } from "../http/tracing.js";
-import { useRequestTurns } from "../http/turns.js";
 import { useMcpEndpoint } from "../mcp-server/http.js";
 import type { Readiness } from "../observability/readiness.js";
 import type { Context } from "../resolvers/context.js";
@@ -77,7 +76,6 @@ export function createApp(runtime: Runtime) {
     maskedErrors: { maskError },
     context: ({ request }) => createContext(runtime, request),
     plugins: [
-      useRequestTurns(),
       ...(runtime.tracing ? [useTracing(runtime.tracing.tracer, logger)] : []),
       useRequestInfo(logger, config.http.trustProxy),
       useCsrfPrevention([GRAPHQL_ENDPOINT, STREAM_ENDPOINT, MCP_ENDPOINT]),
