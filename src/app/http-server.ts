@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import { serveGraphQLWs } from "../http/graphql-ws.js";
 import { createErrorMasking } from "../http/mask-error.js";
-import { startLane } from "../http/start-lane.js";
+import { StartLane } from "../http/start-lane.js";
 import { createApp, GRAPHQL_ENDPOINT } from "./create-app.js";
 import type { Runtime } from "./runtime.js";
 
@@ -11,12 +11,15 @@ import type { Runtime } from "./runtime.js";
  */
 export function createHttpServer(runtime: Runtime) {
   const app = createApp(runtime);
-  // While streams are open, new requests start one per turn of the loop, after the streams' events.
-  const server = createServer(startLane(app, () => runtime.streams.size > 0));
+  // While streams are open, new requests and graphql-ws operations start one per turn of the loop, after
+  // the streams' events.
+  const lane = new StartLane(() => runtime.streams.size > 0);
+  const server = createServer(lane.listener(app));
   const websockets = serveGraphQLWs({
     server,
     path: GRAPHQL_ENDPOINT,
     yoga: app,
+    lane,
     authenticate: runtime.authenticate,
     countFailedAuthentication: (clientIp) => runtime.limits.request(null, clientIp),
     persisted: runtime.persisted,

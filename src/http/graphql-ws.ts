@@ -12,6 +12,7 @@ import { compileClientAddress } from "./client-address.js";
 import { withoutHttpExtensions } from "./graphql-sse.js";
 import type { PersistedOperations } from "./persisted-operations.js";
 import { trackRequest } from "./request-info.js";
+import type { StartLane } from "./start-lane.js";
 
 /** What the graphql-ws endpoint needs to apply the same rules as `/graphql`. */
 export interface GraphQLWsOptions {
@@ -20,6 +21,8 @@ export interface GraphQLWsOptions {
   path: string;
   // biome-ignore lint/suspicious/noExplicitAny: any yoga app; only getEnveloped is used, whose context is ours
   yoga: YogaServerInstance<any, any>;
+  /** Where operations wait for their turn to start, as HTTP requests do. */
+  lane: StartLane;
   authenticate: Authenticate;
   /** Counts a failed authentication against the client address, as `/graphql` does (may throw RATE_LIMITED). */
   countFailedAuthentication: (clientIp: string) => Promise<void>;
@@ -89,6 +92,7 @@ export function serveGraphQLWs(options: GraphQLWsOptions) {
         }
       },
       async onSubscribe(ctx: Connection, id, params) {
+        await options.lane.turn();
         const controller = new AbortController();
         ctx.extra.operations ??= new Map();
         ctx.extra.operations.set(id, controller);

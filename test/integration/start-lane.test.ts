@@ -1,9 +1,9 @@
 import { createServer, IncomingMessage, type Server, ServerResponse } from "node:http";
 import { type AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startLane } from "../../src/http/start-lane.js";
+import { StartLane } from "../../src/http/start-lane.js";
 
-describe("startLane on a node HTTP server", () => {
+describe("StartLane on a node HTTP server", () => {
   let server: Server;
   let url: string;
   let busy = false;
@@ -22,15 +22,13 @@ describe("startLane on a node HTTP server", () => {
     server = createServer();
     // Registered first: runs in the same emit as the lane, as the request arrives.
     server.on("request", (request: IncomingMessage) => arrived.set(request, turn));
+    const lane = new StartLane(() => busy);
     server.on(
       "request",
-      startLane(
-        (request, response) => {
-          starts.push({ path: request.url ?? "", arrivedIn: arrived.get(request) ?? -1, startedIn: turn });
-          response.end("ok");
-        },
-        () => busy,
-      ),
+      lane.listener((request, response) => {
+        starts.push({ path: request.url ?? "", arrivedIn: arrived.get(request) ?? -1, startedIn: turn });
+        response.end("ok");
+      }),
     );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -66,10 +64,7 @@ describe("startLane on a node HTTP server", () => {
 
   it("does not start a request whose client left while it waited", async () => {
     const started: string[] = [];
-    const lane = startLane(
-      (request) => started.push(request.url ?? ""),
-      () => true,
-    );
+    const lane = new StartLane(() => true).listener((request) => started.push(request.url ?? ""));
     const waiting = (path: string) => {
       const request = new IncomingMessage(new Socket());
       request.url = path;
@@ -82,5 +77,30 @@ describe("startLane on a node HTTP server", () => {
     left.socket.destroy();
     await new Promise((resolve) => setImmediate(resolve));
     expect(started).toEqual(["/stayed"]);
+  });
+
+  it("gives operations that wait for their turn (graphql-ws) their turns in order, one a turn", async () => {
+    const lane = new StartLane(() => true);
+    const started: { name: string; turn: number }[] = [];
+    const from = turn;
+    await Promise.all(
+      ["first", "second", "third"].map(async (name) => {
+        await lane.turn();
+        started.push({ name, turn });
+      }),
+    );
+    expect(started.map((s) => s.name)).toEqual(["first", "second", "third"]);
+    expect(started[0]?.turn).toBeGreaterThan(from);
+    expect(new Set(started.map((s) => s.turn)).size).toBe(3);
+  });
+
+  it("lets an operation start at once while nothing streams and nothing waits", async () => {
+    const lane = new StartLane(() => false);
+    let started = false;
+    lane.enter(() => {
+      started = true;
+      return true;
+    });
+    expect(started).toBe(true);
   });
 });
