@@ -153,6 +153,8 @@ export function compareMedians(rows: CompareRow[], system: string, load: string)
     p50Ms: of((r) => r.p50Ms),
     p99Ms: of((r) => r.p99Ms),
     p99SteadyMs: of((r) => r.p99SteadyMs),
+    firstTextP50Ms: of((r) => r.firstTextP50Ms),
+    firstTextP99Ms: of((r) => r.firstTextP99Ms),
   };
 }
 
@@ -178,6 +180,7 @@ export function printCompare(result: CompareResult): void {
         "p50",
         "p99",
         "p99 after 1 s",
+        "first text p50 / p99",
         "saved = streamed",
         "failed",
       ],
@@ -194,6 +197,7 @@ export function printCompare(result: CompareResult): void {
         ms(r.p50Ms),
         ms(r.p99Ms),
         ms(r.p99SteadyMs),
+        Number.isFinite(r.firstTextP50Ms) ? `${ms(r.firstTextP50Ms)} / ${ms(r.firstTextP99Ms)}` : "–",
         r.savedChecked ?? "–",
         r.inexact > 0 ? `${r.failed} (${r.inexact} inexact)` : r.failed,
       ]),
@@ -221,6 +225,11 @@ export function printCompare(result: CompareResult): void {
     [pickOne(m(system, "saturation 50")), pickOne(m(system, "saturation 200"))] as [number, number];
   const latency = (system: string) =>
     [m(system, "200 × 20 tok/s").p50Ms, m(system, "200 × 20 tok/s").p99Ms] as [number, number];
+  const firstText = (system: string) =>
+    [m(system, "200 × 20 tok/s").firstTextP50Ms, m(system, "200 × 20 tok/s").firstTextP99Ms] as [
+      number,
+      number,
+    ];
   const memoryOf = (system: string) =>
     [mem(system)?.idleRss ?? Number.NaN, mem(system)?.rssPerStream ?? Number.NaN] as [number, number];
   const chunks = saturation((v) => v.chunksPerSecond);
@@ -260,6 +269,11 @@ export function printCompare(result: CompareResult): void {
           "(200 streams at 20 tok/s: p99 of the chunks after the first second)",
           (s) => ms(m(s, "200 × 20 tok/s").p99SteadyMs),
           (base) => ratio(m("server", "200 × 20 tok/s").p99SteadyMs, m(base, "200 × 20 tok/s").p99SteadyMs),
+        ),
+        line(
+          "(200 streams at 20 tok/s: time to the first text, p50 / p99)",
+          (s) => pair(ms(firstText(s)[0]), ms(firstText(s)[1])),
+          twoRatios(firstText),
         ),
         line(
           "idle RSS / per open stream (1,000 open)",

@@ -7,7 +7,8 @@
 //     streams still open at its end cut: model chunks delivered per second, the server's CPU and its
 //     PostgreSQL backends' CPU per 1,000 chunks;
 //   - 200 streams at 20 chunks a second: the latency added between the model and the client, p50 and p99
-//     over every chunk (and CPU per 1,000 chunks at that load);
+//     over every chunk, the time from each request to its first text (and CPU per 1,000 chunks at that
+//     load);
 //   - memory: the process idle, then with 1,000 replies open at once (bench/scenarios/memory.ts).
 //
 // The three loads run in rounds (3; 2 with --quick), each round measuring every system one after the other
@@ -53,6 +54,12 @@ export interface CompareRow {
   p99Ms: number;
   /** p99 of the chunks that arrived after the load's first second: streaming once the sends are in. */
   p99SteadyMs: number;
+  /**
+   * From a stream's request to its first text (the send, the model's first chunk, the way back), p50 and
+   * p99: what making the stream's events go first may cost the replies being started.
+   */
+  firstTextP50Ms: number;
+  firstTextP99Ms: number;
   savedChecked: string | null;
   firstError?: string;
 }
@@ -112,6 +119,8 @@ async function saturation(
     p50Ms: Number.NaN,
     p99Ms: Number.NaN,
     p99SteadyMs: Number.NaN,
+    firstTextP50Ms: Number.NaN,
+    firstTextP99Ms: Number.NaN,
     savedChecked: null,
     firstError: result.firstError,
   };
@@ -160,6 +169,8 @@ async function paced(bench: BenchContext, system: RunningSystem, round: number):
       result.latencies.filter((_, i) => (result.arrivals[i] as number) >= STEADY_AFTER_MS),
       0.99,
     ),
+    firstTextP50Ms: median(result.firstText),
+    firstTextP99Ms: quantile(result.firstText, 0.99),
     savedChecked,
     firstError: result.firstError,
   };
