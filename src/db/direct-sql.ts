@@ -64,14 +64,33 @@ function argType(value: unknown): ArgType {
 /** Rows as objects, the values of each column type as Prisma's `$queryRaw` returns them. */
 function rowsOf<T>({ columnNames, columnTypes, rows }: SqlResultSet): T[] {
   const read = columnTypes.map(readerOf);
+  const blank = blankRow(columnNames);
   return rows.map((row) => {
-    const record: Record<string, unknown> = {};
+    // A copy of a row with every column: an object built a column at a time turns, past a dozen or so,
+    // into a dictionary (a message has thirty), larger and slower to read, and kept by every open reply.
+    const record: Record<string, unknown> = { ...blank };
     for (let i = 0; i < columnNames.length; i++) {
       const value = row[i];
       record[columnNames[i] as string] = value === null ? null : (read[i] as Reader)(value);
     }
     return record as T;
   });
+}
+
+/** Per list of columns, a row with each of them (null), made once by `JSON.parse`, which keeps it compact. */
+const blankRows = new Map<string, Record<string, null>>();
+
+function blankRow(columnNames: string[]): Record<string, null> {
+  const key = columnNames.join(",");
+  let blank = blankRows.get(key);
+  if (!blank) {
+    blank = JSON.parse(JSON.stringify(Object.fromEntries(columnNames.map((name) => [name, null])))) as Record<
+      string,
+      null
+    >;
+    blankRows.set(key, blank);
+  }
+  return blank;
 }
 
 type Reader = (value: unknown) => unknown;

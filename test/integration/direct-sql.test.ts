@@ -1,8 +1,15 @@
+import { setFlagsFromString } from "node:v8";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Db, onQuery, queryRows } from "../../src/db/client.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../../src/db/errors.js";
 import { Prisma } from "../../src/db/generated/prisma/client.js";
 import { type OpenTestDatabase, openTestDatabase, testDatabaseKinds } from "../utils/databases.js";
+
+// V8's own answer to whether an object keeps a compact layout (not a dictionary).
+setFlagsFromString("--allow-natives-syntax");
+const hasFastProperties = new Function("object", "return %HasFastProperties(object)") as (
+  o: object,
+) => boolean;
 
 // A reply's statements skip Prisma's client (see direct-sql.ts): what they return and how they fail must be
 // what `$queryRaw` gives for the same statement.
@@ -47,6 +54,17 @@ describe.each(testDatabaseKinds())("statements sent straight to the adapter on %
       json: { n: 2 },
       length: 5,
     });
+  });
+
+  it("returns rows of many columns as compact objects", async () => {
+    const columns = Array.from({ length: 34 }, (_, i) => `${i} AS c${i}`).join(", ");
+    const rows = await queryRows<Record<string, number>>(
+      prisma,
+      Prisma.sql`SELECT ${Prisma.raw(columns)} FROM generate_series(1, 2)`,
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[1]?.c33).toBe(33);
+    for (const row of rows) expect(hasFastProperties(row)).toBe(true);
   });
 
   it("sends lists as arrays, and tells statement listeners of each statement", async () => {

@@ -29,11 +29,14 @@ export function createHttpFetch(): typeof fetch {
 function send(url: URL, init: RequestInit, body: string | null, agent: HttpAgent): Promise<Response> {
   const { signal } = init;
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const headers: Record<string, string> = {};
+  // As a flat list (the form of `rawHeaders`): Node then writes them as they are, where an object would be
+  // copied into a dictionary on the request that lives as long as the response streams. A list leaves
+  // the host to the caller.
+  const headers = ["host", url.host];
   new Headers(init.headers).forEach((value, name) => {
-    headers[name] = value;
+    if (name !== "host") headers.push(name, value);
   });
-  if (body !== null) headers["content-length"] = String(Buffer.byteLength(body));
+  if (body !== null) headers.push("content-length", String(Buffer.byteLength(body)));
   const open = url.protocol === "https:" ? httpsRequest : httpRequest;
   const request = open(url, { method: init.method ?? "GET", headers, agent });
   request.end(body ?? undefined);
@@ -57,34 +60,40 @@ export function bodyChunks(response: Response): AsyncIterable<Uint8Array> | Iter
 /**
  * The response to a request sent. Its own function so that the listeners, which live as long as the
  * response streams, hold only the request and the signal: not the request's body, headers and init (the
- * whole prompt, for a model request).
+ * whole prompt, for a model request). Nor the promise once it is settled: through its result it would keep
+ * the whole `Response` alive (headers, web stream and all) while the body streams.
  */
 function answer(request: ClientRequest, signal: AbortSignal | null | undefined): Promise<Response> {
-  return new Promise<Response>((resolve, reject) => {
-    let incoming: IncomingMessage | undefined;
-    const abort = () => {
-      request.destroy(signal?.reason);
-      incoming?.destroy(signal?.reason);
-    };
-    signal?.addEventListener("abort", abort, { once: true });
-    request.once("response", (response: IncomingMessage) => {
-      incoming = response;
-      // A connection cut before anyone reads the body must not be an uncaught error; readers get it too.
-      response.on("error", () => {});
-      response.once("close", () => signal?.removeEventListener("abort", abort));
-      const answered = new Response(lazyBody(response), {
-        status: response.statusCode,
-        statusText: response.statusMessage,
-        headers: responseHeaders(response),
-      });
-      nodeBodies.set(answered, response);
-      resolve(answered);
-    });
-    request.once("error", (error) => {
-      signal?.removeEventListener("abort", abort);
-      reject(error);
-    });
+  let settle: { resolve: (response: Response) => void; reject: (error: unknown) => void } | undefined;
+  const answered = new Promise<Response>((resolve, reject) => {
+    settle = { resolve, reject };
   });
+  let incoming: IncomingMessage | undefined;
+  const abort = () => {
+    request.destroy(signal?.reason);
+    incoming?.destroy(signal?.reason);
+  };
+  signal?.addEventListener("abort", abort, { once: true });
+  request.once("response", (response: IncomingMessage) => {
+    incoming = response;
+    // A connection cut before anyone reads the body must not be an uncaught error; readers get it too.
+    response.on("error", () => {});
+    response.once("close", () => signal?.removeEventListener("abort", abort));
+    const fetched = new Response(lazyBody(response), {
+      status: response.statusCode,
+      statusText: response.statusMessage,
+      headers: responseHeaders(response),
+    });
+    nodeBodies.set(fetched, response);
+    settle?.resolve(fetched);
+    settle = undefined;
+  });
+  request.once("error", (error) => {
+    signal?.removeEventListener("abort", abort);
+    settle?.reject(error);
+    settle = undefined;
+  });
+  return answered;
 }
 
 /**

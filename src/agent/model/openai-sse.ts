@@ -18,6 +18,12 @@ export class ChunkDecoder {
 
   /** `headers`: the response's, given to the error a stream may carry (as the SDK gives them). */
   constructor(headers?: Headers) {
+    // As a flat list of names and values, not the `Headers` (a far larger object), for as long as the body
+    // streams.
+    const raw: string[] = [];
+    headers?.forEach((value, name) => {
+      raw.push(name, value);
+    });
     this.parser = createParser({
       onEvent: ({ data }) => {
         if (this.done) return;
@@ -28,7 +34,7 @@ export class ChunkDecoder {
         try {
           const chunk = JSON.parse(data);
           // A failure after the response started (overload, content filter) comes as an event of its own.
-          if (chunk?.error) throw new APIError(undefined, chunk.error, undefined, headers);
+          if (chunk?.error) throw new APIError(undefined, chunk.error, undefined, headersOf(raw));
           this.chunks.push(chunk);
         } catch (error) {
           // The chunks before it still count (the SDK yields them before it throws).
@@ -54,4 +60,10 @@ export class ChunkDecoder {
   throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
   }
+}
+
+function headersOf(raw: string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+  return headers;
 }

@@ -54,27 +54,12 @@ export class OpenAIProvider implements ModelProvider {
         }, this.idleTimeoutMs);
     };
     try {
-      // The raw response: the client still builds the request, authenticates, retries and times out the
-      // wait for it; its body is read here, far cheaper per chunk than through the client's `Stream`.
-      const response = await this.client.chat.completions
-        .create(
-          {
-            model: request.model ?? this.defaultModel,
-            messages: toOpenAIMessages(request.messages),
-            ...(request.tools?.length ? { tools: toOpenAITools(request.tools) } : {}),
-            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-            stream: true,
-            stream_options: { include_usage: true },
-          },
-          { signal: controller.signal },
-        )
-        .asResponse();
+      const { decoder, body } = await this.open(request, controller.signal);
       armIdleTimer();
-      const decoder = new ChunkDecoder(response.headers);
       let finished = false;
       // Only a status without content (204) has no body: a stream that ended before it began. Leaving the
       // loop early (the consumer stopped, or a failure) cancels the body: the rest is not wanted.
-      for await (const bytes of bodyChunks(response)) {
+      for await (const bytes of body) {
         const chunks = decoder.decode(bytes);
         if (chunks.length > 0) armIdleTimer();
         for (const chunk of chunks)
@@ -96,6 +81,28 @@ export class OpenAIProvider implements ModelProvider {
       clearTimeout(idle);
       request.signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  /**
+   * The model's response, as its body and a decoder for it. The client still builds the request,
+   * authenticates, retries and times out the wait for it; the body is read by the caller, far cheaper per
+   * chunk than through the client's `Stream`. The `Response` itself is not kept while the body streams.
+   */
+  private async open(request: ModelRequest, signal: AbortSignal) {
+    const response = await this.client.chat.completions
+      .create(
+        {
+          model: request.model ?? this.defaultModel,
+          messages: toOpenAIMessages(request.messages),
+          ...(request.tools?.length ? { tools: toOpenAITools(request.tools) } : {}),
+          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+        { signal },
+      )
+      .asResponse();
+    return { decoder: new ChunkDecoder(response.headers), body: bodyChunks(response) };
   }
 }
 
