@@ -281,6 +281,13 @@ export function printCompare(result: CompareResult): void {
           twoRatios(memoryOf),
         ),
         line(
+          // RSS per stream varies by several KB from run to run with the same live heap (what V8 keeps
+          // committed around it): the live heap tells a change in what a stream holds. Node systems only.
+          "(live heap per open stream, after a full collection)",
+          (s) => kb(mem(s)?.heapPerStream ?? Number.NaN),
+          (base) => ratio(mem("server")?.heapPerStream ?? Number.NaN, mem(base)?.heapPerStream ?? Number.NaN),
+        ),
+        line(
           "(200 streams at 20 tok/s: server / PostgreSQL CPU per 1,000 chunks, ms)",
           (s) => pair(whole(pacedCpu(s)), whole(pacedPostgres(s))),
           twoRatios((s) => [pacedCpu(s), pacedPostgres(s)]),
