@@ -163,7 +163,8 @@ export async function earlierReplyId(
 /**
  * `onBusy: ENQUEUE`: saves the user's message as `QUEUED` after the active leaf while a reply runs (or other
  * messages wait), in one statement; it becomes the active leaf. Below another queued message it sits two
- * levels down, leaving the level between for that message's reply (see {@link claimQueued}). Returns the
+ * levels down, leaving the level between for that message's reply (see {@link claimQueued}): the path's
+ * length (its messages, the `messages` connection's total) then grows by one, not by the depth. Returns the
  * saved message, or null when the conversation is missing, someone else's, idle with nothing queued, or its
  * active path moved meanwhile.
  */
@@ -191,7 +192,7 @@ export async function insertQueued(
       c AS (
         UPDATE "public"."Conversation" AS cv
            SET "messageCount" = cv."messageCount" + 1, "activityAt" = ${now}, "updatedAt" = ${now},
-               "activeLeafId" = ${randomUUID()}::uuid, "pathLength" = leaf."nextDepth"
+               "activeLeafId" = ${randomUUID()}::uuid, "pathLength" = cv."pathLength" + 1
           FROM conv, leaf
          WHERE cv.id = conv.id AND cv."activeLeafId" IS NOT DISTINCT FROM conv."activeLeafId"
            AND (cv."activeReplyId" IS NOT NULL OR EXISTS (
@@ -243,7 +244,7 @@ export async function claimQueued(
            SET "activeReplyId" = ${assistantId}::uuid, "messageCount" = cv."messageCount" + 1,
                "activityAt" = ${now}, "updatedAt" = ${now},
                "activeLeafId" = CASE WHEN cv."activeLeafId" = q.id THEN ${assistantId}::uuid ELSE cv."activeLeafId" END,
-               "pathLength" = CASE WHEN cv."activeLeafId" = q.id THEN q.depth + 1 ELSE cv."pathLength" END
+               "pathLength" = cv."pathLength" + CASE WHEN q."onActivePath" THEN 1 ELSE 0 END
           FROM q
          WHERE cv.id = q."conversationId" AND cv."activeReplyId" IS NULL
         RETURNING cv.id, cv."messageCount"

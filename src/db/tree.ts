@@ -67,7 +67,12 @@ export async function switchToBranch(db: Db, ownerId: string, messageId: string)
       ${pathChange}
       c AS (
         UPDATE "public"."Conversation" AS cv
-           SET "activeLeafId" = p.id, "pathLength" = p.depth
+           -- The path's messages: those kept, and those of up that join it. Not the leaf's depth: queued
+           -- messages leave levels free for their replies (see insertQueued).
+           SET "activeLeafId" = p.id,
+               "pathLength" = cv."pathLength" + (SELECT count(*) FROM up WHERE NOT "onActivePath")::int
+                 - (SELECT count(*) FROM "public"."Message" o, keep
+                     WHERE o."conversationId" = conv.id AND o."onActivePath" AND o.depth > keep.depth)::int
           FROM p, conv
          WHERE cv.id = conv.id AND cv."activeLeafId" IS NOT DISTINCT FROM conv."activeLeafId"
         RETURNING cv.id, p.id AS leaf

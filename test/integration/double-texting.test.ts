@@ -10,7 +10,7 @@ import {
   type TestDatabase,
   testDatabaseKinds,
 } from "../utils/databases.js";
-import { SendMessage, TreeQuery } from "../utils/operations.js";
+import { SendMessage, SwitchBranch, TreeQuery } from "../utils/operations.js";
 import { type ServerProcess, startServerProcess } from "../utils/process.js";
 import { dropRedisPrefix, requireRedis, testRedisUrl, uniqueRedisPrefix } from "../utils/redis.js";
 import { requestAt, startTestServer, TEST_JWT_SECRET, type TestServer, tokenFor } from "../utils/server.js";
@@ -27,10 +27,12 @@ function reading(url: string, token: string, input: Input) {
   return { seen: watched.seen, done: watched.done.then(() => watched.seen) };
 }
 
-/** The contents of a conversation's active path. */
+/** The contents of a conversation's active path; its `totalCount` must be their number. */
 async function path(url: string, token: string, id: string) {
   const result = await requestAt(url, TreeQuery, { id }, token);
-  return result.data?.conversation?.messages.edges.map((e) => [e.node.content, e.node.status]) ?? [];
+  const messages = result.data?.conversation?.messages;
+  expect(messages?.totalCount).toBe(messages?.edges.length);
+  return messages?.edges.map((e) => [e.node.content, e.node.status]) ?? [];
 }
 
 /** The user and assistant contents the model was sent in a request, without the system prompt. */
@@ -75,6 +77,11 @@ function scenarios(get: () => { a: string; b: string; fake: FakeOpenAI }) {
       ["two", "QUEUED"],
       ["three", "QUEUED"],
     ]);
+    // Switching to the path it is on changes nothing, its length included.
+    const tree = await requestAt(a, TreeQuery, { id: conversationId }, token);
+    const opening = tree.data?.conversation?.messages.edges[0]?.node.id as string;
+    expect((await requestAt(a, SwitchBranch, { messageId: opening }, token)).errors).toBeUndefined();
+    expect(await path(a, token, conversationId)).toHaveLength(4);
     expect(fake.requests.length).toBe(requestsBefore);
     // A plain send still waits its turn.
     const [refused] = await collect(
