@@ -22,9 +22,13 @@ export async function usedBytes(db: Db, ownerId: string): Promise<number> {
   return _sum.size ?? 0;
 }
 
+/** The first key of the per-owner locks of `insertAttachment` (the second is the owner's hash). */
+const QUOTA_LOCKS = 0x71756f74; // "quot"
+
 /**
- * Records an attachment unless it would take the owner past `quotaBytes`, in one statement (so two uploads
- * at once cannot both squeeze under the quota); null when over.
+ * Records an attachment unless it would take the owner past `quotaBytes`; null when over. The owner's
+ * uploads record one at a time, behind a lock on the owner taken first in the same transaction: a statement
+ * reads a snapshot taken as it starts, so two checking at once would each miss the other's row and both fit.
  */
 export async function insertAttachment(
   db: Db,
@@ -32,13 +36,16 @@ export async function insertAttachment(
   quotaBytes: number,
 ): Promise<Attachment | null> {
   const { ownerId, filename, contentType, size, sha256, kind, blobId } = attachment;
-  const rows = await db.$queryRaw<{ id: string }[]>`
+  const [, rows] = await db.$transaction([
+    db.$executeRaw`SELECT pg_advisory_xact_lock(${QUOTA_LOCKS}, hashtext(${ownerId}))`,
+    db.$queryRaw<{ id: string }[]>`
     INSERT INTO "public"."Attachment" (id, "ownerId", filename, "contentType", size, sha256, kind, "blobId")
     SELECT gen_random_uuid(), ${ownerId}, ${filename}, ${contentType}, ${size}, ${sha256},
            ${kind}::"public"."AttachmentKind", ${blobId}::uuid
      WHERE (SELECT COALESCE(SUM(size), 0) FROM "public"."Attachment" WHERE "ownerId" = ${ownerId})
            + ${size} <= ${quotaBytes}
-    RETURNING id::text AS id`;
+    RETURNING id::text AS id`,
+  ]);
   const id = rows[0]?.id;
   return id === undefined ? null : db.attachment.findUnique({ where: { id } });
 }
