@@ -91,6 +91,32 @@ export async function revokeShare(db: Db, ownerId: string, id: string): Promise<
   return true;
 }
 
+/** A page of shares as Pothos's `prismaConnection` asks for it: its selection, cursor, signed `take` and `skip`. */
+export type SharePageQuery = {
+  select?: Prisma.ShareSelect;
+  include?: Prisma.ShareInclude;
+  cursor?: Prisma.ShareWhereUniqueInput;
+  take: number;
+  skip: number;
+};
+
+/**
+ * A page of the owner's share links that are not revoked, newest first: what a "shared links" screen lists
+ * to revoke. Read through the (ownerId, createdAt) index; the snapshots are not read unless selected.
+ */
+export function listLiveShares(db: Db, ownerId: string, page: SharePageQuery) {
+  return db.share.findMany({
+    ...page,
+    where: { ownerId, revokedAt: null },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+  });
+}
+
+/** How many share links the owner has that are not revoked. */
+export function countLiveShares(db: Db, ownerId: string) {
+  return db.share.count({ where: { ownerId, revokedAt: null } });
+}
+
 /** The snapshot a token's hash names, unless it was revoked; null otherwise (the two are not told apart). */
 export async function findLiveShare(db: Db, tokenHash: string) {
   const share = await db.share.findFirst({

@@ -1,10 +1,18 @@
 import { createHash, randomBytes } from "node:crypto";
 import { BadUserInputError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
+import { checkPageSize } from "../core/pagination.js";
 import type { Db } from "../db/client.js";
 import { findOwnedConversation } from "../db/conversations.js";
 import { importTrees, type TreeConversation } from "../db/exchange.js";
-import { createShare, findLiveShare, revokeShare as revokeOwnedShare } from "../db/shares.js";
+import {
+  countLiveShares,
+  createShare,
+  findLiveShare,
+  listLiveShares,
+  revokeShare as revokeOwnedShare,
+  type SharePageQuery,
+} from "../db/shares.js";
 import { requestInfo } from "../http/request-info.js";
 import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
@@ -137,4 +145,20 @@ export async function importSharedConversation(ctx: Context, token: string) {
   if (!conversation) throw new NotFoundError("Conversation");
   tellViewer(ctx, { type: "ConversationCreated", conversationId: conversation.id });
   return conversation;
+}
+
+/** `Viewer.shares`: a page of the viewer's share links that are not revoked, newest first. */
+export function viewerShares(
+  ctx: Context,
+  args: { first?: number | null; last?: number | null },
+  query: SharePageQuery,
+) {
+  const viewer = requireViewer(ctx);
+  checkPageSize(args);
+  return listLiveShares(ctx.prisma, viewer.id, query);
+}
+
+/** How many share links the viewer has that are not revoked (`Viewer.shares.totalCount`). */
+export function countViewerShares(ctx: Context) {
+  return countLiveShares(ctx.prisma, requireViewer(ctx).id);
 }

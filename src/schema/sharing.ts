@@ -1,14 +1,18 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../core/pagination.js";
 import type { SharedMessageSnapshot, SharedToolCallSnapshot } from "../db/shares.js";
 import {
+  countViewerShares,
   importSharedConversation,
   revokeShare,
   shareConversation,
   sharedConversation,
+  viewerShares,
 } from "../resolvers/sharing.js";
 import { builder } from "./builder.js";
 import { ConversationRef } from "./conversation.js";
 import { MessageRoleEnum } from "./message.js";
+import { ViewerRef } from "./viewer.js";
 
 const ShareRef = builder.objectRef<{ id: string; url: string; createdAt: Date }>("Share").implement({
   description: "A share link: anyone holding its URL reads a snapshot of the conversation.",
@@ -22,6 +26,37 @@ const ShareRef = builder.objectRef<{ id: string; url: string; createdAt: Date }>
     createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),
 });
+
+// The same rows as `Share`, as the owner lists them later: the link itself was shown once, when made.
+const SharedLinkRef = builder.prismaObject("Share", {
+  name: "SharedLink",
+  description:
+    "One of the viewer's share links, not revoked: to see what is shared and revoke it. The link itself " +
+    "was shown once, when it was made.",
+  // Never the snapshot: a list of links reads only what it shows.
+  select: { id: true },
+  fields: (t) => ({
+    id: t.id({ resolve: (s) => encodeGlobalID("Share", s.id), description: "What `revokeShare` takes." }),
+    title: t.exposeString("title", { description: "The conversation's title when it was shared." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the link was made." }),
+    conversation: t.relation("conversation", {
+      nullable: true,
+      description: "The conversation it was taken from; null once that is deleted (the link still works).",
+    }),
+  }),
+});
+
+builder.objectFields(ViewerRef, (t) => ({
+  shares: t.prismaConnection({
+    type: SharedLinkRef,
+    cursor: "id",
+    defaultSize: DEFAULT_PAGE_SIZE,
+    maxSize: MAX_PAGE_SIZE,
+    description: "The user's share links that are not revoked, newest first.",
+    totalCount: (_viewer, _args, ctx) => countViewerShares(ctx),
+    resolve: (query, _viewer, args, ctx) => viewerShares(ctx, args, query),
+  }),
+}));
 
 const SharedToolCallRef = builder.objectRef<SharedToolCallSnapshot>("SharedToolCall").implement({
   description: "A tool call in a shared snapshot, as the owner saw it.",

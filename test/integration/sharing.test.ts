@@ -10,6 +10,7 @@ import {
   RevokeShare,
   ShareConversation,
   SharedConversationQuery,
+  ViewerShares,
 } from "../utils/sharing-operations.js";
 
 const gid = (typename: string, id: string) => encodeGlobalID(typename, id);
@@ -215,6 +216,50 @@ describe.each(testDatabaseKinds())("share links on %s", (kind) => {
     expect((await server.request(RevokeShare, { id: made.id }, ownerToken)).errors).toBeUndefined();
     expect((await readPublic("x".repeat(43))).data?.sharedConversation).toBeNull();
     expect((await readPublic("not a token")).data?.sharedConversation).toBeNull();
+  });
+
+  it("lists the owner's links that are not revoked, newest first, a page at a time, to revoke them", async () => {
+    const owner = `owner-${randomUUID()}`;
+    const ownerToken = await tokenFor(owner);
+    const c = await branched(owner);
+    const older = await share(ownerToken, c.id, c.a1);
+    const revoked = await share(ownerToken, c.id, c.a2);
+    const newer = await share(ownerToken, c.id, c.a2);
+    expect((await server.request(RevokeShare, { id: revoked.id }, ownerToken)).errors).toBeUndefined();
+
+    const first = await server.request(ViewerShares, { first: 1 }, ownerToken);
+    expect(first.errors).toBeUndefined();
+    const page = first.data?.viewer.shares;
+    expect(page?.totalCount).toBe(2);
+    expect(page?.edges.map((e) => e.node)).toEqual([
+      {
+        id: newer.id,
+        title: "Trip planning",
+        createdAt: newer.createdAt,
+        conversation: { id: gid("Conversation", c.id) },
+      },
+    ]);
+    expect(page?.pageInfo.hasNextPage).toBe(true);
+    const second = await server.request(
+      ViewerShares,
+      { first: 10, after: page?.pageInfo.endCursor },
+      ownerToken,
+    );
+    expect(second.data?.viewer.shares.edges.map((e) => e.node.id)).toEqual([older.id]);
+    expect(second.data?.viewer.shares.pageInfo.hasNextPage).toBe(false);
+
+    // Someone else sees none of them; a deleted conversation leaves its links listed, without it.
+    const stranger = await server.request(ViewerShares, {}, await tokenFor(`stranger-${randomUUID()}`));
+    expect(stranger.data?.viewer.shares.edges).toEqual([]);
+    await server.db.prisma.conversation.delete({ where: { id: c.id } });
+    const after = await server.request(ViewerShares, {}, ownerToken);
+    expect(after.data?.viewer.shares.edges.map((e) => [e.node.id, e.node.conversation])).toEqual([
+      [newer.id, null],
+      [older.id, null],
+    ]);
+    expect(codes(await server.request(ViewerShares, { first: 1000 }, ownerToken))).toEqual([
+      "BAD_USER_INPUT",
+    ]);
   });
 
   it("refuses someone else's conversation, a message off the active path, and anonymous callers", async () => {

@@ -23,6 +23,30 @@ export const RevokeShare = graphql(`
   }
 `);
 
+export const ViewerShares = graphql(`
+  query ViewerShares($first: Int, $after: String) {
+    viewer {
+      shares(first: $first, after: $after) {
+        totalCount
+        edges {
+          node {
+            id
+            title
+            createdAt
+            conversation {
+              id
+            }
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
 export const SharedConversationQuery = graphql(`
   query SharedConversation($token: String!) {
     sharedConversation(token: $token) {
