@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onQuery } from "../../src/db/client.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { seedTree } from "../utils/exchange.js";
 import { startTestServer, type TestServer, tokenFor } from "../utils/server.js";
@@ -227,8 +228,18 @@ describe.each(testDatabaseKinds())("share links on %s", (kind) => {
     const newer = await share(ownerToken, c.id, c.a2);
     expect((await server.request(RevokeShare, { id: revoked.id }, ownerToken)).errors).toBeUndefined();
 
+    // The list reads the links, not their snapshots.
+    const statements: string[] = [];
+    let watching = true;
+    onQuery(server.db.prisma, (event) => {
+      if (watching) statements.push(event.query);
+    });
     const first = await server.request(ViewerShares, { first: 1 }, ownerToken);
+    watching = false;
     expect(first.errors).toBeUndefined();
+    const reads = statements.filter((statement) => statement.includes('"Share"'));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.filter((statement) => statement.includes('"messages"'))).toEqual([]);
     const page = first.data?.viewer.shares;
     expect(page?.totalCount).toBe(2);
     expect(page?.edges.map((e) => e.node)).toEqual([
