@@ -19,7 +19,7 @@ export type AttachmentKind =
 
 /** What a send does while a reply is being written in the conversation (double-texting). */
 export type BusyPolicy =
-  /** Save the message QUEUED at once (MessageCreated) and answer it when the running reply and the messages queued before it have ended, in order; the stream stays open meanwhile. */
+  /** Save the message QUEUED at once (MessageCreated) and answer it when the running reply and the messages queued before it have ended, in order; the stream stays open meanwhile. Only a message after the active leaf waits in the queue: with `parentMessageId`, a busy conversation answers CONFLICT. */
   | 'ENQUEUE'
   /** Stop the running reply (CANCELLED, its text so far kept), then answer this message. */
   | 'INTERRUPT'

@@ -221,6 +221,11 @@ async function saveExchange(
       }
       continue;
     }
+    if (policy === "ENQUEUE" && send.placement.kind !== "leaf")
+      throw new ConflictError(
+        "A reply is being written in this conversation, and only a message after the active leaf can wait " +
+          "for it (ENQUEUE): send without parentMessageId to queue it, or stop the reply first",
+      );
     throw new ConflictError("A reply is already being written in this conversation; wait for it or stop it");
   }
 }

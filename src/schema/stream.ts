@@ -119,7 +119,7 @@ const BusyPolicyEnum = builder.enumType("BusyPolicy", {
     REJECT: { description: "Refuse with CONFLICT; nothing is written." },
     ENQUEUE: {
       description:
-        "Save the message QUEUED at once (MessageCreated) and answer it when the running reply and the messages queued before it have ended, in order; the stream stays open meanwhile.",
+        "Save the message QUEUED at once (MessageCreated) and answer it when the running reply and the messages queued before it have ended, in order; the stream stays open meanwhile. Only a message after the active leaf waits in the queue: with `parentMessageId`, a busy conversation answers CONFLICT.",
     },
     INTERRUPT: {
       description: "Stop the running reply (CANCELLED, its text so far kept), then answer this message.",

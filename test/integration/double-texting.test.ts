@@ -88,6 +88,17 @@ function scenarios(get: () => { a: string; b: string; fake: FakeOpenAI }) {
       yogaSSE(b, SendMessage, { input: { content: "no", conversationId } }, token),
     );
     expect(refused?.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    // Only a message after the active leaf can wait: an edit (a new version under a parent) cannot.
+    const [edit] = await collect(
+      yogaSSE(
+        b,
+        SendMessage,
+        { input: { content: "an edit", conversationId, parentMessageId: opening, onBusy: "ENQUEUE" } },
+        token,
+      ),
+    );
+    expect(edit?.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    expect(edit?.errors?.[0]?.message).toMatch(/without parentMessageId/);
 
     gate.resolve();
     const [secondEvents, thirdEvents] = await Promise.all([second.done, third.done]);
