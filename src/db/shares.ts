@@ -1,5 +1,5 @@
 import type { Db } from "./client.js";
-import type { MessageRole, Prisma, ToolCallStatus } from "./generated/prisma/client.js";
+import type { AttachmentKind, MessageRole, Prisma, ToolCallStatus } from "./generated/prisma/client.js";
 
 /** A tool call as a share shows it: what was called and what came back, nothing that leads to the owner. */
 export interface SharedToolCallSnapshot {
@@ -10,6 +10,15 @@ export interface SharedToolCallSnapshot {
   isError: boolean;
 }
 
+/** A file sent with a shared message: its bytes are served by a signed link made when the share is read. */
+export interface SharedAttachmentSnapshot {
+  id: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  kind: AttachmentKind;
+}
+
 /** One message of a share's snapshot (the JSON in `Share.messages`). */
 export interface SharedMessageSnapshot {
   role: MessageRole;
@@ -17,6 +26,8 @@ export interface SharedMessageSnapshot {
   /** ISO 8601. */
   createdAt: string;
   toolCalls: SharedToolCallSnapshot[];
+  /** Absent from snapshots made before shares kept their files. */
+  attachments?: SharedAttachmentSnapshot[];
 }
 
 /** Calls whose result the owner had not been shown when the link was made. */
@@ -57,6 +68,12 @@ export async function createShare(
         orderBy: { position: "asc" },
         select: { name: true, arguments: true, result: true, isError: true, status: true },
       },
+      attachments: {
+        orderBy: { position: "asc" },
+        select: {
+          attachment: { select: { id: true, filename: true, contentType: true, size: true, kind: true } },
+        },
+      },
     },
   });
   const messages: SharedMessageSnapshot[] = path.map((m) => ({
@@ -69,6 +86,7 @@ export async function createShare(
       result: UNSEEN.includes(call.status) ? null : call.result,
       isError: call.isError,
     })),
+    attachments: m.attachments.map((a) => a.attachment),
   }));
   return db.share.create({
     data: {
@@ -117,16 +135,33 @@ export function countLiveShares(db: Db, ownerId: string) {
   return db.share.count({ where: { ownerId, revokedAt: null } });
 }
 
-/** The snapshot a token's hash names, unless it was revoked; null otherwise (the two are not told apart). */
+/**
+ * The snapshot a token's hash names, unless it was revoked; null otherwise (the two are not told apart). Its
+ * files are those the owner has not deleted since: a deleted file is no longer listed, as in the
+ * conversation itself.
+ */
 export async function findLiveShare(db: Db, tokenHash: string) {
   const share = await db.share.findFirst({
     where: { tokenHash, revokedAt: null },
     select: { title: true, messages: true, createdAt: true },
   });
   if (!share) return null;
+  const messages = share.messages as unknown as SharedMessageSnapshot[];
+  const ids = messages.flatMap((m) => (m.attachments ?? []).map((a) => a.id));
+  const kept =
+    ids.length === 0
+      ? new Set<string>()
+      : new Set(
+          (await db.attachment.findMany({ where: { id: { in: ids } }, select: { id: true } })).map(
+            (a) => a.id,
+          ),
+        );
   return {
     title: share.title,
     createdAt: share.createdAt,
-    messages: share.messages as unknown as SharedMessageSnapshot[],
+    messages: messages.map((m) => ({
+      ...m,
+      attachments: (m.attachments ?? []).filter((a) => kept.has(a.id)),
+    })),
   };
 }

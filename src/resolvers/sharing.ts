@@ -13,6 +13,7 @@ import {
   revokeShare as revokeOwnedShare,
   type SharePageQuery,
 } from "../db/shares.js";
+import type { AttachmentUrls } from "../http/attachment-urls.js";
 import { requestInfo } from "../http/request-info.js";
 import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
@@ -71,7 +72,7 @@ export async function revokeShare(ctx: Context, globalId: string) {
  * apart).
  */
 export async function readShare(
-  deps: { prisma: Db; limits: RateLimiter; logger: Logger },
+  deps: { prisma: Db; limits: RateLimiter; logger: Logger; attachmentUrls: AttachmentUrls },
   request: Request,
   link: string,
 ) {
@@ -79,7 +80,17 @@ export async function readShare(
   // The whole link is taken too: its token is the last segment.
   const token = link.slice(link.lastIndexOf("/") + 1);
   if (!TOKEN.test(token)) return null;
-  return findLiveShare(deps.prisma, hashOf(token));
+  const share = await findLiveShare(deps.prisma, hashOf(token));
+  if (!share) return null;
+  // Files as links signed now, for a while (ATTACHMENT_URL_TTL_SECONDS): a revoked share makes no more.
+  // The link carries the file's id; the snapshot names it no other way.
+  return {
+    ...share,
+    messages: share.messages.map((m) => ({
+      ...m,
+      attachments: m.attachments.map(({ id, ...file }) => ({ ...file, url: deps.attachmentUrls.sign(id) })),
+    })),
+  };
 }
 
 /** `Query.sharedConversation`: {@link readShare} for GraphQL. */

@@ -1,14 +1,16 @@
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../core/pagination.js";
-import type { SharedMessageSnapshot, SharedToolCallSnapshot } from "../db/shares.js";
+import type { SharedToolCallSnapshot } from "../db/shares.js";
 import {
   countViewerShares,
   importSharedConversation,
+  type readShare,
   revokeShare,
   shareConversation,
   sharedConversation,
   viewerShares,
 } from "../resolvers/sharing.js";
+import { AttachmentKindEnum } from "./attachment.js";
 import { builder } from "./builder.js";
 import { ConversationRef } from "./conversation.js";
 import { MessageRoleEnum } from "./message.js";
@@ -71,27 +73,50 @@ const SharedToolCallRef = builder.objectRef<SharedToolCallSnapshot>("SharedToolC
   }),
 });
 
-const SharedMessageRef = builder.objectRef<SharedMessageSnapshot>("SharedMessage").implement({
+/** A share as it is read: its snapshot, with its files' links signed for this read. */
+type SharedConversation = NonNullable<Awaited<ReturnType<typeof readShare>>>;
+type SharedMessage = SharedConversation["messages"][number];
+
+const SharedAttachmentRef = builder
+  .objectRef<SharedMessage["attachments"][number]>("SharedAttachment")
+  .implement({
+    description: "A file sent with a shared message (one its owner has since deleted is no longer listed).",
+    fields: (t) => ({
+      filename: t.exposeString("filename"),
+      contentType: t.exposeString("contentType"),
+      size: t.exposeInt("size", { description: "Bytes." }),
+      kind: t.expose("kind", { type: AttachmentKindEnum }),
+      url: t.exposeString("url", {
+        description:
+          "A time-limited signed download link, made when the share is read (read it again for a fresh one; a revoked share makes none).",
+      }),
+    }),
+  });
+
+const SharedMessageRef = builder.objectRef<SharedMessage>("SharedMessage").implement({
   description: "A message of a shared snapshot: no id, owner or other branch.",
   fields: (t) => ({
     role: t.expose("role", { type: MessageRoleEnum }),
     content: t.exposeString("content"),
     createdAt: t.field({ type: "DateTime", resolve: (m) => new Date(m.createdAt) }),
     toolCalls: t.field({ type: [SharedToolCallRef], resolve: (m) => m.toolCalls }),
+    attachments: t.field({
+      type: [SharedAttachmentRef],
+      description: "The files sent with the message, in the order given.",
+      resolve: (m) => m.attachments,
+    }),
   }),
 });
 
-const SharedConversationRef = builder
-  .objectRef<{ title: string; createdAt: Date; messages: SharedMessageSnapshot[] }>("SharedConversation")
-  .implement({
-    description:
-      "A snapshot of a conversation's active path, as it was when shared: later edits do not change it.",
-    fields: (t) => ({
-      title: t.exposeString("title"),
-      createdAt: t.expose("createdAt", { type: "DateTime", description: "When the link was made." }),
-      messages: t.field({ type: [SharedMessageRef], resolve: (s) => s.messages }),
-    }),
-  });
+const SharedConversationRef = builder.objectRef<SharedConversation>("SharedConversation").implement({
+  description:
+    "A snapshot of a conversation's active path, as it was when shared: later edits do not change it.",
+  fields: (t) => ({
+    title: t.exposeString("title"),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the link was made." }),
+    messages: t.field({ type: [SharedMessageRef], resolve: (s) => s.messages }),
+  }),
+});
 
 const ShareConversationInput = builder.inputType("ShareConversationInput", {
   fields: (t) => ({

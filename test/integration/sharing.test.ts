@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { encodeGlobalID } from "@pothos/plugin-relay";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { insertAttachment } from "../../src/db/attachments.js";
 import { onQuery } from "../../src/db/client.js";
 import { testDatabaseKinds } from "../utils/databases.js";
 import { seedTree } from "../utils/exchange.js";
@@ -10,6 +11,7 @@ import {
   ImportSharedConversation,
   RevokeShare,
   ShareConversation,
+  SharedAttachmentsQuery,
   SharedConversationQuery,
   ViewerShares,
 } from "../utils/sharing-operations.js";
@@ -175,6 +177,59 @@ describe.each(testDatabaseKinds())("share links on %s", (kind) => {
     ])
       expect(raw).not.toContain(secret);
     expect(JSON.parse(raw).messages).toHaveLength(4);
+  });
+
+  it("shares the files sent with its messages, as links signed when read, without those deleted since", async () => {
+    const owner = `owner-${randomUUID()}`;
+    const c = await branched(owner);
+    const bytes = new TextEncoder().encode("packing list: sandals, hat");
+    const stored = await server.runtime.blobs.put(new Blob([bytes]).stream(), 1_000_000);
+    const file = await insertAttachment(
+      server.db.prisma,
+      {
+        ownerId: owner,
+        filename: "packing.txt",
+        contentType: "text/plain; charset=utf-8",
+        size: stored.size,
+        sha256: stored.sha256,
+        kind: "TEXT",
+        blobId: stored.id,
+      },
+      10_000_000,
+    );
+    if (!file) throw new Error("not recorded");
+    await server.db.prisma.messageAttachment.create({
+      data: { messageId: c.u1, attachmentId: file.id, position: 0 },
+    });
+    const made = await share(await tokenFor(owner), c.id, c.a2);
+
+    const r = await server.request(SharedAttachmentsQuery, { token: made.token }, null, {
+      headers: { "x-forwarded-for": someAddress() },
+    });
+    expect(r.errors).toBeUndefined();
+    const messages = r.data?.sharedConversation?.messages ?? [];
+    expect(messages.map((m) => m.attachments.length)).toEqual([1, 0, 0, 0]);
+    const [shared] = messages[0]?.attachments ?? [];
+    expect(shared).toMatchObject({
+      filename: "packing.txt",
+      contentType: "text/plain; charset=utf-8",
+      size: bytes.length,
+      kind: "TEXT",
+    });
+    // The link needs no token: anyone with the share can open the file.
+    const download = await fetch(shared?.url as string);
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe("packing list: sandals, hat");
+    const json = await (await fetch(made.url, { headers: { "x-forwarded-for": someAddress() } })).json();
+    expect(json.messages[0].attachments).toEqual([{ ...shared, url: expect.any(String) }]);
+    expect(JSON.stringify(json)).not.toContain(owner);
+
+    // Deleted by its owner: no longer listed.
+    await server.db.prisma.attachment.delete({ where: { id: file.id } });
+    const after = await server.request(SharedAttachmentsQuery, { token: made.token }, null, {
+      headers: { "x-forwarded-for": someAddress() },
+    });
+    expect(after.data?.sharedConversation?.messages.map((m) => m.attachments)).toEqual([[], [], [], []]);
   });
 
   it("is a snapshot: later edits, branch switches and deletion do not change it", async () => {

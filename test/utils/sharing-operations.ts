@@ -23,6 +23,23 @@ export const RevokeShare = graphql(`
   }
 `);
 
+export const SharedAttachmentsQuery = graphql(`
+  query SharedAttachments($token: String!) {
+    sharedConversation(token: $token) {
+      messages {
+        content
+        attachments {
+          filename
+          contentType
+          size
+          kind
+          url
+        }
+      }
+    }
+  }
+`);
+
 export const ViewerShares = graphql(`
   query ViewerShares($first: Int, $after: String) {
     viewer {
