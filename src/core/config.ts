@@ -278,10 +278,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       /** Largest import file (`importConversations`), in bytes: the upload's request body may be this big. */
       importMaxBytes: e.IMPORT_MAX_BYTES,
       /**
-       * The HMAC key of export download links; unset: a random key per process (links then work only on the
-       * instance that made them, and until it restarts).
+       * The HMAC key of export download links. Several instances must share it: unset, it is derived from
+       * AUTH_JWT_SECRET (as the attachments' is), and without that too each process picks a random one (links
+       * then work only on the instance that made them, and until it restarts).
        */
-      linkSecret: e.EXPORT_LINK_SECRET,
+      linkSecret: e.EXPORT_LINK_SECRET ?? (e.AUTH_JWT_SECRET ? `exports:${e.AUTH_JWT_SECRET}` : undefined),
       /** How long an export download link works. */
       linkTtlSeconds: e.EXPORT_LINK_TTL_SECONDS,
     },

@@ -47,6 +47,17 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ RUN_LEASE_MS: "100" })).toThrow(/RUN_LEASE_MS/);
   });
 
+  it("signs download links with a key every instance shares when one is configured", () => {
+    const secret = "s".repeat(32);
+    const shared = loadConfig({ AUTH_JWT_SECRET: secret });
+    expect(shared.exchange.linkSecret).toBe(`exports:${secret}`);
+    expect(shared.attachments.urlSecret).toBe(`attachments:${secret}`);
+    const own = loadConfig({ AUTH_JWT_SECRET: secret, EXPORT_LINK_SECRET: "e".repeat(32) });
+    expect(own.exchange.linkSecret).toBe("e".repeat(32));
+    // Nothing shared: each process picks its own.
+    expect(loadConfig({}).exchange.linkSecret).toBeUndefined();
+  });
+
   it("rejects a short HS256 secret", () => {
     expect(() => loadConfig({ AUTH_JWT_SECRET: "short" })).toThrow(/AUTH_JWT_SECRET: must be at least 32/);
   });
