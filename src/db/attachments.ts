@@ -22,13 +22,21 @@ export async function usedBytes(db: Db, ownerId: string): Promise<number> {
   return _sum.size ?? 0;
 }
 
-/** The first key of the per-owner locks of `insertAttachment` (the second is the owner's hash). */
+/** The first key of the per-owner locks of {@link lockQuota} (the second is the owner's hash). */
 const QUOTA_LOCKS = 0x71756f74; // "quot"
 
 /**
- * Records an attachment unless it would take the owner past `quotaBytes`; null when over. The owner's
- * uploads record one at a time, behind a lock on the owner taken first in the same transaction: a statement
- * reads a snapshot taken as it starts, so two checking at once would each miss the other's row and both fit.
+ * Makes the owner's attachment records wait for each other until the transaction it runs in ends: a check of
+ * the quota after it sees every record committed before. (A statement reads a snapshot taken as it starts,
+ * so two checking at once would each miss the other's rows and both fit.)
+ */
+export function lockQuota(db: Pick<Db, "$executeRaw">, ownerId: string) {
+  return db.$executeRaw`SELECT pg_advisory_xact_lock(${QUOTA_LOCKS}, hashtext(${ownerId}))`;
+}
+
+/**
+ * Records an attachment unless it would take the owner past `quotaBytes`; null when over. Behind the owner's
+ * {@link lockQuota}, taken first in the same transaction.
  */
 export async function insertAttachment(
   db: Db,
@@ -37,7 +45,7 @@ export async function insertAttachment(
 ): Promise<Attachment | null> {
   const { ownerId, filename, contentType, size, sha256, kind, blobId } = attachment;
   const [, rows] = await db.$transaction([
-    db.$executeRaw`SELECT pg_advisory_xact_lock(${QUOTA_LOCKS}, hashtext(${ownerId}))`,
+    lockQuota(db, ownerId),
     db.$queryRaw<{ id: string }[]>`
     INSERT INTO "public"."Attachment" (id, "ownerId", filename, "contentType", size, sha256, kind, "blobId")
     SELECT gen_random_uuid(), ${ownerId}, ${filename}, ${contentType}, ${size}, ${sha256},

@@ -1,4 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { lockQuota } from "./attachments.js";
 import type { Db } from "./client.js";
 import {
   type AttachmentKind,
@@ -337,8 +338,9 @@ export interface ImportedAttachment extends PendingAttachment {
 
 /**
  * Records imported attachments as the owner's (one per file key, however many messages sent it; new ids)
- * and links them to their messages. False when the owner would pass `quotaBytes`: the caller then fails
- * the transaction, so nothing stays.
+ * and links them to their messages. False when the owner would pass `quotaBytes` (checked behind the
+ * owner's `lockQuota`, so that imports and uploads at once cannot all fit): the caller then fails the
+ * transaction, so nothing stays.
  */
 export async function insertImportedAttachments(
   tx: Tx,
@@ -371,6 +373,7 @@ export async function insertImportedAttachments(
   if (attachments.length === 0) return true;
   await tx.attachment.createMany({ data: attachments });
   await tx.messageAttachment.createMany({ data: links, skipDuplicates: true });
+  await lockQuota(tx, ownerId);
   const { _sum } = await tx.attachment.aggregate({ where: { ownerId }, _sum: { size: true } });
   return (_sum.size ?? 0) <= quotaBytes;
 }
