@@ -58,6 +58,22 @@ export async function insertAttachment(
   return id === undefined ? null : db.attachment.findUnique({ where: { id } });
 }
 
+/** The attachments of these ids that still exist, whoever owns them, with their blobs (copies of shared files). */
+export function findAttachmentFiles(db: Pick<Db, "attachment">, ids: string[]) {
+  return db.attachment.findMany({
+    where: { id: { in: ids } },
+    select: {
+      id: true,
+      filename: true,
+      contentType: true,
+      size: true,
+      sha256: true,
+      kind: true,
+      blobId: true,
+    },
+  });
+}
+
 /** One of the owner's attachments with its blob's address, or null (missing and someone else's alike). */
 export function findOwnedAttachment(db: Db, ownerId: string, id: string) {
   return db.attachment.findFirst({

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { BadUserInputError, NotFoundError } from "../core/errors.js";
+import { BadUserInputError, ClientError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
 import { checkPageSize } from "../core/pagination.js";
+import { findAttachmentFiles } from "../db/attachments.js";
 import type { Db } from "../db/client.js";
 import { findOwnedConversation } from "../db/conversations.js";
-import { importTrees, type TreeConversation } from "../db/exchange.js";
+import { importTrees, insertImportedAttachments, type TreeConversation } from "../db/exchange.js";
 import {
   countLiveShares,
   createShare,
@@ -69,10 +70,10 @@ export async function revokeShare(ctx: Context, globalId: string) {
 /**
  * The snapshot a share link's token (or the link itself) names, for anyone (no authentication), counted
  * against the client address's share reads; null when the token is unknown, malformed or revoked (not told
- * apart).
+ * apart). Its files as the snapshot names them (by id): {@link readShare} turns them into links.
  */
-export async function readShare(
-  deps: { prisma: Db; limits: RateLimiter; logger: Logger; attachmentUrls: AttachmentUrls },
+async function findShare(
+  deps: { prisma: Db; limits: RateLimiter; logger: Logger },
   request: Request,
   link: string,
 ) {
@@ -80,10 +81,18 @@ export async function readShare(
   // The whole link is taken too: its token is the last segment.
   const token = link.slice(link.lastIndexOf("/") + 1);
   if (!TOKEN.test(token)) return null;
-  const share = await findLiveShare(deps.prisma, hashOf(token));
+  return findLiveShare(deps.prisma, hashOf(token));
+}
+
+/** {@link findShare}, its files as download links signed now (the snapshot names them no other way). */
+export async function readShare(
+  deps: { prisma: Db; limits: RateLimiter; logger: Logger; attachmentUrls: AttachmentUrls },
+  request: Request,
+  link: string,
+) {
+  const share = await findShare(deps, request, link);
   if (!share) return null;
-  // Files as links signed now, for a while (ATTACHMENT_URL_TTL_SECONDS): a revoked share makes no more.
-  // The link carries the file's id; the snapshot names it no other way.
+  // Valid for a while (ATTACHMENT_URL_TTL_SECONDS): a revoked share makes no more.
   return {
     ...share,
     messages: share.messages.map((m) => ({
@@ -104,8 +113,17 @@ export function sharedConversation(ctx: Context, token: string) {
  */
 export async function importSharedConversation(ctx: Context, token: string) {
   const viewer = requireViewer(ctx);
-  const share = await readShare(ctx, ctx.request, token);
+  const share = await findShare(ctx, ctx.request, token);
   if (!share) throw new NotFoundError("Share");
+  // The files become the viewer's own attachments of the same bytes, counted against their quota.
+  const files = new Map(
+    (
+      await findAttachmentFiles(
+        ctx.prisma,
+        share.messages.flatMap((m) => m.attachments.map((a) => a.id)),
+      )
+    ).map((file) => [file.id, file]),
+  );
   const now = new Date();
   const tree: TreeConversation = {
     title: share.title,
@@ -146,12 +164,37 @@ export async function importSharedConversation(ctx: Context, token: string) {
           decision: null,
           completedAt: call.result === null ? null : createdAt,
         })),
+        attachments: m.attachments.flatMap((a) => {
+          const file = files.get(a.id);
+          return file ? [{ key: file.id, filename: file.filename, sha256: file.sha256, createdAt: now }] : [];
+        }),
       };
     }),
   };
-  const [id] = await importTrees(ctx.prisma, viewer.id, async function* () {
-    yield tree;
-  });
+  const quotaBytes = ctx.config.attachments.quotaBytes;
+  const [id] = await importTrees(
+    ctx.prisma,
+    viewer.id,
+    async function* () {
+      yield tree;
+    },
+    async (tx, declared) => {
+      // Files deleted since they were looked up are left out: their bytes may be gone.
+      const kept = new Set((await findAttachmentFiles(tx, [...files.keys()])).map((file) => file.id));
+      const imported = declared.flatMap((d) => {
+        const file = files.get(d.key);
+        if (!file || !kept.has(d.key)) return [];
+        const { blobId, size, kind, contentType } = file;
+        return [{ ...d, blobId, size, kind, contentType }];
+      });
+      if (!(await insertImportedAttachments(tx, viewer.id, imported, quotaBytes)))
+        throw new ClientError(
+          "BAD_USER_INPUT",
+          `Import refused: its files would pass your storage quota of ${quotaBytes} bytes; delete attachments first`,
+          { field: "token", limit: "attachmentQuota" },
+        );
+    },
+  );
   const conversation = id && (await findOwnedConversation(ctx.prisma, viewer.id, id));
   if (!conversation) throw new NotFoundError("Conversation");
   tellViewer(ctx, { type: "ConversationCreated", conversationId: conversation.id });

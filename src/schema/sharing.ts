@@ -189,7 +189,8 @@ builder.mutationFields((t) => ({
   }),
   importSharedConversation: t.field({
     type: ImportSharedConversationPayload,
-    description: "Copies a shared snapshot into a new conversation of the viewer's, to continue it.",
+    description:
+      "Copies a shared snapshot into a new conversation of the viewer's, to continue it; its files become the viewer's attachments, counted against their storage quota.",
     args: { input: t.arg({ type: ImportSharedConversationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
       conversation: await importSharedConversation(ctx, input.token),

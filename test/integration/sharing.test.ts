@@ -224,6 +224,26 @@ describe.each(testDatabaseKinds())("share links on %s", (kind) => {
     expect(json.messages[0].attachments).toEqual([{ ...shared, url: expect.any(String) }]);
     expect(JSON.stringify(json)).not.toContain(owner);
 
+    // Continued by someone else: the file becomes theirs too (the same bytes, a new attachment of theirs).
+    const reader = `reader-${randomUUID()}`;
+    const imported = await server.request(
+      ImportSharedConversation,
+      { token: made.token },
+      await tokenFor(reader),
+      {
+        headers: { "x-forwarded-for": someAddress() },
+      },
+    );
+    expect(imported.errors).toBeUndefined();
+    const theirs = await server.db.prisma.attachment.findMany({
+      where: { ownerId: reader },
+      include: { messages: { include: { message: { select: { content: true } } } } },
+    });
+    expect(theirs).toHaveLength(1);
+    expect(theirs[0]).toMatchObject({ filename: "packing.txt", blobId: stored.id, size: bytes.length });
+    expect(theirs[0]?.id).not.toBe(file.id);
+    expect(theirs[0]?.messages.map((m) => m.message.content)).toEqual(["Plan a trip to Lisbon"]);
+
     // Deleted by its owner: no longer listed.
     await server.db.prisma.attachment.delete({ where: { id: file.id } });
     const after = await server.request(SharedAttachmentsQuery, { token: made.token }, null, {
