@@ -224,6 +224,33 @@ describe.each(testDatabaseKinds())("share links on %s", (kind) => {
     expect(json.messages[0].attachments).toEqual([{ ...shared, url: expect.any(String) }]);
     expect(JSON.stringify(json)).not.toContain(owner);
 
+    // Someone whose storage is full cannot take the file: refused, nothing imported.
+    const full = `full-${randomUUID()}`;
+    await server.db.prisma.attachment.create({
+      data: {
+        ownerId: full,
+        filename: "big.bin",
+        contentType: "application/octet-stream",
+        size: server.runtime.config.attachments.quotaBytes,
+        sha256: stored.sha256,
+        kind: "OTHER",
+        blobId: stored.id,
+      },
+    });
+    const refused = await server.request(
+      ImportSharedConversation,
+      { token: made.token },
+      await tokenFor(full),
+      {
+        headers: { "x-forwarded-for": someAddress() },
+      },
+    );
+    expect(refused.errors?.[0]?.extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      limit: "attachmentQuota",
+    });
+    expect(await server.db.prisma.conversation.count({ where: { ownerId: full } })).toBe(0);
+
     // Continued by someone else: the file becomes theirs too (the same bytes, a new attachment of theirs).
     const reader = `reader-${randomUUID()}`;
     const imported = await server.request(
