@@ -82,7 +82,7 @@ function answer(request: ClientRequest, signal: AbortSignal | null | undefined):
     const fetched = new Response(lazyBody(response), {
       status: response.statusCode,
       statusText: response.statusMessage,
-      headers: responseHeaders(response),
+      headers: headersOf(response.rawHeaders),
     });
     nodeBodies.set(fetched, response);
     settle?.resolve(fetched);
@@ -121,9 +121,9 @@ function lazyBody(incoming: IncomingMessage): ReadableStream<Uint8Array> | null 
   );
 }
 
-function responseHeaders(incoming: IncomingMessage): Headers {
+/** Headers from a flat list of names and values (the form of `rawHeaders`). */
+export function headersOf(raw: string[]): Headers {
   const headers = new Headers();
-  const raw = incoming.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   return headers;
 }

@@ -1,6 +1,7 @@
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { APIError } from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
+import { headersOf } from "./http-fetch.js";
 
 /**
  * The chunks of a streamed chat completion, read from the raw bytes of its server-sent-events body: what the
@@ -60,10 +61,4 @@ export class ChunkDecoder {
   throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
   }
-}
-
-function headersOf(raw: string[]): Headers {
-  const headers = new Headers();
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
-  return headers;
 }
