@@ -220,6 +220,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = parsed.data;
   const production = e.NODE_ENV === "production";
   const devAuth = e.AUTH_DEV_MODE ?? (!production && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL);
+  // A signing key every instance shares without being told: derived from the JWT secret, one per purpose.
+  const sharedKey = (purpose: string) => (e.AUTH_JWT_SECRET ? `${purpose}:${e.AUTH_JWT_SECRET}` : undefined);
   return {
     env: e.NODE_ENV,
     production,
@@ -282,7 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
        * AUTH_JWT_SECRET (as the attachments' is), and without that too each process picks a random one (links
        * then work only on the instance that made them, and until it restarts).
        */
-      linkSecret: e.EXPORT_LINK_SECRET ?? (e.AUTH_JWT_SECRET ? `exports:${e.AUTH_JWT_SECRET}` : undefined),
+      linkSecret: e.EXPORT_LINK_SECRET ?? sharedKey("exports"),
       /** How long an export download link works. */
       linkTtlSeconds: e.EXPORT_LINK_TTL_SECONDS,
     },
@@ -371,8 +373,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
        * Signs download links. Several instances must share it: unset, it is derived from AUTH_JWT_SECRET, and
        * without that too each process picks a random one (links then work only on the instance that made them).
        */
-      urlSecret:
-        e.ATTACHMENT_URL_SECRET ?? (e.AUTH_JWT_SECRET ? `attachments:${e.AUTH_JWT_SECRET}` : undefined),
+      urlSecret: e.ATTACHMENT_URL_SECRET ?? sharedKey("attachments"),
       urlTtlSeconds: e.ATTACHMENT_URL_TTL_SECONDS,
     },
     search: {

@@ -17,7 +17,7 @@ export interface NewAttachment {
 }
 
 /** Bytes the owner's attachments take against their quota: each counts its size, shared bytes or not. */
-export async function usedBytes(db: Db, ownerId: string): Promise<number> {
+export async function usedBytes(db: Pick<Db, "attachment">, ownerId: string): Promise<number> {
   const { _sum } = await db.attachment.aggregate({ where: { ownerId }, _sum: { size: true } });
   return _sum.size ?? 0;
 }

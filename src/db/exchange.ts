@@ -1,5 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
-import { lockQuota } from "./attachments.js";
+import { lockQuota, usedBytes } from "./attachments.js";
 import type { Db } from "./client.js";
 import {
   type AttachmentKind,
@@ -374,6 +374,5 @@ export async function insertImportedAttachments(
   await tx.attachment.createMany({ data: attachments });
   await tx.messageAttachment.createMany({ data: links, skipDuplicates: true });
   await lockQuota(tx, ownerId);
-  const { _sum } = await tx.attachment.aggregate({ where: { ownerId }, _sum: { size: true } });
-  return (_sum.size ?? 0) <= quotaBytes;
+  return (await usedBytes(tx, ownerId)) <= quotaBytes;
 }
