@@ -115,17 +115,48 @@ export async function importSharedConversation(ctx: Context, token: string) {
   const viewer = requireViewer(ctx);
   const share = await findShare(ctx, ctx.request, token);
   if (!share) throw new NotFoundError("Share");
-  // The files become the viewer's own attachments of the same bytes, counted against their quota.
-  const files = new Map(
-    (
-      await findAttachmentFiles(
-        ctx.prisma,
-        share.messages.flatMap((m) => m.attachments.map((a) => a.id)),
-      )
-    ).map((file) => [file.id, file]),
+  const quotaBytes = ctx.config.attachments.quotaBytes;
+  // The files become the viewer's own attachments of the same bytes, counted against their quota. Looked up
+  // in the import's transaction: those recorded are those still there.
+  let files = new Map<string, SharedFile>();
+  const [id] = await importTrees(
+    ctx.prisma,
+    viewer.id,
+    async function* (tx) {
+      const ids = share.messages.flatMap((m) => m.attachments.map((a) => a.id));
+      files = new Map((await findAttachmentFiles(tx, ids)).map((file) => [file.id, file]));
+      yield sharedTree(share, files, new Date());
+    },
+    async (tx, declared) => {
+      const imported = declared.flatMap((d) => {
+        const file = files.get(d.key);
+        if (!file) return [];
+        const { blobId, size, kind, contentType } = file;
+        return [{ ...d, blobId, size, kind, contentType }];
+      });
+      if (!(await insertImportedAttachments(tx, viewer.id, imported, quotaBytes)))
+        throw new ClientError(
+          "BAD_USER_INPUT",
+          `Import refused: its files would pass your storage quota of ${quotaBytes} bytes; delete attachments first`,
+          { field: "token", limit: "attachmentQuota" },
+        );
+    },
   );
-  const now = new Date();
-  const tree: TreeConversation = {
+  const conversation = id && (await findOwnedConversation(ctx.prisma, viewer.id, id));
+  if (!conversation) throw new NotFoundError("Conversation");
+  tellViewer(ctx, { type: "ConversationCreated", conversationId: conversation.id });
+  return conversation;
+}
+
+type SharedFile = Awaited<ReturnType<typeof findAttachmentFiles>>[number];
+
+/** A share's snapshot as a conversation to import: one path, with the files of `files` (those still there). */
+function sharedTree(
+  share: NonNullable<Awaited<ReturnType<typeof findLiveShare>>>,
+  files: Map<string, SharedFile>,
+  now: Date,
+): TreeConversation {
+  return {
     title: share.title,
     createdAt: now,
     updatedAt: now,
@@ -171,34 +202,6 @@ export async function importSharedConversation(ctx: Context, token: string) {
       };
     }),
   };
-  const quotaBytes = ctx.config.attachments.quotaBytes;
-  const [id] = await importTrees(
-    ctx.prisma,
-    viewer.id,
-    async function* () {
-      yield tree;
-    },
-    async (tx, declared) => {
-      // Files deleted since they were looked up are left out: their bytes may be gone.
-      const kept = new Set((await findAttachmentFiles(tx, [...files.keys()])).map((file) => file.id));
-      const imported = declared.flatMap((d) => {
-        const file = files.get(d.key);
-        if (!file || !kept.has(d.key)) return [];
-        const { blobId, size, kind, contentType } = file;
-        return [{ ...d, blobId, size, kind, contentType }];
-      });
-      if (!(await insertImportedAttachments(tx, viewer.id, imported, quotaBytes)))
-        throw new ClientError(
-          "BAD_USER_INPUT",
-          `Import refused: its files would pass your storage quota of ${quotaBytes} bytes; delete attachments first`,
-          { field: "token", limit: "attachmentQuota" },
-        );
-    },
-  );
-  const conversation = id && (await findOwnedConversation(ctx.prisma, viewer.id, id));
-  if (!conversation) throw new NotFoundError("Conversation");
-  tellViewer(ctx, { type: "ConversationCreated", conversationId: conversation.id });
-  return conversation;
 }
 
 /** `Viewer.shares`: a page of the viewer's share links that are not revoked, newest first. */
