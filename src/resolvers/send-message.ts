@@ -4,7 +4,7 @@ import { answerWhenFree } from "../agent/runs/queue.js";
 import { BadUserInputError, ClientError, ConflictError, NotFoundError } from "../core/errors.js";
 import { parseGlobalId } from "../core/ids.js";
 import { linkAttachments } from "../db/attachments.js";
-import type { Message } from "../db/columns.js";
+import { type Message, withToolCalls } from "../db/columns.js";
 import { activeReplyOf, DEFAULT_SETTINGS, ownsConversation } from "../db/conversations.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { findOwnedMessage } from "../db/messages.js";
@@ -185,7 +185,7 @@ async function saveExchange(
       throw error;
     }
     // New messages have no tool calls.
-    const saved = rows.map((row) => ({ ...row, toolCalls: [] }));
+    const saved = rows.map((row) => withToolCalls(row, []));
     const assistant = saved.find((m) => m.id === assistantId);
     if (assistant) {
       const user = saved.find((m) => m.id !== assistantId) ?? null;
@@ -217,7 +217,7 @@ async function saveExchange(
       });
       if (queued) {
         await linkAttachments(ctx.prisma, ownerId, queued.id, send.user.attachmentIds);
-        return { kind: "queued", user: { ...queued, toolCalls: [] } };
+        return { kind: "queued", user: withToolCalls(queued, []) };
       }
       continue;
     }

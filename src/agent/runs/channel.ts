@@ -47,7 +47,9 @@ export class RunChannel {
     const bounded = Number.isFinite(this.toolResultMaxChars)
       ? boundEvent(event, this.toolResultMaxChars)
       : event;
-    const numbered = { ...bounded, seq: this.seq } as RunEvent;
+    // `seq` first: after the spread, a property it lacked would give every event a hidden class of its own
+    // (V8, Node 20), a map and descriptors allocated per event and megamorphic reads wherever it goes.
+    const numbered = { seq: this.seq, ...bounded } as RunEvent;
     this.buffer.push(numbered);
     if (this.buffer.length - this.start > this.capacity) {
       this.start++;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "../../db/client.js";
+import { withToolCalls } from "../../db/columns.js";
 import { claimQueued, newestQueuedMessages, queuedState } from "../../db/sends.js";
 import type { Logger } from "../../observability/logger.js";
 import type { RunManager } from "./run-manager.js";
@@ -36,11 +37,10 @@ export async function answerWhenFree(
     const assistant = await claimQueued(prisma, state.conversationId, randomUUID());
     lostClaim = assistant === null;
     if (!assistant) continue;
-    const run = runs.start(
-      null,
-      { ...assistant, toolCalls: [] },
-      { model: assistant.model ?? undefined, logger },
-    );
+    const run = runs.start(null, withToolCalls(assistant, []), {
+      model: assistant.model ?? undefined,
+      logger,
+    });
     if (assistant.parentId === queuedId) return run.messageId;
   }
 }

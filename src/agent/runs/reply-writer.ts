@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client.js";
+import { withToolCalls } from "../../db/columns.js";
 import type { MessageStatus, ToolCall } from "../../db/generated/prisma/client.js";
 import { findMessageWithToolCalls } from "../../db/messages.js";
 import { endReply, pauseReply } from "../../db/replies.js";
@@ -152,7 +153,7 @@ export class ReplyWriter implements FlushedReply {
             error: outcome.error,
           });
     // Deleted, or ended by another instance: what is stored.
-    return message ? { ...message, toolCalls } : this.stored();
+    return message ? withToolCalls(message, toolCalls) : this.stored();
   }
 
   /** The reply as stored by whoever ended it, or null when it was deleted. */

@@ -90,7 +90,8 @@ export function useRestApi<C>(options: RestApiOptions<C>): Plugin<YogaInitialCon
   return {
     onYogaInit({ yoga }) {
       contextOf = (request, serverContext) =>
-        yoga.getEnveloped({ ...serverContext, request }).contextFactory() as Promise<C>;
+        // Object.assign, not a spread then `request`: see the same context in graphql-sse.ts.
+        yoga.getEnveloped(Object.assign({}, serverContext, { request })).contextFactory() as Promise<C>;
     },
     onRequest({ request, url, endResponse, serverContext }) {
       if (!url.pathname.startsWith(PREFIX)) return;
