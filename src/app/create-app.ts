@@ -166,6 +166,7 @@ async function createContext(runtime: Runtime, request: Request): Promise<Contex
     limits: runtime.limits,
     streams: runtime.streams,
     sends: runtime.sends,
+    lane: runtime.lane,
     exportLinks: runtime.exportLinks,
     publicUrl: runtime.publicUrl,
     blobs: runtime.blobs,

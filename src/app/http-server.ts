@@ -1,7 +1,6 @@
 import { createServer } from "node:http";
 import { serveGraphQLWs } from "../http/graphql-ws.js";
 import { createErrorMasking } from "../http/mask-error.js";
-import { StartLane } from "../http/start-lane.js";
 import { createApp, GRAPHQL_ENDPOINT } from "./create-app.js";
 import type { Runtime } from "./runtime.js";
 
@@ -11,9 +10,7 @@ import type { Runtime } from "./runtime.js";
  */
 export function createHttpServer(runtime: Runtime) {
   const app = createApp(runtime);
-  // While streams are open, new requests and graphql-ws operations start one per turn of the loop, after
-  // the streams' events.
-  const lane = new StartLane(() => runtime.streams.size > 0);
+  const { lane } = runtime;
   const server = createServer(lane.listener(app));
   const websockets = serveGraphQLWs({
     server,

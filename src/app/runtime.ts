@@ -25,6 +25,7 @@ import { type Connection, connect, targetFromConfig } from "../db/connect.js";
 import { ensureSearchLanguage } from "../db/search/language.js";
 import { AttachmentUrls } from "../http/attachment-urls.js";
 import { PersistedOperations } from "../http/persisted-operations.js";
+import { StartLane } from "../http/start-lane.js";
 import { Gate } from "../limits/gate.js";
 import { RateLimiter } from "../limits/rate-limiter.js";
 import { type LimitStore, MemoryLimitStore } from "../limits/store.js";
@@ -205,6 +206,9 @@ export async function createRuntime(
   await approvals.sweep();
   if (oauthServers || toolServers.some((s) => (s.approval ?? "never") !== "never")) approvals.start();
   const streams = new OpenStreams(limitStore, config.streams, logger, metrics.limited);
+  // While streams are open, new requests and graphql-ws operations start one per turn of the loop, after
+  // the streams' events; so does the rest of a send once its messages are saved.
+  const lane = new StartLane(() => streams.size > 0);
   // Half the pool for saving new exchanges: the other half stays free for running replies' writes.
   const sends = new Gate(Math.max(1, Math.floor(config.database.poolSize / 2)));
   const limits = new RateLimiter(limitStore, config.rateLimits, logger, metrics.limited);
@@ -251,6 +255,7 @@ export async function createRuntime(
     limits,
     streams,
     sends,
+    lane,
     metrics,
     readiness,
     persisted,

@@ -6,6 +6,7 @@ import { UnauthenticatedError } from "../core/errors.js";
 import type { BlobStore } from "../db/blobs.js";
 import type { Db } from "../db/client.js";
 import type { AttachmentUrls } from "../http/attachment-urls.js";
+import type { StartLane } from "../http/start-lane.js";
 import type { Gate } from "../limits/gate.js";
 import type { RateLimiter } from "../limits/rate-limiter.js";
 import type { OpenStreams } from "../limits/streams.js";
@@ -30,6 +31,8 @@ export interface Context {
   readonly streams: OpenStreams;
   /** Bounds how many sends save their exchange at once (see Gate). */
   readonly sends: Gate;
+  /** Gives a started operation's next step its turn of the event loop, after the streams' events. */
+  readonly lane: Pick<StartLane, "turn">;
   /** Signs the download links of exports. */
   readonly exportLinks: ExportLinks;
   /** Where users' browsers reach this server (PUBLIC_URL, else where it listens): share links start with it. */

@@ -113,6 +113,9 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
     await slot.release();
     return serveReply(ctx, lease, exchange.replyId, 0);
   }
+  // Starting the reply (its run, first events, the model's request) is the heavier half of a send: in a turn
+  // of its own, ahead of new requests, so that a burst of sends does not hold up other replies' chunks.
+  await ctx.lane.turn("ahead");
   // The run tells of the reply itself (ReplyStarted); the list needs the conversation's new place.
   const conversationId =
     exchange.kind === "queued" ? exchange.user.conversationId : exchange.assistant.conversationId;

@@ -94,6 +94,18 @@ describe("StartLane on a node HTTP server", () => {
     expect(new Set(started.map((s) => s.turn)).size).toBe(3);
   });
 
+  it("gives a started operation's next step its turn ahead of the operations waiting to start", async () => {
+    const lane = new StartLane(() => true);
+    const started: { name: string; turn: number }[] = [];
+    const step = async (name: string, place?: "ahead") => {
+      await lane.turn(place);
+      started.push({ name, turn });
+    };
+    await Promise.all([step("new 1"), step("new 2"), step("next step", "ahead")]);
+    expect(started.map((s) => s.name)).toEqual(["next step", "new 1", "new 2"]);
+    expect(new Set(started.map((s) => s.turn)).size).toBe(3);
+  });
+
   it("lets an operation start at once while nothing streams and nothing waits", async () => {
     const lane = new StartLane(() => false);
     let started = false;
