@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { bodyChunks, createHttpFetch } from "./http-fetch.js";
+import { bodyChunks, createHttpFetch, stopBody } from "./http-fetch.js";
 import { fromOpenAIChunk, toOpenAIMessages, toOpenAITools } from "./openai-mapping.js";
 import { ChunkDecoder } from "./openai-sse.js";
 import { ModelError, type ModelEvent, type ModelProvider, type ModelRequest } from "./provider.js";
@@ -39,22 +39,21 @@ export class OpenAIProvider implements ModelProvider {
   }
 
   async *stream(request: ModelRequest): AsyncIterable<ModelEvent> {
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(request.signal.reason);
-    request.signal.addEventListener("abort", onAbort, { once: true });
     let idle: NodeJS.Timeout | undefined;
     let stalled = false;
-    // Re-armed by every read that brings chunks: `refresh()` restarts the one timer, no new one per read.
-    const armIdleTimer = () => {
-      if (idle) idle.refresh();
-      else
-        idle = setTimeout(() => {
-          stalled = true;
-          controller.abort();
-        }, this.idleTimeoutMs);
-    };
     try {
-      const { decoder, body } = await this.open(request, controller.signal);
+      // The request's own signal stops it; a stall cuts the body itself. No controller of the stream's
+      // own: Node gives every abort signal a hidden class and two maps of its own, held as long as it streams.
+      const { decoder, body, cut } = await this.open(request);
+      // Re-armed by every read that brings chunks: `refresh()` restarts the one timer, no new one per read.
+      const armIdleTimer = () => {
+        if (idle) idle.refresh();
+        else
+          idle = setTimeout(() => {
+            stalled = true;
+            cut();
+          }, this.idleTimeoutMs);
+      };
       armIdleTimer();
       let finished = false;
       // Only a status without content (204) has no body: a stream that ended before it began. Leaving the
@@ -79,7 +78,6 @@ export class OpenAIProvider implements ModelProvider {
       throw toModelError(error);
     } finally {
       clearTimeout(idle);
-      request.signal.removeEventListener("abort", onAbort);
     }
   }
 
@@ -88,7 +86,7 @@ export class OpenAIProvider implements ModelProvider {
    * authenticates, retries and times out the wait for it; the body is read by the caller, far cheaper per
    * chunk than through the client's `Stream`. The `Response` itself is not kept while the body streams.
    */
-  private async open(request: ModelRequest, signal: AbortSignal) {
+  private async open(request: ModelRequest) {
     const response = await this.client.chat.completions
       .create(
         {
@@ -99,10 +97,12 @@ export class OpenAIProvider implements ModelProvider {
           stream: true,
           stream_options: { include_usage: true },
         },
-        { signal },
+        { signal: request.signal },
       )
       .asResponse();
-    return { decoder: new ChunkDecoder(response.headers), body: bodyChunks(response) };
+    const body = bodyChunks(response);
+    const cut = () => stopBody(body, new Error("The model stalled"));
+    return { decoder: new ChunkDecoder(response.headers), body, cut };
   }
 }
 
