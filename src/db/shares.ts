@@ -137,8 +137,7 @@ export function countLiveShares(db: Db, ownerId: string) {
 
 /**
  * The snapshot a token's hash names, unless it was revoked; null otherwise (the two are not told apart). Its
- * files are those the owner has not deleted since: a deleted file is no longer listed, as in the
- * conversation itself.
+ * files as the snapshot names them, some perhaps deleted since: readers look up those still there.
  */
 export async function findLiveShare(db: Db, tokenHash: string) {
   const share = await db.share.findFirst({
@@ -147,21 +146,9 @@ export async function findLiveShare(db: Db, tokenHash: string) {
   });
   if (!share) return null;
   const messages = share.messages as unknown as SharedMessageSnapshot[];
-  const ids = messages.flatMap((m) => (m.attachments ?? []).map((a) => a.id));
-  const kept =
-    ids.length === 0
-      ? new Set<string>()
-      : new Set(
-          (await db.attachment.findMany({ where: { id: { in: ids } }, select: { id: true } })).map(
-            (a) => a.id,
-          ),
-        );
   return {
     title: share.title,
     createdAt: share.createdAt,
-    messages: messages.map((m) => ({
-      ...m,
-      attachments: (m.attachments ?? []).filter((a) => kept.has(a.id)),
-    })),
+    messages: messages.map((m) => ({ ...m, attachments: m.attachments ?? [] })),
   };
 }

@@ -84,7 +84,10 @@ async function findShare(
   return findLiveShare(deps.prisma, hashOf(token));
 }
 
-/** {@link findShare}, its files as download links signed now (the snapshot names them no other way). */
+/**
+ * {@link findShare}, its files as download links signed now (the snapshot names them no other way). A file
+ * the owner has deleted since is no longer listed, as in the conversation itself.
+ */
 export async function readShare(
   deps: { prisma: Db; limits: RateLimiter; logger: Logger; attachmentUrls: AttachmentUrls },
   request: Request,
@@ -92,14 +95,24 @@ export async function readShare(
 ) {
   const share = await findShare(deps, request, link);
   if (!share) return null;
+  const kept = await sharedFiles(deps.prisma, share);
   // Valid for a while (ATTACHMENT_URL_TTL_SECONDS): a revoked share makes no more.
   return {
     ...share,
     messages: share.messages.map((m) => ({
       ...m,
-      attachments: m.attachments.map(({ id, ...file }) => ({ ...file, url: deps.attachmentUrls.sign(id) })),
+      attachments: m.attachments
+        .filter((a) => kept.has(a.id))
+        .map(({ id, ...file }) => ({ ...file, url: deps.attachmentUrls.sign(id) })),
     })),
   };
+}
+
+/** The files a share's snapshot names that still exist, by id (none looked up when it names none). */
+async function sharedFiles(db: Pick<Db, "attachment">, share: SharedSnapshot) {
+  const ids = share.messages.flatMap((m) => m.attachments.map((a) => a.id));
+  const files = ids.length === 0 ? [] : await findAttachmentFiles(db, ids);
+  return new Map(files.map((file) => [file.id, file]));
 }
 
 /** `Query.sharedConversation`: {@link readShare} for GraphQL. */
@@ -123,8 +136,7 @@ export async function importSharedConversation(ctx: Context, token: string) {
     ctx.prisma,
     viewer.id,
     async function* (tx) {
-      const ids = share.messages.flatMap((m) => m.attachments.map((a) => a.id));
-      files = new Map((await findAttachmentFiles(tx, ids)).map((file) => [file.id, file]));
+      files = await sharedFiles(tx, share);
       yield sharedTree(share, files, new Date());
     },
     async (tx, declared) => {
@@ -149,13 +161,10 @@ export async function importSharedConversation(ctx: Context, token: string) {
 }
 
 type SharedFile = Awaited<ReturnType<typeof findAttachmentFiles>>[number];
+type SharedSnapshot = NonNullable<Awaited<ReturnType<typeof findLiveShare>>>;
 
 /** A share's snapshot as a conversation to import: one path, with the files of `files` (those still there). */
-function sharedTree(
-  share: NonNullable<Awaited<ReturnType<typeof findLiveShare>>>,
-  files: Map<string, SharedFile>,
-  now: Date,
-): TreeConversation {
+function sharedTree(share: SharedSnapshot, files: Map<string, SharedFile>, now: Date): TreeConversation {
   return {
     title: share.title,
     createdAt: now,
