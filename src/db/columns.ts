@@ -15,24 +15,14 @@ export function withToolCalls<M extends Message, T>(message: M, toolCalls: T[]):
   return { toolCalls, ...message };
 }
 
-/** The lists made so far, by alias: a send and a reply's end each name them, and they never change. */
-const columnLists = new Map<string, Prisma.Sql>();
-
 /**
  * Every column of `Message` the application reads (the model's scalar fields but `searchText`, so it
- * follows the schema) qualified by `alias`, for statements that write messages and return them as Prisma
- * would.
+ * follows the schema) qualified by `m`, the alias of `Message` in the statements that write messages and
+ * return them as Prisma would. Made once: a send and a reply's end each name them.
  */
-export function messageColumns(alias: string): Prisma.Sql {
-  let columns = columnLists.get(alias);
-  if (columns === undefined) {
-    columns = Prisma.raw(
-      Object.values(Prisma.MessageScalarFieldEnum)
-        .filter((field) => field !== "searchText")
-        .map((field) => `${alias}."${field}"`)
-        .join(", "),
-    );
-    columnLists.set(alias, columns);
-  }
-  return columns;
-}
+export const MESSAGE_COLUMNS = Prisma.raw(
+  Object.values(Prisma.MessageScalarFieldEnum)
+    .filter((field) => field !== "searchText")
+    .map((field) => `m."${field}"`)
+    .join(", "),
+);

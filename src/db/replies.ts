@@ -1,6 +1,5 @@
 import { type Db, queryRows } from "./client.js";
-import type { Message } from "./columns.js";
-import { messageColumns } from "./columns.js";
+import { MESSAGE_COLUMNS, type Message } from "./columns.js";
 import { Prisma } from "./generated/prisma/client.js";
 
 // The writes of a reply while it streams and when it ends. Every one is fenced on the status: a reply that
@@ -83,7 +82,7 @@ export async function endReply(
                "completionTokens" = ${end.completionTokens},
                "totalTokens" = ${end.totalTokens}, "updatedAt" = ${now}::timestamp(3)
          WHERE m.id = ${messageId}::uuid AND m.status = 'STREAMING'
-        RETURNING ${messageColumns("m")}
+        RETURNING ${MESSAGE_COLUMNS}
       ),
       freed AS (
         UPDATE "public"."Conversation"

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Db, queryRows } from "./client.js";
-import { type Message, messageColumns } from "./columns.js";
+import { MESSAGE_COLUMNS, type Message } from "./columns.js";
 import { Prisma } from "./generated/prisma/client.js";
 import { flip, pathChange } from "./tree.js";
 import { type TokenQuota, underQuota } from "./usage.js";
@@ -70,7 +70,7 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
                v.role::"public"."MessageRole", v.content, v.status::"public"."MessageStatus", v.model, v.key,
                ${now}, ${now}
           FROM c, base, ${values}
-        RETURNING ${messageColumns("m")}`;
+        RETURNING ${MESSAGE_COLUMNS}`;
   if ("title" in input.conversation) {
     return queryRows<Message>(
       db,
@@ -211,7 +211,7 @@ export async function insertQueued(
                leaf."childCount", 0, true, 'USER', ${input.content}, 'QUEUED', ${input.model},
                ${input.clientMessageId}, ${now}, ${now}
           FROM c, leaf
-        RETURNING ${messageColumns("m")}
+        RETURNING ${MESSAGE_COLUMNS}
       )
       SELECT * FROM saved`;
   return saved ?? null;
@@ -265,7 +265,7 @@ export async function claimQueued(
                (SELECT count(*) FROM nxt)::int, q."onActivePath", 'ASSISTANT', '', 'STREAMING', q.model,
                ${now}, ${now}
           FROM c, q
-        RETURNING ${messageColumns("m")}
+        RETURNING ${MESSAGE_COLUMNS}
       )
       SELECT * FROM saved`;
   return saved ?? null;
