@@ -1,4 +1,5 @@
 import { createServer } from "node:http";
+import { CompactHeaderResponse } from "../http/compact-response.js";
 import { serveGraphQLWs } from "../http/graphql-ws.js";
 import { createErrorMasking } from "../http/mask-error.js";
 import { createApp, GRAPHQL_ENDPOINT } from "./create-app.js";
@@ -11,7 +12,7 @@ import type { Runtime } from "./runtime.js";
 export function createHttpServer(runtime: Runtime) {
   const app = createApp(runtime);
   const { lane } = runtime;
-  const server = createServer(lane.listener(app));
+  const server = createServer({ ServerResponse: CompactHeaderResponse }, lane.listener(app));
   const websockets = serveGraphQLWs({
     server,
     path: GRAPHQL_ENDPOINT,

@@ -1,4 +1,5 @@
-import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
+import { newUuid } from "../core/ids.js";
 import { lockQuota, usedBytes } from "./attachments.js";
 import type { Db } from "./client.js";
 import {
@@ -155,7 +156,7 @@ function rowsOf(ownerId: string, tree: TreeConversation) {
   const depth = new Map<string, number>();
   const children = new Map<string | null, number>();
   for (const m of tree.messages) {
-    ids.set(m.key, randomUUID());
+    ids.set(m.key, newUuid());
     depth.set(m.key, m.parentKey === null ? 1 : (depth.get(m.parentKey) ?? 0) + 1);
     children.set(m.parentKey, (children.get(m.parentKey) ?? 0) + 1);
   }
@@ -354,7 +355,7 @@ export async function insertImportedAttachments(
   for (const a of imported) {
     let id = ids.get(a.key);
     if (id === undefined) {
-      id = randomUUID();
+      id = newUuid();
       ids.set(a.key, id);
       attachments.push({
         id,

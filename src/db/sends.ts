@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newUuid } from "../core/ids.js";
 import { type Db, queryRows } from "./client.js";
 import { MESSAGE_COLUMNS, type Message } from "./columns.js";
 import { Prisma } from "./generated/prisma/client.js";
@@ -44,7 +44,7 @@ export interface ExchangeInput {
 export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]> {
   const { ownerId, assistantId, user } = input;
   const now = Prisma.sql`${new Date().toISOString()}::timestamp(3)`;
-  const userId = randomUUID();
+  const userId = newUuid();
   // Foreign keys (conversation, parent, active leaf) are checked at the statement's end, when every row is in.
   // The new rows: `level` is the depth below the parent (and the position after the conversation's last).
   const rows = [
@@ -79,7 +79,7 @@ export function insertExchange(db: Db, input: ExchangeInput): Promise<Message[]>
         INSERT INTO "public"."Conversation"
                (id, "ownerId", title, "createdAt", "updatedAt", "activityAt", "messageCount", "activeReplyId",
                 "activeLeafId", "pathLength", "rootCount", "titleSource")
-        SELECT ${randomUUID()}::uuid, ${ownerId}, ${input.conversation.title}, ${now}, ${now}, ${now},
+        SELECT ${newUuid()}::uuid, ${ownerId}, ${input.conversation.title}, ${now}, ${now}, ${now},
                ${added}, ${assistantId}::uuid, ${assistantId}::uuid, ${added}, 1, 'MESSAGE'::"public"."TitleSource"
          WHERE ${quota}
         RETURNING id, "messageCount"
@@ -192,7 +192,7 @@ export async function insertQueued(
       c AS (
         UPDATE "public"."Conversation" AS cv
            SET "messageCount" = cv."messageCount" + 1, "activityAt" = ${now}, "updatedAt" = ${now},
-               "activeLeafId" = ${randomUUID()}::uuid, "pathLength" = cv."pathLength" + 1
+               "activeLeafId" = ${newUuid()}::uuid, "pathLength" = cv."pathLength" + 1
           FROM conv, leaf
          WHERE cv.id = conv.id AND cv."activeLeafId" IS NOT DISTINCT FROM conv."activeLeafId"
            AND (cv."activeReplyId" IS NOT NULL OR EXISTS (

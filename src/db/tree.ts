@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newUuid } from "../core/ids.js";
 import type { Db } from "./client.js";
 import { Prisma } from "./generated/prisma/client.js";
 
@@ -108,7 +108,7 @@ export async function forkPath(
         INSERT INTO "public"."Conversation"
                (id, "ownerId", title, "createdAt", "updatedAt", "activityAt", "messageCount", "activeLeafId",
                 "pathLength", "rootCount", model, "systemPrompt", temperature)
-        SELECT ${randomUUID()}::uuid, ${ownerId}, COALESCE(${title}::text, o.title), ${now}, ${now}, ${now},
+        SELECT ${newUuid()}::uuid, ${ownerId}, COALESCE(${title}::text, o.title), ${now}, ${now}, ${now},
                (SELECT count(*) FROM ids), (SELECT new FROM ids WHERE old = ${messageId}::uuid),
                (SELECT max(depth) FROM ids), 1, o.model, o."systemPrompt", o.temperature
           FROM "public"."Conversation" o

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Plugin } from "graphql-yoga";
 import type { TrustProxy } from "../core/config.js";
+import { newUuid } from "../core/ids.js";
 import type { Logger } from "../observability/logger.js";
 import { compileClientAddress } from "./client-address.js";
 
@@ -50,7 +50,7 @@ function describe(
   clientAddress: ClientAddress,
 ): RequestInfo {
   const given = request.headers.get("x-request-id");
-  const id = given && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+  const id = given && SANE_REQUEST_ID.test(given) ? given : newUuid();
   const clientIp = clientAddress(
     request.headers.get("x-forwarded-for"),
     req?.socket?.remoteAddress ?? "unknown",

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { Config } from "../core/config.js";
 import { RateLimitedError } from "../core/errors.js";
+import { newUuid } from "../core/ids.js";
 import type { Logger } from "../observability/logger.js";
 import type { OnLimited } from "./rate-limiter.js";
 import { releaseSlot } from "./slots.js";
@@ -42,7 +42,7 @@ export class OpenStreams {
 
   /** Reserves one of the user's stream slots, before the subscription writes or starts anything. */
   async reserve(userId: string): Promise<StreamLease> {
-    const id = randomUUID();
+    const id = newUuid();
     const key = `streams:${userId}`;
     const ttl = this.settings.maxDurationMs + SLOT_MARGIN_MS;
     const grant = await this.store.acquire(key, id, this.settings.perUser, ttl);

@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { isFinal, type MessageState, type RunEvent } from "../agent/runs/events.js";
 import { answerWhenFree } from "../agent/runs/queue.js";
 import { BadUserInputError, ClientError, ConflictError, NotFoundError } from "../core/errors.js";
-import { parseGlobalId } from "../core/ids.js";
+import { newUuid, parseGlobalId } from "../core/ids.js";
 import { linkAttachments } from "../db/attachments.js";
 import { type Message, withToolCalls } from "../db/columns.js";
 import { activeReplyOf, DEFAULT_SETTINGS, ownsConversation } from "../db/conversations.js";
@@ -102,7 +101,7 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
   try {
     const earlier = key ? await findEarlierSend(ctx.prisma, viewer.id, key) : null;
     if (earlier?.kind === "existing") return serveReply(ctx, lease, earlier.replyId, 0);
-    const assistantId = randomUUID();
+    const assistantId = newUuid();
     slot = await ctx.limits.beforeSend(viewer.id, assistantId);
     exchange = await ctx.sends.run(() => saveExchange(ctx, viewer.id, send, assistantId));
   } catch (error) {

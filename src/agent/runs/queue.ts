@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newUuid } from "../../core/ids.js";
 import type { Db } from "../../db/client.js";
 import { withToolCalls } from "../../db/columns.js";
 import { claimQueued, newestQueuedMessages, queuedState } from "../../db/sends.js";
@@ -34,7 +34,7 @@ export async function answerWhenFree(
     // Another waiter claimed the turn just before: look again at once (it may be this message's reply,
     // which the client should follow from its start), and only then pause before trying again.
     if (lostClaim) await new Promise((resolve) => setTimeout(resolve, 20).unref());
-    const assistant = await claimQueued(prisma, state.conversationId, randomUUID());
+    const assistant = await claimQueued(prisma, state.conversationId, newUuid());
     lostClaim = assistant === null;
     if (!assistant) continue;
     const run = runs.start(null, withToolCalls(assistant, []), {

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newUuid } from "../../core/ids.js";
 import type { ModelEvent, ModelToolCall } from "../model/provider.js";
 
 type ToolCallDelta = Extract<ModelEvent, { type: "toolCallDelta" }>;
@@ -25,7 +25,7 @@ export class ToolCallAssembler {
     return [...this.byIndex.entries()]
       .sort(([a], [b]) => a - b)
       .map(([, c]) => ({
-        id: c.id ?? `call_${randomUUID().replaceAll("-", "")}`,
+        id: c.id ?? `call_${newUuid().replaceAll("-", "")}`,
         name: c.name,
         arguments: c.arguments,
       }));
