@@ -10,6 +10,8 @@ import type { LimitStore } from "./store.js";
 const STREAM_RETRY_SECONDS = 5;
 /** A slot outlives its stream's longest life by this much, in case the instance dies holding it. */
 const SLOT_MARGIN_MS = 60_000;
+/** The time limits are checked this many times within the shorter of them (and at least once a second). */
+const CHECKS_PER_LIMIT = 8;
 
 /** One reserved stream slot; give it to {@link OpenStreams.serve} or release it. */
 export interface StreamLease {
@@ -26,7 +28,14 @@ export interface StreamLease {
  * last event is not `MessageCompleted`, and the client resumes with `messageStream(afterSeq:)`.
  */
 export class OpenStreams {
-  private readonly stops = new Map<string, { stop(): void; readonly ended: Promise<void> }>();
+  private readonly stops = new Map<string, LimitedStream<unknown>>();
+  /**
+   * One timer for every stream's time limits, rather than two per stream re-armed on every event (each
+   * with its callback held as long as the stream): the streams read the time of the last check (`now`),
+   * so a limit ends a stream up to two check intervals late, never early.
+   */
+  private readonly clock = { now: 0, interval: 1_000 };
+  private checks: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: LimitStore,
@@ -83,16 +92,40 @@ export class OpenStreams {
      */
     endWhenIdle = true,
   ): AsyncIterableIterator<T> {
-    const limits = endWhenIdle ? this.settings : { ...this.settings, idleTimeoutMs: null };
-    const stream = new LimitedStream(source[Symbol.asyncIterator](), limits, isLast, async () => {
-      this.stops.delete(lease.id);
-      await lease.release();
-    });
-    this.stops.set(lease.id, stream);
+    this.startChecks();
+    this.clock.now = Date.now();
+    const stream = new LimitedStream(
+      source[Symbol.asyncIterator](),
+      this.clock,
+      endWhenIdle ? this.settings.idleTimeoutMs : null,
+      this.settings.maxDurationMs,
+      isLast,
+      async () => {
+        this.stops.delete(lease.id);
+        await lease.release();
+      },
+    );
+    this.stops.set(lease.id, stream as LimitedStream<unknown>);
     // A client gone ends its stream (and frees the slot) even when nothing reads the stream anymore.
     signal?.addEventListener("abort", () => stream.stop(), { once: true });
     if (signal?.aborted) stream.stop();
     return stream;
+  }
+
+  private startChecks(): void {
+    if (this.checks) return;
+    const { idleTimeoutMs, maxDurationMs } = this.settings;
+    this.clock.interval = Math.min(1_000, Math.min(idleTimeoutMs, maxDurationMs) / CHECKS_PER_LIMIT);
+    this.checks = setInterval(() => {
+      this.clock.now = Date.now();
+      for (const stream of this.stops.values()) stream.checkLimits();
+      if (this.stops.size === 0) {
+        clearInterval(this.checks);
+        this.checks = undefined;
+      }
+    }, this.clock.interval);
+    // Open streams keep the process alive by their connections, not by this timer.
+    this.checks.unref();
   }
 
   /** Ends every open stream (at shutdown) and resolves once all of them have finished. */
@@ -117,21 +150,30 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
   private finished = false;
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
   private failing: (error: unknown) => void = () => {};
-  private readonly idle: NodeJS.Timeout | undefined;
-  private readonly total: NodeJS.Timeout;
+  /** When the stream last handed on an event (or began), by the clock of the checks: up to one interval early. */
+  private lastEventAt: number;
+  private readonly endsAt: number;
 
   constructor(
     private readonly source: AsyncIterator<T>,
-    settings: { idleTimeoutMs: number | null; maxDurationMs: number },
+    private readonly clock: { readonly now: number; readonly interval: number },
+    private readonly idleTimeoutMs: number | null,
+    maxDurationMs: number,
     private readonly isLast: (value: T) => boolean,
     private readonly onEnd: () => Promise<void>,
   ) {
     this.ended = new Promise((resolve) => {
       this.markEnded = resolve;
     });
-    this.idle =
-      settings.idleTimeoutMs === null ? undefined : setTimeout(() => this.stop(), settings.idleTimeoutMs);
-    this.total = setTimeout(() => this.stop(), settings.maxDurationMs);
+    this.lastEventAt = clock.now;
+    this.endsAt = clock.now + maxDurationMs;
+  }
+
+  /** Stops the stream once it has been quiet for `idleTimeoutMs`, or has lasted `maxDurationMs`. */
+  checkLimits(): void {
+    const { now, interval } = this.clock;
+    const quiet = now - this.lastEventAt - interval;
+    if (now >= this.endsAt || (this.idleTimeoutMs !== null && quiet >= this.idleTimeoutMs)) this.stop();
   }
 
   [Symbol.asyncIterator](): this {
@@ -164,7 +206,7 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
       resolve(DONE);
       return;
     }
-    this.idle?.refresh();
+    this.lastEventAt = this.clock.now;
     if (this.isLast(result.value)) void this.end();
     resolve(result);
   };
@@ -192,8 +234,6 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
   private async end(): Promise<void> {
     if (this.finished) return this.ended;
     this.finished = true;
-    clearTimeout(this.idle);
-    clearTimeout(this.total);
     try {
       await this.source.return?.();
     } catch {
