@@ -93,7 +93,9 @@ function answer(request: ClientRequest, signal: AbortSignal | null | undefined):
     incoming = response;
     // A connection cut before anyone reads the body must not be an uncaught error; readers get it too.
     response.on("error", () => {});
-    response.once("close", () => signal?.removeEventListener("abort", abort));
+    // `on` rather than `once` for events that come once: a `once` wraps its listener in two more objects,
+    // kept as long as the response streams.
+    response.on("close", () => signal?.removeEventListener("abort", abort));
     const fetched = new Response(lazyBody(response), {
       status: response.statusCode,
       statusText: response.statusMessage,
@@ -103,7 +105,7 @@ function answer(request: ClientRequest, signal: AbortSignal | null | undefined):
     settle?.resolve(fetched);
     settle = undefined;
   });
-  request.once("error", (error) => {
+  request.on("error", (error) => {
     signal?.removeEventListener("abort", abort);
     settle?.reject(error);
     settle = undefined;
