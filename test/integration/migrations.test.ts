@@ -13,6 +13,7 @@ import {
   readMigrations,
 } from "../../src/db/migrations.js";
 import { createTestDatabase, type TestDatabase, testDatabaseKinds } from "../utils/databases.js";
+import { seedConversation } from "../utils/seed.js";
 
 const migrations = await readMigrations(projectPaths.migrations);
 const names = migrations.map((m) => m.name);
@@ -72,6 +73,23 @@ describe.each(testDatabaseKinds())("migrations on %s", (kind) => {
     await applyPendingMigrations(database);
 
     expect(await applyPendingMigrations(database)).toEqual([]);
+  });
+
+  it("stores a finished reply of a few kB as it is: no compression tried below 8 kB", async () => {
+    await applyPendingMigrations(database);
+    const prisma = createPrismaClient(database);
+    const conversation = await seedConversation(prisma, "u-toast", { messages: 2 });
+    const reply = await prisma.message.findFirstOrThrow({
+      where: { conversationId: conversation.id, role: "ASSISTANT" },
+    });
+    // Text that compresses well, three times on the row (content, "searchText", "searchVector"): 2 kB
+    // would have PostgreSQL compress it.
+    const content = "a reply that says the same thing again. ".repeat(60);
+    await prisma.message.update({ where: { id: reply.id }, data: { content } });
+    const [stored] = await prisma.$queryRaw<{ compression: string | null; content: string }[]>`
+      SELECT pg_column_compression(content) AS compression, content FROM "Message" WHERE id = ${reply.id}::uuid`;
+    expect(stored).toEqual({ compression: null, content });
+    await prisma.$disconnect();
   });
 
   it("records each migration once in _prisma_migrations, finished", async () => {
