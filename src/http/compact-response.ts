@@ -5,7 +5,7 @@ import {
   ServerResponse,
 } from "node:http";
 
-type Headers = OutgoingHttpHeaders | OutgoingHttpHeader[];
+type OutgoingHeaders = OutgoingHttpHeaders | OutgoingHttpHeader[];
 
 /**
  * The server's responses, with the status line and headers kept as one flat string once written. Node builds
@@ -17,9 +17,13 @@ type Headers = OutgoingHttpHeaders | OutgoingHttpHeader[];
 export class CompactHeaderResponse<
   Request extends IncomingMessage = IncomingMessage,
 > extends ServerResponse<Request> {
-  override writeHead(statusCode: number, statusMessage?: string, headers?: Headers): this;
-  override writeHead(statusCode: number, headers?: Headers): this;
-  override writeHead(statusCode: number, message?: string | Headers, headers?: Headers): this {
+  override writeHead(statusCode: number, statusMessage?: string, headers?: OutgoingHeaders): this;
+  override writeHead(statusCode: number, headers?: OutgoingHeaders): this;
+  override writeHead(
+    statusCode: number,
+    message?: string | OutgoingHeaders,
+    headers?: OutgoingHeaders,
+  ): this {
     // As given: Node's own writeHead tells the forms apart (and takes a message left undefined).
     super.writeHead(statusCode, message as string | undefined, headers);
     (this as { _header?: string | null })._header?.charCodeAt(0);

@@ -42,7 +42,8 @@ function send(url: URL, init: RequestInit, body: string | null, agent: HttpAgent
   const request = open(url, { method: init.method ?? "GET", headers, agent });
   // Written now (a list is, at once), the head is kept for the response's life, which is the reply's:
   // flattened, it is one string instead of a rope of fifty (1.7 KB a stream, heap snapshots of 1,000 open
-  // streams). The list itself stays referenced from the options the agent keeps with the connection.
+  // streams). The list is written into it by now, yet the agent keeps it, with the request's options, as long
+  // as the connection: emptied, it keeps nothing.
   (request as { _header?: string | null })._header?.charCodeAt(0);
   headers.length = 0;
   request.end(body ?? undefined);
