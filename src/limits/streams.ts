@@ -34,7 +34,7 @@ export class OpenStreams {
    * with its callback held as long as the stream): the streams read the time of the last check (`now`),
    * so a limit ends a stream up to two check intervals late, never early.
    */
-  private readonly clock = { now: 0, interval: 1_000 };
+  private readonly clock: { now: number; readonly interval: number };
   private checks: NodeJS.Timeout | undefined;
 
   constructor(
@@ -42,7 +42,10 @@ export class OpenStreams {
     private readonly settings: Config["streams"],
     private readonly logger: Logger,
     private readonly onLimited: OnLimited = () => {},
-  ) {}
+  ) {
+    const shorter = Math.min(settings.idleTimeoutMs, settings.maxDurationMs);
+    this.clock = { now: 0, interval: Math.min(1_000, shorter / CHECKS_PER_LIMIT) };
+  }
 
   /** Streams open now on this instance. */
   get size(): number {
@@ -114,8 +117,6 @@ export class OpenStreams {
 
   private startChecks(): void {
     if (this.checks) return;
-    const { idleTimeoutMs, maxDurationMs } = this.settings;
-    this.clock.interval = Math.min(1_000, Math.min(idleTimeoutMs, maxDurationMs) / CHECKS_PER_LIMIT);
     this.checks = setInterval(() => {
       this.clock.now = Date.now();
       for (const stream of this.stops.values()) stream.checkLimits();
