@@ -1,5 +1,11 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,10 +20,12 @@ describe("the model's fetch over node:http", () => {
   let url: string;
   let received: IncomingHttpHeaders | undefined;
   let streaming: ServerResponse | undefined;
+  const sockets: Socket[] = [];
 
   beforeAll(async () => {
     server = createServer((request, response) => {
       received = request.headers;
+      sockets.push(request.socket);
       response.writeHead(200, { "content-type": "text/event-stream", "x-request-id": "req-1" });
       response.write("data: first\n\n");
       streaming = response; // the test sends the rest
@@ -50,6 +58,26 @@ describe("the model's fetch over node:http", () => {
     let text = "";
     for await (const bytes of body) text += Buffer.from(bytes).toString();
     expect(text).toBe("data: first\n\n");
+  });
+
+  it("keeps the connection for the next request once a body has ended, as the server's keep-alive allows", async () => {
+    const fetch = createHttpFetch();
+    const read = async () => {
+      const response = await fetch(url, { method: "POST", body: "{}" });
+      streaming?.end();
+      const body = bodyChunks(response);
+      // The Node response behind the body holds no header list (the `Response` has them), only the
+      // keep-alive hint Node's agent reads when it frees the socket.
+      expect((body as IncomingMessage).rawHeaders).toEqual([]);
+      expect((body as IncomingMessage).headers).toEqual({ "keep-alive": "timeout=5" });
+      for await (const _ of body);
+    };
+    const before = sockets.length;
+    await read();
+    await new Promise((resolve) => setImmediate(resolve));
+    await read();
+    expect(sockets.length).toBe(before + 2);
+    expect(sockets[before + 1]).toBe(sockets[before]);
   });
 
   it("keeps no `Response` alive while its body streams", async () => {
