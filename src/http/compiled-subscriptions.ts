@@ -47,6 +47,7 @@ export function useCompiledSubscriptions(errors: SubscriptionErrors): Plugin {
   };
   return {
     async onSubscribe({ args, subscribeFn, setResultAndStopExecution }) {
+      forgetQueryText(args.contextValue);
       const plan = planFor(args);
       if (!plan || Array.isArray(buildExecutionContext(args))) {
         // Not compiled, or variables that do not fit: the executor's own answer (400, BAD_USER_INPUT).
@@ -67,6 +68,16 @@ export function useCompiledSubscriptions(errors: SubscriptionErrors): Plugin {
       );
     },
   };
+}
+
+/**
+ * A subscription's context lives as long as its stream, and with it the request's parameters. By now the
+ * document is parsed (and cached by its text): the text itself, a client's whole document and often
+ * kilobytes, need not be kept for every open stream. The other parameters stay.
+ */
+function forgetQueryText(context: unknown): void {
+  const holder = context as { params?: { query?: unknown } };
+  if (typeof holder.params?.query === "string") holder.params = { ...holder.params, query: undefined };
 }
 
 /**

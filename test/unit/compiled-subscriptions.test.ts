@@ -1,0 +1,53 @@
+import { createSchema, createYoga, type YogaInitialContext } from "graphql-yoga";
+import { describe, expect, it } from "vitest";
+import { useCompiledSubscriptions } from "../../src/http/compiled-subscriptions.js";
+
+const SUBSCRIPTION = "subscription Count($upTo: Int!) { count(upTo: $upTo) }";
+
+/** A yoga app whose one subscription counts to `upTo`, and tells the test the context it ran with. */
+function app() {
+  const seen: { context?: YogaInitialContext } = {};
+  const yoga = createYoga({
+    logging: false,
+    schema: createSchema({
+      typeDefs: /* GraphQL */ `
+        type Query { hello: String! }
+        type Subscription { count(upTo: Int!): Int! }
+      `,
+      resolvers: {
+        Query: { hello: () => "world" },
+        Subscription: {
+          count: {
+            subscribe: async function* (_: unknown, { upTo }: { upTo: number }, context: YogaInitialContext) {
+              seen.context = context;
+              for (let n = 1; n <= upTo; n++) yield { count: n };
+            },
+          },
+        },
+      },
+    }),
+    plugins: [useCompiledSubscriptions({ mask: (error) => error as Error })],
+  });
+  return { yoga, seen };
+}
+
+describe("compiled subscriptions", () => {
+  it("stream their events, with a context that no longer holds the query's text", async () => {
+    const { yoga, seen } = app();
+    const response = await yoga.fetch("http://test/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: SUBSCRIPTION, variables: { upTo: 3 }, operationName: "Count" }),
+    });
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    const counts = [...body.matchAll(/"count":(\d+)/g)].map((match) => Number(match[1]));
+    expect(counts).toEqual([1, 2, 3]);
+    // The document was parsed from the text before the stream began; the rest of the parameters stay.
+    expect(seen.context?.params).toEqual({
+      query: undefined,
+      variables: { upTo: 3 },
+      operationName: "Count",
+    });
+  });
+});
