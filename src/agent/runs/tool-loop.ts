@@ -110,7 +110,8 @@ export class ToolLoop {
         this.writeText(this.o.writer.content === "" ? note : `\n\n${note}`);
         return { usage, paused: false };
       }
-      messages.push({ role: "assistant", content: response.text, toolCalls: response.calls });
+      const text = this.o.writer.content.slice(response.textStart);
+      messages.push({ role: "assistant", content: text, toolCalls: response.calls });
       const results = await this.runRound(round, response.calls);
       if (results === null) return { usage, paused: true };
       messages.push(...results);
@@ -161,13 +162,14 @@ export class ToolLoop {
   private async streamResponse(messages: ChatMessage[], { model, temperature }: ModelChoice) {
     const { provider, toolbox, signal } = this.o;
     const assembler = new ToolCallAssembler();
-    let text = "";
+    // This response's text is the reply's from here on: read there when a round of tool calls needs it,
+    // not kept a second time, a piece per chunk, while the reply streams.
+    const textStart = this.o.writer.content.length;
     let usage: Usage | null = null;
     const tools = toolbox.list();
     const request = { messages, tools, model, temperature, signal, onReadTaken: handOnNow };
     for await (const event of provider.stream(request)) {
       if (event.type === "text") {
-        text += event.delta;
         this.writeText(event.delta);
       } else if (event.type === "reasoning") {
         const emitted = this.o.channel.emit({
@@ -183,7 +185,7 @@ export class ToolLoop {
       }
     }
     signal.throwIfAborted();
-    return { text, calls: assembler.calls(), usage };
+    return { textStart, calls: assembler.calls(), usage };
   }
 
   /**
