@@ -5,7 +5,6 @@ import {
   type IncomingMessage,
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { Readable } from "node:stream";
 
 /**
  * A `fetch` for the `openai` client over node:http(s). Node's own fetch (undici) holds about 35 KB of heap
@@ -54,23 +53,13 @@ function send(url: URL, init: RequestInit, body: string | null, agent: HttpAgent
 const nodeBodies = new WeakMap<Response, IncomingMessage>();
 
 /**
- * A response's body, chunk by chunk (none when it has no body); leaving the `for await` early cancels it.
- * For a response this module's fetch made, the Node stream itself: a chunk then costs one step of the
- * stream's own iterator, where the web stream around it adds a reader request, a promise, a queue entry and
- * a copy of the bytes.
+ * A response's body, chunk by chunk (none when it has no body). For a response this module's fetch made,
+ * the Node stream itself, read as the socket delivers it, where the web stream around it adds a reader
+ * request, a promise, a queue entry and a copy of the bytes per chunk.
  */
 export function bodyChunks(response: Response): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
   // Node's web streams are async iterable; the DOM types this project compiles with do not say so.
   return nodeBodies.get(response) ?? (response.body as AsyncIterable<Uint8Array> | null) ?? [];
-}
-
-/**
- * Ends a body that {@link bodyChunks} gave while it is being read: the read waiting fails with `reason`, and
- * the connection is closed. A web stream from another fetch cannot be ended while its reader holds it; the
- * model's requests all go through this module's fetch, whose bodies are Node streams.
- */
-export function stopBody(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, reason: Error): void {
-  if (body instanceof Readable) body.destroy(reason);
 }
 
 /**

@@ -1,0 +1,123 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { ChunkDecoder } from "../../src/agent/model/openai-sse.js";
+import { ResponseEvents } from "../../src/agent/model/response-events.js";
+
+const text = (content: string) =>
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+const FINISH = `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`;
+
+/** A stream of events over `body`, with the reads it says were taken counted. */
+function eventsOver(body: PassThrough | Uint8Array[], idleTimeoutMs = 5_000) {
+  const seen = { readsTaken: 0, opened: 0 };
+  const events = new ResponseEvents(
+    {
+      messages: [],
+      signal: new AbortController().signal,
+      onReadTaken: () => {
+        seen.readsTaken++;
+      },
+    },
+    async () => {
+      seen.opened++;
+      return { body, decoder: new ChunkDecoder() };
+    },
+    idleTimeoutMs,
+  );
+  return { events, seen };
+}
+
+describe("a model response's events", () => {
+  it("requests nothing before the first read", async () => {
+    const { events, seen } = eventsOver(new PassThrough());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen.opened).toBe(0);
+    void events.next();
+    expect(seen.opened).toBe(1);
+    await events.return();
+  });
+
+  it("holds the body while events of a read wait to be taken, and reads on once they are", async () => {
+    const body = new PassThrough();
+    const { events, seen } = eventsOver(body);
+    const first = events.next();
+    body.write(text("a") + text("b") + text("c"));
+    expect(await first).toEqual({ done: false, value: { type: "text", delta: "a" } });
+    // Two events of that read are still waiting: the socket is not read meanwhile.
+    expect(body.isPaused()).toBe(true);
+    expect((await events.next()).value).toEqual({ type: "text", delta: "b" });
+    expect((await events.next()).value).toEqual({ type: "text", delta: "c" });
+    expect(seen.readsTaken).toBe(0);
+    const fourth = events.next();
+    // All three taken: said once, before the body is read again.
+    expect(seen.readsTaken).toBe(1);
+    expect(body.isPaused()).toBe(false);
+    body.end(FINISH);
+    expect((await fourth).value).toEqual({ type: "finish", reason: "stop" });
+    expect(await events.next()).toEqual({ done: true, value: undefined });
+    expect(seen.readsTaken).toBe(2);
+  });
+
+  it("says a read was taken when it brought chunks without events while the reader waits", async () => {
+    const body = new PassThrough();
+    const { events, seen } = eventsOver(body);
+    const next = events.next();
+    body.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { role: "assistant" } }] })}\n\n`);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen.readsTaken).toBe(1);
+    body.write(text("then text"));
+    expect((await next).value).toEqual({ type: "text", delta: "then text" });
+    await events.return();
+  });
+
+  it("gives the events before a body that ends without a finish reason, then fails", async () => {
+    const body = new PassThrough();
+    const { events } = eventsOver(body);
+    body.end(text("half"));
+    expect((await events.next()).value).toEqual({ type: "text", delta: "half" });
+    await expect(events.next()).rejects.toMatchObject({
+      name: "ModelError",
+      message: "The model stream ended before the reply was finished",
+    });
+  });
+
+  it("gives the events before data that is not JSON, then fails and closes the body", async () => {
+    const body = new PassThrough();
+    const { events } = eventsOver(body);
+    body.write(`${text("fine")}data: {not json\n\n`);
+    expect((await events.next()).value).toEqual({ type: "text", delta: "fine" });
+    await expect(events.next()).rejects.toMatchObject({ name: "ModelError" });
+    expect(body.destroyed).toBe(true);
+  });
+
+  it("cuts a body that sends nothing for the idle timeout", async () => {
+    const body = new PassThrough();
+    const { events } = eventsOver(body, 50);
+    body.write(text("and then"));
+    expect((await events.next()).value).toEqual({ type: "text", delta: "and then" });
+    await expect(events.next()).rejects.toMatchObject({
+      message: "The model sent nothing for 50 ms; the reply was cut off",
+    });
+    expect(body.destroyed).toBe(true);
+  });
+
+  it("closes the body when the reader leaves early", async () => {
+    const body = new PassThrough();
+    const { events } = eventsOver(body);
+    body.write(text("a") + text("b"));
+    for await (const event of events) if (event.type === "text") break;
+    expect(body.destroyed).toBe(true);
+    expect(await events.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it("reads a body that is not a Node stream", async () => {
+    const encoder = new TextEncoder();
+    const { events } = eventsOver([encoder.encode(text("from a list")), encoder.encode(FINISH)]);
+    const seen = [];
+    for await (const event of events) seen.push(event);
+    expect(seen).toEqual([
+      { type: "text", delta: "from a list" },
+      { type: "finish", reason: "stop" },
+    ]);
+  });
+});
