@@ -37,25 +37,30 @@ describe("a model response's events", () => {
     await events.return();
   });
 
-  it("holds the body while events of a read wait to be taken, and reads on once they are", async () => {
+  it("reads the body only once the events it brought before are taken, all it holds at once", async () => {
     const body = new PassThrough();
     const { events, seen } = eventsOver(body);
     const first = events.next();
-    body.write(text("a") + text("b") + text("c"));
+    body.write(text("a") + text("b"));
     expect(await first).toEqual({ done: false, value: { type: "text", delta: "a" } });
-    // Two events of that read are still waiting: the socket is not read meanwhile.
-    expect(body.isPaused()).toBe(true);
+    // "b" is still to be taken: what comes meanwhile stays in the stream, unread.
+    body.write(text("c"));
+    body.write(text("d"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(body.readableLength).toBeGreaterThan(0);
     expect((await events.next()).value).toEqual({ type: "text", delta: "b" });
-    expect((await events.next()).value).toEqual({ type: "text", delta: "c" });
     expect(seen.readsTaken).toBe(0);
-    const fourth = events.next();
-    // All three taken: said once, before the body is read again.
+    // Both writes are read as one: said taken once, after "d".
+    expect((await events.next()).value).toEqual({ type: "text", delta: "c" });
     expect(seen.readsTaken).toBe(1);
-    expect(body.isPaused()).toBe(false);
-    body.end(FINISH);
-    expect((await fourth).value).toEqual({ type: "finish", reason: "stop" });
-    expect(await events.next()).toEqual({ done: true, value: undefined });
+    expect(body.readableLength).toBe(0);
+    expect((await events.next()).value).toEqual({ type: "text", delta: "d" });
+    const last = events.next();
     expect(seen.readsTaken).toBe(2);
+    body.end(FINISH);
+    expect((await last).value).toEqual({ type: "finish", reason: "stop" });
+    expect(await events.next()).toEqual({ done: true, value: undefined });
+    expect(seen.readsTaken).toBe(3);
   });
 
   it("says a read was taken when it brought chunks without events while the reader waits", async () => {

@@ -13,12 +13,12 @@ export interface OpenedResponse {
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /**
- * The events of a streamed chat completion, taken from its body as the socket delivers it. An async
- * generator reading the body with `for await` did the same, but kept for as long as a reply streams a
- * suspended frame of a hundred registers and Node's async iterator over the body with its listeners and
- * promises (heap snapshots of 1,000 open streams), and took several promise steps per chunk. Here the body
- * is read by its `data` events and paused while events it brought are still waiting to be taken, so a slow
- * reader holds back the socket as before.
+ * The events of a streamed chat completion, read from its body. An async generator reading the body with
+ * `for await` did the same, but kept for as long as a reply streams a suspended frame of a hundred
+ * registers and Node's async iterator over the body with its listeners and promises (heap snapshots of
+ * 1,000 open streams), and took several promise steps per chunk. Here the body is read when it says it is
+ * readable and the events it brought before have all been taken, so a slow reader holds back the socket
+ * as before.
  *
  * What the generator guaranteed holds: events come in order, those before a failure first; once the
  * events of one read have all been taken, `onReadTaken` is called before anything else happens; leaving
@@ -62,9 +62,10 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
       this.readPending = false;
       this.request.onReadTaken?.();
     }
+    if (!this.ended) this.read();
+    if (this.head < this.queue.length) return Promise.resolve(this.take());
     if (this.ended) return this.finish();
     if (!this.started) this.start();
-    else this.body?.resume();
     return new Promise(this.wait);
   }
 
@@ -101,13 +102,29 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
     this.body = body;
     this.decoder = decoder;
     this.armIdleTimer();
-    body.on("data", this.onData);
+    body.on("readable", this.onReadable);
     body.on("end", this.onEnd);
     body.on("error", this.fail);
     body.on("close", this.onClose);
   }
 
-  private readonly onData = (bytes: Uint8Array): void => {
+  // Bytes are read only once every event before them is taken: meanwhile they wait in the stream, which
+  // stops reading the socket once it holds its high-water mark.
+  private readonly onReadable = (): void => {
+    if (this.head < this.queue.length) return;
+    this.read();
+    this.handOn();
+  };
+
+  /**
+   * Decodes all the bytes the body holds, as one read: in paused mode `read()` returns everything the
+   * socket delivered since the last read, so a reader that is behind takes the chunks of several socket
+   * reads together, and passes them on merged. Taken one socket read at a time, as `data` events come,
+   * they would reach the reader's stream as more events, each executed and written on its own.
+   */
+  private read(): void {
+    const bytes = this.body?.read() as Uint8Array | null | undefined;
+    if (bytes === null || bytes === undefined) return;
     const decoder = this.decoder as ChunkDecoder;
     const chunks = decoder.decode(bytes);
     if (chunks.length > 0) {
@@ -125,11 +142,8 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
       // The chunks before the failure still count: they are taken first.
       this.fail(error);
       this.body?.destroy();
-      return;
     }
-    this.handOn();
-    if (this.head < this.queue.length) this.body?.pause();
-  };
+  }
 
   // Only a finish reason means the end: an aborted or cut connection can also end a body quietly.
   private readonly onEnd = (): void => {
