@@ -61,7 +61,7 @@ export function useCompiledSubscriptions(errors: SubscriptionErrors): Plugin {
       setResultAndStopExecution(
         Symbol.asyncIterator in source
           ? mapEvents(source, (payload: unknown) => {
-              const result = plan.query(payload, args.contextValue, args.variableValues);
+              const result = plan.query(payload, eventContext(args.contextValue), args.variableValues);
               return result instanceof Promise ? result.then(checked) : checked(result);
             })
           : checked(source),
@@ -78,6 +78,17 @@ export function useCompiledSubscriptions(errors: SubscriptionErrors): Plugin {
 function forgetQueryText(context: unknown): void {
   const holder = context as { params?: { query?: unknown } };
   if (typeof holder.params?.query === "string") holder.params = { ...holder.params, query: undefined };
+}
+
+/**
+ * The context one event is executed with: the request's, inherited, under an identity of the event's own.
+ * Caches kept per context (plugin-prisma's loaders, and its selection mappings, made by the first event
+ * that carries a message) then go with the event instead of staying for the stream's life. Every event is
+ * an execution of its own: a mapping one event recorded says nothing of how the next event's rows were
+ * loaded.
+ */
+function eventContext<T extends object>(context: T): T {
+  return Object.create(context) as T;
 }
 
 /**

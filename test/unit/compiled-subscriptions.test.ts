@@ -6,7 +6,7 @@ const SUBSCRIPTION = "subscription Count($upTo: Int!) { count(upTo: $upTo) }";
 
 /** A yoga app whose one subscription counts to `upTo`, and tells the test the context it ran with. */
 function app() {
-  const seen: { context?: YogaInitialContext } = {};
+  const seen: { context?: YogaInitialContext; eventContexts: YogaInitialContext[] } = { eventContexts: [] };
   const yoga = createYoga({
     logging: false,
     schema: createSchema({
@@ -21,6 +21,10 @@ function app() {
             subscribe: async function* (_: unknown, { upTo }: { upTo: number }, context: YogaInitialContext) {
               seen.context = context;
               for (let n = 1; n <= upTo; n++) yield { count: n };
+            },
+            resolve: (payload: { count: number }, _args: unknown, context: YogaInitialContext) => {
+              seen.eventContexts.push(context);
+              return payload.count;
             },
           },
         },
@@ -49,5 +53,24 @@ describe("compiled subscriptions", () => {
       variables: { upTo: 3 },
       operationName: "Count",
     });
+  });
+
+  it("execute each event with a context of its own, inheriting the request's", async () => {
+    const { yoga, seen } = app();
+    const response = await yoga.fetch("http://test/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: SUBSCRIPTION, variables: { upTo: 3 } }),
+    });
+    await response.text();
+    const request = seen.context?.request;
+    expect(request?.url).toBe("http://test/graphql");
+    expect(seen.eventContexts).toHaveLength(3);
+    expect(new Set(seen.eventContexts).size).toBe(3);
+    for (const context of seen.eventContexts) {
+      expect(context).not.toBe(seen.context);
+      expect(Object.getPrototypeOf(context)).toBe(seen.context);
+      expect(context.request).toBe(request);
+    }
   });
 });
