@@ -92,9 +92,9 @@ function answer(request: ClientRequest, signal: AbortSignal | null | undefined):
       headers: headersOf(response.rawHeaders),
     });
     // Copied into the `Response`, the list is not read again, yet the message would keep it (a string per
-    // name and value) as long as the body streams: a dozen from the bench's model, two dozen from OpenAI's.
-    // Node's agent still reads one header of the message when the body ends and frees the socket; the
-    // message's `headers` would be built from the list then, so they are set now, to that one.
+    // name and value) as long as the body streams: 12 for the bench model's 6 headers, about 40 for
+    // OpenAI's. Node's agent still reads one header of the message when the body ends and frees the
+    // socket; the message's `headers` would be built from the list then, so they are set now, to that one.
     const keepAlive = fetched.headers.get("keep-alive");
     response.headers = keepAlive === null ? {} : { "keep-alive": keepAlive };
     response.rawHeaders.length = 0;
