@@ -11,6 +11,8 @@ export interface OpenedResponse {
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+/** Only a finish reason means the end: an aborted or cut connection can also end a body quietly. */
+const CUT_SHORT = "The model stream ended before the reply was finished";
 
 /**
  * The events of a streamed chat completion, read from its body. An async generator reading the body with
@@ -58,10 +60,7 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
   next(): Promise<IteratorResult<ModelEvent>> {
     if (this.head < this.queue.length) return Promise.resolve(this.take());
     if (this.closed) return Promise.resolve(DONE);
-    if (this.readPending) {
-      this.readPending = false;
-      this.request.onReadTaken?.();
-    }
+    this.readTaken();
     if (!this.ended) this.read();
     if (this.head < this.queue.length) return Promise.resolve(this.take());
     if (this.ended) return this.finish();
@@ -145,14 +144,13 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
     }
   }
 
-  // Only a finish reason means the end: an aborted or cut connection can also end a body quietly.
   private readonly onEnd = (): void => {
-    if (!this.finished) this.fail(new ModelError("The model stream ended before the reply was finished"));
+    if (!this.finished) this.fail(new ModelError(CUT_SHORT));
     else this.settle();
   };
 
   private readonly onClose = (): void => {
-    if (!this.ended) this.fail(new ModelError("The model stream ended before the reply was finished"));
+    if (!this.ended) this.fail(new ModelError(CUT_SHORT));
   };
 
   private readonly fail = (error: unknown): void => {
@@ -177,14 +175,18 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
       return;
     }
     // The reader waits with every event read so far taken (a read may bring chunks without events).
-    if (this.readPending) {
-      this.readPending = false;
-      this.request.onReadTaken?.();
-    }
+    this.readTaken();
     if (this.ended) {
       this.waiting = null;
       this.finish().then(waiting, this.failWaiting);
     }
+  }
+
+  /** Says, once, that the events of the last read have all been taken. */
+  private readTaken(): void {
+    if (!this.readPending) return;
+    this.readPending = false;
+    this.request.onReadTaken?.();
   }
 
   private take(): IteratorYieldResult<ModelEvent> {
