@@ -1,12 +1,15 @@
 import { Readable } from "node:stream";
 import type { ExecutionResult } from "graphql";
 import { print } from "graphql-sse";
+import { Sweep } from "../core/sweep.js";
 
 /** An empty comment: sent first (some browsers show nothing until a body byte arrives) and as a keep-alive. */
 const COMMENT = ":\n\n";
 /** graphql-sse's keep-alive interval. */
 const PING_MS = 12_000;
 const COMPLETE = print({ event: "complete", data: null });
+/** Every open body gets its keep-alive from one timer (a body's first comes within 12 seconds). */
+const pings = new Sweep<Readable>(PING_MS, (body) => body.push(COMMENT));
 
 /**
  * An operation's results as the body of a graphql-sse "distinct connections" response, written as
@@ -29,10 +32,9 @@ export function eventStreamBody(
   const iterator = results[Symbol.asyncIterator]();
   let pulling = false;
   let ended = false;
-  const pinger = setInterval(() => body.push(COMMENT), PING_MS);
   const finish = () => {
     ended = true;
-    clearInterval(pinger);
+    pings.delete(body);
   };
   // Each result is taken in a promise's callback, not in an async loop: a loop waiting for the next event
   // keeps a suspended frame, its promise and their context for the stream's life (heap snapshots of 1,000
@@ -79,5 +81,6 @@ export function eventStreamBody(
     },
   });
   body.push(COMMENT);
+  pings.add(body);
   return body;
 }

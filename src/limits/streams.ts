@@ -1,6 +1,7 @@
 import type { Config } from "../core/config.js";
 import { RateLimitedError } from "../core/errors.js";
 import { newUuid } from "../core/ids.js";
+import { Sweep } from "../core/sweep.js";
 import type { Logger } from "../observability/logger.js";
 import type { OnLimited } from "./rate-limiter.js";
 import { releaseSlot } from "./slots.js";
@@ -28,14 +29,11 @@ export interface StreamLease {
  * last event is not `MessageCompleted`, and the client resumes with `messageStream(afterSeq:)`.
  */
 export class OpenStreams {
-  private readonly stops = new Map<string, LimitedStream<unknown>>();
   /**
-   * One timer for every stream's time limits, rather than two per stream re-armed on every event (each
-   * with its callback held as long as the stream): the streams read the time of the last check (`now`),
-   * so a limit ends a stream up to two check intervals late, never early.
+   * The open streams, their time limits checked by one timer rather than two per stream re-armed on every
+   * event: a limit ends a stream up to two check intervals late, never early.
    */
-  private readonly clock: { now: number; readonly interval: number };
-  private checks: NodeJS.Timeout | undefined;
+  private readonly open: Sweep<LimitedStream<unknown>>;
 
   constructor(
     private readonly store: LimitStore,
@@ -44,12 +42,13 @@ export class OpenStreams {
     private readonly onLimited: OnLimited = () => {},
   ) {
     const shorter = Math.min(settings.idleTimeoutMs, settings.maxDurationMs);
-    this.clock = { now: 0, interval: Math.min(1_000, shorter / CHECKS_PER_LIMIT) };
+    const interval = Math.min(1_000, shorter / CHECKS_PER_LIMIT);
+    this.open = new Sweep(interval, (stream) => stream.checkLimits());
   }
 
   /** Streams open now on this instance. */
   get size(): number {
-    return this.stops.size;
+    return this.open.size;
   }
 
   /** Reserves one of the user's stream slots, before the subscription writes or starts anything. */
@@ -95,43 +94,27 @@ export class OpenStreams {
      */
     endWhenIdle = true,
   ): AsyncIterableIterator<T> {
-    this.startChecks();
-    this.clock.now = Date.now();
-    const stream = new LimitedStream(
+    const stream: LimitedStream<T> = new LimitedStream(
       source[Symbol.asyncIterator](),
-      this.clock,
+      this.open,
       endWhenIdle ? this.settings.idleTimeoutMs : null,
       this.settings.maxDurationMs,
       isLast,
       async () => {
-        this.stops.delete(lease.id);
+        this.open.delete(stream as LimitedStream<unknown>);
         await lease.release();
       },
     );
-    this.stops.set(lease.id, stream as LimitedStream<unknown>);
+    this.open.add(stream as LimitedStream<unknown>);
     // A client gone ends its stream (and frees the slot) even when nothing reads the stream anymore.
     signal?.addEventListener("abort", () => stream.stop(), { once: true });
     if (signal?.aborted) stream.stop();
     return stream;
   }
 
-  private startChecks(): void {
-    if (this.checks) return;
-    this.checks = setInterval(() => {
-      this.clock.now = Date.now();
-      for (const stream of this.stops.values()) stream.checkLimits();
-      if (this.stops.size === 0) {
-        clearInterval(this.checks);
-        this.checks = undefined;
-      }
-    }, this.clock.interval);
-    // Open streams keep the process alive by their connections, not by this timer.
-    this.checks.unref();
-  }
-
   /** Ends every open stream (at shutdown) and resolves once all of them have finished. */
   async closeAll(): Promise<void> {
-    const open = [...this.stops.values()];
+    const open = this.open.list();
     for (const stream of open) stream.stop();
     await Promise.all(open.map((stream) => stream.ended));
   }
@@ -157,7 +140,8 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
 
   constructor(
     private readonly source: AsyncIterator<T>,
-    private readonly clock: { readonly now: number; readonly interval: number },
+    /** The time of the last check, and the checks' interval. */
+    private readonly clock: { readonly now: number; readonly intervalMs: number },
     private readonly idleTimeoutMs: number | null,
     maxDurationMs: number,
     private readonly isLast: (value: T) => boolean,
@@ -166,14 +150,14 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
     this.ended = new Promise((resolve) => {
       this.markEnded = resolve;
     });
-    this.lastEventAt = clock.now;
-    this.endsAt = clock.now + maxDurationMs;
+    this.lastEventAt = Date.now();
+    this.endsAt = this.lastEventAt + maxDurationMs;
   }
 
   /** Stops the stream once it has been quiet for `idleTimeoutMs`, or has lasted `maxDurationMs`. */
   checkLimits(): void {
-    const { now, interval } = this.clock;
-    const quiet = now - this.lastEventAt - interval;
+    const { now, intervalMs } = this.clock;
+    const quiet = now - this.lastEventAt - intervalMs;
     if (now >= this.endsAt || (this.idleTimeoutMs !== null && quiet >= this.idleTimeoutMs)) this.stop();
   }
 

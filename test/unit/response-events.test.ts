@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ChunkDecoder } from "../../src/agent/model/openai-sse.js";
-import { ResponseEvents } from "../../src/agent/model/response-events.js";
+import { ResponseEvents, Stalls } from "../../src/agent/model/response-events.js";
 
 const text = (content: string) =>
   `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
@@ -22,7 +22,7 @@ function eventsOver(body: PassThrough | Uint8Array[], idleTimeoutMs = 5_000) {
       seen.opened++;
       return { body, decoder: new ChunkDecoder() };
     },
-    idleTimeoutMs,
+    new Stalls(idleTimeoutMs),
   );
   return { events, seen };
 }
@@ -95,14 +95,24 @@ describe("a model response's events", () => {
     expect(body.destroyed).toBe(true);
   });
 
-  it("cuts a body that sends nothing for the idle timeout", async () => {
+  it("cuts a body that sends nothing for the idle timeout, never one that sends within it", async () => {
     const body = new PassThrough();
     const { events } = eventsOver(body, 50);
+    // Chunks every 20 ms for 200 ms: four idle timeouts in all, none of them silent.
+    for (let i = 0; i < 10; i++) {
+      body.write(text(`${i}`));
+      expect((await events.next()).value).toEqual({ type: "text", delta: `${i}` });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     body.write(text("and then"));
+    const last = Date.now();
     expect((await events.next()).value).toEqual({ type: "text", delta: "and then" });
     await expect(events.next()).rejects.toMatchObject({
       message: "The model sent nothing for 50 ms; the reply was cut off",
     });
+    // Checked 8 times within the timeout: cut after it, never before (and not many timeouts later).
+    expect(Date.now() - last).toBeGreaterThanOrEqual(50);
+    expect(Date.now() - last).toBeLessThan(50 * 4);
     expect(body.destroyed).toBe(true);
   });
 

@@ -3,7 +3,7 @@ import { bodyChunks, createHttpFetch } from "./http-fetch.js";
 import { toOpenAIMessages, toOpenAITools } from "./openai-mapping.js";
 import { ChunkDecoder } from "./openai-sse.js";
 import type { ModelEvent, ModelProvider, ModelRequest } from "./provider.js";
-import { type OpenedResponse, ResponseEvents } from "./response-events.js";
+import { type OpenedResponse, ResponseEvents, Stalls } from "./response-events.js";
 
 /** Settings of an OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp, …). */
 export interface OpenAIProviderOptions {
@@ -23,7 +23,7 @@ export class OpenAIProvider implements ModelProvider {
   readonly label: string;
   readonly defaultModel: string;
   private readonly client: OpenAI;
-  private readonly idleTimeoutMs: number;
+  private readonly stalls: Stalls;
 
   constructor(options: OpenAIProviderOptions) {
     this.client = new OpenAI({
@@ -35,12 +35,12 @@ export class OpenAIProvider implements ModelProvider {
       fetch: createHttpFetch(),
     });
     this.defaultModel = options.model;
-    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.stalls = new Stalls(options.idleTimeoutMs);
     this.label = `openai-compatible (${options.baseURL ?? "api.openai.com"}, model ${options.model})`;
   }
 
   stream(request: ModelRequest): AsyncIterable<ModelEvent> {
-    return new ResponseEvents(request, () => this.open(request), this.idleTimeoutMs);
+    return new ResponseEvents(request, () => this.open(request), this.stalls);
   }
 
   /**

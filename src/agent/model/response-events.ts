@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import OpenAI from "openai";
+import { Sweep } from "../../core/sweep.js";
 import { fromOpenAIChunk } from "./openai-mapping.js";
 import type { ChunkDecoder } from "./openai-sse.js";
 import { ModelError, type ModelEvent, type ModelRequest } from "./provider.js";
@@ -13,6 +14,22 @@ export interface OpenedResponse {
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 /** Only a finish reason means the end: an aborted or cut connection can also end a body quietly. */
 const CUT_SHORT = "The model stream ended before the reply was finished";
+/** The silences are checked this many times within the idle timeout (and at least once a second). */
+const CHECKS_PER_TIMEOUT = 8;
+
+/**
+ * The idle timeout of a provider's responses, watched for all of them by one sweep: a timer for each
+ * response, re-armed by every read, was held with its callback as long as the reply streamed. A stall is
+ * seen up to two check intervals late, never early.
+ */
+export class Stalls {
+  readonly sweep: Sweep<ResponseEvents>;
+
+  constructor(readonly idleTimeoutMs: number) {
+    const interval = Math.min(1_000, idleTimeoutMs / CHECKS_PER_TIMEOUT);
+    this.sweep = new Sweep(interval, (events) => events.checkStall());
+  }
+}
 
 /**
  * The events of a streamed chat completion, read from its body. An async generator reading the body with
@@ -42,7 +59,8 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
   private closed = false;
   /** Events of a read were queued: once all are taken, `onReadTaken` is due. */
   private readPending = false;
-  private idle: NodeJS.Timeout | undefined;
+  /** When the model last sent chunks (or the body began), by the time of the stall sweep. */
+  private lastChunkAt = 0;
   /** The read waiting for an event, if any; its rejection beside it. */
   private waiting: ((result: IteratorResult<ModelEvent>) => void) | null = null;
   private failWaiting: (error: unknown) => void = () => {};
@@ -50,7 +68,7 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
   constructor(
     private readonly request: ModelRequest,
     private readonly open: () => Promise<OpenedResponse>,
-    private readonly idleTimeoutMs: number,
+    private readonly stalls: Stalls,
   ) {}
 
   [Symbol.asyncIterator](): this {
@@ -100,7 +118,8 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
     }
     this.body = body;
     this.decoder = decoder;
-    this.armIdleTimer();
+    this.stalls.sweep.add(this);
+    this.lastChunkAt = this.stalls.sweep.now;
     body.on("readable", this.onReadable);
     body.on("end", this.onEnd);
     body.on("error", this.fail);
@@ -127,7 +146,7 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
     const decoder = this.decoder as ChunkDecoder;
     const chunks = decoder.decode(bytes);
     if (chunks.length > 0) {
-      this.armIdleTimer();
+      this.lastChunkAt = this.stalls.sweep.now;
       for (const chunk of chunks)
         for (const event of fromOpenAIChunk(chunk)) {
           if (event.type === "finish") this.finished = true;
@@ -161,7 +180,7 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
 
   private settle(): void {
     this.ended = true;
-    clearTimeout(this.idle);
+    this.stalls.sweep.delete(this);
     this.handOn();
   }
 
@@ -204,28 +223,28 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.stalled)
       return Promise.reject(
-        new ModelError(`The model sent nothing for ${this.idleTimeoutMs} ms; the reply was cut off`),
+        new ModelError(`The model sent nothing for ${this.stalls.idleTimeoutMs} ms; the reply was cut off`),
       );
     return Promise.reject(toModelError(this.failure));
   }
 
-  // Re-armed by every read that brings chunks: `refresh()` restarts the one timer, no new one per read. A
-  // stall cuts the body itself rather than aborting a controller of the stream's own: Node gives every abort
-  // signal a hidden class and two maps of its own, held as long as the reply streams.
-  private armIdleTimer(): void {
-    if (this.idle) this.idle.refresh();
-    else
-      this.idle = setTimeout(() => {
-        this.stalled = true;
-        this.body?.destroy(new Error("The model stalled"));
-      }, this.idleTimeoutMs);
+  /**
+   * Cuts the body once the model has sent nothing for the idle timeout (the provider's sweep asks). It cuts
+   * the body itself rather than aborting a controller of the stream's own: Node gives every abort signal a
+   * hidden class and two maps of its own, held as long as the reply streams.
+   */
+  checkStall(): void {
+    const { sweep, idleTimeoutMs } = this.stalls;
+    if (this.ended || sweep.now - this.lastChunkAt - sweep.intervalMs < idleTimeoutMs) return;
+    this.stalled = true;
+    this.body?.destroy(new Error("The model stalled"));
   }
 
   private close(): void {
     if (this.closed) return;
     this.closed = true;
     this.ended = true;
-    clearTimeout(this.idle);
+    this.stalls.sweep.delete(this);
     this.queue.length = 0;
     this.head = 0;
     this.body?.destroy();
