@@ -19,8 +19,8 @@ function liveHeap(): number {
 }
 
 /**
- * The live heap once two readings in a row agree: on a busy machine, work that V8 finishes on its own
- * threads meanwhile (compiled code installed) frees memory between two readings with nothing run in between.
+ * The live heap once two readings in a row agree: on a busy machine (this file beside the integration
+ * suites), two readings with nothing run in between have differed by more than the bound checked below.
  */
 function settledHeap(): number {
   let last = liveHeap();
