@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import { buildExecutionContext } from "@graphql-tools/executor";
 import {
   createSourceEventStream,
@@ -48,6 +49,7 @@ export function useCompiledSubscriptions(errors: SubscriptionErrors): Plugin {
   return {
     async onSubscribe({ args, subscribeFn, setResultAndStopExecution }) {
       forgetQueryText(args.contextValue);
+      forgetRawHeaders(args.contextValue);
       const plan = planFor(args);
       if (!plan || Array.isArray(buildExecutionContext(args))) {
         // Not compiled, or variables that do not fit: the executor's own answer (400, BAD_USER_INPUT).
@@ -78,6 +80,20 @@ export function useCompiledSubscriptions(errors: SubscriptionErrors): Plugin {
 function forgetQueryText(context: unknown): void {
   const holder = context as { params?: { query?: unknown } };
   if (typeof holder.params?.query === "string") holder.params = { ...holder.params, query: undefined };
+}
+
+/**
+ * Node keeps a request's headers twice: as `headers`, and as the list they came in (`rawHeaders`, a name
+ * and a value per header, the names as the client wrote them), both as long as the request, which for a
+ * subscription is the stream's life. By now `headers` is built (yoga read it to make its request); the list
+ * is emptied. A browser sends fifteen headers or more, most names capitalised: strings of their own.
+ */
+function forgetRawHeaders(context: unknown): void {
+  const request = (context as { req?: IncomingMessage }).req;
+  if (!Array.isArray(request?.rawHeaders)) return;
+  // Built from the list when first read: read before the list is emptied.
+  if (typeof request.headers !== "object") return;
+  request.rawHeaders.length = 0;
 }
 
 /**

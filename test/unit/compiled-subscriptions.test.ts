@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createSchema, createYoga, type YogaInitialContext } from "graphql-yoga";
 import { describe, expect, it } from "vitest";
 import { useCompiledSubscriptions } from "../../src/http/compiled-subscriptions.js";
@@ -53,6 +55,48 @@ describe("compiled subscriptions", () => {
       variables: { upTo: 3 },
       operationName: "Count",
     });
+  });
+
+  it("keep the request's headers once, not also as the list they came in", async () => {
+    const { yoga, seen } = app();
+    const server = createServer(yoga);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const body = await new Promise<string>((resolve, reject) => {
+        request(
+          {
+            port,
+            host: "127.0.0.1",
+            path: "/graphql",
+            method: "POST",
+            headers: {
+              "Content-Type": "application/json",
+              Accept: "text/event-stream",
+              "X-Client-Name": "test",
+            },
+          },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              text += chunk;
+            });
+            res.on("end", () => resolve(text));
+          },
+        )
+          .on("error", reject)
+          .end(JSON.stringify({ query: SUBSCRIPTION, variables: { upTo: 2 } }));
+      });
+      expect([...body.matchAll(/"count":(\d+)/g)].map((match) => Number(match[1]))).toEqual([1, 2]);
+      const nodeRequest = (seen.context as YogaInitialContext & { req: IncomingMessage }).req;
+      expect(nodeRequest.rawHeaders).toEqual([]);
+      expect(nodeRequest.headers["x-client-name"]).toBe("test");
+      expect(seen.context?.request.headers.get("x-client-name")).toBe("test");
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("execute each event with a context of its own, inheriting the request's", async () => {
