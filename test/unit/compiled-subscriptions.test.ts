@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { text } from "node:stream/consumers";
 import { createSchema, createYoga, type YogaInitialContext } from "graphql-yoga";
 import { describe, expect, it } from "vitest";
 import { useCompiledSubscriptions } from "../../src/http/compiled-subscriptions.js";
@@ -76,14 +77,7 @@ describe("compiled subscriptions", () => {
               "X-Client-Name": "test",
             },
           },
-          (res) => {
-            let text = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk: string) => {
-              text += chunk;
-            });
-            res.on("end", () => resolve(text));
-          },
+          (res) => resolve(text(res)),
         )
           .on("error", reject)
           .end(JSON.stringify({ query: SUBSCRIPTION, variables: { upTo: 2 } }));
