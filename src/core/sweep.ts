@@ -5,10 +5,15 @@
  * of 1,000 open streams). Here a member is an entry in a set.
  *
  * Members read the time of the last sweep (`now`) rather than the clock, which it would cost a call on
- * every event to read. A deadline measured from `now` and checked against `now - intervalMs` is never
- * met early, and at most two intervals late.
+ * every event to read. A deadline checked with {@link Sweep.since} is never met early, and at most two
+ * intervals late.
  */
 export class Sweep<T> {
+  /** A sweep for deadlines of `shortestMs` or longer: 8 checks within it, and at least one a second. */
+  static forDeadlines<T>(shortestMs: number, check: (member: T) => void): Sweep<T> {
+    return new Sweep(Math.min(1_000, shortestMs / 8), check);
+  }
+
   private readonly members = new Set<T>();
   private timer: NodeJS.Timeout | undefined;
   /** The time of the last sweep, or of the last member's arrival if that came after it. */
@@ -35,6 +40,14 @@ export class Sweep<T> {
 
   delete(member: T): void {
     this.members.delete(member);
+  }
+
+  /**
+   * How long ago `at`, a reading of `now`, was at the least: what has passed for sure, so a deadline
+   * compared with it is never met early.
+   */
+  since(at: number): number {
+    return this.now - at - this.intervalMs;
   }
 
   /** The members, as a list that deletions made meanwhile do not change. */

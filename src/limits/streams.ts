@@ -11,8 +11,6 @@ import type { LimitStore } from "./store.js";
 const STREAM_RETRY_SECONDS = 5;
 /** A slot outlives its stream's longest life by this much, in case the instance dies holding it. */
 const SLOT_MARGIN_MS = 60_000;
-/** The time limits are checked this many times within the shorter of them (and at least once a second). */
-const CHECKS_PER_LIMIT = 8;
 
 /** One reserved stream slot; give it to {@link OpenStreams.serve} or release it. */
 export interface StreamLease {
@@ -42,8 +40,7 @@ export class OpenStreams {
     private readonly onLimited: OnLimited = () => {},
   ) {
     const shorter = Math.min(settings.idleTimeoutMs, settings.maxDurationMs);
-    const interval = Math.min(1_000, shorter / CHECKS_PER_LIMIT);
-    this.open = new Sweep(interval, (stream) => stream.checkLimits());
+    this.open = Sweep.forDeadlines(shorter, (stream) => stream.checkLimits());
   }
 
   /** Streams open now on this instance. */
@@ -140,8 +137,8 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
 
   constructor(
     private readonly source: AsyncIterator<T>,
-    /** The time of the last check, and the checks' interval. */
-    private readonly clock: { readonly now: number; readonly intervalMs: number },
+    /** The time of the last check, and what has passed for sure since an earlier one. */
+    private readonly clock: Pick<Sweep<unknown>, "now" | "since">,
     private readonly idleTimeoutMs: number | null,
     maxDurationMs: number,
     private readonly isLast: (value: T) => boolean,
@@ -156,9 +153,9 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
 
   /** Stops the stream once it has been quiet for `idleTimeoutMs`, or has lasted `maxDurationMs`. */
   checkLimits(): void {
-    const { now, intervalMs } = this.clock;
-    const quiet = now - this.lastEventAt - intervalMs;
-    if (now >= this.endsAt || (this.idleTimeoutMs !== null && quiet >= this.idleTimeoutMs)) this.stop();
+    const quiet = this.clock.since(this.lastEventAt);
+    if (this.clock.now >= this.endsAt || (this.idleTimeoutMs !== null && quiet >= this.idleTimeoutMs))
+      this.stop();
   }
 
   [Symbol.asyncIterator](): this {

@@ -25,6 +25,24 @@ describe("a sweep", () => {
     expect(sweep.list()).toEqual(["b"]);
   });
 
+  it("checks 8 times within the shortest deadline, at least once a second, and never counts time early", async () => {
+    expect(Sweep.forDeadlines(400, () => {}).intervalMs).toBe(50);
+    expect(Sweep.forDeadlines(60_000, () => {}).intervalMs).toBe(1_000);
+    const sweep = Sweep.forDeadlines<string>(80, () => {});
+    sweep.add("a");
+    // A member notes `now`, which may be up to an interval old: `since` never says more has passed than did.
+    const at = sweep.now;
+    const noted = Date.now();
+    await sleep(60);
+    for (let i = 0; i < 5; i++) {
+      expect(sweep.since(at)).toBeLessThanOrEqual(Date.now() - noted);
+      await sleep(7);
+    }
+    await sleep(30);
+    expect(sweep.since(at)).toBeGreaterThan(0);
+    sweep.delete("a");
+  });
+
   it("stops once it has no members, and starts again with the next one", async () => {
     let checks = 0;
     const sweep = new Sweep<number>(5, () => {

@@ -14,8 +14,6 @@ export interface OpenedResponse {
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 /** Only a finish reason means the end: an aborted or cut connection can also end a body quietly. */
 const CUT_SHORT = "The model stream ended before the reply was finished";
-/** The silences are checked this many times within the idle timeout (and at least once a second). */
-const CHECKS_PER_TIMEOUT = 8;
 
 /**
  * The idle timeout of a provider's responses, watched for all of them by one sweep: a timer for each
@@ -26,8 +24,7 @@ export class Stalls {
   readonly sweep: Sweep<ResponseEvents>;
 
   constructor(readonly idleTimeoutMs: number) {
-    const interval = Math.min(1_000, idleTimeoutMs / CHECKS_PER_TIMEOUT);
-    this.sweep = new Sweep(interval, (events) => events.checkStall());
+    this.sweep = Sweep.forDeadlines(idleTimeoutMs, (events) => events.checkStall());
   }
 }
 
@@ -235,7 +232,7 @@ export class ResponseEvents implements AsyncIterableIterator<ModelEvent> {
    */
   checkStall(): void {
     const { sweep, idleTimeoutMs } = this.stalls;
-    if (this.ended || sweep.now - this.lastChunkAt - sweep.intervalMs < idleTimeoutMs) return;
+    if (this.ended || sweep.since(this.lastChunkAt) < idleTimeoutMs) return;
     this.stalled = true;
     this.body?.destroy(new Error("The model stalled"));
   }
