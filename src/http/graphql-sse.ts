@@ -3,7 +3,7 @@ import { type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
 import { createHandler, type RequestParams, TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from "graphql-sse";
 import type { Plugin, YogaInitialContext } from "graphql-yoga";
 import { ClientError } from "../core/errors.js";
-import { checkQueryString, readBodyText } from "./body.js";
+import { checkQueryString, nodeRequestOf, readBodyText } from "./body.js";
 import { eventStreamBody } from "./event-stream-body.js";
 import type { PersistedOperations } from "./persisted-operations.js";
 import { errorResponse } from "./responses.js";
@@ -118,7 +118,10 @@ export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaIniti
             if (resolved) href = resolved.toString();
           }
           if (request.body)
-            body = persistedBody(await readBodyText(request, guards.maxBodyBytes), guards.persisted);
+            body = persistedBody(
+              await readBodyText(request, guards.maxBodyBytes, nodeRequestOf(serverContext)),
+              guards.persisted,
+            );
         } catch (error) {
           if (error instanceof ClientError) return endResponse(errorResponse(error));
           throw error;
