@@ -1,3 +1,7 @@
+import { createServer, get } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
+import { text as consume } from "node:stream/consumers";
 import type { ExecutionResult } from "graphql";
 import { print } from "graphql-sse";
 import { describe, expect, it } from "vitest";
@@ -68,5 +72,91 @@ describe("eventStreamBody", () => {
       },
     };
     await expect(text(eventStreamBody(failing, (r) => r))).rejects.toThrow("feed broke");
+  });
+
+  describe("piped into a response", () => {
+    /** A response whose socket takes one write at a time, each after `delayMs`. */
+    function response(delayMs: number) {
+      const written: string[] = [];
+      const destination = new Writable({
+        highWaterMark: 4 * 1024,
+        decodeStrings: false,
+        write(chunk: string, _encoding, callback) {
+          written.push(chunk);
+          setTimeout(callback, delayMs);
+        },
+      });
+      const ended = new Promise<void>((resolve) => destination.on("finish", resolve));
+      return { destination, written, ended };
+    }
+
+    it("writes to Node's response itself, without pipe's listeners, and ends it", async () => {
+      const { iterator } = counted(200);
+      const listeners: Record<string, number> = {};
+      const server = createServer((_request, res) => {
+        const before = res.eventNames().map((name) => [name, res.listenerCount(name)]);
+        const body = eventStreamBody(iterator, (r) => r);
+        body.pipe(res);
+        // Node's pipe would have added five listeners to the response and two to the body, for good.
+        listeners.added = res.eventNames().length - before.length;
+        listeners.body = body.listenerCount("data") + body.listenerCount("end");
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const received = await new Promise<string>((resolve, reject) =>
+          get({ port, host: "127.0.0.1" }, (response) => resolve(consume(response))).on("error", reject),
+        );
+        const expected = [":\n\n"];
+        for (let n = 1; n <= 200; n++)
+          expected.push(print({ event: "next", data: { data: { n, pad: "x".repeat(1_000) } } }));
+        expected.push(print({ event: "complete", data: null }));
+        expect(received).toBe(expected.join(""));
+        expect(listeners).toEqual({ added: 0, body: 0 });
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it("asks for results only as fast as the response drains", async () => {
+      const { iterator, state } = counted(200);
+      const { destination, written, ended } = response(1);
+      eventStreamBody(iterator, (r) => r).pipe(destination);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      // Each result is 1 KB and the response holds 4 KB.
+      expect(state.asked).toBeLessThan(60);
+      await ended;
+      expect(written.length).toBe(202);
+    });
+
+    it("closes the results when the response closes, and cuts the response when they fail", async () => {
+      const { iterator, state } = counted(100_000);
+      const first = response(5);
+      const body = eventStreamBody(iterator, (r) => r);
+      // What the server adapter does besides piping: a response closed early destroys the body.
+      first.destination.once("close", () => body.destroy());
+      body.pipe(first.destination);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      first.destination.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(state.returned).toBe(true);
+
+      const failing: AsyncIterableIterator<ExecutionResult> = {
+        [Symbol.asyncIterator]: () => failing,
+        next: async () => {
+          throw new Error("feed broke");
+        },
+      };
+      const second = response(0);
+      const broken = eventStreamBody(failing, (r) => r);
+      const errors: unknown[] = [];
+      broken.on("error", (error) => errors.push(error));
+      broken.pipe(second.destination);
+      await new Promise((resolve) => second.destination.on("close", resolve));
+      expect(second.destination.writableFinished).toBe(false);
+      expect(second.written).toEqual([":\n\n"]);
+      // Cut, not failed: no error is left for a body that nobody listens to.
+      expect(errors).toEqual([]);
+    });
   });
 });
