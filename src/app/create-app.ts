@@ -102,10 +102,15 @@ export function createApp(runtime: Runtime) {
               endpoint: "/metrics",
               // Names and URLs come from clients: as labels they would grow the metrics without bound.
               labels: { operationName: false, url: false },
-              // Subscriptions' errors are counted by the compiled subscriptions (below), which answer
-              // without the per-event hook counting them would add.
+              // Subscriptions' errors are counted, and subscriptions timed, by the compiled subscriptions
+              // (below), which answer without the per-event hook counting would add and the wrapper
+              // around every stream timing would add.
               metrics: {
                 graphql_envelop_error_result: ["parse", "validate", "context", "execute"],
+                graphql_envelop_request: ["execute"],
+                graphql_envelop_request_duration: ["execute"],
+                graphql_envelop_request_time_summary: ["execute"],
+                graphql_envelop_phase_subscribe: false,
                 // The schema deprecates nothing, and counting would walk every document with type info on
                 // every request, cached parses included: 2 % of the CPU of a busy server.
                 graphql_envelop_deprecated_field: false,
@@ -117,6 +122,7 @@ export function createApp(runtime: Runtime) {
       useCompiledSubscriptions({
         mask: maskError,
         count: config.metrics ? (errors) => runtime.metrics.subscriptionErrors(errors) : undefined,
+        ended: config.metrics ? (seconds) => runtime.metrics.subscriptionEnded(seconds) : undefined,
       }),
       ...(config.mcp.http
         ? [

@@ -10,12 +10,18 @@ import {
 import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import type { Plugin } from "graphql-yoga";
 
-/** What the compiled path does with the errors a subscription answers with, in the pipeline's place. */
-export interface SubscriptionErrors {
+/** What the compiled path does in the pipeline's place: with the errors a subscription answers with, and at its end. */
+export interface SubscriptionReporting {
   /** The masking yoga is given (`maskedErrors`). */
   mask: (error: unknown) => Error;
-  /** Counts them for the metrics (`graphql_envelop_error_result`); absent when metrics are off. */
+  /** Counts errors for the metrics (`graphql_envelop_error_result`); absent when metrics are off. */
   count?: (errors: readonly GraphQLError[]) => void;
+  /**
+   * Times a subscription, from its start to the end of its stream, for the metrics; absent when metrics are
+   * off. The Prometheus plugin's own timing would wrap every stream in one more iterator with half a dozen
+   * closures (about 1 KB of every open stream), so it is told not to time subscriptions.
+   */
+  ended?: (seconds: number) => void;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface SubscriptionErrors {
  * `createSourceEventStream`, so refusals (limits, ownership, bad input) answer exactly as before; a
  * document graphql-jit cannot compile, or variables that do not fit it, go to the executor.
  */
-export function useCompiledSubscriptions(errors: SubscriptionErrors): Plugin {
+export function useCompiledSubscriptions(reporting: SubscriptionReporting): Plugin {
   const plans = new WeakMap<DocumentNode, CompiledQuery | null>();
   const planFor = (args: ExecutionArgs) => {
     let plan = plans.get(args.document);
@@ -43,11 +49,13 @@ export function useCompiledSubscriptions(errors: SubscriptionErrors): Plugin {
   };
   const checked = (result: ExecutionResult): ExecutionResult => {
     if (!result.errors?.length) return result;
-    errors.count?.(result.errors);
-    return { ...result, errors: result.errors.map((error) => errors.mask(error) as GraphQLError) };
+    reporting.count?.(result.errors);
+    return { ...result, errors: result.errors.map((error) => reporting.mask(error) as GraphQLError) };
   };
   return {
     async onSubscribe({ args, subscribeFn, setResultAndStopExecution }) {
+      const started = performance.now();
+      const ended = reporting.ended && (() => reporting.ended?.((performance.now() - started) / 1000));
       forgetQueryText(args.contextValue);
       forgetRawHeaders(args.contextValue);
       const plan = planFor(args);
@@ -55,18 +63,24 @@ export function useCompiledSubscriptions(errors: SubscriptionErrors): Plugin {
         // Not compiled, or variables that do not fit: the executor's own answer (400, BAD_USER_INPUT).
         const result = (await subscribeFn(args)) as ExecutionResult | AsyncIterable<ExecutionResult>;
         setResultAndStopExecution(
-          Symbol.asyncIterator in result ? mapEvents(result, checked) : checked(result),
+          Symbol.asyncIterator in result
+            ? new MappedEvents(result, checked, ended)
+            : answeredAtOnce(checked(result), ended),
         );
         return;
       }
       const source = await createSourceEventStream(args);
       setResultAndStopExecution(
         Symbol.asyncIterator in source
-          ? mapEvents(source, (payload: unknown) => {
-              const result = plan.query(payload, eventContext(args.contextValue), args.variableValues);
-              return result instanceof Promise ? result.then(checked) : checked(result);
-            })
-          : checked(source),
+          ? new MappedEvents(
+              source,
+              (payload: unknown) => {
+                const result = plan.query(payload, eventContext(args.contextValue), args.variableValues);
+                return result instanceof Promise ? result.then(checked) : checked(result);
+              },
+              ended,
+            )
+          : answeredAtOnce(checked(source), ended),
       );
     },
   };
@@ -107,40 +121,76 @@ function eventContext<T extends object>(context: T): T {
   return Object.create(context) as T;
 }
 
+/** A subscription that answered at once, without a stream (refused, or failed to start), has ended. */
+function answeredAtOnce(result: ExecutionResult, ended: (() => void) | undefined): ExecutionResult {
+  ended?.();
+  return result;
+}
+
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+
 /**
  * A stream's events mapped by `map`, with one promise per event: graphql-tools' `mapAsyncIterator` (made
  * for maps that may or may not be async) allocates several closures and promise wrappers per event, a few
- * percent of all a streaming reply allocates. As there, a map that fails closes the source.
+ * percent of all a streaming reply allocates. As there, a map that fails closes the source. `ended` is told
+ * once, when the stream ends or is closed. A class, not an object literal of functions: every open stream
+ * would hold its own copy of each method, and of the name V8 makes for a method with a symbol for key.
  */
-function mapEvents<T, R>(
-  source: AsyncIterable<T>,
-  map: (event: T) => R | Promise<R>,
-): AsyncIterableIterator<R> {
-  const iterator = source[Symbol.asyncIterator]();
-  const close = async (error: unknown): Promise<never> => {
-    await iterator.return?.();
-    throw error;
-  };
-  const mapResult = (result: IteratorResult<T>): IteratorResult<R> | Promise<IteratorResult<R>> => {
-    if (result.done) return { value: undefined, done: true };
+class MappedEvents<T, R> implements AsyncIterableIterator<R> {
+  private readonly iterator: AsyncIterator<T>;
+
+  constructor(
+    source: AsyncIterable<T>,
+    private readonly map: (event: T) => R | Promise<R>,
+    private ended: (() => void) | undefined,
+  ) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<R>> {
+    return this.iterator.next().then(this.mapResult);
+  }
+
+  async return(): Promise<IteratorResult<R>> {
+    this.end();
+    await this.iterator.return?.();
+    return DONE;
+  }
+
+  throw(error: unknown): Promise<IteratorResult<R>> {
+    return this.iterator.throw ? this.iterator.throw(error).then(this.mapResult) : Promise.reject(error);
+  }
+
+  private readonly mapResult = (
+    result: IteratorResult<T>,
+  ): IteratorResult<R> | Promise<IteratorResult<R>> => {
+    if (result.done) {
+      this.end();
+      return DONE;
+    }
     try {
-      const value = map(result.value);
+      const value = this.map(result.value);
       return value instanceof Promise
-        ? value.then((v) => ({ value: v, done: false }), close)
+        ? value.then((v) => ({ value: v, done: false }), this.close)
         : { value, done: false };
     } catch (error) {
-      return close(error);
+      return this.close(error);
     }
   };
-  const mapped: AsyncIterableIterator<R> = {
-    [Symbol.asyncIterator]: () => mapped,
-    next: () => iterator.next().then(mapResult),
-    return: async () => {
-      await iterator.return?.();
-      return { value: undefined, done: true };
-    },
-    throw: (error: unknown) =>
-      iterator.throw ? iterator.throw(error).then(mapResult) : Promise.reject(error),
+
+  private readonly close = async (error: unknown): Promise<never> => {
+    this.end();
+    await this.iterator.return?.();
+    throw error;
   };
-  return mapped;
+
+  private end(): void {
+    const ended = this.ended;
+    this.ended = undefined;
+    ended?.();
+  }
 }

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, type Summary } from "prom-client";
 import type { ReplyObserver } from "./replies.js";
 
 /** Buckets for reply phases: from a fast first token to a long tool-using reply. */
@@ -15,6 +15,14 @@ export function createMetrics(sources: { runningReplies: () => number; openStrea
     name: "chat_replies_total",
     help: "Assistant replies ended, by final status (COMPLETE, CANCELLED, FAILED).",
     labelNames: ["status"] as const,
+    registers: [registry],
+  });
+  // Registered here, not by yoga's Prometheus plugin, which is told not to time subscriptions (see
+  // `subscriptionEnded`); the same name, help, labels and buckets as the plugin's.
+  const subscribePhase = new Histogram({
+    name: "graphql_envelop_phase_subscribe",
+    help: 'Time spent on running the GraphQL "subscribe" function',
+    labelNames: ["operationType", "operationName"] as const,
     registers: [registry],
   });
   const replyPhase = new Histogram({
@@ -120,6 +128,26 @@ export function createMetrics(sources: { runningReplies: () => number; openStrea
           phase: "execute",
           ...(error.path ? { path: error.path.join(".") } : {}),
         });
+    },
+    /**
+     * A subscription's end and time (from its start to the end of its stream), recorded where yoga's
+     * Prometheus plugin records them (`graphql_envelop_phase_subscribe`, and the subscription samples of
+     * `graphql_envelop_request`, `graphql_envelop_request_duration` and
+     * `graphql_envelop_request_time_summary`, which that plugin registers), for the compiled subscriptions
+     * (src/http/compiled-subscriptions.ts).
+     */
+    subscriptionEnded(seconds: number) {
+      const labels = { operationType: "subscription" };
+      subscribePhase.observe(labels, seconds);
+      (registry.getSingleMetric("graphql_envelop_request") as Counter | undefined)?.inc(labels);
+      (registry.getSingleMetric("graphql_envelop_request_duration") as Histogram | undefined)?.observe(
+        labels,
+        seconds,
+      );
+      (registry.getSingleMetric("graphql_envelop_request_time_summary") as Summary | undefined)?.observe(
+        labels,
+        seconds,
+      );
     },
   };
 }

@@ -112,7 +112,14 @@ describe("operations", () => {
     for (const phase of ["history", "first_token", "total"]) {
       expect(delta("chat_reply_phase_seconds_count", `phase="${phase}"`)).toBe(1);
     }
-    expect(after).toMatch(/graphql_envelop_phase_subscribe_count\{operationType="subscription"\} [1-9]/);
+    // The subscription, timed from its start to the end of its stream.
+    for (const name of [
+      "graphql_envelop_request",
+      "graphql_envelop_phase_subscribe_count",
+      "graphql_envelop_request_duration_count",
+      "graphql_envelop_request_time_summary_count",
+    ])
+      expect(delta(name, 'operationType="subscription"')).toBe(1);
     expect(after).toMatch(/graphql_yoga_http_duration_count\{[^}]*method="POST"/);
     expect(after).toMatch(/^process_resident_memory_bytes \d+/m);
     expect(after).not.toMatch(/operationName=/);
