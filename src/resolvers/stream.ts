@@ -45,6 +45,10 @@ interface Source {
   again(): boolean;
 }
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+const AGAIN = () => true;
+const NOT_AGAIN = () => false;
+
 /**
  * The events of a reply after `afterSeq`, without gap or duplicate, until `MessageCompleted`: from the run
  * when it is running here (see {@link RunFeed}), through the run network when it runs on another instance,
@@ -58,51 +62,76 @@ export function replyEvents(
   afterSeq: number,
   onFirstDelivered?: () => void,
 ): AsyncIterableIterator<RunEvent> {
-  const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-  const signal = ctx.request.signal;
-  let last = afterSeq;
-  let finished = false;
-  let closed = false;
-  let previous: Run | undefined;
-  const open = (): Source => {
+  return new ReplyEvents(ctx, messageId, afterSeq, onFirstDelivered);
+}
+
+/**
+ * {@link replyEvents}. A class whose `next` goes on in a promise's callback: an async `next` waiting for the
+ * reply's next event, and an object of closures, kept a suspended frame and a copy of each method for every
+ * open stream.
+ */
+class ReplyEvents implements AsyncIterableIterator<RunEvent> {
+  private last: number;
+  private finished = false;
+  private closed = false;
+  private previous: Run | undefined;
+  private current: Source;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly messageId: string,
+    afterSeq: number,
+    private onFirstDelivered: (() => void) | undefined,
+  ) {
+    this.last = afterSeq;
+    this.current = this.open();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<RunEvent>> {
+    if (this.closed || this.finished) return Promise.resolve(DONE);
+    return this.current.events.next().then(this.onResult);
+  }
+
+  async return(): Promise<IteratorResult<RunEvent>> {
+    this.closed = true;
+    await this.current.events.return?.();
+    return DONE;
+  }
+
+  private readonly onResult = (
+    result: IteratorResult<RunEvent>,
+  ): IteratorResult<RunEvent> | Promise<IteratorResult<RunEvent>> => {
+    if (!result.done) {
+      this.last = result.value.seq;
+      if (isFinal(result.value)) this.finished = true;
+      return result;
+    }
+    if (this.closed || this.ctx.request.signal.aborted || !this.current.again()) return DONE;
+    this.current = this.open();
+    return this.next();
+  };
+
+  private open(): Source {
+    const { ctx, messageId, last } = this;
+    const signal = ctx.request.signal;
     const run = ctx.runs.get(messageId);
-    if (run && run !== previous) {
-      previous = run;
-      const feed = new RunFeed(run, last, signal, onFirstDelivered);
-      onFirstDelivered = undefined;
-      return { events: feed, again: () => true };
+    const onFirstDelivered = this.onFirstDelivered;
+    if (run && run !== this.previous) {
+      this.previous = run;
+      this.onFirstDelivered = undefined;
+      return { events: new RunFeed(run, last, signal, onFirstDelivered), again: AGAIN };
     }
     onFirstDelivered?.();
-    onFirstDelivered = undefined;
+    this.onFirstDelivered = undefined;
     const { network } = ctx.runs;
     if (network)
-      return { events: network.follow(messageId, last, signal)[Symbol.asyncIterator](), again: () => false };
+      return { events: network.follow(messageId, last, signal)[Symbol.asyncIterator](), again: NOT_AGAIN };
     return storedReply(ctx, messageId, last);
-  };
-  let current = open();
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next() {
-      for (;;) {
-        if (closed || finished) return DONE;
-        const result = await current.events.next();
-        if (!result.done) {
-          last = result.value.seq;
-          if (isFinal(result.value)) finished = true;
-          return result;
-        }
-        if (closed || signal.aborted || !current.again()) return DONE;
-        current = open();
-      }
-    },
-    async return() {
-      closed = true;
-      await current.events.return?.();
-      return DONE;
-    },
-  };
+  }
 }
 
 /**
@@ -112,7 +141,6 @@ export function replyEvents(
  * (the stream then goes on from it), the client or a stream limit ends it, or (waiting) a while passes.
  */
 function storedReply(ctx: Context, messageId: string, afterSeq: number): Source {
-  const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
   const signal = ctx.request.signal;
   const stop = new AbortController();
   const onAbort = () => stop.abort();
