@@ -73,6 +73,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       idleTimeoutMillis: 300_000,
     };
     const pool = new pg.Pool(config);
+    // An idle connection that PostgreSQL ends (a restart, an administrator, the database dropped) is an
+    // `error` event of the pool, which throws when nobody listens: the adapters listen only while they are
+    // connected, and `end()` resolves before the connections it closes are gone. The pool has already
+    // dropped the connection; the next statement opens another, and fails where it is made if it cannot.
+    pool.on("error", () => {});
     const factory = new PrismaPg(pool, { statementNameGenerator: statementNames() });
     return { target, factory, sessions: new PrismaPg(config), close: () => pool.end() };
   }
