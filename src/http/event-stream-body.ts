@@ -72,7 +72,7 @@ class EventStreamBody extends Readable {
   }
 
   override _read(): void {
-    if (!this.pulling && !this.ended) this.pull();
+    this.pullIfIdle();
   }
 
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
@@ -87,7 +87,7 @@ class EventStreamBody extends Readable {
     // What is buffered already (the first comment, and maybe results) goes first.
     for (let chunk: string | null = this.read(); chunk !== null; chunk = this.read())
       destination.write(chunk);
-    if (!this.pulling && !this.ended) this.pull();
+    this.pullIfIdle();
     return destination;
   }
 
@@ -124,14 +124,15 @@ class EventStreamBody extends Readable {
       else {
         // Full: the response's drain (or, unpiped, the next read()) asks again.
         this.pulling = false;
-        this.destination?.once("drain", this.onDrain);
+        this.destination?.once("drain", this.pullIfIdle);
       }
     } catch (error) {
       this.onError(error);
     }
   };
 
-  private readonly onDrain = () => {
+  /** Asks for the next result, unless one is already asked for or the stream has ended. */
+  private readonly pullIfIdle = () => {
     if (!this.pulling && !this.ended) this.pull();
   };
 
