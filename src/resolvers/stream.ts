@@ -119,14 +119,14 @@ class ReplyEvents implements AsyncIterableIterator<RunEvent> {
     const { ctx, messageId, last } = this;
     const signal = ctx.request.signal;
     const run = ctx.runs.get(messageId);
+    // Told once: by the first source's first event handed on, or now, for a source that may have none.
     const onFirstDelivered = this.onFirstDelivered;
+    this.onFirstDelivered = undefined;
     if (run && run !== this.previous) {
       this.previous = run;
-      this.onFirstDelivered = undefined;
       return { events: new RunFeed(run, last, signal, onFirstDelivered), again: AGAIN };
     }
     onFirstDelivered?.();
-    this.onFirstDelivered = undefined;
     const { network } = ctx.runs;
     if (network)
       return { events: network.follow(messageId, last, signal)[Symbol.asyncIterator](), again: NOT_AGAIN };
