@@ -35,6 +35,17 @@ function counted(total: number) {
   return { iterator, state };
 }
 
+/** Results whose first read fails. */
+function failing(): AsyncIterableIterator<ExecutionResult> {
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next: async () => {
+      throw new Error("feed broke");
+    },
+  };
+  return iterator;
+}
+
 describe("eventStreamBody", () => {
   it("writes what graphql-sse writes: a comment, a next event per result, complete", async () => {
     const { iterator } = counted(2);
@@ -65,13 +76,7 @@ describe("eventStreamBody", () => {
   });
 
   it("cuts the body when the results fail", async () => {
-    const failing: AsyncIterableIterator<ExecutionResult> = {
-      [Symbol.asyncIterator]: () => failing,
-      next: async () => {
-        throw new Error("feed broke");
-      },
-    };
-    await expect(text(eventStreamBody(failing, (r) => r))).rejects.toThrow("feed broke");
+    await expect(text(eventStreamBody(failing(), (r) => r))).rejects.toThrow("feed broke");
   });
 
   describe("piped into a response", () => {
@@ -141,14 +146,8 @@ describe("eventStreamBody", () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
       expect(state.returned).toBe(true);
 
-      const failing: AsyncIterableIterator<ExecutionResult> = {
-        [Symbol.asyncIterator]: () => failing,
-        next: async () => {
-          throw new Error("feed broke");
-        },
-      };
       const second = response(0);
-      const broken = eventStreamBody(failing, (r) => r);
+      const broken = eventStreamBody(failing(), (r) => r);
       const errors: unknown[] = [];
       broken.on("error", (error) => errors.push(error));
       broken.pipe(second.destination);
