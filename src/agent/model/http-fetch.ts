@@ -5,6 +5,7 @@ import {
   type IncomingMessage,
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { forgetSentHead } from "../../core/sent-head.js";
 
 /**
  * A `fetch` for the `openai` client over node:http(s). Node's own fetch (undici) holds about 35 KB of heap
@@ -39,13 +40,12 @@ function send(url: URL, init: RequestInit, body: string | null, agent: HttpAgent
   if (body !== null) headers.push("content-length", String(Buffer.byteLength(body)));
   const open = url.protocol === "https:" ? httpsRequest : httpRequest;
   const request = open(url, { method: init.method ?? "GET", headers, agent });
-  // Written now (a list is, at once), the head is kept for the response's life, which is the reply's:
-  // flattened, it is one string instead of a rope of fifty (1.7 KB a stream, heap snapshots of 1,000 open
-  // streams). The list is written into it by now, yet the agent keeps it, with the request's options, as long
+  // The list is written into the head by now, yet the agent keeps it, with the request's options, as long
   // as the connection: emptied, it keeps nothing.
-  (request as { _header?: string | null })._header?.charCodeAt(0);
   headers.length = 0;
   request.end(body ?? undefined);
+  // Sent with the body (or queued with it until the socket connects).
+  forgetSentHead(request);
   return answer(request, signal);
 }
 
