@@ -46,6 +46,12 @@ export function nodeRequestOf(serverContext: unknown): IncomingMessage | undefin
     : undefined;
 }
 
+/** The Node response in a server context (yoga's node adapter puts it there; `yoga.fetch` does not). */
+export function nodeResponseOf(serverContext: unknown): NodeJS.EventEmitter | undefined {
+  const res = (serverContext as { res?: Partial<NodeJS.EventEmitter> } | undefined)?.res;
+  return typeof res?.listeners === "function" ? (res as NodeJS.EventEmitter) : undefined;
+}
+
 async function readStream(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Buffer> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];

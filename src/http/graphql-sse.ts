@@ -3,7 +3,7 @@ import { type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
 import { createHandler, type RequestParams, TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from "graphql-sse";
 import type { Plugin, YogaInitialContext } from "graphql-yoga";
 import { ClientError } from "../core/errors.js";
-import { checkQueryString, nodeRequestOf, readBodyText } from "./body.js";
+import { checkQueryString, nodeRequestOf, nodeResponseOf, readBodyText } from "./body.js";
 import { eventStreamBody } from "./event-stream-body.js";
 import type { PersistedOperations } from "./persisted-operations.js";
 import { errorResponse } from "./responses.js";
@@ -87,7 +87,11 @@ export function useGuardedGraphQLSSE(guards: GraphQLSSEGuards): Plugin<YogaIniti
       handler = async (request) => {
         const params = await distinctParams(request);
         if (params) {
-          const body = eventStreamBody(await operate(request, params), withoutHttpExtensions);
+          const body = eventStreamBody(
+            await operate(request, params),
+            withoutHttpExtensions,
+            nodeResponseOf(request.serverContext),
+          );
           return new yoga.fetchAPI.Response(body as unknown as ReadableStream, {
             status: 200,
             headers: EVENT_STREAM_HEADERS,

@@ -99,11 +99,13 @@ describe("eventStreamBody", () => {
       const { iterator } = counted(200);
       const listeners: Record<string, number> = {};
       const server = createServer((_request, res) => {
-        const before = res.eventNames().map((name) => [name, res.listenerCount(name)]);
+        const count = () => res.eventNames().reduce<number>((n, name) => n + res.listenerCount(name), 0);
+        const before = count();
         const body = eventStreamBody(iterator, (r) => r);
         body.pipe(res);
-        // Node's pipe would have added five listeners to the response and two to the body, for good.
-        listeners.added = res.eventNames().length - before.length;
+        // Node's pipe would have added five listeners to the response and two to the body, for good; the
+        // body adds one, for the response's close.
+        listeners.added = count() - before;
         listeners.body = body.listenerCount("data") + body.listenerCount("end");
       });
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -117,7 +119,48 @@ describe("eventStreamBody", () => {
           expected.push(print({ event: "next", data: { data: { n, pad: "x".repeat(1_000) } } }));
         expected.push(print({ event: "complete", data: null }));
         expect(received).toBe(expected.join(""));
-        expect(listeners).toEqual({ added: 0, body: 0 });
+        expect(listeners).toEqual({ added: 1, body: 0 });
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it("replaces the close listener the server adapter adds before piping, and closes the results itself", async () => {
+      const { iterator, state } = counted(1_000_000);
+      const seen: { kept?: boolean; adapters?: boolean } = {};
+      let closed: () => void = () => {};
+      const responseClosed = new Promise<void>((resolve) => {
+        closed = resolve;
+      });
+      const server = createServer((_request, res) => {
+        const own = () => {};
+        res.on("close", own); // there before the body: not the adapter's
+        const body = eventStreamBody(iterator, (r) => r, res);
+        // What whatwg-node's server adapter does just before it pipes a Node body.
+        const adapters = () => body.destroy();
+        res.once("close", adapters);
+        body.pipe(res);
+        seen.kept = res.listeners("close").includes(own);
+        seen.adapters = res.listeners("close").includes(adapters);
+        res.on("close", closed);
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        await new Promise<void>((resolve, reject) => {
+          const request = get({ port, host: "127.0.0.1" }, (response) => {
+            response.once("data", () => {
+              request.destroy();
+              resolve();
+            });
+          }).on("error", () => {});
+          request.on("error", reject);
+        });
+        await responseClosed;
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(seen).toEqual({ kept: true, adapters: false });
+        // The client left: the body was destroyed, which closed the results.
+        expect(state.returned).toBe(true);
       } finally {
         await new Promise((resolve) => server.close(resolve));
       }
@@ -138,8 +181,6 @@ describe("eventStreamBody", () => {
       const { iterator, state } = counted(100_000);
       const first = response(5);
       const body = eventStreamBody(iterator, (r) => r);
-      // What the server adapter does besides piping: a response closed early destroys the body.
-      first.destination.once("close", () => body.destroy());
       body.pipe(first.destination);
       await new Promise((resolve) => setTimeout(resolve, 20));
       first.destination.destroy();
