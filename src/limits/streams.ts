@@ -62,16 +62,7 @@ export class OpenStreams {
         STREAM_RETRY_SECONDS,
       );
     }
-    let released = false;
-    return {
-      userId,
-      id,
-      release: async () => {
-        if (released) return;
-        released = true;
-        await releaseSlot(this.store, this.logger, { key, holder: id, ttlMs: ttl });
-      },
-    };
+    return new SlotLease(userId, id, key, ttl, this.store, this.logger);
   }
 
   /**
@@ -94,17 +85,14 @@ export class OpenStreams {
     const stream: LimitedStream<T> = new LimitedStream(
       source[Symbol.asyncIterator](),
       this.open,
+      lease,
       endWhenIdle ? this.settings.idleTimeoutMs : null,
       this.settings.maxDurationMs,
       isLast,
-      async () => {
-        this.open.delete(stream as LimitedStream<unknown>);
-        await lease.release();
-      },
     );
     this.open.add(stream as LimitedStream<unknown>);
     // A client gone ends its stream (and frees the slot) even when nothing reads the stream anymore.
-    signal?.addEventListener("abort", () => stream.stop(), { once: true });
+    signal?.addEventListener("abort", stream.stop, { once: true });
     if (signal?.aborted) stream.stop();
     return stream;
   }
@@ -113,7 +101,30 @@ export class OpenStreams {
   async closeAll(): Promise<void> {
     const open = this.open.list();
     for (const stream of open) stream.stop();
-    await Promise.all(open.map((stream) => stream.ended));
+    await Promise.all(open.map((stream) => stream.ended()));
+  }
+}
+
+/**
+ * A slot held in the store, given back once. A class rather than an object with a closure over the slot's
+ * key: it lives as long as its stream.
+ */
+class SlotLease implements StreamLease {
+  private released = false;
+
+  constructor(
+    readonly userId: string,
+    readonly id: string,
+    private readonly key: string,
+    private readonly ttlMs: number,
+    private readonly store: LimitStore,
+    private readonly logger: Logger,
+  ) {}
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await releaseSlot(this.store, this.logger, { key: this.key, holder: this.id, ttlMs: this.ttlMs });
   }
 }
 
@@ -125,10 +136,11 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * it ends. (A plain wrapper rather than a Repeater: it sits on every event's path.)
  */
 class LimitedStream<T> implements AsyncIterableIterator<T> {
-  /** Resolves once the stream has ended and its slot is released. */
-  readonly ended: Promise<void>;
-  private markEnded = () => {};
   private finished = false;
+  /** The stream has ended and its slot is released. */
+  private released = false;
+  /** Who waits for that (see {@link ended}): made when first asked for, at shutdown. */
+  private releaseWaiters: (() => void)[] | null = null;
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
   private failing: (error: unknown) => void = () => {};
   /** When the stream last handed on an event (or began), by the clock of the checks: up to one interval early. */
@@ -137,25 +149,31 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
 
   constructor(
     private readonly source: AsyncIterator<T>,
-    /** The time of the last check, and what has passed for sure since an earlier one. */
-    private readonly clock: Pick<Sweep<unknown>, "now" | "since">,
+    /** The open streams (this one leaves them when it ends), whose time is that of the last check. */
+    private readonly open: Pick<Sweep<LimitedStream<unknown>>, "now" | "since" | "delete">,
+    private readonly lease: StreamLease,
     private readonly idleTimeoutMs: number | null,
     maxDurationMs: number,
     private readonly isLast: (value: T) => boolean,
-    private readonly onEnd: () => Promise<void>,
   ) {
-    this.ended = new Promise((resolve) => {
-      this.markEnded = resolve;
-    });
     this.lastEventAt = Date.now();
     this.endsAt = this.lastEventAt + maxDurationMs;
   }
 
   /** Stops the stream once it has been quiet for `idleTimeoutMs`, or has lasted `maxDurationMs`. */
   checkLimits(): void {
-    const quiet = this.clock.since(this.lastEventAt);
-    if (this.clock.now >= this.endsAt || (this.idleTimeoutMs !== null && quiet >= this.idleTimeoutMs))
+    const quiet = this.open.since(this.lastEventAt);
+    if (this.open.now >= this.endsAt || (this.idleTimeoutMs !== null && quiet >= this.idleTimeoutMs))
       this.stop();
+  }
+
+  /** Resolves once the stream has ended and its slot is released. */
+  ended(): Promise<void> {
+    if (this.released) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.releaseWaiters ??= [];
+      this.releaseWaiters.push(resolve);
+    });
   }
 
   [Symbol.asyncIterator](): this {
@@ -188,7 +206,7 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
       resolve(DONE);
       return;
     }
-    this.lastEventAt = this.clock.now;
+    this.lastEventAt = this.open.now;
     if (this.isLast(result.value)) void this.end();
     resolve(result);
   };
@@ -206,22 +224,25 @@ class LimitedStream<T> implements AsyncIterableIterator<T> {
   }
 
   /** Ends the stream now; a read waiting for the next event completes at once. */
-  stop(): void {
+  readonly stop = () => {
     const resolve = this.waiting;
     this.waiting = null;
     resolve?.(DONE);
     void this.end();
-  }
+  };
 
   private async end(): Promise<void> {
-    if (this.finished) return this.ended;
+    if (this.finished) return this.ended();
     this.finished = true;
     try {
       await this.source.return?.();
     } catch {
       // the source failed while closing: the stream is over either way
     }
-    await this.onEnd();
-    this.markEnded();
+    this.open.delete(this as LimitedStream<unknown>);
+    await this.lease.release();
+    this.released = true;
+    for (const resolve of this.releaseWaiters ?? []) resolve();
+    this.releaseWaiters = null;
   }
 }
