@@ -1,7 +1,14 @@
 import type { Db } from "../../db/client.js";
 import type { Prisma, ToolCall } from "../../db/generated/prisma/client.js";
 import { cancelPendingToolCalls, completeToolCall, insertToolCalls } from "../../db/tool-calls.js";
-import type { ChatMessage, ModelProvider, ModelRequest, ModelToolCall, Usage } from "../model/provider.js";
+import type {
+  ChatMessage,
+  ModelEvent,
+  ModelProvider,
+  ModelRequest,
+  ModelToolCall,
+  Usage,
+} from "../model/provider.js";
 import { ToolCallAssembler } from "../tools/tool-call-assembler.js";
 import { resultForModel, resultForStorage } from "../tools/tool-result.js";
 import type { Toolbox, ToolOutput } from "../tools/tools.js";
@@ -100,22 +107,40 @@ export class ToolLoop {
   ): Promise<LoopOutcome> {
     const messages = [...history];
     let usage = from.usage;
-    await this.o.toolbox.prepare(this.o.userId);
+    const { provider, toolbox, signal } = this.o;
+    await toolbox.prepare(this.o.userId);
     for (let round = from.round; ; round++) {
-      const response = await this.streamResponse(messages, request);
-      usage = addUsage(usage, response.usage);
-      if (response.calls.length === 0) return { usage, paused: false };
+      // One model response, read here rather than in a method of its own: an async method waiting for the
+      // model's next chunk is one more suspended frame, promise and context for as long as the reply
+      // streams (0.5 KB of every open stream, heap snapshots of 1,000).
+      const assembler = new ToolCallAssembler();
+      // This response's text is the reply's from here on: read there when a round of tool calls needs it,
+      // not kept a second time, a piece per chunk, while the reply streams.
+      const textStart = this.o.writer.content.length;
+      const tools = toolbox.list();
+      const { model, temperature } = request;
+      const events = provider.stream({ messages, tools, model, temperature, signal, onReadTaken: handOnNow });
+      // A response tells its usage once, at its end (the last figure counts).
+      let responseUsage: Usage | null = null;
+      for await (const event of events) {
+        if (event.type === "usage") responseUsage = event.usage;
+        else this.take(event, assembler);
+      }
+      signal.throwIfAborted();
+      usage = addUsage(usage, responseUsage);
+      const calls = assembler.calls();
+      if (calls.length === 0) return { usage, paused: false };
       if (round >= this.o.settings.maxRounds) {
         const note = roundLimitNote(this.o.settings.maxRounds);
         this.writeText(this.o.writer.content === "" ? note : `\n\n${note}`);
         return { usage, paused: false };
       }
-      const text = this.o.writer.content.slice(response.textStart);
-      messages.push({ role: "assistant", content: text, toolCalls: response.calls });
-      const results = await this.runRound(round, response.calls);
+      const text = this.o.writer.content.slice(textStart);
+      messages.push({ role: "assistant", content: text, toolCalls: calls });
+      const results = await this.runRound(round, calls);
       if (results === null) return { usage, paused: true };
       messages.push(...results);
-      this.o.signal.throwIfAborted();
+      signal.throwIfAborted();
     }
   }
 
@@ -159,33 +184,20 @@ export class ToolLoop {
     }
   }
 
-  private async streamResponse(messages: ChatMessage[], { model, temperature }: ModelChoice) {
-    const { provider, toolbox, signal } = this.o;
-    const assembler = new ToolCallAssembler();
-    // This response's text is the reply's from here on: read there when a round of tool calls needs it,
-    // not kept a second time, a piece per chunk, while the reply streams.
-    const textStart = this.o.writer.content.length;
-    let usage: Usage | null = null;
-    const tools = toolbox.list();
-    const request = { messages, tools, model, temperature, signal, onReadTaken: handOnNow };
-    for await (const event of provider.stream(request)) {
-      if (event.type === "text") {
-        this.writeText(event.delta);
-      } else if (event.type === "reasoning") {
-        const emitted = this.o.channel.emit({
-          type: "ReasoningDelta",
-          messageId: this.o.messageId,
-          delta: event.delta,
-        });
-        this.o.writer.appendReasoning(event.delta, emitted.seq);
-      } else if (event.type === "toolCallDelta") {
-        assembler.add(event);
-      } else if (event.type === "usage") {
-        usage = event.usage;
-      }
+  /** One event of a model response (all but its usage): text and reasoning go out, call fragments in. */
+  private take(event: Exclude<ModelEvent, { type: "usage" }>, assembler: ToolCallAssembler): void {
+    if (event.type === "text") {
+      this.writeText(event.delta);
+    } else if (event.type === "reasoning") {
+      const emitted = this.o.channel.emit({
+        type: "ReasoningDelta",
+        messageId: this.o.messageId,
+        delta: event.delta,
+      });
+      this.o.writer.appendReasoning(event.delta, emitted.seq);
+    } else if (event.type === "toolCallDelta") {
+      assembler.add(event);
     }
-    signal.throwIfAborted();
-    return { textStart, calls: assembler.calls(), usage };
   }
 
   /**
