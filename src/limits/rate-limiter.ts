@@ -4,7 +4,7 @@ import type { Db } from "../db/client.js";
 import { quotaUsedUp, type TokenQuota } from "../db/usage.js";
 import type { Logger } from "../observability/logger.js";
 import { secondsUntilNextUtcDay, startOfUtcDay } from "./quota.js";
-import { releaseSlot } from "./slots.js";
+import { HeldSlot, releaseSlot } from "./slots.js";
 import type { LimitStore } from "./store.js";
 
 const MINUTE_MS = 60_000;
@@ -113,14 +113,7 @@ export class RateLimiter {
         hit.resetInMs / 1000,
       );
     }
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        released = true;
-        await releaseSlot(this.store, this.logger, slot);
-      },
-    };
+    return new HeldSlot(this.store, this.logger, key, replyId, REPLY_SLOT_TTL_MS);
   }
 
   private refuse(limit: string, message: string, retryAfterSeconds: number): RateLimitedError {

@@ -23,3 +23,25 @@ export async function releaseSlot(store: LimitStore, logger: Logger, slot: Slot)
     );
   }
 }
+
+/**
+ * A slot taken, given back once however many times it is released. A class rather than an object with a
+ * closure over the slot: it lives as long as the stream or reply that holds it.
+ */
+export class HeldSlot implements Slot {
+  private released = false;
+
+  constructor(
+    private readonly store: LimitStore,
+    private readonly logger: Logger,
+    readonly key: string,
+    readonly holder: string,
+    readonly ttlMs: number,
+  ) {}
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await releaseSlot(this.store, this.logger, this);
+  }
+}

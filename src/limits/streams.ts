@@ -4,7 +4,7 @@ import { newUuid } from "../core/ids.js";
 import { Sweep } from "../core/sweep.js";
 import type { Logger } from "../observability/logger.js";
 import type { OnLimited } from "./rate-limiter.js";
-import { releaseSlot } from "./slots.js";
+import { HeldSlot } from "./slots.js";
 import type { LimitStore } from "./store.js";
 
 /** Retry hint when all of a user's stream slots are taken: streams end at unknown times. */
@@ -105,26 +105,17 @@ export class OpenStreams {
   }
 }
 
-/**
- * A slot held in the store, given back once. A class rather than an object with a closure over the slot's
- * key: it lives as long as its stream.
- */
-class SlotLease implements StreamLease {
-  private released = false;
-
+/** A stream slot: the store's slot, and who holds it. */
+class SlotLease extends HeldSlot implements StreamLease {
   constructor(
     readonly userId: string,
     readonly id: string,
-    private readonly key: string,
-    private readonly ttlMs: number,
-    private readonly store: LimitStore,
-    private readonly logger: Logger,
-  ) {}
-
-  async release(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    await releaseSlot(this.store, this.logger, { key: this.key, holder: this.id, ttlMs: this.ttlMs });
+    key: string,
+    ttlMs: number,
+    store: LimitStore,
+    logger: Logger,
+  ) {
+    super(store, logger, key, id, ttlMs);
   }
 }
 

@@ -135,7 +135,7 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
   const delivered = new Promise<void>((resolve) => {
     firstDelivered = resolve;
   });
-  const run = ctx.runs.start(exchange.user, exchange.assistant, {
+  ctx.runs.start(exchange.user, exchange.assistant, {
     model: send.model ?? undefined,
     // A conversation this send started has the default settings: nothing to read.
     settings: send.conversationId === null ? DEFAULT_SETTINGS : undefined,
@@ -143,9 +143,8 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
     // The first event reaches the client before the model is called (bounded, for clients that never read).
     holdModelUntil: Promise.race([delivered, delay(1_000)]),
     logger: ctx.logger,
+    held: slot,
   });
-  const held = slot;
-  void run.done.finally(() => held.release());
   return serveReply(ctx, lease, exchange.assistant.id, 0, firstDelivered);
 }
 

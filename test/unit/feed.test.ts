@@ -197,17 +197,16 @@ describe("RunFeed merging", () => {
 
   it("a run that pauses hands on what it emitted in its last turn before the feed ends", async () => {
     const run = reply();
-    let pause = () => {};
-    const done = new Promise<void>((resolve) => {
-      pause = resolve;
-    });
-    const feed = new RunFeed({ ...run, done }, 0, new AbortController().signal);
+    const feed = new RunFeed(run, 0, new AbortController().signal);
     const next = feed.next();
     run.write("x");
     run.write("y");
-    pause();
+    run.channel.close(); // the run paused
     expect(await next).toEqual({ done: false, value: expect.objectContaining({ seq: 2, delta: "xy" }) });
     expect(await feed.next()).toEqual({ done: true, value: undefined });
+    // A feed opened once the run has paused reads what it emitted, then ends.
+    const late = new RunFeed(run, 0, new AbortController().signal);
+    expect(textOf(await drain(late))).toBe("xy");
   });
 });
 

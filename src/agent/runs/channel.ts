@@ -1,7 +1,11 @@
 import { boundEvent, type RunEvent, type UnnumberedEvent } from "./events.js";
 
-/** Told of each event of a reply as it is emitted. */
-export type RunListener = (event: RunEvent) => void;
+/** A stream watching a reply: told of each event as it is emitted, and that the run ended. */
+export interface RunListener {
+  onRunEvent(event: RunEvent): void;
+  /** The run has ended; after `MessageCompleted`, or without it when it paused for approval. */
+  onRunEnded(): void;
+}
 
 /**
  * Numbers a reply's events, keeps the newest of them for resuming clients, and hands each to the streams
@@ -13,7 +17,12 @@ export class RunChannel {
   private readonly buffer: RunEvent[] = [];
   /** Index of the oldest kept event in `buffer` (dropped ones are spliced off in chunks, not per event). */
   private start = 0;
-  private readonly listeners = new Set<RunListener>();
+  /**
+   * Replaced, never changed in place, so that a listener leaving while it is told of an event does not
+   * change the list being walked. An array: a reply has one or two watchers, for which a `Set` is far larger.
+   */
+  private listeners: readonly RunListener[] = [];
+  private ended = false;
 
   constructor(
     private readonly capacity: number,
@@ -35,10 +44,26 @@ export class RunChannel {
     return this.buffer.length > this.start ? this.buffer.at(-1) : undefined;
   }
 
-  /** Calls `listener` with every event emitted from now on; returns the function that stops it. */
-  subscribe(listener: RunListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Tells `listener` of every event emitted from now on, and of the run's end. */
+  subscribe(listener: RunListener): void {
+    this.listeners = [...this.listeners, listener];
+  }
+
+  unsubscribe(listener: RunListener): void {
+    if (this.listeners.includes(listener)) this.listeners = this.listeners.filter((l) => l !== listener);
+  }
+
+  /** Whether the run has ended (see {@link close}). */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** The run has ended: its listeners are told, and let go. */
+  close(): void {
+    this.ended = true;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener.onRunEnded();
   }
 
   /** Numbers, buffers and delivers an event. */
@@ -59,7 +84,7 @@ export class RunChannel {
       }
     }
     this.onEmit(numbered);
-    for (const listener of this.listeners) listener(numbered);
+    for (const listener of this.listeners) listener.onRunEvent(numbered);
     return numbered;
   }
 

@@ -1,8 +1,9 @@
+import type { RunListener } from "./channel.js";
 import { isFinal, type RunEvent } from "./events.js";
 import type { Run } from "./run.js";
 
-/** What a feed needs of a run: its events, the reply as it stands, and (optionally) when the run ended. */
-export type FeedSource = Pick<Run, "channel" | "snapshot"> & { done?: Promise<unknown> };
+/** What a feed needs of a run: its events (and end), and the reply as it stands. */
+export type FeedSource = Pick<Run, "channel" | "snapshot">;
 
 /** Events a stream may fall behind its reply before what it missed is replaced by a snapshot. */
 export const FEED_LAG_LIMIT = 1_000;
@@ -18,7 +19,7 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * {@link FEED_LAG_LIMIT} events behind gets one snapshot instead, so a stalled reader costs bounded memory.
  * It ends when the request's signal aborts or the reader returns, without waiting for the next event.
  */
-export class RunFeed implements AsyncIterableIterator<RunEvent> {
+export class RunFeed implements AsyncIterableIterator<RunEvent>, RunListener {
   private queue: RunEvent[] = [];
   private head = 0;
   private last: number;
@@ -28,7 +29,6 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
   private ended = false;
   private closed = false;
   private waiting: ((result: IteratorResult<RunEvent>) => void) | null = null;
-  private readonly unsubscribe: () => void;
   private readonly onAbort = () => this.close();
 
   constructor(
@@ -42,7 +42,7 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
     // one up): it starts over from a snapshot, as one that fell out of the buffer does.
     const ahead = afterSeq > run.channel.lastSeq;
     this.last = ahead ? -1 : afterSeq;
-    this.unsubscribe = run.channel.subscribe((event) => this.offer(event));
+    run.channel.subscribe(this);
     const newest = run.channel.last;
     // A run that has just finished answers like a finished message: its last event alone.
     if (newest && isFinal(newest)) this.offer(newest, true);
@@ -50,8 +50,7 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
       for (const event of (ahead ? null : run.channel.since(afterSeq)) ?? [run.snapshot()]) this.offer(event);
     signal.addEventListener("abort", this.onAbort, { once: true });
     if (signal.aborted) this.close();
-    // Ended without `MessageCompleted`: the run paused; what it emitted is read first, then the feed ends.
-    void run.done?.then(() => this.paused());
+    else if (run.channel.closed) this.onRunEnded();
   }
 
   [Symbol.asyncIterator](): this {
@@ -77,12 +76,28 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
     return Promise.resolve(DONE);
   }
 
+  onRunEvent(event: RunEvent): void {
+    this.offer(event);
+  }
+
+  /** Ended without `MessageCompleted`, the run paused: what it emitted is read first, then the feed ends. */
+  onRunEnded(): void {
+    if (this.ended || this.closed) return;
+    this.ended = true;
+    // Events not yet handed on are read first (they are due this turn); a reader with none left is done.
+    if (this.waiting && !this.lagged && this.head >= this.queue.length) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve(DONE);
+    }
+  }
+
   private offer(event: RunEvent, force = false): void {
     if (this.closed || this.ended || (event.seq <= this.last && !force)) return;
     this.last = Math.max(this.last, event.seq);
     if (isFinal(event)) {
       this.ended = true;
-      this.unsubscribe();
+      this.run.channel.unsubscribe(this);
       // The final event carries the whole message: it replaces anything the reader had fallen behind on.
       if (this.lagged) {
         this.lagged = false;
@@ -109,18 +124,6 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
     if (!event) return;
     this.waiting = null;
     resolve(this.read(event));
-  }
-
-  private paused(): void {
-    if (this.ended || this.closed) return;
-    this.ended = true;
-    this.unsubscribe();
-    // Events not yet handed on are read first (they are due this turn); a reader with none left is done.
-    if (this.waiting && !this.lagged && this.head >= this.queue.length) {
-      const resolve = this.waiting;
-      this.waiting = null;
-      resolve(DONE);
-    }
   }
 
   private take(): RunEvent | undefined {
@@ -161,7 +164,7 @@ export class RunFeed implements AsyncIterableIterator<RunEvent> {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.unsubscribe();
+    this.run.channel.unsubscribe(this);
     this.signal.removeEventListener("abort", this.onAbort);
     this.firstHandedOn();
     this.queue = [];

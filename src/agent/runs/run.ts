@@ -62,6 +62,11 @@ export interface RunOptions {
   holdModelUntil?: Promise<unknown>;
   /** The logger of the request that started the reply, so its request id follows the reply to its end. */
   logger?: Logger;
+  /**
+   * What the send holds for as long as the reply runs (its slot among the user's concurrent replies),
+   * released once the run has ended.
+   */
+  held?: { release(): Promise<void> };
   /** Stop at once (a paused reply being cancelled): nothing runs, the reply ends `CANCELLED`. */
   cancelled?: boolean;
   /**
@@ -265,6 +270,8 @@ export class Run {
       modelError: outcome.status === "FAILED" && modelFailed,
       durations: { historyMs: this.historyMs, firstTokenMs: this.firstTokenMs, totalMs },
     });
+    this.channel.close();
+    void this.options.held?.release();
     return final;
   }
 
