@@ -47,7 +47,7 @@ describe("ChunkDecoder", () => {
   });
 
   it("gives the chunks before an error event, then throws it as the SDK's APIError", () => {
-    const decoder = new ChunkDecoder(new Headers({ "x-request-id": "req_1" }));
+    const decoder = new ChunkDecoder();
     const error = `data: {"error":{"message":"overloaded","type":"server_error"}}\n\n`;
     expect(decoder.decode(bytes(event("a") + error + event("after")))).toEqual([chunk("a")]);
     expect(() => decoder.throwIfFailed()).toThrow(APIError);

@@ -136,7 +136,7 @@ function lazyBody(incoming: IncomingMessage): ReadableStream<Uint8Array> | null 
 }
 
 /** Headers from a flat list of names and values (the form of `rawHeaders`). */
-export function headersOf(raw: string[]): Headers {
+function headersOf(raw: string[]): Headers {
   const headers = new Headers();
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   return headers;

@@ -1,7 +1,6 @@
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { APIError } from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { headersOf } from "./http-fetch.js";
 
 /**
  * The chunks of a streamed chat completion, read from the raw bytes of its server-sent-events body: what the
@@ -17,14 +16,7 @@ export class ChunkDecoder {
   private chunks: ChatCompletionChunk[] = [];
   private failure: unknown;
 
-  /** `headers`: the response's, given to the error a stream may carry (as the SDK gives them). */
-  constructor(headers?: Headers) {
-    // As a flat list of names and values, not the `Headers` (a far larger object), for as long as the body
-    // streams.
-    const raw: string[] = [];
-    headers?.forEach((value, name) => {
-      raw.push(name, value);
-    });
+  constructor() {
     this.parser = createParser({
       onEvent: ({ data }) => {
         if (this.done) return;
@@ -35,7 +27,9 @@ export class ChunkDecoder {
         try {
           const chunk = JSON.parse(data);
           // A failure after the response started (overload, content filter) comes as an event of its own.
-          if (chunk?.error) throw new APIError(undefined, chunk.error, undefined, headersOf(raw));
+          // Without the response's headers, which nothing reads from it (a reply's error is its message):
+          // kept for a failure that may come, they would be held as long as every reply streams.
+          if (chunk?.error) throw new APIError(undefined, chunk.error, undefined, undefined);
           this.chunks.push(chunk);
         } catch (error) {
           // The chunks before it still count (the SDK yields them before it throws).

@@ -62,6 +62,6 @@ export class OpenAIProvider implements ModelProvider {
         { signal: request.signal },
       )
       .asResponse();
-    return { decoder: new ChunkDecoder(response.headers), body: bodyChunks(response) };
+    return { decoder: new ChunkDecoder(), body: bodyChunks(response) };
   }
 }
