@@ -177,9 +177,8 @@ async function createContext(runtime: Runtime, request: Request): Promise<Contex
     publicUrl: runtime.publicUrl,
     blobs: runtime.blobs,
     attachmentUrls: runtime.attachmentUrls,
-    // One child with both ids rather than a child of the request's: the same lines, one logger fewer per
-    // open stream.
-    logger: viewer ? runtime.logger.child({ requestId: info.id, userId: viewer.id }) : info.logger,
+    logger: runtime.logger,
+    logFields: viewer ? { requestId: info.id, userId: viewer.id } : { requestId: info.id },
     request,
     viewer,
   };

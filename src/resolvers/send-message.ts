@@ -125,8 +125,9 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
   if (exchange.kind === "queued") {
     // The message counted against the minute's messages; its reply is not running yet, so no slot is held.
     await slot.release();
-    const started = answerWhenFree(ctx.prisma, ctx.runs, exchange.user.id, ctx.logger).catch((error) => {
-      ctx.logger.error({ err: error, messageId: exchange.user.id }, "could not answer a queued message");
+    const logger = ctx.logger.child(ctx.logFields);
+    const started = answerWhenFree(ctx.prisma, ctx.runs, exchange.user.id, logger).catch((error) => {
+      logger.error({ err: error, messageId: exchange.user.id }, "could not answer a queued message");
       return null;
     });
     return ctx.streams.serve(lease, queuedEvents(ctx, exchange.user, started), ctx.request.signal, isFinal);
@@ -142,7 +143,7 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
     userSentFiles: send.user ? send.user.attachmentIds.length > 0 : undefined,
     // The first event reaches the client before the model is called (bounded, for clients that never read).
     holdModelUntil: Promise.race([delivered, delay(1_000)]),
-    logger: ctx.logger,
+    logFields: ctx.logFields,
     held: slot,
   });
   return serveReply(ctx, lease, exchange.assistant.id, 0, firstDelivered);

@@ -39,7 +39,7 @@ export async function answerWhenFree(
     if (!assistant) continue;
     const run = runs.start(null, withToolCalls(assistant, []), {
       model: assistant.model ?? undefined,
-      logger,
+      logFields: logger.bindings(),
     });
     if (assistant.parentId === queuedId) return run.messageId;
   }

@@ -60,8 +60,8 @@ export interface RunOptions {
   userSentFiles?: boolean;
   /** The model is not called before this settles (the first event reaches the client first). */
   holdModelUntil?: Promise<unknown>;
-  /** The logger of the request that started the reply, so its request id follows the reply to its end. */
-  logger?: Logger;
+  /** The fields of the log lines of the request that started the reply (its id follows the reply). */
+  logFields?: object;
   /**
    * What the send holds for as long as the reply runs (its slot among the user's concurrent replies),
    * released once the run has ended.
@@ -182,7 +182,7 @@ export class Run {
   }
 
   /**
-   * Writes a line of the reply's log: the process's logger with the request's bindings (its id, the user)
+   * Writes a line of the reply's log: the process's logger with the request's fields (its id, the user)
    * and the reply's ids as fields. Not a child logger: a pino child costs a few KB and microseconds to
    * make (a third of what logging a line cost a send, sampling heap profile), a child kept would be held
    * for as long as the reply streams, and a child of the request's logger would make that logger a
@@ -191,7 +191,7 @@ export class Run {
   private log(level: "info" | "warn" | "error", fields: object, message: string): void {
     this.deps.logger[level](
       {
-        ...this.options.logger?.bindings(),
+        ...this.options.logFields,
         messageId: this.messageId,
         conversationId: this.conversationId,
         ...fields,
