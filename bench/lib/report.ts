@@ -162,6 +162,10 @@ export function compareMedians(rows: CompareRow[], system: string, load: string)
 export function printCompare(result: CompareResult): void {
   const { rounds: rows, memory } = result;
   const count = new Set(rows.map((r) => r.round)).size;
+  const memoryRuns = Math.max(
+    0,
+    ...["server", "seed", "raw"].map((s) => memory.filter((r) => r.system === s).length),
+  );
   console.log(
     `Rounds of the compare scenario (replies of 100 chunks; saturation: closed loops over a fixed window)`,
   );
@@ -207,7 +211,17 @@ export function printCompare(result: CompareResult): void {
 
   const systems = ["server", "seed", "raw"];
   const m = (system: string, load: string) => compareMedians(rows, system, load);
-  const mem = (system: string) => memory.find((r) => r.system === system);
+  /** The system's memory figures, each the median over its processes. */
+  const mem = (system: string) => {
+    const mine = memory.filter((r) => r.system === system);
+    if (mine.length === 0) return undefined;
+    const of = (pick: (r: MemoryRow) => number) => median(mine.map(pick));
+    return {
+      idleRss: of((r) => r.idleRss),
+      rssPerStream: of((r) => r.rssPerStream),
+      heapPerStream: of((r) => r.heapPerStream),
+    };
+  };
   const pair = (a: string, b: string) => `${a} / ${b}`;
   // Each row: the cell of a system, and the ratios of this server to the seed and to the raw relay.
   const line = (what: string, cell: (system: string) => string, ratios: (base: string) => string) => [
@@ -239,7 +253,7 @@ export function printCompare(result: CompareResult): void {
   const pacedPostgres = (system: string) => m(system, "200 × 20 tok/s").postgresCpuMsPer1kChunks;
 
   console.log(
-    `This server against the seed design and the raw relay (issue #15): medians of ${count} round${count === 1 ? "" : "s"}; memory of one load of 1,000 open streams`,
+    `This server against the seed design and the raw relay (issue #15): medians of ${count} round${count === 1 ? "" : "s"}; memory: 1,000 open streams, medians of ${memoryRuns} process${memoryRuns === 1 ? "" : "es"}`,
   );
   console.log(
     table(
