@@ -4,7 +4,7 @@ import type { Db } from "../db/client.js";
 import { quotaUsedUp, type TokenQuota } from "../db/usage.js";
 import type { Logger } from "../observability/logger.js";
 import { secondsUntilNextUtcDay, startOfUtcDay } from "./quota.js";
-import { HeldSlot, releaseSlot } from "./slots.js";
+import { HeldSlot } from "./slots.js";
 import type { LimitStore } from "./store.js";
 
 const MINUTE_MS = 60_000;
@@ -95,7 +95,7 @@ export class RateLimiter {
     const { messagesPerMinute, concurrentReplies } = this.settings;
     // The slot first: a send refused for concurrency does not use up the minute's messages.
     const key = `rl:replies:${viewerId}`;
-    const slot = { key, holder: replyId, ttlMs: REPLY_SLOT_TTL_MS };
+    const slot = new HeldSlot(this.store, this.logger, key, replyId, REPLY_SLOT_TTL_MS);
     const grant = await this.store.acquire(key, replyId, concurrentReplies, REPLY_SLOT_TTL_MS);
     if (!grant.acquired) {
       throw this.refuse(
@@ -106,14 +106,14 @@ export class RateLimiter {
     }
     const hit = await this.store.hit(`rl:messages:${viewerId}`, messagesPerMinute, MINUTE_MS);
     if (!hit.allowed) {
-      await releaseSlot(this.store, this.logger, slot);
+      await slot.release();
       throw this.refuse(
         "messages",
         `Too many messages: at most ${messagesPerMinute} a minute`,
         hit.resetInMs / 1000,
       );
     }
-    return new HeldSlot(this.store, this.logger, key, replyId, REPLY_SLOT_TTL_MS);
+    return slot;
   }
 
   private refuse(limit: string, message: string, retryAfterSeconds: number): RateLimitedError {
