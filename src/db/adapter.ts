@@ -25,13 +25,32 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Memory for each sort and hash of a statement, and for merging a GIN index's pending list when an insert
+ * finds it full. A finished message's words and trigrams wait in the search index's pending list (4 MB,
+ * PostgreSQL's default `gin_pending_list_limit`) until one insert merges them into the index, in as many
+ * passes as the merge's memory needs: under PostgreSQL's default `work_mem` (4 MB) the search index's list
+ * took two, and every key in both was written twice. With 8 MB or more it takes one: 19 % fewer of
+ * PostgreSQL's instructions per turn (BENCHMARKS.md, "Sixteenth session"). Only raised: a larger setting in
+ * the database URL or the server's configuration is kept.
+ */
+const WORK_MEM = "16MB";
+const raiseWorkMem = `SELECT set_config('work_mem', '${WORK_MEM}', false)
+                       WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('${WORK_MEM}')`;
+
 // PGlite ships contrib extensions but can only `CREATE EXTENSION` the ones loaded when it starts: search's
 // trigram index needs pg_trgm (see the search migration).
 const pgliteExtensions = { pg_trgm };
 // PostgreSQL's default 128 MB of shared buffers is allocated and zeroed inside the WASM heap at every start:
 // half a second of CPU and 130 MB of resident memory that an embedded, single-session database does not
 // need (its files are read through the operating system's page cache anyway).
-const pgliteStartParams = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
+const pgliteStartParams = [
+  ...PGlite.defaultStartParams,
+  "-c",
+  "shared_buffers=16MB",
+  "-c",
+  `work_mem=${WORK_MEM}`,
+];
 
 /** Distinct statements given a name; the rest (rare shapes, e.g. long `IN` lists) run unnamed (""). */
 const NAMED_STATEMENTS = 500;
@@ -72,7 +91,8 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 300_000,
     };
-    const pool = new pg.Pool(config);
+    // Awaited before the connection serves its first statement; a failure is that connection's failure.
+    const pool = new pg.Pool({ ...config, onConnect: (client) => client.query(raiseWorkMem) });
     // An idle connection that PostgreSQL ends (a restart, an administrator, the database dropped) is an
     // `error` event of the pool, which throws when nobody listens: the adapters listen only while they are
     // connected, and `end()` resolves before the connections it closes are gone. The pool has already

@@ -1,8 +1,69 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/adapter.js";
-import { createPrismaClient } from "../../src/db/client.js";
-import { createTestDatabase, postgresAdminUrl, type TestDatabase } from "../utils/databases.js";
+import { createPrismaClient, type Db } from "../../src/db/client.js";
+import {
+  createTestDatabase,
+  postgresAdminUrl,
+  type TestDatabase,
+  testDatabaseKinds,
+} from "../utils/databases.js";
+
+/** `work_mem` as each of `sessions` concurrent statements of the client sees it (each holds its connection). */
+async function workMemOfSessions(prisma: Db, sessions: number): Promise<string[]> {
+  const rows = await Promise.all(
+    Array.from(
+      { length: sessions },
+      () => prisma.$queryRaw<{ value: string }[]>`
+        SELECT current_setting('work_mem') AS value, pg_backend_pid() AS pid, pg_sleep(0.1)::text AS slept`,
+    ),
+  );
+  return rows.map(([row]) => row?.value ?? "");
+}
+
+// The search index's pending list is merged by whichever insert finds it full, with that session's
+// work_mem: under PostgreSQL's default the merge took two passes (src/db/adapter.ts).
+describe.each(testDatabaseKinds())("the application's sessions on %s", (kind) => {
+  let testDatabase: TestDatabase | undefined;
+  afterEach(async () => {
+    await testDatabase?.drop();
+  });
+
+  it("have 16 MB of work_mem, on every connection and on connections opened later", async () => {
+    testDatabase = await createTestDatabase(kind);
+    const database = await openDatabase(testDatabase.target);
+    const prisma = createPrismaClient(database);
+    try {
+      const sessions = kind === "postgres" ? 3 : 1;
+      expect(await workMemOfSessions(prisma, sessions)).toEqual(Array(sessions).fill("16MB"));
+      if (kind === "postgres") {
+        const [{ name } = { name: "" }] = await prisma.$queryRaw<{ name: string }[]>`
+          SELECT current_database() AS name`;
+        expect(await terminateConnections(name)).toBeGreaterThan(0);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(await workMemOfSessions(prisma, sessions)).toEqual(Array(sessions).fill("16MB"));
+      }
+    } finally {
+      await prisma.$disconnect();
+      await database.close();
+    }
+  });
+});
+
+/** Ends, from another session, every connection PostgreSQL has open to the database `name`. */
+async function terminateConnections(name: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: postgresAdminUrl });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+      [name],
+    );
+    return rowCount ?? 0;
+  } finally {
+    await admin.end();
+  }
+}
 
 // PostgreSQL only: PGlite has no connections to lose.
 describe("the PostgreSQL connection pool", () => {
@@ -13,21 +74,6 @@ describe("the PostgreSQL connection pool", () => {
     process.off("uncaughtExceptionMonitor", record);
     await testDatabase?.drop();
   });
-
-  /** Ends, from another session, every connection PostgreSQL has open to the database `name`. */
-  async function terminateConnections(name: string): Promise<number> {
-    const admin = new pg.Client({ connectionString: postgresAdminUrl });
-    await admin.connect();
-    try {
-      const { rowCount } = await admin.query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-        [name],
-      );
-      return rowCount ?? 0;
-    } finally {
-      await admin.end();
-    }
-  }
 
   it("outlives idle connections that PostgreSQL ends, also once the client has disconnected", async () => {
     process.on("uncaughtExceptionMonitor", record);
@@ -48,5 +94,20 @@ describe("the PostgreSQL connection pool", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     await database.close();
     expect(uncaught).toEqual([]);
+  });
+
+  it("keeps a larger work_mem that the database URL sets", async () => {
+    testDatabase = await createTestDatabase("postgres");
+    if (testDatabase.target.kind !== "postgres") throw new Error("a PostgreSQL target");
+    const url = new URL(testDatabase.target.url);
+    url.searchParams.set("options", "-c work_mem=64MB");
+    const database = await openDatabase({ ...testDatabase.target, url: url.toString() });
+    const prisma = createPrismaClient(database);
+    try {
+      expect(await workMemOfSessions(prisma, 2)).toEqual(["64MB", "64MB"]);
+    } finally {
+      await prisma.$disconnect();
+      await database.close();
+    }
   });
 });
