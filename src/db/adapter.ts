@@ -27,12 +27,11 @@ export interface Database {
 
 /**
  * Memory for each sort and hash of a statement, and for merging a GIN index's pending list when an insert
- * finds it full. A finished message's words and trigrams wait in the search index's pending list (4 MB,
- * PostgreSQL's default `gin_pending_list_limit`) until one insert merges them into the index, in as many
- * passes as the merge's memory needs: under PostgreSQL's default `work_mem` (4 MB) the search index's list
- * took two, and every key in both was written twice. With 8 MB or more it takes one: 19 % fewer of
- * PostgreSQL's instructions per turn (BENCHMARKS.md, "Sixteenth session"). Only raised: a larger setting in
- * the database URL or the server's configuration is kept.
+ * finds it full. Finished messages' words and trigrams wait in the search index's pending list (16 MB, see
+ * the search_pending_list migration) until one insert merges them into the index, in as many passes as the
+ * merge's memory needs, each pass writing every key it holds. Under PostgreSQL's default `work_mem` (4 MB)
+ * even a list of 4 MB took two passes; 16 MB takes the whole list in one (BENCHMARKS.md, "Sixteenth
+ * session"). Only raised: a larger setting in the database URL or the server's configuration is kept.
  */
 const WORK_MEM = "16MB";
 const raiseWorkMem = `SELECT set_config('work_mem', '${WORK_MEM}', false)

@@ -13,6 +13,7 @@ const VECTORS = [
     table: "Conversation",
     index: "Conversation_searchVector_idx",
     columns: `"searchVector"`,
+    storage: "",
     predicate: "",
     // Titles weigh most (A): a title match ranks above the same word in a message.
     expression: (language: string) => `setweight(to_tsvector('${language}'::regconfig, "title"), 'A')`,
@@ -30,6 +31,9 @@ const VECTORS = [
     // the generated column "searchText", NULL while streaming (so that flushes are HOT updates). Read
     // through an expression that changes no value, which Prisma leaves alone (see the hot_flushes migration).
     columns: `"searchVector", ("searchText" || '') gin_trgm_ops`,
+    // Finished messages wait in the pending list until 16 MB of them are merged at once (see the
+    // search_pending_list migration).
+    storage: " WITH (gin_pending_list_limit = 16384)",
     predicate: ` WHERE (status <> 'STREAMING')`,
   },
 ] as const;
@@ -60,10 +64,10 @@ export function configurationLiteral(language: string): Prisma.Sql {
  */
 export function searchVectorStatements(language: string): string[] {
   if (!CONFIGURATION_NAME.test(language)) throw new Error(`Invalid text-search configuration "${language}"`);
-  return VECTORS.flatMap(({ table, index, expression, columns, predicate }) => [
+  return VECTORS.flatMap(({ table, index, expression, columns, storage, predicate }) => [
     `ALTER TABLE "${table}" DROP COLUMN "searchVector"`,
     `ALTER TABLE "${table}" ADD COLUMN "searchVector" tsvector GENERATED ALWAYS AS (${expression(language)}) STORED`,
-    `CREATE INDEX "${index}" ON "${table}" USING GIN (${columns})${predicate}`,
+    `CREATE INDEX "${index}" ON "${table}" USING GIN (${columns})${storage}${predicate}`,
   ]);
 }
 
