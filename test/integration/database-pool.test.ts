@@ -9,16 +9,25 @@ import {
   testDatabaseKinds,
 } from "../utils/databases.js";
 
-/** `work_mem` as each of `sessions` concurrent statements of the client sees it (each holds its connection). */
-async function workMemOfSessions(prisma: Db, sessions: number): Promise<string[]> {
+/**
+ * `work_mem` as each of `sessions` concurrent statements of the client sees it, and in how many distinct
+ * sessions they ran (each holds its connection while it sleeps).
+ */
+async function workMemOfSessions(
+  prisma: Db,
+  sessions: number,
+): Promise<{ values: string[]; backends: number }> {
   const rows = await Promise.all(
     Array.from(
       { length: sessions },
-      () => prisma.$queryRaw<{ value: string }[]>`
+      () => prisma.$queryRaw<{ value: string; pid: number }[]>`
         SELECT current_setting('work_mem') AS value, pg_backend_pid() AS pid, pg_sleep(0.1)::text AS slept`,
     ),
   );
-  return rows.map(([row]) => row?.value ?? "");
+  return {
+    values: rows.map(([row]) => row?.value ?? ""),
+    backends: new Set(rows.map(([row]) => row?.pid)).size,
+  };
 }
 
 // The search index's pending list is merged by whichever insert finds it full, with that session's
@@ -35,13 +44,14 @@ describe.each(testDatabaseKinds())("the application's sessions on %s", (kind) =>
     const prisma = createPrismaClient(database);
     try {
       const sessions = kind === "postgres" ? 3 : 1;
-      expect(await workMemOfSessions(prisma, sessions)).toEqual(Array(sessions).fill("16MB"));
+      const expected = { values: Array(sessions).fill("16MB"), backends: sessions };
+      expect(await workMemOfSessions(prisma, sessions)).toEqual(expected);
       if (kind === "postgres") {
         const [{ name } = { name: "" }] = await prisma.$queryRaw<{ name: string }[]>`
           SELECT current_database() AS name`;
         expect(await terminateConnections(name)).toBeGreaterThan(0);
         await new Promise((resolve) => setTimeout(resolve, 200));
-        expect(await workMemOfSessions(prisma, sessions)).toEqual(Array(sessions).fill("16MB"));
+        expect(await workMemOfSessions(prisma, sessions)).toEqual(expected);
       }
     } finally {
       await prisma.$disconnect();
@@ -104,7 +114,7 @@ describe("the PostgreSQL connection pool", () => {
     const database = await openDatabase({ ...testDatabase.target, url: url.toString() });
     const prisma = createPrismaClient(database);
     try {
-      expect(await workMemOfSessions(prisma, 2)).toEqual(["64MB", "64MB"]);
+      expect(await workMemOfSessions(prisma, 2)).toEqual({ values: ["64MB", "64MB"], backends: 2 });
     } finally {
       await prisma.$disconnect();
       await database.close();
