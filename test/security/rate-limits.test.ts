@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { encodeGlobalID } from "@pothos/plugin-relay";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deferred, FakeOpenAI } from "../fixtures/fake-openai.js";
 import { testDatabaseKinds } from "../utils/databases.js";
@@ -357,5 +358,44 @@ describe("limits shared through Redis", () => {
   it("reports Redis in readiness", async () => {
     const ready = await (await fetch(`${servers[0]?.url}/readyz`)).json();
     expect(ready).toEqual({ status: "ready", checks: { database: "ok", redis: "ok", accepting: "ok" } });
+  });
+});
+
+// A reply's slot among the user's concurrent replies is freed however its end goes: here the log line of
+// the end throws, after the end was stored and told to the client.
+describe.each(testDatabaseKinds())("a reply whose end throws after it is stored, on %s", (kind) => {
+  let server: TestServer;
+  let fake: FakeOpenAI;
+  const failingLog = pino(
+    {
+      hooks: {
+        logMethod(args, method) {
+          if (args.includes("reply ended")) throw new Error("the log sink failed");
+          return method.apply(this, args);
+        },
+      },
+    },
+    pino.destination("/dev/null"),
+  );
+
+  beforeAll(async () => {
+    fake = await new FakeOpenAI().start();
+    server = await startTestServer(
+      kind,
+      { ...fake.serverEnv, ...LIMITS, RATE_LIMIT_CONCURRENT_REPLIES: "1" },
+      { logger: failingLog },
+    );
+  });
+  afterAll(async () => {
+    await server?.close();
+    await fake?.close();
+  });
+
+  it("still frees the user's reply slot: the next send is answered", async () => {
+    const { token } = await freshUser();
+    for (const content of ["first", "second"]) {
+      const results = await collect(yogaSSE(server.url, SendMessage, { input: { content } }, token));
+      expect(results.at(-1)?.data?.sendMessage?.__typename).toBe("MessageCompleted");
+    }
   });
 });

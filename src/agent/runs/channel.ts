@@ -44,9 +44,9 @@ export class RunChannel {
     return this.buffer.length > this.start ? this.buffer.at(-1) : undefined;
   }
 
-  /** Tells `listener` of every event emitted from now on, and of the run's end. */
+  /** Tells `listener` of every event emitted from now on, and of the run's end; nothing once it has ended. */
   subscribe(listener: RunListener): void {
-    this.listeners = [...this.listeners, listener];
+    if (!this.ended) this.listeners = [...this.listeners, listener];
   }
 
   unsubscribe(listener: RunListener): void {

@@ -259,38 +259,46 @@ export class Run {
       updatedAt: new Date(),
       toolCalls,
     };
-    if (!paused) this.channel.emit({ type: "MessageCompleted", message: final });
-    // Paused too: the reply no longer runs; it starts again (ReplyStarted) once its calls are decided.
-    if (final.status !== "STREAMING" && final.status !== "QUEUED")
-      this.deps.viewerEvents.publish(this.assistant.ownerId, {
-        type: "ReplyFinished",
-        conversationId: this.conversationId,
+    // The end is stored: telling of it (the watchers, the viewer's events, the log, the metrics) failing is
+    // logged, and the run is over all the same. Its watchers are let go and the send's slot freed: a run
+    // left tracked, or a slot kept, would refuse the user's sends until its expiry.
+    try {
+      if (!paused) this.channel.emit({ type: "MessageCompleted", message: final });
+      // Paused too: the reply no longer runs; it starts again (ReplyStarted) once its calls are decided.
+      if (final.status !== "STREAMING" && final.status !== "QUEUED")
+        this.deps.viewerEvents.publish(this.assistant.ownerId, {
+          type: "ReplyFinished",
+          conversationId: this.conversationId,
+          messageId: this.messageId,
+          status: final.status,
+        });
+      const totalMs = Date.now() - this.startedAt;
+      this.log(
+        "info",
+        {
+          status: final.status,
+          writes: this.writer.writes,
+          events: this.channel.lastSeq,
+          ms: totalMs,
+          firstTokenMs: this.firstTokenMs,
+          totalTokens: outcome.usage?.totalTokens,
+        },
+        "reply ended",
+      );
+      this.observer.ended({
         messageId: this.messageId,
-        status: final.status,
+        model: this.model,
+        status: outcome.status,
+        usage: outcome.usage,
+        modelError: outcome.status === "FAILED" && modelFailed,
+        durations: { historyMs: this.historyMs, firstTokenMs: this.firstTokenMs, totalMs },
       });
-    const totalMs = Date.now() - this.startedAt;
-    this.log(
-      "info",
-      {
-        status: final.status,
-        writes: this.writer.writes,
-        events: this.channel.lastSeq,
-        ms: totalMs,
-        firstTokenMs: this.firstTokenMs,
-        totalTokens: outcome.usage?.totalTokens,
-      },
-      "reply ended",
-    );
-    this.observer.ended({
-      messageId: this.messageId,
-      model: this.model,
-      status: outcome.status,
-      usage: outcome.usage,
-      modelError: outcome.status === "FAILED" && modelFailed,
-      durations: { historyMs: this.historyMs, firstTokenMs: this.firstTokenMs, totalMs },
-    });
-    this.channel.close();
-    void this.options.held?.release();
+    } catch (error) {
+      this.log("error", { err: error }, "could not tell of the end of a reply");
+    } finally {
+      this.channel.close();
+      void this.options.held?.release();
+    }
     return final;
   }
 
