@@ -162,10 +162,8 @@ export function compareMedians(rows: CompareRow[], system: string, load: string)
 export function printCompare(result: CompareResult): void {
   const { rounds: rows, memory } = result;
   const count = new Set(rows.map((r) => r.round)).size;
-  const memoryRuns = Math.max(
-    0,
-    ...["server", "seed", "raw"].map((s) => memory.filter((r) => r.system === s).length),
-  );
+  const systems = ["server", "seed", "raw"];
+  const memoryRuns = Math.max(0, ...systems.map((s) => memory.filter((r) => r.system === s).length));
   console.log(
     `Rounds of the compare scenario (replies of 100 chunks; saturation: closed loops over a fixed window)`,
   );
@@ -209,7 +207,6 @@ export function printCompare(result: CompareResult): void {
   );
   console.log("");
 
-  const systems = ["server", "seed", "raw"];
   const m = (system: string, load: string) => compareMedians(rows, system, load);
   /** The system's memory figures, each the median over its processes. */
   const mem = (system: string) => {

@@ -125,9 +125,11 @@ export async function startSend(ctx: Context, send: CheckedSend): Promise<AsyncI
   if (exchange.kind === "queued") {
     // The message counted against the minute's messages; its reply is not running yet, so no slot is held.
     await slot.release();
-    const logger = ctx.logger.child(ctx.logFields);
-    const started = answerWhenFree(ctx.prisma, ctx.runs, exchange.user.id, logger).catch((error) => {
-      logger.error({ err: error, messageId: exchange.user.id }, "could not answer a queued message");
+    const started = answerWhenFree(ctx.prisma, ctx.runs, exchange.user.id, ctx.logFields).catch((error) => {
+      ctx.logger.error(
+        { ...ctx.logFields, err: error, messageId: exchange.user.id },
+        "could not answer a queued message",
+      );
       return null;
     });
     return ctx.streams.serve(lease, queuedEvents(ctx, exchange.user, started), ctx.request.signal, isFinal);

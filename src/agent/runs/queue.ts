@@ -12,13 +12,14 @@ import type { RunManager } from "./run-manager.js";
  * order, and its reply waited for (see `RunManager.waitForEnd`), wherever it runs. Any waiter of a
  * conversation thus moves its whole queue on, and a queue whose first waiter is gone still advances.
  * Independent of any connection. Resolves with the id of this message's reply once it has started, or null
- * when the message is gone (its conversation was deleted) or the server is shutting down.
+ * when the message is gone (its conversation was deleted) or the server is shutting down. `logFields`: what
+ * the log lines of the replies it starts carry (the id of the request that queued the message, and its user).
  */
 export async function answerWhenFree(
   prisma: Db,
   runs: RunManager,
   queuedId: string,
-  logger: Logger,
+  logFields: object,
 ): Promise<string | null> {
   let lostClaim = false;
   for (;;) {
@@ -39,7 +40,7 @@ export async function answerWhenFree(
     if (!assistant) continue;
     const run = runs.start(null, withToolCalls(assistant, []), {
       model: assistant.model ?? undefined,
-      logFields: logger.bindings(),
+      logFields,
     });
     if (assistant.parentId === queuedId) return run.messageId;
   }
@@ -54,7 +55,7 @@ export async function answerWhenFree(
 export async function resumeQueues(prisma: Db, runs: RunManager, logger: Logger): Promise<number> {
   const newest = await newestQueuedMessages(prisma);
   for (const id of newest) {
-    answerWhenFree(prisma, runs, id, logger).catch((error: unknown) =>
+    answerWhenFree(prisma, runs, id, {}).catch((error: unknown) =>
       logger.warn({ err: error, messageId: id }, "could not answer a queued message"),
     );
   }
