@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import { newUuid } from "../src/core/ids.js";
 import { connect } from "../src/db/connect.js";
-import { endReplies } from "../src/db/replies.js";
+import { endReply } from "../src/db/replies.js";
 import { insertExchange } from "../src/db/sends.js";
 
 const [mode = "ours", turnsArg = "1000"] = process.argv.slice(2);
@@ -69,7 +69,7 @@ if (mode === "ours") {
     backend?.pid as number,
     async (i) => {
       const assistantId = newUuid();
-      await insertExchange(db, {
+      const [user] = await insertExchange(db, {
         ownerId: `bench-${tag}-${i}`,
         conversation: { title: `Question ${i} of ${tag}` },
         user: { content: `Question ${i} of ${tag}`, clientMessageId: null },
@@ -77,20 +77,17 @@ if (mode === "ours") {
         assistantId,
         tokenQuota,
       });
-      await endReplies(db, [
-        {
-          id: assistantId,
-          content: reply(),
-          reasoning: null,
-          lastSeq: 101,
-          status: "COMPLETE",
-          error: null,
-          model: "bench",
-          promptTokens: 10,
-          completionTokens: 100,
-          totalTokens: 110,
-        },
-      ]);
+      await endReply(db, assistantId, user?.conversationId as string, {
+        content: reply(),
+        reasoning: null,
+        lastSeq: 101,
+        status: "COMPLETE",
+        error: null,
+        model: "bench",
+        promptTokens: 10,
+        completionTokens: 100,
+        totalTokens: 110,
+      });
     },
     () =>
       process.env.BENCH_TURN_CLEAN

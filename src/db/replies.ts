@@ -47,7 +47,6 @@ export async function appendReplyTexts(db: Db, replies: ReplyText[]): Promise<Se
 /** A reply's final state, as stored when it ends. */
 export type ReplyEnd = Pick<
   Message,
-  | "id"
   | "content"
   | "reasoning"
   | "lastSeq"
@@ -60,42 +59,40 @@ export type ReplyEnd = Pick<
 >;
 
 /**
- * Stores the ends of many replies and frees their conversations for the next send, in one statement (atomic
- * like a transaction, one round trip however many replies). Fenced on the status: a reply another instance
- * already failed keeps that end, and a conversation is freed only when its reply's end was the one stored.
- * Returns the stored messages by id; a reply missing from it was not this call's to end (deleted, or ended
- * elsewhere). Rows are written in id order, the order in which `renewLeases` meets them too.
+ * Stores a reply's end and frees its conversation for the next send, in one statement (atomic like a
+ * transaction but one round trip instead of four). Fenced on the status: a reply another instance already
+ * failed keeps that end, and the conversation is freed only when this end was the one stored. Returns the
+ * stored message, or null when it was not this call's end (deleted, or ended elsewhere).
  */
-export async function endReplies(db: Db, ends: readonly ReplyEnd[]): Promise<Map<string, Message>> {
-  const sorted = [...ends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const column = <K extends keyof ReplyEnd>(key: K) => sorted.map((end) => end[key]);
+export async function endReply(
+  db: Db,
+  messageId: string,
+  conversationId: string,
+  end: ReplyEnd,
+): Promise<Message | null> {
   const now = new Date().toISOString();
-  const rows = await queryRows<Message>(
+  const [message] = await queryRows<Message>(
     db,
     Prisma.sql`
       WITH ended AS (
         UPDATE "public"."Message" AS m
-           SET content = v.content, reasoning = v.reasoning, "lastSeq" = v.seq,
-               status = v.status::"public"."MessageStatus", error = v.error, model = v.model,
-               "promptTokens" = v.prompt, "completionTokens" = v.completion, "totalTokens" = v.total,
-               "updatedAt" = ${now}::timestamp(3)
-          FROM unnest(${column("id")}::uuid[], ${column("content")}::text[], ${column("reasoning")}::text[],
-                      ${column("lastSeq")}::int[], ${column("status")}::text[], ${column("error")}::text[],
-                      ${column("model")}::text[], ${column("promptTokens")}::int[],
-                      ${column("completionTokens")}::int[], ${column("totalTokens")}::int[])
-               AS v(id, content, reasoning, seq, status, error, model, prompt, completion, total)
-         WHERE m.id = v.id AND m.status = 'STREAMING'
+           SET content = ${end.content}, reasoning = ${end.reasoning}, "lastSeq" = ${end.lastSeq},
+               status = ${end.status}::"public"."MessageStatus", error = ${end.error},
+               model = ${end.model}, "promptTokens" = ${end.promptTokens},
+               "completionTokens" = ${end.completionTokens},
+               "totalTokens" = ${end.totalTokens}, "updatedAt" = ${now}::timestamp(3)
+         WHERE m.id = ${messageId}::uuid AND m.status = 'STREAMING'
         RETURNING ${MESSAGE_COLUMNS}
       ),
       freed AS (
-        UPDATE "public"."Conversation" AS c
+        UPDATE "public"."Conversation"
            SET "activeReplyId" = NULL, "updatedAt" = ${now}::timestamp(3)
-          FROM ended
-         WHERE c.id = ended."conversationId" AND c."activeReplyId" = ended.id
+         WHERE id = ${conversationId}::uuid AND "activeReplyId" = ${messageId}::uuid
+           AND EXISTS (SELECT FROM ended)
       )
       SELECT * FROM ended`,
   );
-  return new Map(rows.map((message) => [message.id, message]));
+  return message ?? null;
 }
 
 /** A reply's stored status, or null when it is gone. */

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReplyEnds } from "../../src/agent/runs/reply-ends.js";
 import { ReplyWriter } from "../../src/agent/runs/reply-writer.js";
 import { TextFlusher } from "../../src/agent/runs/text-flusher.js";
 import { type Db, onQuery } from "../../src/db/client.js";
@@ -37,7 +36,6 @@ describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
   let database: TestDatabase;
   let connection: Connection;
   let flusher: TextFlusher;
-  let ends: ReplyEnds;
   const stored = async (id: string) =>
     (await connection.prisma.message.findUniqueOrThrow({ where: { id } })).content;
   const flushed = (writer: ReplyWriter, id: string) =>
@@ -47,7 +45,6 @@ describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
     database = await createTestDatabase(kind);
     connection = await connect(database.target, { migrate: true });
     flusher = new TextFlusher(connection.prisma, createLogger(), INTERVAL_MS);
-    ends = new ReplyEnds(connection.prisma, createLogger());
   });
   afterAll(async () => {
     await connection?.close();
@@ -57,7 +54,7 @@ describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
   it("appends only new text, keeps surrogate pairs whole, and stores the seq it covers", async () => {
     const { prisma } = connection;
     const message = await streamingReply(prisma);
-    const writer = new ReplyWriter(prisma, message.id, flusher, ends);
+    const writer = new ReplyWriter(prisma, message.id, flusher);
     const statements: string[] = [];
     onQuery(prisma, (e) => {
       if (/^UPDATE "public"\."Message" AS m/.test(e.query) && e.params.includes(message.id)) {
@@ -110,7 +107,7 @@ describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
   it("replaces the stored text whole when the row holds something else than the writer saved", async () => {
     const { prisma } = connection;
     const message = await streamingReply(prisma);
-    const writer = new ReplyWriter(prisma, message.id, flusher, ends);
+    const writer = new ReplyWriter(prisma, message.id, flusher);
     writer.append("first part. ", 1);
     await flushed(writer, message.id);
     // Written behind the writer's back (an append the writer thinks failed, say).
@@ -124,7 +121,7 @@ describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
     const { prisma } = connection;
     const message = await streamingReply(prisma);
     let lost = 0;
-    const writer = new ReplyWriter(prisma, message.id, flusher, ends, () => {
+    const writer = new ReplyWriter(prisma, message.id, flusher, () => {
       lost += 1;
     });
     writer.append("some text", 1);
@@ -138,11 +135,11 @@ describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
   it("stores the end of a reply, returns it as stored, and frees the conversation", async () => {
     const { prisma } = connection;
     const message = await streamingReply(prisma);
-    const writer = new ReplyWriter(prisma, message.id, flusher, ends);
+    const writer = new ReplyWriter(prisma, message.id, flusher);
     writer.append("The whole answer.", 1);
     const usage = { promptTokens: 12, completionTokens: 4, totalTokens: 16 };
     const outcome = { status: "COMPLETE", error: null, usage, model: "m-1" } as const;
-    const final = await writer.finish(outcome, 2, []);
+    const final = await writer.finish(outcome, 2, message.conversationId, []);
     const row = await prisma.message.findUniqueOrThrow({ where: { id: message.id } });
     expect(final).toEqual({ ...row, toolCalls: [] });
     expect(row).toMatchObject({ status: "COMPLETE", content: "The whole answer.", lastSeq: 2, model: "m-1" });
@@ -156,138 +153,18 @@ describe.each(testDatabaseKinds())("reply writes on %s", (kind) => {
   it("keeps the end another instance stored, and leaves the conversation to it", async () => {
     const { prisma } = connection;
     const message = await streamingReply(prisma);
-    const writer = new ReplyWriter(prisma, message.id, flusher, ends);
+    const writer = new ReplyWriter(prisma, message.id, flusher);
     writer.append("late text", 1);
     await prisma.message.update({
       where: { id: message.id },
       data: { status: "FAILED", error: "abandoned", content: "saved part" },
     });
     const outcome = { status: "COMPLETE", error: null, usage: null, model: "m-1" } as const;
-    const final = await writer.finish(outcome, 2, []);
+    const final = await writer.finish(outcome, 2, message.conversationId, []);
     expect(final).toMatchObject({ status: "FAILED", error: "abandoned", content: "saved part" });
     const conversation = await prisma.conversation.findUniqueOrThrow({
       where: { id: message.conversationId },
     });
     expect(conversation.activeReplyId).toBe(message.id);
-  });
-
-  it("stores the ends of replies that finish together in one statement, each reply its own end", async () => {
-    const { prisma } = connection;
-    const messages = await Promise.all(Array.from({ length: 12 }, () => streamingReply(prisma)));
-    const ids = new Set(messages.map((m) => m.id));
-    const statements: string[] = [];
-    onQuery(prisma, (e) => {
-      if (/^\s*WITH ended AS/.test(e.query) && [...ids].some((id) => e.params.includes(id))) {
-        statements.push(e.query);
-      }
-    });
-    // One of them was ended elsewhere meanwhile: it keeps that end, and its conversation stays as it was.
-    const [elsewhere, ...ours] = messages as [(typeof messages)[0], ...typeof messages];
-    await prisma.message.update({
-      where: { id: elsewhere.id },
-      data: { status: "FAILED", error: "abandoned" },
-    });
-    const finals = await Promise.all(
-      messages.map((message, i) => {
-        const writer = new ReplyWriter(prisma, message.id, flusher, ends);
-        writer.append(`Answer number ${i}.`, 1);
-        const usage = { promptTokens: i, completionTokens: 1, totalTokens: i + 1 };
-        return writer.finish({ status: "COMPLETE", error: null, usage, model: `m-${i}` }, 2, []);
-      }),
-    );
-    // The first end goes at once; the others, which came while it was written, follow it together.
-    expect(statements.length).toBeGreaterThanOrEqual(1);
-    expect(statements.length).toBeLessThanOrEqual(3);
-    expect(finals[0]).toMatchObject({ status: "FAILED", error: "abandoned", content: "" });
-    const rows = await prisma.message.findMany({ where: { id: { in: ours.map((m) => m.id) } } });
-    for (const row of rows) {
-      const i = messages.findIndex((m) => m.id === row.id);
-      expect(row).toMatchObject({ status: "COMPLETE", content: `Answer number ${i}.`, model: `m-${i}` });
-      expect(row).toMatchObject({ promptTokens: i, totalTokens: i + 1, lastSeq: 2 });
-      expect(finals[i]).toEqual({ ...row, toolCalls: [] });
-    }
-    expect(rows).toHaveLength(11);
-    const conversations = await prisma.conversation.findMany({
-      where: { id: { in: messages.map((m) => m.conversationId) } },
-    });
-    for (const conversation of conversations) {
-      const held = conversation.id === elsewhere.conversationId ? elsewhere.id : null;
-      expect(conversation.activeReplyId).toBe(held);
-    }
-  });
-
-  it("stores each end alone when their batch fails, and fails only the end that cannot be stored", async () => {
-    const { prisma } = connection;
-    const messages = await Promise.all(Array.from({ length: 4 }, () => streamingReply(prisma)));
-    const end = (id: string, content: string) => ({
-      id,
-      content,
-      reasoning: null,
-      lastSeq: 3,
-      status: "COMPLETE" as const,
-      error: null,
-      model: "m-1",
-      promptTokens: null,
-      completionTokens: null,
-      totalTokens: null,
-    });
-    // PostgreSQL text cannot hold U+0000: the statement holding this end fails whole.
-    const results = await Promise.allSettled(
-      messages.map((m, i) => ends.store(end(m.id, i === 2 ? "bad \u0000 text" : `good ${i}`))),
-    );
-    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
-    const rows = await prisma.message.findMany({ where: { id: { in: messages.map((m) => m.id) } } });
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    messages.forEach((m, i) => {
-      const row = byId.get(m.id);
-      if (i === 2) expect(row).toMatchObject({ status: "STREAMING", content: "" });
-      else expect(row).toMatchObject({ status: "COMPLETE", content: `good ${i}` });
-    });
-  });
-
-  it.runIf(kind === "postgres")("starts the next batch beside one that stalls on a row lock", async () => {
-    const { prisma } = connection;
-    const [locked, free] = await Promise.all([streamingReply(prisma), streamingReply(prisma)]);
-    const end = (id: string) => ({
-      id,
-      content: "done",
-      reasoning: null,
-      lastSeq: 1,
-      status: "COMPLETE" as const,
-      error: null,
-      model: "m-1",
-      promptTokens: null,
-      completionTokens: null,
-      totalTokens: null,
-    });
-    let release = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let rowLocked = () => {};
-    const holding = new Promise<void>((resolve) => {
-      rowLocked = resolve;
-    });
-    // Another transaction holds the first reply's row, as a sweep or a delete would for a moment.
-    const holder = prisma.$transaction(
-      async (tx) => {
-        await tx.$queryRaw`SELECT id FROM "Message" WHERE id = ${locked.id}::uuid FOR UPDATE`;
-        rowLocked();
-        await released;
-      },
-      { timeout: 20_000 },
-    );
-    await holding;
-    let lockedEnded = false;
-    const lockedEnd = ends.store(end(locked.id)).then((message) => {
-      lockedEnded = true;
-      return message;
-    });
-    const freeEnd = await ends.store(end(free.id));
-    expect(freeEnd).toMatchObject({ id: free.id, status: "COMPLETE" });
-    expect(lockedEnded).toBe(false);
-    release();
-    await holder;
-    expect(await lockedEnd).toMatchObject({ id: locked.id, status: "COMPLETE" });
   });
 });

@@ -2,10 +2,9 @@ import type { Db } from "../../db/client.js";
 import { withToolCalls } from "../../db/columns.js";
 import type { MessageStatus, ToolCall } from "../../db/generated/prisma/client.js";
 import { findMessageWithToolCalls } from "../../db/messages.js";
-import { pauseReply } from "../../db/replies.js";
+import { endReply, pauseReply } from "../../db/replies.js";
 import type { Usage } from "../model/provider.js";
 import type { MessageState } from "./events.js";
-import type { ReplyEnds } from "./reply-ends.js";
 import type { FlushedReply, TextFlusher, UnsavedText } from "./text-flusher.js";
 
 /** How the reply ended, as stored. */
@@ -19,8 +18,7 @@ export interface ReplyOutcome {
 /**
  * Persists an assistant message while it streams: text accumulates in memory and the process's
  * {@link TextFlusher} saves it in batches, at most one write per flush interval, so a crash loses at most
- * the last interval's text and a reply never costs a write per token. Its end is stored with the ends of
- * the other replies that finish about the same time ({@link ReplyEnds}).
+ * the last interval's text and a reply never costs a write per token.
  */
 export class ReplyWriter implements FlushedReply {
   content = "";
@@ -40,7 +38,6 @@ export class ReplyWriter implements FlushedReply {
     private readonly prisma: Db,
     readonly messageId: string,
     private readonly flusher: TextFlusher,
-    private readonly ends: ReplyEnds,
     /** Called once when the reply is no longer this writer's: deleted, or failed by another instance. */
     private readonly onLost: () => void = () => {},
     /** A paused reply being resumed: its text and last seq as stored. */
@@ -125,7 +122,12 @@ export class ReplyWriter implements FlushedReply {
    * Writes the final state and frees the conversation for the next send; returns the stored message with
    * `toolCalls`, the reply's calls as the run stored them (read back only when the reply is not ours).
    */
-  async finish(outcome: ReplyOutcome, finalSeq: number, toolCalls: ToolCall[]): Promise<MessageState | null> {
+  async finish(
+    outcome: ReplyOutcome,
+    finalSeq: number,
+    conversationId: string,
+    toolCalls: ToolCall[],
+  ): Promise<MessageState | null> {
     await this.flusher.settle(this);
     if (this.gone) return this.stored();
     this.writes++;
@@ -145,8 +147,7 @@ export class ReplyWriter implements FlushedReply {
     const message =
       outcome.status === "AWAITING_APPROVAL"
         ? await pauseReply(this.prisma, this.messageId, state)
-        : await this.ends.store({
-            id: this.messageId,
+        : await endReply(this.prisma, this.messageId, conversationId, {
             ...state,
             status: outcome.status,
             error: outcome.error,

@@ -3,7 +3,6 @@ import { findMessageWithToolCalls } from "../../db/messages.js";
 import { claimPausedReply, replyStatus } from "../../db/replies.js";
 import type { MessageState } from "./events.js";
 import type { RunNetwork } from "./network.js";
-import { ReplyEnds } from "./reply-ends.js";
 import { Run, RunCancelled, type RunDependencies, type RunOptions } from "./run.js";
 import { TextFlusher } from "./text-flusher.js";
 
@@ -16,15 +15,13 @@ export class RunManager {
   /** Streams waiting for a paused reply to resume here, by message id. */
   private readonly waiting = new Map<string, Set<() => void>>();
   private accepting = true;
-  private readonly deps: RunDependencies & { flusher: TextFlusher; ends: ReplyEnds };
+  private readonly deps: RunDependencies & { flusher: TextFlusher };
 
   constructor(deps: RunDependencies) {
-    // One flusher and one writer of ends for every reply of the process: their text is saved together, a
-    // few statements a second, and the replies that end together are stored in one statement.
+    // One flusher for every reply of the process: their text is saved together, a few statements a second.
     this.deps = {
       ...deps,
       flusher: new TextFlusher(deps.prisma, deps.logger, deps.settings.flush.intervalMs),
-      ends: new ReplyEnds(deps.prisma, deps.logger),
     };
     deps.network?.onStop((messageId, reason) =>
       this.runs.get(messageId)?.cancel(reason === null ? undefined : new RunCancelled(reason)),

@@ -11,7 +11,6 @@ import { loadConversationHistory, toChatMessages } from "./conversation-history.
 import type { MessageState, RunEvent } from "./events.js";
 import type { RunNetwork } from "./network.js";
 import { ignoreRuns, type RunObserver } from "./observer.js";
-import type { ReplyEnds } from "./reply-ends.js";
 import { type ReplyOutcome, ReplyWriter } from "./reply-writer.js";
 import type { TextFlusher } from "./text-flusher.js";
 import { type LoopOutcome, ToolLoop, type ToolSettings } from "./tool-loop.js";
@@ -108,7 +107,7 @@ export class Run {
   private loop: ToolLoop | undefined;
 
   constructor(
-    private readonly deps: RunDependencies & { flusher: TextFlusher; ends: ReplyEnds },
+    private readonly deps: RunDependencies & { flusher: TextFlusher },
     /**
      * The user's new message; null when the reply answers one already saved (a regenerated reply) or is
      * resumed (see `RunOptions.resumed`).
@@ -138,7 +137,6 @@ export class Run {
       deps.prisma,
       assistant.id,
       deps.flusher,
-      deps.ends,
       () => this.cancel(new RunCancelled(LOST_REPLY)),
       assistant,
     );
@@ -245,7 +243,7 @@ export class Run {
     const toolCalls = [...(this.loop?.calls ?? this.assistant.toolCalls)];
     let final: MessageState | null = null;
     try {
-      final = await this.writer.finish(outcome, finalSeq, toolCalls);
+      final = await this.writer.finish(outcome, finalSeq, this.conversationId, toolCalls);
     } catch (error) {
       this.log("error", { err: error }, "could not save the end of a reply");
     }
