@@ -3,6 +3,7 @@ import type { Db } from "../../db/client.js";
 import { withToolCalls } from "../../db/columns.js";
 import { claimQueued, newestQueuedMessages, queuedState } from "../../db/sends.js";
 import type { Logger } from "../../observability/logger.js";
+import type { RunOptions } from "./run.js";
 import type { RunManager } from "./run-manager.js";
 
 /**
@@ -19,7 +20,7 @@ export async function answerWhenFree(
   prisma: Db,
   runs: RunManager,
   queuedId: string,
-  logFields: object,
+  logFields: RunOptions["logFields"],
 ): Promise<string | null> {
   let lostClaim = false;
   for (;;) {
@@ -55,7 +56,7 @@ export async function answerWhenFree(
 export async function resumeQueues(prisma: Db, runs: RunManager, logger: Logger): Promise<number> {
   const newest = await newestQueuedMessages(prisma);
   for (const id of newest) {
-    answerWhenFree(prisma, runs, id, {}).catch((error: unknown) =>
+    answerWhenFree(prisma, runs, id, undefined).catch((error: unknown) =>
       logger.warn({ err: error, messageId: id }, "could not answer a queued message"),
     );
   }
