@@ -19,6 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { startFlags } from "../scripts/start-flags.mjs";
 import { median } from "./lib/stats.js";
 
 const { values: options } = parseArgs({
@@ -54,19 +55,23 @@ async function freePort(): Promise<number> {
 async function startOnce(tree: string, database: Record<string, string>): Promise<Sample> {
   const port = await freePort();
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [path.join(tree, "dist/server.js")], {
-    cwd: tree,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: "production",
-      AUTH_JWT_SECRET: "bench-secret-that-is-long-enough-for-hs256-0123456789",
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      LOG_LEVEL: "info",
-      ...database,
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...startFlags(tree), path.join(tree, "dist/server.js")],
+    {
+      cwd: tree,
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: "production",
+        AUTH_JWT_SECRET: "bench-secret-that-is-long-enough-for-hs256-0123456789",
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        LOG_LEVEL: "info",
+        ...database,
+      },
+      stdio: ["ignore", "pipe", "inherit"],
     },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  );
   let output = "";
   child.stdout?.on("data", (d: Buffer) => {
     output += d;

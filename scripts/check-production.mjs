@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { startFlags } from "./start-flags.mjs";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const node = process.env.NODE ?? process.execPath;
@@ -39,7 +40,7 @@ try {
   started = performance.now();
   // Development defaults (GraphiQL, development auth), whatever the caller's shell sets.
   const { NODE_ENV: _mode, DATABASE_URL: _url, AUTH_JWT_SECRET: _secret, ...env } = process.env;
-  const server = spawn(node, ["scripts/start.mjs"], {
+  const server = spawn(node, [...startFlags(dir), "scripts/start.mjs"], {
     cwd: dir,
     env: { ...env, PORT: "0", HOST: "127.0.0.1", DATA_DIR: path.join(dir, ".data") },
     stdio: ["ignore", "pipe", "pipe"],

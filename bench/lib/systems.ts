@@ -3,8 +3,10 @@
 // SQLModel server this product replaced, bench/systems/seed).
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import pg from "pg";
+import { startFlags } from "../../scripts/start-flags.mjs";
 import { Child, freePort, type MeasuredProcess, PythonServer, waitForHttp } from "./processes.js";
 import type { StreamRequest } from "./sse-client.js";
 
@@ -103,7 +105,8 @@ export async function startSystem(
 
   if (name === "seed") return startSeed(modelUrl, options.databaseUrl, port, baseUrl);
 
-  // The production build (`npm run build`, done once by the bench before it starts any server).
+  // The production build (`npm run build`, done once by the bench before it starts any server), with the
+  // Node flags `npm start` gives it.
   const child = Child.start("server", "dist/server.js", {
     env: {
       NODE_ENV: "production",
@@ -125,7 +128,7 @@ export async function startSystem(
       TITLE_GENERATION: "false",
     },
     probe: true,
-    nodeOptions,
+    nodeOptions: [...startFlags(fileURLToPath(new URL("../..", import.meta.url))), ...nodeOptions],
     stdout: true,
   });
   // The server's log says how many database writes each reply made ("reply ended").

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { startFlags } from "../../scripts/start-flags.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -68,7 +69,7 @@ export async function startServerProcess(
 function spawnServer(env: Record<string, string>, entry: ServerEntry = "source") {
   const args =
     entry === "built"
-      ? [path.join(root, "dist/server.js")]
+      ? [...startFlags(root), path.join(root, "dist/server.js")]
       : ["--import", "tsx", path.join(root, "src/server.ts")];
   const child = spawn(process.execPath, args, {
     cwd: root,
