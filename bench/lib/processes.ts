@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
 import { now } from "./clock.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
+/** The repository's root: every child runs there. */
+export const root = fileURLToPath(new URL("../..", import.meta.url));
 const buildDir = path.join(root, "bench", ".build");
 
 /**

@@ -3,11 +3,10 @@
 // SQLModel server this product replaced, bench/systems/seed).
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import pg from "pg";
 import { startFlags } from "../../scripts/start-flags.mjs";
-import { Child, freePort, type MeasuredProcess, PythonServer, waitForHttp } from "./processes.js";
+import { Child, freePort, type MeasuredProcess, PythonServer, root, waitForHttp } from "./processes.js";
 import type { StreamRequest } from "./sse-client.js";
 
 export type SystemName = "raw" | "graphql-sse" | "seed" | "server";
@@ -128,7 +127,7 @@ export async function startSystem(
       TITLE_GENERATION: "false",
     },
     probe: true,
-    nodeOptions: [...startFlags(fileURLToPath(new URL("../..", import.meta.url))), ...nodeOptions],
+    nodeOptions: [...startFlags(root), ...nodeOptions],
     stdout: true,
   });
   // The server's log says how many database writes each reply made ("reply ended").
